@@ -1,0 +1,1 @@
+"""Transcribe recordings offline and pull caller details out of the text."""
