@@ -1,0 +1,201 @@
+"""The `dutyline` console script. Commands that report take --json."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from intake.audit import Actor
+from intake.db import session_scope, upgrade_database
+from intake.exceptions import DutylineError
+from intake.runtime import get_runtime
+
+CLI = Actor("cli")
+
+
+def _echo_json(payload) -> None:
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def main(verbose: bool) -> None:
+    """dutyline: the liaison line's voicemail intake and case tracking."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest revision."""
+    upgrade_database(get_runtime().settings.database_url)
+    click.echo("database is up to date")
+
+
+@main.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create a demo directory and demo accounts (once)."""
+    from intake.demo import DEMO_PASSWORD, seed_demo
+
+    with session_scope(get_runtime().session_factory) as session:
+        created = seed_demo(session)
+    click.echo(f"demo accounts admin / duty / wang / li, password {DEMO_PASSWORD}"
+               if created else "the directory already has data; nothing seeded")
+
+
+@main.group()
+def users() -> None:
+    """Staff accounts."""
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "duty", "leader", "supervisor", "unit"]))
+@click.option("--name", required=True)
+@click.option("--phone", default="")
+def users_create(username: str, role: str, name: str, phone: str) -> None:
+    """Create an account; the password is read from standard input."""
+    from intake.directory import create_user
+
+    password = sys.stdin.readline().rstrip("\n")
+    try:
+        with session_scope(get_runtime().session_factory) as session:
+            user = create_user(session, username=username, role=role, name=name,
+                               password=password, phone=phone, actor=CLI)
+            click.echo(f"created {user.username} ({role})")
+    except DutylineError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command("worker")
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.option("--name", default=None)
+def worker_command(burst: bool, name: str | None) -> None:
+    """Load the speech model once and serve the job queues."""
+    from cli.worker import run_worker
+
+    run_worker(burst=burst, name=name)
+
+
+@main.command("run")
+@click.option("--port", default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--web-workers", default=2, show_default=True)
+@click.option("--no-seed", is_flag=True, help="Do not create the demo directory.")
+def run_command(port: int, host: str, web_workers: int, no_seed: bool) -> None:
+    """Run web, worker and (unless REDIS_URL is set) an embedded Redis, on one machine."""
+    from cli.supervisor import run_service
+
+    sys.exit(run_service(host=host, port=port, web_workers=web_workers, seed=not no_seed))
+
+
+@main.group()
+def calls() -> None:
+    """Inspect calls."""
+
+
+@calls.command("show")
+@click.argument("call_sid")
+@click.option("--json", "as_json", is_flag=True)
+def calls_show(call_sid: str, as_json: bool) -> None:
+    """Print one call's record, by CallSid, id or reference number."""
+    record = _load_call_record(call_sid)
+    if record is None:
+        raise click.ClickException(f"no call {call_sid}")
+    if as_json:
+        _echo_json(record)
+        return
+    for key in ("call_sid", "reference", "status", "from", "liaison", "urgent",
+                "recording_duration", "recording_path", "failure_reason", "model_name",
+                "transcript_display", "case_number"):
+        click.echo(f"{key:>20}: {record[key] if record[key] is not None else ''}")
+
+
+def _load_call_record(key: str) -> dict | None:
+    from sqlalchemy import or_, select
+
+    from intake.calls import describe_call
+    from intake.models import Call
+
+    with session_scope(get_runtime().session_factory) as session:
+        conditions = [Call.call_sid == key, Call.reference == key]
+        if key.isdigit():
+            conditions.append(Call.id == int(key))
+        call = session.scalar(select(Call).where(or_(*conditions)))
+        return describe_call(call) if call else None
+
+
+@main.command("reconcile")
+@click.option("--json", "as_json", is_flag=True)
+def reconcile_command(as_json: bool) -> None:
+    """Enqueue transcriptions and SMS that a Redis outage or dead worker left behind."""
+    from ivr.queueing import JobQueue, connect_redis
+    from ivr.reconciler import reconcile
+
+    runtime = get_runtime()
+    with session_scope(runtime.session_factory) as session:
+        report = reconcile(session, JobQueue(connect_redis(runtime.settings.effective_redis_url)))
+    if as_json:
+        _echo_json(report.to_json())
+    else:
+        click.echo(f"enqueued {len(report.calls_enqueued)} transcription(s), "
+                   f"{len(report.sms_enqueued)} SMS"
+                   + (" — Redis is unreachable" if report.redis_unreachable else ""))
+    if report.redis_unreachable:
+        sys.exit(1)
+
+
+@main.command("simulate-call")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True)
+@click.option("--wav", "wav", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--from", "from_number", required=True)
+@click.option("--to", "to_number", default="+8657112345")
+@click.option("--digits", default=None, help="Keys pressed at the menu (1 = urgent).")
+@click.option("--wait", is_flag=True, help="Return once the call has a draft or has failed.")
+@click.option("--timeout", default=300, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def simulate_call(url, wav, from_number, to_number, digits, wait, timeout, as_json) -> None:
+    """Play Twilio's part of a call against a running server (signed webhooks, served WAV)."""
+    from cli.simulate import FINAL_STATES, RecordingServer, TwilioSimulator
+
+    settings = get_runtime().settings
+    simulator = TwilioSimulator(url, settings.twilio_auth_token, settings.public_base_url)
+    with RecordingServer(Path(wav)) as server:
+        sids = simulator.call(Path(wav), from_number, server.base_url, to_number, digits)
+        deadline = time.monotonic() + timeout
+        record = _load_call_record(sids["call_sid"])
+        # Keep serving the audio until the worker has fetched it (or, with --wait, until done).
+        while time.monotonic() < deadline:
+            record = _load_call_record(sids["call_sid"])
+            done = record and record["status"] in FINAL_STATES
+            fetched = record and record["recording_path"]
+            if done or (fetched and not wait):
+                break
+            time.sleep(0.1)
+        else:
+            if wait:
+                raise click.ClickException(f"call {sids['call_sid']} not finished in {timeout}s")
+    if as_json:
+        _echo_json(record)
+    else:
+        click.echo(f"{record['call_sid']}: {record['status']} {record['transcript_display']}")
+
+
+def _register_optional_commands() -> None:
+    # Command groups owned by other modules register themselves here.
+    from cli import speech
+
+    speech.register(main)
+
+
+_register_optional_commands()

@@ -1,0 +1,101 @@
+"""`dutyline simulate-call`: play Twilio's part against a running server.
+
+It makes Twilio's requests in Twilio's order, with Twilio's form fields and signatures,
+and serves the WAV over HTTP so the worker downloads it as it would from api.twilio.com.
+"""
+from __future__ import annotations
+
+import http.server
+import secrets
+import threading
+import time
+import wave
+from pathlib import Path
+
+import requests
+from twilio.request_validator import RequestValidator
+
+ACCOUNT_SID_FOR_SIMULATION = "AC" + "0" * 32
+FINAL_STATES = {"draft", "failed", "no_message", "confirmed"}
+
+
+class RecordingServer:
+    """Serve one audio file at /Recordings/<sid> on a loopback port, in a thread."""
+
+    def __init__(self, audio: Path):
+        payload = audio.read_bytes()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/x-wav")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _wav_seconds(path: Path) -> int:
+    try:
+        with wave.open(str(path)) as w:
+            return max(1, round(w.getnframes() / w.getframerate()))
+    except (wave.Error, EOFError):
+        return 1
+
+
+class TwilioSimulator:
+    """Send signed webhooks to a dutyline server as Twilio would."""
+
+    def __init__(self, base_url: str, auth_token: str, public_base_url: str | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.public_base_url = (public_base_url or base_url).rstrip("/")
+        self.validator = RequestValidator(auth_token)
+        self.http = requests.Session()
+
+    def post(self, path: str, params: dict) -> requests.Response:
+        signature = self.validator.compute_signature(self.public_base_url + path, params)
+        return self.http.post(self.base_url + path, data=params,
+                              headers={"X-Twilio-Signature": signature}, timeout=15)
+
+    def call(self, wav: Path, from_number: str, recording_base_url: str,
+             to_number: str = "+8657112345", digits: str | None = None) -> dict:
+        """Play one call through to the recording callback; return the sids used."""
+        call_sid = "CA" + secrets.token_hex(16)
+        recording_sid = "RE" + secrets.token_hex(16)
+        base = {"AccountSid": ACCOUNT_SID_FOR_SIMULATION, "CallSid": call_sid,
+                "From": from_number, "To": to_number, "Direction": "inbound",
+                "ApiVersion": "2010-04-01"}
+        self.post("/ivr/voice", {**base, "CallStatus": "ringing"}).raise_for_status()
+        if digits:
+            self.post("/ivr/menu", {**base, "CallStatus": "in-progress", "Digits": digits,
+                                    "FinishedOnKey": ""}).raise_for_status()
+        recording_url = (f"{recording_base_url}/2010-04-01/Accounts/"
+                         f"{ACCOUNT_SID_FOR_SIMULATION}/Recordings/{recording_sid}")
+        record_fields = {"RecordingSid": recording_sid, "RecordingUrl": recording_url,
+                         "RecordingDuration": str(_wav_seconds(wav))}
+        self.post("/ivr/recorded", {**base, "CallStatus": "in-progress", **record_fields,
+                                    "Digits": "#"}).raise_for_status()
+        self.post("/ivr/recording-status", {
+            "AccountSid": ACCOUNT_SID_FOR_SIMULATION, "CallSid": call_sid,
+            "RecordingStatus": "completed", "RecordingChannels": "1",
+            "RecordingSource": "RecordVerb",
+            "RecordingStartTime": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()),
+            **record_fields}).raise_for_status()
+        return {"call_sid": call_sid, "recording_sid": recording_sid}

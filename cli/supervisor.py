@@ -1,0 +1,98 @@
+"""`dutyline run`: web (gunicorn), worker and embedded Redis as one supervised unit.
+
+Children get PR_SET_PDEATHSIG, so even a SIGKILLed supervisor leaves no redis-server or
+worker behind; Ctrl-C or SIGTERM stops them in order (web, worker, then Redis).
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from cli.embedded_redis import start_embedded_redis
+from intake.db import session_scope, upgrade_database
+from intake.demo import DEMO_PASSWORD, seed_demo
+from intake.runtime import get_runtime
+
+STOP_GRACE_SECONDS = 10
+RESTART_BACKOFF_SECONDS = 2
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass  # not Linux: Ctrl-C still stops everything through the signal handlers
+
+
+def _spawn(argv: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)
+
+
+def _stop(process: subprocess.Popen | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def run_service(host: str, port: int, web_workers: int, seed: bool) -> int:
+    """Start everything, print where to go, and supervise until told to stop."""
+    runtime = get_runtime()
+    settings = runtime.settings
+    upgrade_database(settings.database_url)
+    if seed:
+        with session_scope(runtime.session_factory) as session:
+            seeded = seed_demo(session)
+    env = dict(os.environ, DUTYLINE_INSTANCE=str(settings.instance_dir),
+               SECRET_KEY=settings.secret_key)
+    redis_process = None
+    if settings.redis_url is None:
+        redis_process = start_embedded_redis(settings.instance_dir, settings.embedded_redis_socket)
+        env["REDIS_URL"] = settings.effective_redis_url
+    commands = {
+        "web": [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
+                str(web_workers), "--threads", "4", "--access-logfile", "-",
+                "dashboard.app:create_app()"],
+        "worker": [sys.executable, "-m", "cli", "worker"],
+    }
+    children = {name: _spawn(argv, env) for name, argv in commands.items()}
+    stopping = False
+
+    def request_stop(signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    print(f"dutyline is running at http://{host}:{port}/", flush=True)
+    if seed:
+        print(f"sign in as duty / {DEMO_PASSWORD} (also admin, wang, li)" if seeded
+              else "sign in with your accounts (`dutyline users create` adds one)", flush=True)
+    print("press Ctrl-C to stop", flush=True)
+    try:
+        while not stopping:
+            for name, process in list(children.items()):
+                if process.poll() is not None and not stopping:
+                    print(f"{name} exited with {process.returncode}; restarting", flush=True)
+                    time.sleep(RESTART_BACKOFF_SECONDS)
+                    children[name] = _spawn(commands[name], env)
+            if redis_process is not None and redis_process.poll() is not None and not stopping:
+                print("embedded Redis exited; restarting it", flush=True)
+                redis_process = start_embedded_redis(settings.instance_dir,
+                                                     settings.embedded_redis_socket)
+            time.sleep(0.5)
+    finally:
+        for name in ("web", "worker"):
+            _stop(children.get(name))
+        _stop(redis_process)
+        print("dutyline stopped", flush=True)
+    return 0

@@ -1,0 +1,66 @@
+"""The Flask app factory. Nothing is created at import time."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, request, session
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from intake.db import make_engine, make_session_factory
+from intake.settings import Settings, load_settings
+from ivr.appcontext import Services, install_services
+from ivr.queueing import JobQueue, connect_redis
+
+UI_LOCALES = ("zh_CN", "en_US")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create the web app: dashboard, Twilio webhooks and /healthz.
+
+    Args:
+        config: Flask config overrides; "DUTYLINE_SETTINGS" may carry a ready Settings.
+    """
+    config = dict(config or {})
+    settings: Settings = config.pop("DUTYLINE_SETTINGS", None) or load_settings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(
+            settings.public_base_url and settings.public_base_url.startswith("https")
+        ),
+        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE=settings.language.replace("-", "_"),
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
+    )
+    app.config.update(config)
+    engine = make_engine(settings.database_url)
+    install_services(app, Services(
+        settings=settings,
+        session_factory=make_session_factory(engine),
+        job_queue_factory=lambda: JobQueue(connect_redis(settings.effective_redis_url)),
+    ))
+
+    def select_locale() -> str:
+        chosen = session.get("locale")
+        if chosen in UI_LOCALES:
+            return chosen
+        return request.accept_languages.best_match(UI_LOCALES) or app.config["BABEL_DEFAULT_LOCALE"]
+
+    Babel(app, locale_selector=select_locale, timezone_selector=lambda: settings.timezone)
+    csrf = CSRFProtect(app)
+
+    from dashboard import auth, health, views
+    from ivr.views import bp as ivr_bp
+
+    csrf.exempt(ivr_bp)  # Twilio's requests carry a signature instead of a CSRF token
+    app.register_blueprint(ivr_bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(health.bp)
+    views.register_filters(app)
+    return app

@@ -1,0 +1,77 @@
+"""The audit log: every state change has an actor and a time."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: a signed-in user, or a system part (twilio, worker, cli)."""
+
+    label: str
+    user_id: int | None = None
+    remote_addr: str | None = None
+
+    @classmethod
+    def user(cls, user, remote_addr: str | None = None) -> "Actor":
+        return cls(f"user:{user.username}", user.id, remote_addr)
+
+
+TWILIO = Actor("twilio")
+WORKER = Actor("worker")
+SYSTEM = Actor("system")
+
+
+def record_event(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add one audit row for an action on an entity (a model instance)."""
+    event = AuditEvent(
+        actor=actor.label,
+        actor_user_id=actor.user_id,
+        remote_addr=actor.remote_addr,
+        action=action,
+        entity_type=type(entity).__tablename__ if entity is not None else action.split(".")[0],
+        entity_id=getattr(entity, "id", None),
+        before=_jsonable(before),
+        after=_jsonable(after),
+    )
+    session.add(event)
+    return event
+
+
+def list_events(session: Session, entity_type: str, entity_id: int) -> list[AuditEvent]:
+    """Return one entity's audit trail, oldest first."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
+    )
+
+
+def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    out = {}
+    for key, value in values.items():
+        if hasattr(value, "value") and not isinstance(value, (int, float, str)):
+            value = value.value
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        elif isinstance(value, str) and hasattr(value, "value"):
+            value = value.value
+        out[key] = value
+    return out

@@ -1,0 +1,100 @@
+"""Duty hours: a weekly schedule with date exceptions, and the duty phone, kept in the database."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from intake.audit import Actor, record_event
+from intake.exceptions import ValidationError
+from intake.models import DutyException, DutyPeriod, SettingValue
+from intake.phones import to_e164
+
+DUTY_PHONE_KEY = "duty_phone"
+
+
+def get_setting(session: Session, key: str, default: str | None = None) -> str | None:
+    row = session.get(SettingValue, key)
+    return row.value if row is not None else default
+
+
+def put_setting(session: Session, key: str, value: str, actor: Actor) -> None:
+    """Store an admin setting and audit the change."""
+    row = session.get(SettingValue, key)
+    before = row.value if row else None
+    if row is None:
+        row = SettingValue(key=key, value=value)
+        session.add(row)
+    else:
+        row.value = value
+    session.flush()
+    record_event(session, actor, "setting.changed", None, before={"key": key, "value": before},
+                 after={"key": key, "value": value})
+
+
+def set_duty_phone(session: Session, number: str, actor: Actor) -> str:
+    """Set the phone that calls are put through to during duty hours."""
+    e164 = to_e164(number)
+    if e164 is None:
+        raise ValidationError(f"not a valid phone number: {number!r}", field="phone")
+    put_setting(session, DUTY_PHONE_KEY, e164, actor)
+    return e164
+
+
+def add_duty_period(session: Session, weekday: int, starts: time, ends: time,
+                    actor: Actor) -> DutyPeriod:
+    """Add a weekly staffed window (weekday 0 = Monday)."""
+    if not 0 <= weekday <= 6:
+        raise ValidationError("weekday must be 0 (Monday) to 6 (Sunday)", field="weekday")
+    if ends <= starts:
+        raise ValidationError("a duty period must end after it starts", field="ends")
+    period = DutyPeriod(weekday=weekday, starts=starts, ends=ends)
+    session.add(period)
+    session.flush()
+    record_event(session, actor, "duty.period_added", None,
+                 after={"weekday": weekday, "starts": starts.isoformat(), "ends": ends.isoformat()})
+    return period
+
+
+def clear_duty_periods(session: Session, actor: Actor) -> None:
+    session.execute(delete(DutyPeriod))
+    record_event(session, actor, "duty.periods_cleared", None)
+
+
+def set_duty_exception(session: Session, day: date, staffed: bool, actor: Actor,
+                       starts: time | None = None, ends: time | None = None,
+                       note: str = "") -> DutyException:
+    """Override the weekly schedule on one date (a holiday, or an extra duty day)."""
+    row = session.scalar(select(DutyException).where(DutyException.day == day))
+    if row is None:
+        row = DutyException(day=day)
+        session.add(row)
+    row.staffed, row.starts, row.ends, row.note = staffed, starts, ends, note
+    session.flush()
+    record_event(session, actor, "duty.exception_set", None,
+                 after={"day": day.isoformat(), "staffed": staffed, "note": note})
+    return row
+
+
+def is_duty_time(session: Session, now: datetime, tz: str) -> bool:
+    """Tell whether the duty phone is staffed at this moment, local time."""
+    local = now.astimezone(ZoneInfo(tz))
+    exception = session.scalar(select(DutyException).where(DutyException.day == local.date()))
+    if exception is not None:
+        if not exception.staffed:
+            return False
+        if exception.starts is None or exception.ends is None:
+            return True
+        return exception.starts <= local.time() < exception.ends
+    periods = session.scalars(select(DutyPeriod).where(DutyPeriod.weekday == local.weekday()))
+    return any(p.starts <= local.time() < p.ends for p in periods)
+
+
+def duty_phone_now(session: Session, now: datetime, tz: str) -> str | None:
+    """Return the number to put a caller through to now, or None for voicemail."""
+    phone = get_setting(session, DUTY_PHONE_KEY)
+    if not phone or not is_duty_time(session, now, tz):
+        return None
+    return phone

@@ -1,0 +1,105 @@
+"""The duty room's inbox and who may see which call or case."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from intake.exceptions import NotFound
+from intake.models import Call, Case, Liaison
+from intake.statuses import CallStatus, Role
+
+PAGE_SIZE = 50
+INBOX_STATES = (
+    CallStatus.RINGING, CallStatus.RECORDED, CallStatus.QUEUED, CallStatus.TRANSCRIBING,
+    CallStatus.DRAFT, CallStatus.FAILED, CallStatus.NO_MESSAGE,
+)
+STAFF_ROLES = (Role.ADMIN, Role.DUTY, Role.SUPERVISOR)
+
+
+@dataclass
+class InboxPage:
+    calls: list[Call]
+    page: int
+    has_next: bool
+
+
+def list_inbox(session: Session, *, state: str | None = None, query: str = "",
+               day: date | None = None, page: int = 1, tz=timezone.utc) -> InboxPage:
+    """Return one page of unconfirmed calls, urgent first, newest first."""
+    stmt = select(Call).options(joinedload(Call.liaison), joinedload(Call.leader))
+    if state == "all":
+        pass
+    elif state:
+        stmt = stmt.where(Call.status == CallStatus(state))
+    else:
+        stmt = stmt.where(Call.status.in_(INBOX_STATES))
+    if day is not None:
+        start = datetime.combine(day, time(0), tzinfo=tz)
+        stmt = stmt.where(Call.started_at >= start, Call.started_at < start + timedelta(days=1))
+    if query.strip():
+        like = f"%{query.strip()}%"
+        digits = "".join(ch for ch in query if ch.isdigit())
+        matches = [Call.transcript_text.like(like), Call.transcript_corrected.like(like),
+                   Call.reference == query.strip(),
+                   Call.liaison_id.in_(select(Liaison.id).where(Liaison.name.like(like)))]
+        if digits:
+            matches.append(Call.from_number.like(f"%{digits}%"))
+        # Vosk writes Mandarin with spaces between words; search the unspaced form too.
+        matches.append(func.replace(Call.transcript_text, " ", "").like(like.replace(" ", "")))
+        stmt = stmt.where(or_(*matches))
+    stmt = stmt.order_by(Call.urgent.desc(), Call.started_at.desc(), Call.id.desc())
+    page = max(page, 1)
+    rows = list(session.scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+    return InboxPage(rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE)
+
+
+def can_see_call(user, call: Call) -> bool:
+    """Staff see every call; a leader sees calls routed or linked to them."""
+    if user.role in STAFF_ROLES:
+        return True
+    if user.role == Role.LEADER and user.leader_id is not None:
+        return call.leader_id == user.leader_id or (
+            call.case is not None and call.case.leader_id == user.leader_id)
+    if user.role == Role.UNIT and user.unit_id is not None:
+        return call.case is not None and call.case.unit_id == user.unit_id
+    return False
+
+
+def can_see_case(user, case: Case) -> bool:
+    if user.role in STAFF_ROLES:
+        return True
+    if user.role == Role.LEADER:
+        return user.leader_id is not None and case.leader_id == user.leader_id
+    if user.role == Role.UNIT:
+        return user.unit_id is not None and case.unit_id == user.unit_id
+    return False
+
+
+def get_visible_call(session: Session, user, call_id: int) -> Call:
+    """Return a call the user may see; NotFound otherwise, so ids cannot be probed."""
+    call = session.get(Call, call_id)
+    if call is None or not can_see_call(user, call):
+        raise NotFound(f"call {call_id}")
+    return call
+
+
+def get_visible_case(session: Session, user, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None or not can_see_case(user, case):
+        raise NotFound(f"case {case_id}")
+    return case
+
+
+def list_visible_cases(session: Session, user, limit: int = 100) -> list[Case]:
+    """Return the cases a user may see, newest first."""
+    stmt = select(Case).order_by(Case.id.desc()).limit(limit)
+    if user.role == Role.LEADER:
+        stmt = stmt.where(Case.leader_id == (user.leader_id or -1))
+    elif user.role == Role.UNIT:
+        stmt = stmt.where(Case.unit_id == (user.unit_id or -1))
+    elif user.role not in STAFF_ROLES:
+        return []
+    return list(session.scalars(stmt))

@@ -1,0 +1,364 @@
+"""Database models (SQLAlchemy 2.0 declarative, typed with Mapped[...]).
+
+Idempotency is enforced by the database, not only by code: one Call per CallSid, one
+recording per RecordingSid, one Case per Call, one Notification per Twilio MessageSid.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from enum import Enum as PyEnum
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from intake.statuses import CallStatus, CaseStatus, NotificationStatus, Role, UnitKind
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def _enum(enum_cls: type[PyEnum], length: int = 20) -> Enum:
+    # Stored as plain strings (no native PostgreSQL enum) so adding a state is a code change.
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict: JSON, list: JSON}
+
+
+class Unit(Base):
+    """A township health centre or county unit that handles transferred cases."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[UnitKind] = mapped_column(_enum(UnitKind), default=UnitKind.TOWNSHIP)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Leader(Base):
+    """A work-group member (联线领导) linked to a few liaisons; publishes a contact card."""
+
+    __tablename__ = "leaders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str] = mapped_column(String(120), default="")
+    phone: Mapped[str] = mapped_column(String(32), index=True)  # E.164
+    email: Mapped[str] = mapped_column(String(200), default="")
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=False)  # gets urgent alerts
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    liaisons: Mapped[list["Liaison"]] = relationship(back_populates="leader")
+
+
+class Liaison(Base):
+    """A community liaison (民情联络员) who phones the hotline."""
+
+    __tablename__ = "liaisons"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    phone: Mapped[str] = mapped_column(String(32), unique=True)  # E.164
+    work_unit: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    leader: Mapped[Leader | None] = relationship(back_populates="liaisons")
+
+
+class User(Base):
+    """A person who signs in to the dashboard."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    leader: Mapped[Leader | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+
+class Call(Base):
+    """One incoming call and its voicemail, from ringing to a confirmed case."""
+
+    __tablename__ = "calls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)  # spoken to the caller
+    from_number: Mapped[str] = mapped_column(String(40), default="")
+    from_e164: Mapped[str | None] = mapped_column(String(32), index=True)
+    to_number: Mapped[str] = mapped_column(String(40), default="")
+    liaison_id: Mapped[int | None] = mapped_column(ForeignKey("liaisons.id"))
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"))
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgent_source: Mapped[str | None] = mapped_column(String(20))  # keypad | keyword | staff
+    status: Mapped[CallStatus] = mapped_column(_enum(CallStatus), default=CallStatus.RINGING)
+    dial_status: Mapped[str | None] = mapped_column(String(20))
+    recording_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    recording_url: Mapped[str | None] = mapped_column(String(500))
+    recording_duration: Mapped[int | None] = mapped_column(Integer)
+    recording_path: Mapped[str | None] = mapped_column(String(500))
+    recording_bytes: Mapped[int | None] = mapped_column(Integer)
+    transcript_text: Mapped[str | None] = mapped_column(Text)  # as the model emitted it
+    transcript_corrected: Mapped[str | None] = mapped_column(Text)  # a person's correction
+    words: Mapped[list | None] = mapped_column(JSON)
+    extracted: Mapped[dict | None] = mapped_column(JSON)
+    no_speech: Mapped[bool] = mapped_column(Boolean, default=False)
+    model_name: Mapped[str | None] = mapped_column(String(120))
+    model_version: Mapped[str | None] = mapped_column(String(120))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    recorded_at: Mapped[datetime | None]
+    enqueued_at: Mapped[datetime | None]
+    transcription_started_at: Mapped[datetime | None]
+    drafted_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    twilio_deleted_at: Mapped[datetime | None]
+    audio_purged_at: Mapped[datetime | None]
+    liaison: Mapped[Liaison | None] = relationship()
+    leader: Mapped[Leader | None] = relationship()
+    case: Mapped["Case | None"] = relationship(back_populates="call")
+
+    __table_args__ = (Index("ix_calls_status_started", "status", "started_at"),)
+
+    @property
+    def transcript_for_display(self) -> str:
+        text = self.transcript_corrected or self.transcript_text or ""
+        return join_tokens(text)
+
+
+def join_tokens(text: str) -> str:
+    """Join Vosk's space-separated tokens: no space between CJK characters."""
+    tokens = text.split()
+    out: list[str] = []
+    for token in tokens:
+        if out and not (_is_cjk(out[-1][-1]) or _is_cjk(token[0])):
+            out.append(" ")
+        out.append(token)
+    return "".join(out)
+
+
+def _is_cjk(ch: str) -> bool:
+    # Chinese and Japanese are written without spaces; Korean keeps its spaces.
+    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+
+
+class CaseCounter(Base):
+    """The last case number handed out per year; locked while incremented."""
+
+    __tablename__ = "case_counters"
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(Base):
+    """A confirmed message, routed to a leader and tracked until the liaison has rated it."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)  # 2026-000123
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), unique=True)
+    caller_name: Mapped[str] = mapped_column(String(60))
+    caller_unit: Mapped[str] = mapped_column(String(200), default="")
+    caller_phone: Mapped[str] = mapped_column(String(32), default="")
+    liaison_id: Mapped[int | None] = mapped_column(ForeignKey("liaisons.id"))
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    category: Mapped[str] = mapped_column(String(40), default="")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.ROUTED)
+    route_reason: Mapped[str] = mapped_column(Text, default="")
+    deadline_at: Mapped[datetime | None]
+    deadline_reason: Mapped[str] = mapped_column(Text, default="")
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False)
+    redo_count: Mapped[int] = mapped_column(Integer, default=0)
+    criticism_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    handling_note: Mapped[str] = mapped_column(Text, default="")
+    feedback_method: Mapped[str | None] = mapped_column(String(20))
+    feedback_note: Mapped[str] = mapped_column(Text, default="")
+    satisfaction: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    acknowledged_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    fed_back_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    call: Mapped[Call | None] = relationship(back_populates="case")
+    leader: Mapped[Leader | None] = relationship()
+    liaison: Mapped[Liaison | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    results: Mapped[list["UnitResult"]] = relationship(back_populates="case")
+
+
+class UnitResult(Base):
+    """A unit's written result for a transferred case, and the supervision office's verdict."""
+
+    __tablename__ = "unit_results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    facts_true: Mapped[str] = mapped_column(String(20))  # true | partly | false
+    causes: Mapped[str] = mapped_column(Text)
+    measures: Mapped[str] = mapped_column(Text)
+    liaison_opinion: Mapped[str] = mapped_column(Text)
+    signed_by: Mapped[str] = mapped_column(String(60))
+    sealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    verdict: Mapped[str | None] = mapped_column(String(20))  # accepted | returned
+    verdict_reason: Mapped[str] = mapped_column(Text, default="")
+    case: Mapped[Case] = relationship(back_populates="results")
+
+
+class Notification(Base):
+    """One SMS, from composition to Twilio's final delivery state."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # case_routed | urgent_alert | resend
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"))
+    to_number: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    segments: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[NotificationStatus] = mapped_column(
+        _enum(NotificationStatus), default=NotificationStatus.PENDING
+    )
+    twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None]
+    case: Mapped[Case | None] = relationship()
+
+
+class AuditEvent(Base):
+    """Who changed what, when, from what to what. Never updated, never deleted."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(80))  # user:alice | twilio | worker | system
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    entity_type: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id"),)
+
+
+class DutyPeriod(Base):
+    """A weekly window in which the duty phone is staffed (weekday 0 = Monday)."""
+
+    __tablename__ = "duty_periods"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    starts: Mapped[time] = mapped_column(Time)
+    ends: Mapped[time] = mapped_column(Time)
+
+
+class DutyException(Base):
+    """A date that overrides the weekly schedule: a holiday (closed) or an extra duty day."""
+
+    __tablename__ = "duty_exceptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    staffed: Mapped[bool] = mapped_column(Boolean, default=False)
+    starts: Mapped[time | None] = mapped_column(Time)
+    ends: Mapped[time | None] = mapped_column(Time)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class SettingValue(Base):
+    """An admin-editable setting kept in the database (duty phone, prompt audio, ...)."""
+
+    __tablename__ = "setting_values"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class WorkerHeartbeat(Base):
+    """The last sign of life of each worker, shown by /healthz and the dashboard."""
+
+    __tablename__ = "worker_heartbeats"
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    model_name: Mapped[str | None] = mapped_column(String(120))
+    model_language: Mapped[str | None] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(40), default="idle")
+
+
+__all__ = [
+    "Base",
+    "Unit",
+    "Leader",
+    "Liaison",
+    "User",
+    "Call",
+    "CaseCounter",
+    "Case",
+    "UnitResult",
+    "Notification",
+    "AuditEvent",
+    "DutyPeriod",
+    "DutyException",
+    "SettingValue",
+    "WorkerHeartbeat",
+    "utcnow",
+    "join_tokens",
+]

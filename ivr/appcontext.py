@@ -1,0 +1,56 @@
+"""Per-request access to settings, the database session and the job queue.
+
+The app factory (dashboard.app.create_app) puts a `Services` object in app.extensions;
+views reach it through these helpers, never through module globals.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.settings import Settings
+
+EXTENSION_KEY = "dutyline"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    job_queue_factory: Callable[[], "object"]
+
+
+def install_services(app: Flask, services: Services) -> None:
+    app.extensions[EXTENSION_KEY] = services
+    app.teardown_appcontext(_close_db)
+
+
+def services() -> Services:
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def get_settings() -> Settings:
+    return services().settings
+
+
+def get_db() -> Session:
+    """Return this request's database session, opening it on first use."""
+    if "db" not in g:
+        g.db = services().session_factory()
+    return g.db
+
+
+def get_job_queue():
+    """Return this request's job queue (an ivr.queueing.JobQueue)."""
+    if "job_queue" not in g:
+        g.job_queue = services().job_queue_factory()
+    return g.job_queue
+
+
+def _close_db(_exc) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()

@@ -1,0 +1,216 @@
+"""Twilio webhooks: verify the signature, read the form, call one intake function, return.
+
+An unexpected error while a caller is on the line returns polite TwiML that still records
+the message, never a 500 that Twilio would read aloud as "an application error".
+"""
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import Blueprint, Response, request, url_for
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
+
+from intake import calls as call_service
+from intake import inbound
+from intake.audit import TWILIO
+from intake.duty import duty_phone_now, get_setting
+from intake.models import utcnow
+from intake.notifications import record_delivery_status
+from ivr.appcontext import get_db, get_job_queue, get_settings
+from ivr.prompts import spell_digits
+from ivr.signature import verify_twilio_signature
+from ivr.twiml import add_prompt, fallback_response, twiml
+
+log = logging.getLogger(__name__)
+bp = Blueprint("ivr", __name__)
+
+DIAL_ANSWERED = "completed"
+RECORDING_EVENTS = "completed absent"
+MENU_TIMEOUT_SECONDS = 4
+
+
+def _record_kwargs() -> dict:
+    settings = get_settings()
+    return {
+        "action": url_for("ivr.recorded"),
+        "method": "POST",
+        "recording_status_callback": url_for("ivr.recording_status"),
+        "recording_status_callback_method": "POST",
+        "recording_status_callback_event": RECORDING_EVENTS,
+        "max_length": settings.max_recording_seconds,
+        "finish_on_key": "#",
+        "trim": "trim-silence",
+        "play_beep": True,
+    }
+
+
+def _say(verb, key: str, **values) -> None:
+    settings = get_settings()
+    audio = get_setting(get_db(), f"prompt_audio.{settings.language}.{key}")
+    add_prompt(verb, settings.language, key, settings.voice_name, audio, **values)
+
+
+def voice_webhook(view):
+    """Turn an unexpected error on a live call into polite TwiML that still records."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except Exception:  # a caller is on the line: never answer 500
+            log.exception("voice webhook %s failed; answering with fallback TwiML", request.path)
+            get_db().rollback()
+            settings = get_settings()
+            return twiml(fallback_response(settings.language, settings.voice_name,
+                                           _record_kwargs()))
+
+    return wrapper
+
+
+def _voicemail(response: VoiceResponse) -> VoiceResponse:
+    gather = response.gather(num_digits=1, timeout=MENU_TIMEOUT_SECONDS,
+                             action=url_for("ivr.menu"), method="POST")
+    _say(gather, "menu")
+    response.record(**_record_kwargs())
+    return response
+
+
+@bp.post("/ivr/voice")
+@verify_twilio_signature
+@voice_webhook
+def voice() -> Response:
+    """Greet the caller (by name if known), put them through to duty staff or to voicemail."""
+    settings = get_settings()
+    db = get_db()
+    call = call_service.register_call(db, request.form.get("CallSid", ""),
+                                      request.form.get("From", ""), request.form.get("To", ""),
+                                      settings.language, TWILIO)
+    db.commit()
+    response = VoiceResponse()
+    if call.liaison is not None:
+        _say(response, "greeting_known", name=call.liaison.name)
+    else:
+        _say(response, "greeting")
+    duty_phone = duty_phone_now(db, utcnow(), settings.timezone)
+    if duty_phone:
+        _say(response, "connecting")
+        response.dial(duty_phone, timeout=settings.dial_timeout_seconds,
+                      action=url_for("ivr.dial_status"), method="POST")
+        return twiml(response)
+    return twiml(_voicemail(response))
+
+
+@bp.post("/ivr/dial-status")
+@verify_twilio_signature
+@voice_webhook
+def dial_status() -> Response:
+    """After the duty phone rang: hang up if answered, otherwise take a voicemail."""
+    db = get_db()
+    dial_outcome = request.form.get("DialCallStatus", "")
+    call = call_service.find_call_by_sid(db, request.form.get("CallSid", ""))
+    if call is not None:
+        call_service.record_dial_outcome(db, call, dial_outcome, TWILIO)
+        db.commit()
+    response = VoiceResponse()
+    if dial_outcome == DIAL_ANSWERED:
+        _say(response, "dial_done")
+        response.hangup()
+        return twiml(response)
+    return twiml(_voicemail(response))
+
+
+@bp.post("/ivr/menu")
+@verify_twilio_signature
+@voice_webhook
+def menu() -> Response:
+    """Handle the keypad choice: 1 marks the message urgent; then record."""
+    response = VoiceResponse()
+    if request.form.get("Digits") == "1":
+        db = get_db()
+        call = call_service.find_call_by_sid(db, request.form.get("CallSid", ""))
+        if call is not None:
+            call_service.mark_call_urgent(db, call, "keypad", TWILIO)
+            db.commit()
+        _say(response, "urgent_ack")
+    else:
+        _say(response, "record")
+    response.record(**_record_kwargs())
+    return twiml(response)
+
+
+@bp.post("/ivr/recorded")
+@verify_twilio_signature
+@voice_webhook
+def recorded() -> Response:
+    """Thank the caller, tell the reference number digit by digit, and hang up."""
+    settings = get_settings()
+    call = call_service.find_call_by_sid(get_db(), request.form.get("CallSid", ""))
+    response = VoiceResponse()
+    duration = int(request.form.get("RecordingDuration", "0") or 0)
+    if call is None or duration <= 0:
+        _say(response, "no_message")
+    else:
+        _say(response, "thanks", reference=spell_digits(call.reference, settings.language))
+    response.hangup()
+    return twiml(response)
+
+
+@bp.post("/ivr/recording-status")
+@verify_twilio_signature
+def recording_status() -> Response:
+    """Store the recording once per RecordingSid, commit, then enqueue its transcription."""
+    settings = get_settings()
+    db = get_db()
+    form = request.form
+    outcome = call_service.attach_recording(
+        db,
+        call_sid=form.get("CallSid", ""),
+        recording_sid=form.get("RecordingSid", ""),
+        recording_url=form.get("RecordingUrl", ""),
+        duration_seconds=int(form.get("RecordingDuration", "0") or 0),
+        recording_status=form.get("RecordingStatus", ""),
+        from_number=form.get("From", ""),
+        to_number=form.get("To", ""),
+        language=settings.language,
+        actor=TWILIO,
+    )
+    db.commit()
+    if outcome.is_new:
+        inbound.dispatch_after_recording(db, outcome, get_job_queue(), _call_link, TWILIO,
+                                         settings.language)
+    return Response("", status=204)
+
+
+def _call_link(call) -> str:
+    base = get_settings().public_base_url or request.host_url.rstrip("/")
+    return f"{base}/calls/{call.id}"
+
+
+@bp.post("/sms/status")
+@verify_twilio_signature
+def sms_status() -> Response:
+    """Record an SMS delivery state reported by Twilio."""
+    db = get_db()
+    record_delivery_status(db, request.form.get("MessageSid", ""),
+                           request.form.get("MessageStatus", ""),
+                           request.form.get("ErrorCode"), TWILIO)
+    db.commit()
+    return Response("", status=204)
+
+
+@bp.post("/sms/inbound")
+@verify_twilio_signature
+def sms_inbound() -> Response:
+    """Take a leader's "1" (acknowledge) or a liaison's satisfaction reply."""
+    db = get_db()
+    reply = inbound.handle_inbound_sms(db, request.form.get("From", ""),
+                                       request.form.get("Body", ""),
+                                       request.form.get("MessageSid", ""), TWILIO,
+                                       get_settings().language)
+    db.commit()
+    response = MessagingResponse()
+    if reply:
+        response.message(reply)
+    return twiml(response)

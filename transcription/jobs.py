@@ -1,0 +1,141 @@
+"""RQ jobs that turn a recording into a draft. They take ids and let transient errors raise.
+
+    transcribe_call(call_id)
+      begin ─► download (allow-listed host) ─► decode with Vosk ─► extract details ─► draft
+         │            │ network error: raise, RQ retries with backoff
+         │            └ refused URL: FAILED (no retry)
+         └ already drafted or confirmed: nothing to do (duplicate or late retry)
+      unreadable or over-long audio: FAILED with the reason; the audio is kept.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from rq import Queue, get_current_job
+from sqlalchemy import select
+
+from intake.audit import WORKER
+from intake.calls import (attach_transcript, begin_transcription, fail_transcription, get_call,
+                          mark_call_urgent, report_progress, store_local_audio)
+from intake.db import session_scope
+from intake.models import Liaison, Unit
+from intake.notifications import raise_urgent_alert
+from intake.runtime import get_runtime
+from transcription.download import RecordingRefused, download_recording
+from transcription.engine import transcribe_file
+from transcription.exceptions import AudioTooLong, UnreadableAudio
+from transcription.extraction import DirectoryEntry, DirectoryIndex, extract_caller_details
+from transcription.worker import current_model
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_SECONDS = 1.0
+# Queue and job names are the web side's (ivr.queueing); repeated here as strings because
+# transcription may not import ivr. tests/test_queueing.py checks they agree.
+SMS_QUEUE = "sms"
+SEND_SMS_JOB = "ivr.jobs.send_notification"
+
+
+def transcribe_call(call_id: int) -> str:
+    """Download, decode and draft one call; return its final status."""
+    runtime = get_runtime()
+    settings = runtime.settings
+    model = current_model()
+    with session_scope(runtime.session_factory) as session:
+        call = get_call(session, call_id)
+        if not begin_transcription(session, call, WORKER):
+            return call.status.value
+        recording_url, existing = call.recording_url, call.recording_path
+    audio_path = Path(existing) if existing else _audio_path(settings.recordings_dir, call_id)
+    if not audio_path.exists():
+        try:
+            size = download_recording(
+                recording_url, audio_path, allowed_hosts=settings.recording_hosts,
+                auth=(settings.twilio_account_sid or "", settings.twilio_auth_token),
+            )
+        except RecordingRefused as exc:
+            return _fail(runtime, call_id, str(exc))
+        with session_scope(runtime.session_factory) as session:
+            store_local_audio(get_call(session, call_id), str(audio_path), size)
+    progress = _ProgressWriter(runtime.session_factory, call_id)
+    try:
+        transcript = transcribe_file(model, audio_path,
+                                     max_seconds=settings.max_recording_seconds + 5,
+                                     on_progress=progress)
+    except (UnreadableAudio, AudioTooLong) as exc:
+        return _fail(runtime, call_id, str(exc))
+    with session_scope(runtime.session_factory) as session:
+        call = get_call(session, call_id)
+        details = extract_caller_details(
+            transcript.text, language=call.language, directory=_directory_index(session),
+            caller_number=call.from_number,
+            urgent_keywords=list(settings.urgent_keywords) or None,
+        )
+        attach_transcript(session, call, text=transcript.text, words=transcript.words,
+                          model_name=transcript.model_name,
+                          model_version=transcript.model_version,
+                          extracted=details.to_json(), actor=WORKER)
+        alerts = []
+        if details.urgent and mark_call_urgent(session, call, "keyword", WORKER):
+            link = f"{settings.public_base_url or ''}/calls/{call.id}"
+            alerts = raise_urgent_alert(session, call, link, call.language, WORKER)
+        status = call.status.value
+    _enqueue_alerts([n.id for n in alerts])
+    return status
+
+
+def on_transcription_failed(job, connection, exc_type, exc_value, traceback) -> None:
+    """Record the failure on the call once RQ has given up retrying."""
+    if job.retries_left:
+        return
+    runtime = get_runtime()
+    with session_scope(runtime.session_factory) as session:
+        call = get_call(session, job.args[0])
+        fail_transcription(session, call, f"{exc_type.__name__}: {exc_value}", WORKER)
+
+
+def _fail(runtime, call_id: int, reason: str) -> str:
+    with session_scope(runtime.session_factory) as session:
+        call = get_call(session, call_id)
+        fail_transcription(session, call, reason, WORKER)
+        return call.status.value
+
+
+def _audio_path(recordings_dir: Path, call_id: int) -> Path:
+    return recordings_dir / f"call-{call_id}.wav"
+
+
+def _directory_index(session) -> DirectoryIndex:
+    entries = [DirectoryEntry("liaison", l.id, l.name, l.phone, l.work_unit or None)
+               for l in session.scalars(select(Liaison).where(Liaison.active.is_(True)))]
+    entries += [DirectoryEntry("unit", u.id, u.name)
+                for u in session.scalars(select(Unit).where(Unit.active.is_(True)))]
+    return DirectoryIndex(entries)
+
+
+def _enqueue_alerts(notification_ids: list[int]) -> None:
+    job = get_current_job()
+    if job is None or not notification_ids:
+        return
+    queue = Queue(SMS_QUEUE, connection=job.connection)
+    for notification_id in notification_ids:
+        queue.enqueue(SEND_SMS_JOB, notification_id, job_id=f"send-sms-{notification_id}")
+
+
+class _ProgressWriter:
+    """Write decoding progress to the call at most once a second, in its own transaction."""
+
+    def __init__(self, session_factory, call_id: int):
+        self.session_factory = session_factory
+        self.call_id = call_id
+        self.last_write = 0.0
+
+    def __call__(self, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self.last_write < PROGRESS_EVERY_SECONDS and fraction < 1.0:
+            return
+        self.last_write = now
+        with session_scope(self.session_factory) as session:
+            report_progress(get_call(session, self.call_id), fraction)
