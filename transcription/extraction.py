@@ -1,0 +1,762 @@
+"""Pull the caller's name, unit, address, phone and urgency out of a transcript.
+
+Input is text as Vosk emits it: Mandarin as space-separated tokens
+("我 是 城关镇 卫生院 的 张 伟 电话 一 三 八 ..."), English in lower case.
+Everything here is a pure function of its arguments (no database); the duty
+room confirms or corrects each guess, so every field carries where it came
+from, how sure we are, and the words that gave it away.
+
+Order of trust: the caller ID matched against the directory (the phone the
+liaison registered) beats the directory matched against what was said, which
+beats what was said alone. Small recognisers often pick the wrong character
+for a name with the right sound (张伟/章伟, 李明/黎明), so directory names are
+compared by pinyin, not by characters.
+
+It runs on every call, so patterns are compiled once at import.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+import phonenumbers
+from pypinyin import lazy_pinyin
+
+DEFAULT_URGENT_KEYWORDS_ZH = ("紧急", "中毒", "死亡", "火灾", "急救", "疫情", "爆炸", "昏迷")
+DEFAULT_URGENT_KEYWORDS_EN = ("urgent", "emergency", "poisoning", "death", "died", "fire", "outbreak", "unconscious")
+DEFAULT_LANGUAGE = "zh-CN"
+
+# Scores at or above this count as a directory match.
+MATCH_THRESHOLD = 0.7
+
+Source = Literal["caller_id", "directory", "transcript"]
+
+# --- characters and words -------------------------------------------------
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+
+_ZH_DIGITS = {
+    "零": "0", "〇": "0", "洞": "0",
+    "一": "1", "幺": "1", "妖": "1",
+    "二": "2", "两": "2",
+    "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
+}
+# A Chinese digit followed by one of these is a quantity ("两个人", "三天"),
+# not part of a phone number.
+_ZH_MEASURE_WORDS = set("个人次天点岁名位户家年月日号楼层组栋单元辆只块元斤小分周")
+_DIGIT_SEPARATORS = set(" -—–_,，.、")
+
+_EN_DIGIT_WORDS = {
+    "zero": "0", "oh": "0", "o": "0", "nought": "0",
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+    "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}
+_EN_REPEATS = {"double": 2, "triple": 3}
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
+
+# Particles and words that end a name (or a place) in Mandarin speech.
+_ZH_STOP_WORDS = (
+    "电话", "手机", "号码", "联系", "今天", "昨天", "现在", "这边", "那边", "这里", "那里",
+    "反映", "报告", "想要", "打电话", "我们", "他们", "你好", "您好", "请问", "一下", "有个", "有人",
+    "座机", "办公", "地址", "紧急", "情况", "事情", "这个", "那个",
+)
+_ZH_STOP_CHARS = set("的是在我你他她它们想要来给跟和与及反报打说找问有住从也就呢啊吧呀了吗嘛哦嗯这那，。、！？,.!? ")
+# Characters that never appear in a person's name but do in units and places.
+_ZH_PLACE_CHARS = set("院镇乡村局所站医社街路县市区省组楼号心室校司厂")
+
+# Common surnames (single and compound); a name guessed without a directory
+# must start with one, which stops "我是想问一下" from yielding a name.
+_ZH_SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+    "章常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单"
+    "季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚"
+    "娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池"
+    "查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴"
+)
+_ZH_COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯", "司徒")
+
+# Surnames whose everyday reading differs from the surname reading; pypinyin
+# reads characters, not names, so 曾红 would otherwise be "ceng hong".
+_SURNAME_READINGS = {
+    "曾": "zeng", "单": "shan", "解": "xie", "仇": "qiu", "朴": "piao", "区": "ou", "查": "zha",
+    "盖": "ge", "乐": "yue", "覃": "qin", "缪": "miao", "任": "ren", "华": "hua", "尉": "yu", "员": "yun",
+}
+
+_ZH_NUMERAL = "零〇一二两三四五六七八九十百幺0-9"
+_NAME_CHAR = rf"[{_CJK}]"
+# A place-name character: CJK but not a particle that starts the next phrase.
+_PLACE_CHAR = rf"(?:(?!{'|'.join(_ZH_STOP_WORDS)})[^\W\d_的是在我你他她们想要来给跟和与住从也就呢啊吧呀了吗嘛哦嗯这那有到去说叫姓{_ZH_NUMERAL}])"
+
+_ZH_NAME_TRIGGERS = re.compile(
+    # The lookahead keeps "rest" unconsumed, so "我是东风村的联络员陈芳" also
+    # finds the 联络员 trigger inside the first one's span.
+    rf"(?:我是|我叫|我姓|本人是|本人|这里是|这边是|联络员|名字叫|名字是|叫做)(?=(?P<rest>{_NAME_CHAR}{{1,12}}))"
+)
+_ZH_NAME_BEFORE_LIAISON = re.compile(rf"(?P<name>{_NAME_CHAR}{{2,3}})(?:联络员|同志)")
+_ZH_SURNAME_ONLY = re.compile(rf"我姓(?P<surname>{_NAME_CHAR})(?!{_NAME_CHAR}*?叫)")
+
+_ZH_UNIT = re.compile(
+    rf"(?P<unit>"
+    rf"{_PLACE_CHAR}{{1,6}}?(?:镇|乡|街道)(?:中心)?卫生院"
+    rf"|{_PLACE_CHAR}{{0,4}}?县(?:第[一二三四五六七八九十]+)?人民医院"
+    rf"|{_PLACE_CHAR}{{0,4}}?县中医院"
+    rf"|{_PLACE_CHAR}{{1,6}}?社区卫生服务(?:中心|站)"
+    rf"|{_PLACE_CHAR}{{0,4}}?县?(?:疾控中心|疾病预防控制中心)"
+    rf"|{_PLACE_CHAR}{{0,4}}?县?妇幼保健(?:院|计划生育服务中心)"
+    rf"|{_PLACE_CHAR}{{0,4}}?县?(?:卫生健康局|卫健局|卫生监督所|人民医院|中医院)"
+    rf"|{_PLACE_CHAR}{{1,4}}?村卫生室"
+    rf")"
+)
+_ZH_ADDRESS = re.compile(
+    rf"(?P<address>"
+    rf"(?:{_PLACE_CHAR}{{1,4}}?(?:镇|乡))?{_PLACE_CHAR}{{1,5}}?(?:村|社区|小区)"
+    rf"(?:[{_ZH_NUMERAL}]{{1,4}}(?:组|号楼|栋|幢|单元|号))?(?!卫生)"
+    rf"|{_PLACE_CHAR}{{1,5}}?(?:路|街|大道|巷)(?:[{_ZH_NUMERAL}]{{1,5}}号)?(?!道)"
+    rf")"
+)
+
+_EN_STOP_WORDS = {
+    "a", "an", "the", "from", "at", "of", "in", "on", "with", "and", "or", "calling", "speaking", "here",
+    "i", "i'm", "im", "my", "me", "we", "our", "is", "am", "are", "was", "this", "that", "it", "about",
+    "regarding", "phone", "number", "call", "calling", "to", "for", "urgent", "emergency", "just", "so",
+    "um", "uh", "hello", "hi", "yes", "no", "not", "please", "there", "reporting", "report", "liaison",
+    "going", "trying", "sorry", "very", "really", "okay", "ok", "well", "live", "living", "near",
+}
+_EN_NAME_TRIGGER = re.compile(r"\b(?:my name is|my name's|this is|i am|i'm|im|it's|name is)\s+(?P<rest>[a-z' ]+)")
+_EN_UNIT = re.compile(
+    r"(?P<head>(?:[a-z'.]+ ){0,3}?)(?P<kind>health (?:centre|center)|county (?:people's |peoples )?hospital"
+    r"|community health (?:centre|center|station)|hospital|clinic|cdc|center for disease control)\b"
+)
+_EN_ADDRESS = re.compile(
+    r"(?P<head>(?:[a-z0-9'.]+ ){1,3}?)(?P<kind>road|street|village|avenue|lane|drive|estate|st|rd)\b"
+)
+_EN_NEGATIONS = {"not", "no", "never", "isn't", "wasn't", "aren't", "don't", "didn't", "nobody", "without"}
+_ZH_NEGATIONS = ("不", "没", "无", "非", "未")
+
+
+@dataclass
+class DirectoryEntry:
+    """A liaison or unit as the directory knows it."""
+
+    kind: Literal["liaison", "unit"]
+    id: int
+    name: str
+    phone: str | None = None
+    unit_name: str | None = None
+
+
+@dataclass
+class FieldGuess:
+    """One extracted field, with where it came from and how sure we are."""
+
+    value: str
+    source: Source
+    confidence: float
+    evidence: str
+
+    def to_json(self) -> dict:
+        return {"value": self.value, "source": self.source, "confidence": round(self.confidence, 3), "evidence": self.evidence}
+
+
+@dataclass
+class CallerDetails:
+    """Everything the extractor found about the caller."""
+
+    phones: list[str] = field(default_factory=list)
+    name: FieldGuess | None = None
+    unit: FieldGuess | None = None
+    address: FieldGuess | None = None
+    phone: FieldGuess | None = None
+    urgent: bool = False
+    urgent_keywords: list[str] = field(default_factory=list)
+    liaison_id: int | None = None
+    unit_id: int | None = None
+
+    def to_json(self) -> dict:
+        """Return plain values for display plus the full guesses under "fields"."""
+        guesses = {"name": self.name, "unit": self.unit, "address": self.address, "phone": self.phone}
+        return {
+            "phones": list(self.phones),
+            "name": self.name.value if self.name else None,
+            "unit": self.unit.value if self.unit else None,
+            "address": self.address.value if self.address else None,
+            "phone": self.phone.value if self.phone else None,
+            "urgent": self.urgent,
+            "urgent_keywords": list(self.urgent_keywords),
+            "liaison_id": self.liaison_id,
+            "unit_id": self.unit_id,
+            "fields": {key: guess.to_json() if guess else None for key, guess in guesses.items()},
+        }
+
+
+@dataclass
+class _Indexed:
+    entry: DirectoryEntry
+    chars: str
+    syllables: tuple[str, ...]
+    fuzzy: tuple[str, ...]
+
+
+class DirectoryIndex:
+    """Liaisons and units with their names in pinyin, for matching misheard names."""
+
+    def __init__(self, entries: list[DirectoryEntry]):
+        self.entries = list(entries)
+        self._liaisons = [self._index(e) for e in self.entries if e.kind == "liaison"]
+        self._units = [self._index(e) for e in self.entries if e.kind == "unit"]
+        self._by_phone: dict[str, DirectoryEntry] = {}
+        # Liaisons last so that they win when a unit shares their number.
+        for e in sorted(self.entries, key=lambda e: e.kind == "liaison"):
+            key = _phone_key(e.phone) if e.phone else None
+            if key:
+                self._by_phone[key] = e
+
+    @staticmethod
+    def _index(entry: DirectoryEntry) -> _Indexed:
+        chars = _squash(entry.name)
+        syllables = _name_syllables(chars) if entry.kind == "liaison" else tuple(lazy_pinyin(chars))
+        return _Indexed(entry, chars, syllables, tuple(_fuzzy(s) for s in syllables))
+
+    def match_name(self, text_fragment: str) -> tuple[DirectoryEntry, float] | None:
+        """Return the liaison whose name sounds like `text_fragment`, with a score, or None."""
+        return _best_match(self._liaisons, _squash(text_fragment), partial=False, names=True)
+
+    def match_unit(self, text_fragment: str) -> tuple[DirectoryEntry, float] | None:
+        """Return the unit whose name sounds like `text_fragment`, with a score, or None."""
+        return _best_match(self._units, _squash(text_fragment), partial=True)
+
+    def find_by_phone(self, digits: str) -> DirectoryEntry | None:
+        """Return the liaison (or failing that, unit) registered with this phone number."""
+        key = _phone_key(digits)
+        return self._by_phone.get(key) if key else None
+
+    def unit_named(self, name: str | None) -> DirectoryEntry | None:
+        """Return the unit entry with exactly this name."""
+        if not name:
+            return None
+        for indexed in self._units:
+            if indexed.chars == _squash(name):
+                return indexed.entry
+        return None
+
+    def scan_names(self, text: str) -> tuple[DirectoryEntry, float, str] | None:
+        """Find a liaison name anywhere in squashed `text` by sound; return (entry, score, heard)."""
+        return _scan(self._liaisons, text)
+
+    def scan_units(self, text: str) -> tuple[DirectoryEntry, float, str] | None:
+        """Find a unit name anywhere in squashed `text` by sound; return (entry, score, heard)."""
+        return _scan(self._units, text)
+
+
+def extract_caller_details(
+    text: str,
+    *,
+    language: str = DEFAULT_LANGUAGE,
+    directory: DirectoryIndex | None = None,
+    caller_number: str | None = None,
+    urgent_keywords: list[str] | None = None,
+) -> CallerDetails:
+    """Guess who called, from where, on what number, and whether it is urgent.
+
+    Args:
+        text: the transcript as the recogniser emitted it.
+        language: "zh-CN" or "en-US".
+        directory: liaisons and units to match names, units and numbers against.
+        caller_number: the caller ID in any format (+86..., 0086..., national).
+        urgent_keywords: words that mark a call urgent; defaults per language.
+    """
+    english = language.lower().startswith("en")
+    if english:
+        found = _extract_en(text)
+        keywords = DEFAULT_URGENT_KEYWORDS_EN if urgent_keywords is None else urgent_keywords
+        urgent_found = _urgent_en(text, keywords)
+        region = "US"
+    else:
+        found = _extract_zh(text)
+        keywords = DEFAULT_URGENT_KEYWORDS_ZH if urgent_keywords is None else urgent_keywords
+        urgent_found = _urgent_zh(_squash(text), keywords)
+        region = "CN"
+
+    details = CallerDetails(
+        phones=found.phones,
+        name=found.name,
+        unit=found.unit,
+        address=found.address,
+        urgent=bool(urgent_found),
+        urgent_keywords=urgent_found,
+    )
+    if found.phones:
+        details.phone = FieldGuess(found.phones[0], "transcript", 0.9, found.phone_evidence)
+
+    caller = normalise_phone(caller_number, region) if caller_number else None
+    if directory is not None:
+        _apply_directory(details, directory, found, caller, caller_number, squashed=_squash(text) if not english else "")
+    if details.phone is None and caller:
+        details.phone = FieldGuess(caller, "caller_id", 0.6, f"caller ID {caller_number}")
+    return details
+
+
+def normalise_phone(number: str | None, region: str = "CN") -> str | None:
+    """Return a phone number as national digits (with trunk 0 for CN landlines), or None."""
+    if not number:
+        return None
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    if parsed.country_code == 86:
+        national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+        return re.sub(r"\D", "", national)
+    if parsed.country_code == phonenumbers.country_code_for_region(region):
+        return phonenumbers.national_significant_number(parsed)
+    return f"{parsed.country_code}{phonenumbers.national_significant_number(parsed)}"
+
+
+# --- Mandarin -------------------------------------------------------------
+
+
+@dataclass
+class _Found:
+    phones: list[str] = field(default_factory=list)
+    phone_evidence: str = ""
+    name: FieldGuess | None = None
+    name_candidates: list[tuple[str, str]] = field(default_factory=list)  # (name, evidence)
+    unit: FieldGuess | None = None
+    address: FieldGuess | None = None
+
+
+def _extract_zh(text: str) -> _Found:
+    squashed = _squash(text)
+    found = _Found()
+    found.phones, found.phone_evidence = _phones_zh(squashed)
+    unit_match = _ZH_UNIT.search(squashed)
+    unit_span = unit_match.span() if unit_match else (0, 0)
+    if unit_match:
+        found.unit = FieldGuess(unit_match["unit"], "transcript", 0.8, unit_match.group(0))
+    found.name_candidates = _name_candidates_zh(squashed)
+    if found.name_candidates:
+        name, evidence = found.name_candidates[0]
+        found.name = FieldGuess(name, "transcript", 0.6, evidence)
+    for m in _ZH_ADDRESS.finditer(squashed):
+        start, end = m.span()
+        if start < unit_span[1] and unit_span[0] < end:
+            continue  # part of the unit's own name
+        found.address = FieldGuess(m["address"], "transcript", 0.6, m.group(0))
+        break
+    return found
+
+
+def _name_candidates_zh(squashed: str) -> list[tuple[str, str]]:
+    candidates: list[tuple[str, str]] = []
+    for m in _ZH_NAME_TRIGGERS.finditer(squashed):
+        rest = m["rest"]
+        # "我是城关镇卫生院的张伟": skip a unit or place named before the name.
+        unit = _ZH_UNIT.match(rest)
+        if unit:
+            rest = rest[unit.end():]
+            rest = rest[1:] if rest.startswith("的") else rest
+            rest = rest[3:] if rest.startswith("联络员") else rest
+        name = _cut_name(rest)
+        if name:
+            candidates.append((name, squashed[m.start() : m.start("rest") + len(m["rest"]) - len(rest) + len(name)]))
+    # "县人民医院的赵刚反映...": a name right after a unit.
+    for m in _ZH_UNIT.finditer(squashed):
+        rest = squashed[m.end() :]
+        rest = rest[1:] if rest.startswith("的") else rest
+        rest = rest[3:] if rest.startswith("联络员") else rest
+        name = _cut_name(rest)
+        if name:
+            candidates.append((name, squashed[m.start() : m.end()] + squashed[m.end() :].split(name, 1)[0] + name))
+    for m in _ZH_NAME_BEFORE_LIAISON.finditer(squashed):
+        name = _trim_name_start(m["name"])
+        if name:
+            candidates.append((name, m.group(0)))
+    if not candidates:
+        m = _ZH_SURNAME_ONLY.search(squashed)
+        if m and m["surname"] in _ZH_SURNAMES:
+            candidates.append((m["surname"], m.group(0)))
+    return candidates
+
+
+def _cut_name(rest: str) -> str | None:
+    """Return the 2-3 character name at the start of `rest`, or None."""
+    for word in _ZH_STOP_WORDS:
+        index = rest.find(word)
+        if index != -1:
+            rest = rest[:index]
+    name = ""
+    for ch in rest:
+        if ch in _ZH_STOP_CHARS or ch in _ZH_PLACE_CHARS or ch in _ZH_DIGITS:
+            break
+        name += ch
+        if len(name) == 3:
+            break
+    if len(name) < 2 or not _has_surname(name):
+        return None
+    if len(name) == 3 and name[:2] in _ZH_COMPOUND_SURNAMES:
+        return name
+    return name
+
+
+def _trim_name_start(chunk: str) -> str | None:
+    # "...的张伟联络员" captures up to three characters before 联络员; drop a
+    # leading particle or place character.
+    while chunk and (chunk[0] in _ZH_STOP_CHARS or chunk[0] in _ZH_PLACE_CHARS):
+        chunk = chunk[1:]
+    if len(chunk) < 2 or any(ch in _ZH_PLACE_CHARS or ch in _ZH_STOP_CHARS for ch in chunk):
+        return None
+    return chunk if _has_surname(chunk) else None
+
+
+def _has_surname(name: str) -> bool:
+    return name[0] in _ZH_SURNAMES or name[:2] in _ZH_COMPOUND_SURNAMES
+
+
+def _phones_zh(squashed: str) -> tuple[list[str], str]:
+    phones: list[str] = []
+    evidence = ""
+    for digits, span_text in _digit_runs_zh(squashed):
+        for number in _split_numbers(digits):
+            if number not in phones:
+                phones.append(number)
+                evidence = evidence or span_text
+    return phones, evidence
+
+
+def _digit_runs_zh(text: str):
+    """Yield (digits, original span) for each run of spoken or written digits."""
+    run, start, last_digit_end = "", None, None
+    i = 0
+    while i <= len(text):
+        ch = text[i] if i < len(text) else "\n"
+        digit = ch if ch.isascii() and ch.isdigit() else _ZH_DIGITS.get(ch)
+        if digit is not None and not ch.isascii() and _followed_by_measure(text, i):
+            digit = None
+        if digit is not None:
+            if start is None:
+                start = i
+            run += digit
+            last_digit_end = i + 1
+        elif ch in _DIGIT_SEPARATORS and run:
+            pass
+        elif run:
+            yield run, text[start:last_digit_end]
+            run, start = "", None
+        i += 1
+
+
+def _followed_by_measure(text: str, i: int) -> bool:
+    j = i + 1
+    while j < len(text) and text[j] == " ":
+        j += 1
+    return j < len(text) and text[j] in _ZH_MEASURE_WORDS
+
+
+def _split_numbers(digits: str) -> list[str]:
+    """Return the valid phone numbers in a run of digits, left to right."""
+    if _valid_cn_phone(digits):
+        return [digits]
+    numbers, i = [], 0
+    while i < len(digits):
+        taken = None
+        if digits[i] == "1" and _MOBILE.match(digits[i : i + 11]):
+            taken = digits[i : i + 11]
+        elif digits[i] == "0":
+            # Prefer the longest landline that validates: area codes are 3-4 digits with the 0.
+            for length in (12, 11, 10):
+                if _valid_cn_phone(digits[i : i + length]):
+                    taken = digits[i : i + length]
+                    break
+        if taken:
+            numbers.append(taken)
+            i += len(taken)
+        else:
+            i += 1
+    return numbers
+
+
+def _valid_cn_phone(digits: str) -> bool:
+    if _MOBILE.match(digits):
+        return True
+    if not _LANDLINE.match(digits):
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(digits, "CN"))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _urgent_zh(squashed: str, keywords) -> list[str]:
+    hits = []
+    for word in keywords:
+        for m in re.finditer(re.escape(word), squashed):
+            before = squashed[max(0, m.start() - 3) : m.start()]
+            if not any(neg in before for neg in _ZH_NEGATIONS):
+                hits.append(word)
+                break
+    return hits
+
+
+# --- English --------------------------------------------------------------
+
+
+def _extract_en(text: str) -> _Found:
+    lowered = re.sub(r"\s+", " ", text.lower()).strip()
+    found = _Found()
+    found.phones, found.phone_evidence = _phones_en(lowered)
+    m = _EN_NAME_TRIGGER.search(lowered)
+    while m:
+        words = []
+        for word in m["rest"].split():
+            if word in _EN_STOP_WORDS or word in _EN_DIGIT_WORDS or len(words) == 2:
+                break
+            words.append(word)
+        if words:
+            found.name = FieldGuess(" ".join(w.capitalize() for w in words), "transcript", 0.6, m.group(0)[: m.start("rest") - m.start()] + " ".join(words))
+            break
+        m = _EN_NAME_TRIGGER.search(lowered, m.end("rest") - len(m["rest"]) + 1)
+    unit = _en_phrase(_EN_UNIT, lowered)
+    if unit:
+        found.unit = FieldGuess(unit, "transcript", 0.7, unit)
+    address = _en_phrase(_EN_ADDRESS, lowered, keep_numbers=True)
+    if address and unit and address in unit:
+        address = None  # "oak street clinic" names the unit, not where the caller is
+    if address:
+        found.address = FieldGuess(address, "transcript", 0.6, address)
+    return found
+
+
+def _en_phrase(pattern: re.Pattern, lowered: str, keep_numbers: bool = False) -> str | None:
+    m = pattern.search(lowered)
+    if not m:
+        return None
+    head = m["head"].split()
+    kept: list[str] = []
+    for word in reversed(head):
+        if word in _EN_STOP_WORDS or (not keep_numbers and word in _EN_DIGIT_WORDS):
+            break
+        kept.insert(0, word)
+    return " ".join(kept + [m["kind"]])
+
+
+def _phones_en(lowered: str) -> tuple[list[str], str]:
+    phones: list[str] = []
+    evidence = ""
+    tokens = re.findall(r"[a-z']+|\+?\d[\d\-.()]*|[()]", lowered)
+    run, run_tokens, repeat = "", [], 1
+    for token in tokens + ["<end>"]:
+        bare = token.strip("()")
+        if token in _EN_REPEATS:
+            repeat = _EN_REPEATS[token]
+            run_tokens.append(token)
+            continue
+        if token in _EN_DIGIT_WORDS:
+            run += _EN_DIGIT_WORDS[token] * repeat
+        elif bare and re.fullmatch(r"\+?[\d\-.()]+", bare):
+            run += re.sub(r"\D", "", bare)
+        elif token in ("(", ")"):
+            pass
+        else:
+            if 7 <= len(run) <= 15:
+                if run not in phones:
+                    phones.append(run)
+                    evidence = evidence or " ".join(run_tokens)
+            run, run_tokens = "", []
+            repeat = 1
+            continue
+        repeat = 1
+        run_tokens.append(token)
+    return phones, evidence
+
+
+def _urgent_en(text: str, keywords) -> list[str]:
+    words = re.findall(r"[a-z']+", text.lower())
+    hits = []
+    for keyword in keywords:
+        target = keyword.lower().split()
+        for i in range(len(words) - len(target) + 1):
+            if words[i : i + len(target)] == target and not (set(words[max(0, i - 2) : i]) & _EN_NEGATIONS):
+                hits.append(keyword)
+                break
+    return hits
+
+
+# --- directory ------------------------------------------------------------
+
+
+def _apply_directory(details: CallerDetails, directory: DirectoryIndex, found: _Found, caller, caller_number, squashed):
+    liaison = directory.find_by_phone(caller) if caller else None
+    if liaison is not None and liaison.kind == "liaison":
+        evidence = f"caller ID {caller_number}"
+        details.liaison_id = liaison.id
+        details.name = FieldGuess(liaison.name, "caller_id", 1.0, evidence)
+        details.phone = FieldGuess(caller, "caller_id", 1.0, evidence)
+        if liaison.unit_name:
+            details.unit = FieldGuess(liaison.unit_name, "caller_id", 1.0, evidence)
+            unit = directory.unit_named(liaison.unit_name)
+            details.unit_id = unit.id if unit else None
+        return
+
+    # A liaison's registered number said aloud.
+    for number in found.phones:
+        entry = directory.find_by_phone(number)
+        if entry is not None and entry.kind == "liaison":
+            _set_liaison(details, directory, entry, 0.95, f"said {number}")
+            break
+
+    if details.liaison_id is None:
+        matched = _match_spoken_name(directory, found, squashed)
+        if matched:
+            entry, score, heard = matched
+            _set_liaison(details, directory, entry, score, heard)
+
+    if found.unit is not None:
+        unit_match = directory.match_unit(found.unit.value)
+        if unit_match:
+            entry, score = unit_match
+            details.unit = FieldGuess(entry.name, "directory", score, found.unit.evidence)
+            details.unit_id = entry.id
+    elif squashed and details.unit_id is None:
+        scanned = directory.scan_units(squashed)
+        if scanned:
+            entry, score, heard = scanned
+            details.unit = FieldGuess(entry.name, "directory", score * 0.9, heard)
+            details.unit_id = entry.id
+
+
+def _match_spoken_name(directory: DirectoryIndex, found: _Found, squashed: str):
+    for name, evidence in found.name_candidates:
+        # The guess may have swallowed a following character: try 3 then 2.
+        for candidate in dict.fromkeys([name, name[:2]]):
+            matched = directory.match_name(candidate)
+            if matched:
+                return matched[0], matched[1], evidence
+    if found.name is not None and not squashed:
+        matched = directory.match_name(found.name.value)
+        if matched:
+            return matched[0], matched[1], found.name.evidence
+    if squashed:
+        scanned = directory.scan_names(squashed)
+        if scanned:
+            entry, score, heard = scanned
+            return entry, score * 0.9, heard
+    return None
+
+
+def _set_liaison(details, directory, entry, score, evidence):
+    details.liaison_id = entry.id
+    details.name = FieldGuess(entry.name, "directory", score, evidence)
+    if entry.unit_name and details.unit is None:
+        details.unit = FieldGuess(entry.unit_name, "directory", score * 0.9, f"unit of {entry.name}")
+        unit = directory.unit_named(entry.unit_name)
+        details.unit_id = unit.id if unit else None
+
+
+def _best_match(indexed: list[_Indexed], fragment: str, *, partial: bool, names: bool = False):
+    if not fragment:
+        return None
+    syllables = _name_syllables(fragment) if names else tuple(lazy_pinyin(fragment))
+    fuzzy = tuple(_fuzzy(s) for s in syllables)
+    scored = []
+    for item in indexed:
+        score = _similarity(fragment, syllables, fuzzy, item, partial)
+        if score >= MATCH_THRESHOLD:
+            scored.append((score, item.entry))
+    if not scored:
+        return None
+    scored.sort(key=lambda pair: -pair[0])
+    best_score, best = scored[0]
+    # Two entries that sound the same and neither spelled as heard: we cannot choose.
+    if len(scored) > 1 and scored[1][0] == best_score and scored[1][1] is not best:
+        return None
+    return best, best_score
+
+
+def _similarity(fragment, syllables, fuzzy, item: _Indexed, partial: bool) -> float:
+    if fragment == item.chars:
+        return 1.0
+    if syllables == item.syllables:
+        return 0.9
+    if fuzzy == item.fuzzy:
+        return 0.8
+    if partial:
+        ratio = difflib.SequenceMatcher(None, fuzzy, item.fuzzy, autojunk=False).ratio()
+        return round(ratio * 0.9, 3)
+    return 0.0
+
+
+def _scan(indexed: list[_Indexed], text: str):
+    text_syllables = lazy_pinyin(text)
+    if len(text_syllables) != len(text):
+        # Non-CJK runs come back grouped; fall back to a per-character list.
+        text_syllables = [lazy_pinyin(ch)[0] for ch in text]
+    best = None
+    for item in indexed:
+        n = len(item.chars)
+        if n < 2:
+            continue
+        for start in range(len(text) - n + 1):
+            window = text[start : start + n]
+            if window == item.chars:
+                score = 1.0
+            else:
+                heard = list(text_syllables[start : start + n])
+                if item.entry.kind == "liaison":
+                    heard[0] = _SURNAME_READINGS.get(window[0], heard[0])
+                if tuple(heard) == item.syllables:
+                    score = 0.9
+                elif tuple(_fuzzy(s) for s in heard) == item.fuzzy:
+                    score = 0.8
+                else:
+                    continue
+            if best is None or score > best[1]:
+                best = (item.entry, score, window)
+    return best
+
+
+def _name_syllables(chars: str) -> tuple[str, ...]:
+    syllables = lazy_pinyin(chars)
+    if syllables and chars[:1] in _SURNAME_READINGS:
+        syllables[0] = _SURNAME_READINGS[chars[0]]
+    return tuple(syllables)
+
+
+@lru_cache(maxsize=4096)
+def _fuzzy(syllable: str) -> str:
+    """Fold the sound distinctions southern speakers and small models blur."""
+    s = syllable
+    for retroflex, flat in (("zh", "z"), ("ch", "c"), ("sh", "s")):
+        if s.startswith(retroflex):
+            s = flat + s[2:]
+    if s.startswith("l"):
+        s = "n" + s[1:]
+    if s.endswith("ng") and s[-3] in "aei":
+        s = s[:-1]
+    return s
+
+
+def _squash(text: str) -> str:
+    """Remove the spaces the recogniser puts between Chinese characters."""
+    return _CJK_GAP.sub("", text.strip())
+
+
+def _phone_key(number: str | None) -> str | None:
+    """Return a comparable key: national significant number, so 0571... and +86 571... agree."""
+    if not number:
+        return None
+    digits = re.sub(r"\D", "", number)
+    try:
+        parsed = phonenumbers.parse(number if number.strip().startswith("+") else digits, "CN")
+    except phonenumbers.NumberParseException:
+        return digits or None
+    return phonenumbers.national_significant_number(parsed) or digits or None
