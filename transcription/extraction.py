@@ -403,8 +403,6 @@ def _cut_name(rest: str) -> str | None:
             break
     if len(name) < 2 or not _has_surname(name):
         return None
-    if len(name) == 3 and name[:2] in _ZH_COMPOUND_SURNAMES:
-        return name
     return name
 
 
