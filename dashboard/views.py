@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request,
                    send_file, url_for)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from intake import cases as case_service
@@ -37,7 +38,7 @@ def register_filters(app) -> None:
 
     @app.context_processor
     def inject_user():
-        return {"current_user": current_user(), "STAFF": STAFF}
+        return {"current_user": current_user(), "STAFF": STAFF, "get_locale": get_locale}
 
     @app.errorhandler(NotFound)
     def not_found(_exc):
