@@ -5,6 +5,8 @@ recording per RecordingSid, one Case per Call, one Notification per Twilio Messa
 """
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterable
 from datetime import date, datetime, time, timezone
 from enum import Enum as PyEnum
 
@@ -177,20 +179,32 @@ class Call(Base):
         return join_tokens(text)
 
 
-def join_tokens(text: str) -> str:
-    """Join Vosk's space-separated tokens: no space between CJK characters."""
-    tokens = text.split()
-    out: list[str] = []
+def join_tokens(tokens: str | Iterable[str]) -> str:
+    """Join recogniser tokens as a person writes them: no space between two Han/kana characters.
+
+    Vosk emits Mandarin space-separated ("我 是 城关镇 卫生院"); Chinese and Japanese are
+    written without spaces, while Korean (Hangul) and Latin text keep theirs. Accepts the
+    transcript as stored (one string) or a list of tokens. The one implementation, used by
+    the dashboard, `dutyline calls show` and transcription.
+    """
+    if isinstance(tokens, str):
+        tokens = tokens.split()
+    out = ""
     for token in tokens:
-        if out and not (_is_cjk(out[-1][-1]) or _is_cjk(token[0])):
-            out.append(" ")
-        out.append(token)
-    return "".join(out)
+        if not token:
+            continue
+        if out and not (_is_unspaced(out[-1]) and _is_unspaced(token[0])):
+            out += " "
+        out += token
+    return out
 
 
-def _is_cjk(ch: str) -> bool:
-    # Chinese and Japanese are written without spaces; Korean keeps its spaces.
-    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
+def _is_unspaced(char: str) -> bool:
+    # Han ideographs (any CJK block, including those beyond the BMP), CJK punctuation,
+    # kana and full-width forms are written without spaces. Hangul is not: Korean
+    # separates words with spaces, so HANGUL names are deliberately left out.
+    name = unicodedata.name(char, "")
+    return name.startswith(("CJK ", "HIRAGANA", "KATAKANA", "IDEOGRAPHIC", "FULLWIDTH"))
 
 
 class CaseCounter(Base):
@@ -281,6 +295,7 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     sent_at: Mapped[datetime | None]
+    resent_as_id: Mapped[int | None] = mapped_column(Integer)  # the copy that replaced it
     case: Mapped[Case | None] = relationship()
 
 

@@ -284,3 +284,36 @@ def test_join_tokens_english():
     assert join_tokens(["my", "name", "is", "john"]) == "my name is john"
     assert join_tokens(["张", "伟", "。"]) == "张伟。"
     assert join_tokens(["call", "张伟", "at", "5"]) == "call 张伟 at 5"
+
+
+def test_join_tokens_is_the_one_intake_implementation():
+    from intake import models
+
+    assert join_tokens is models.join_tokens
+
+
+@pytest.mark.parametrize(
+    "stored, shown",
+    [
+        ("我 是 城关镇 卫生院 的 张伟", "我是城关镇卫生院的张伟"),
+        ("안녕하세요 감사합니다", "안녕하세요 감사합니다"),
+        ("ひらがな カタカナ 漢字", "ひらがなカタカナ漢字"),
+        ("电话 ， 谢谢 。", "电话，谢谢。"),
+        ("我 的 号码 138 1234", "我的号码 138 1234"),
+        ("  多余   空格 ", "多余空格"),
+        ("", ""),
+    ],
+)
+def test_join_tokens_from_stored_text(stored, shown):
+    # The stored transcript (one string) and its token list join the same way.
+    assert join_tokens(stored) == shown
+    assert join_tokens(stored.split()) == shown
+
+
+def test_call_displays_its_transcript_through_join_tokens():
+    from intake.models import Call
+
+    call = Call(transcript_text="我 是 城关镇 卫生院")
+    assert call.transcript_for_display == "我是城关镇卫生院"
+    call.transcript_corrected = "我 是 张伟"
+    assert call.transcript_for_display == "我是张伟"

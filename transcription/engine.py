@@ -29,13 +29,13 @@ import os
 import re
 import shutil
 import tempfile
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import vosk
 
+from intake.models import join_tokens
 from transcription.audio import DEFAULT_CHUNK_SECONDS, iter_pcm16, probe_duration
 from transcription.exceptions import ModelMissing
 
@@ -74,7 +74,7 @@ class Transcript:
 
     def display_text(self) -> str:
         """Join the tokens as a person would write them: no spaces inside Chinese/Japanese text."""
-        return join_tokens(self.text.split())
+        return join_tokens(self.text)
 
 
 def load_model(path: str | os.PathLike, shadow_root: str | os.PathLike | None = None) -> SpeechModel:
@@ -161,18 +161,6 @@ def transcribe_pcm(
     return _recognise(model, chunks, rate, len(pcm) / 2 / rate, on_progress)
 
 
-def join_tokens(tokens: Iterable[str]) -> str:
-    """Join recogniser tokens with spaces, except between two Han/kana characters."""
-    out = ""
-    for token in tokens:
-        if not token:
-            continue
-        if out and not (_is_cjk(out[-1]) and _is_cjk(token[0])):
-            out += " "
-        out += token
-    return out
-
-
 def _recognise(
     model: SpeechModel,
     chunks: Iterable[bytes],
@@ -216,13 +204,6 @@ def _collect(result: dict, texts: list[str], words: list[dict]) -> None:
         words.append(
             {"word": w["word"], "start": float(w["start"]), "end": float(w["end"]), "conf": float(w["conf"])}
         )
-
-
-def _is_cjk(char: str) -> bool:
-    # Han ideographs, CJK punctuation, kana and full-width forms are written
-    # without spaces. Hangul is not: Korean separates words with spaces.
-    name = unicodedata.name(char, "")
-    return name.startswith(("CJK ", "HIRAGANA", "KATAKANA", "IDEOGRAPHIC", "FULLWIDTH"))
 
 
 def _build_shadow(model_dir: Path, name: str, shadow_root: Path | None) -> Path:
