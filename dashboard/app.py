@@ -12,7 +12,11 @@ from intake.settings import Settings, load_settings
 from ivr.appcontext import Services, install_services
 from ivr.queueing import JobQueue, connect_redis
 
-UI_LOCALES = ("zh_CN", "en_US")
+# No inline script or style anywhere, so the policy can forbid both: an injected <script>
+# would not run even if a template forgot to escape it.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; media-src 'self'; "
+                           "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
+                           "form-action 'self'")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -26,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="dutyline_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(
@@ -45,22 +50,40 @@ def create_app(config: dict | None = None) -> Flask:
         job_queue_factory=lambda: JobQueue(connect_redis(settings.effective_redis_url)),
     ))
 
+    from dashboard import admin, auth, health, views
+    from dashboard.ratelimit import SignInLimiter
+    from ivr.views import bp as ivr_bp
+
+    app.extensions[auth.LIMITER_KEY] = SignInLimiter(
+        connect_redis(settings.effective_redis_url, timeout=1))
+
     def select_locale() -> str:
-        chosen = session.get("locale")
-        if chosen in UI_LOCALES:
-            return chosen
-        return request.accept_languages.best_match(UI_LOCALES) or app.config["BABEL_DEFAULT_LOCALE"]
+        # The explicit choice wins (session, then the year-long cookie); then the bureau's
+        # configured language. The browser's Accept-Language is not consulted: duty-room
+        # machines often ship with English browsers, and the bureau's default is Chinese.
+        for chosen in (session.get("locale"), request.cookies.get(auth.LOCALE_COOKIE)):
+            if chosen in auth.UI_LOCALES:
+                return chosen
+        return app.config["BABEL_DEFAULT_LOCALE"]
 
     Babel(app, locale_selector=select_locale, timezone_selector=lambda: settings.timezone)
     csrf = CSRFProtect(app)
-
-    from dashboard import auth, health, views
-    from ivr.views import bp as ivr_bp
-
     csrf.exempt(ivr_bp)  # Twilio's requests carry a signature instead of a CSRF token
     app.register_blueprint(ivr_bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(health.bp)
     views.register_filters(app)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint not in ("static", None) and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"  # case pages hold personal data
+        return response
+
     return app

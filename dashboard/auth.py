@@ -1,10 +1,10 @@
-"""Sign-in, sign-out and role checks for every view."""
+"""Sign-in, sign-out, the language switch and the role check every view goes through."""
 from __future__ import annotations
 
 import functools
 
-from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import gettext as _
 
 from intake.audit import Actor, record_event
@@ -14,9 +14,14 @@ from intake.statuses import Role
 from ivr.appcontext import get_db
 
 bp = Blueprint("auth", __name__)
+UI_LOCALES = ("zh_CN", "en_US")
+LOCALE_COOKIE = "dutyline_locale"
+LOCALE_COOKIE_SECONDS = 365 * 86400
+LIMITER_KEY = "dutyline.signin_limiter"
 
 
 def current_user() -> User | None:
+    """Return the signed-in, still active user of this request, or None."""
     if "user" not in g:
         user_id = session.get("user_id")
         user = get_db().get(User, user_id) if user_id else None
@@ -36,48 +41,87 @@ def login_required(*roles: Role):
         def wrapper(*args, **kwargs):
             user = current_user()
             if user is None:
-                return redirect(url_for("auth.login", next=request.full_path))
+                if request.path.startswith("/api/"):
+                    abort(401)
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if roles and user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapper.allowed_roles = roles  # read by the security tests' route census
         return wrapper
 
     return decorator
 
 
+def _safe_next(target: str) -> str:
+    # Only same-site paths: "//evil.example" and "/\\evil.example" are other sites to a browser.
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
+        return url_for("views.home")
+    return target
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Show the sign-in form and sign a user in."""
-    if request.method == "POST":
-        db = get_db()
-        user = find_user(db, request.form.get("username", "").strip())
-        if user is not None and verify_password(user, request.form.get("password", "")):
-            session.clear()
-            session["user_id"] = user.id
-            session.permanent = bool(request.form.get("remember"))
-            user.last_login_at = utcnow()
-            record_event(db, Actor.user(user, request.remote_addr), "user.signed_in", user)
-            db.commit()
-            target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("views.home")
-            return redirect(target)
+    """Show the sign-in form and sign a user in; too many failures lock sign-in for a while."""
+    if request.method == "GET":
+        return render_template("login.html")
+    limiter = current_app.extensions[LIMITER_KEY]
+    username = request.form.get("username", "").strip()
+    address = request.remote_addr
+    db = get_db()
+    if limiter.is_blocked(username, address):
+        record_event(db, Actor(f"anonymous:{username[:40]}", None, address),
+                     "user.sign_in_throttled", None, after={"username": username[:60]})
+        db.commit()
+        flash(_("Too many failed sign-ins. Wait 15 minutes and try again."), "error")
+        return render_template("login.html"), 429
+    user = find_user(db, username)
+    if user is None or not verify_password(user, request.form.get("password", "")):
+        limiter.record_failure(username, address)
+        record_event(db, Actor(f"anonymous:{username[:40]}", None, address),
+                     "user.sign_in_failed", None, after={"username": username[:60]})
+        db.commit()
         flash(_("Wrong username or password."), "error")
-    return render_template("login.html")
+        return render_template("login.html"), 401
+    limiter.clear_account(username)
+    locale = session.get("locale")
+    session.clear()  # a fresh session on sign-in, so a planted session id is useless
+    session["user_id"] = user.id
+    if locale:
+        session["locale"] = locale
+    # "Remember this phone": a 30-day cookie; otherwise the cookie ends with the browser.
+    session.permanent = bool(request.form.get("remember"))
+    user.last_login_at = utcnow()
+    record_event(db, Actor.user(user, address), "user.signed_in", user,
+                 after={"remember": session.permanent})
+    db.commit()
+    return redirect(_safe_next(request.args.get("next", "")))
 
 
 @bp.post("/logout")
 def logout():
     """Sign the user out."""
+    user = current_user()
+    if user is not None:
+        db = get_db()
+        record_event(db, Actor.user(user, request.remote_addr), "user.signed_out", user)
+        db.commit()
+    locale = session.get("locale")
     session.clear()
+    if locale:
+        session["locale"] = locale
     return redirect(url_for("auth.login"))
 
 
 @bp.post("/language")
 def set_language():
-    """Remember the chosen UI language."""
+    """Remember the chosen UI language, in the session and in a year-long cookie."""
     chosen = request.form.get("locale")
-    if chosen in ("zh_CN", "en_US"):
+    response = redirect(_safe_next(request.form.get("next") or ""))
+    if chosen in UI_LOCALES:
         session["locale"] = chosen
-    return redirect(request.referrer or url_for("views.home"))
+        response.set_cookie(LOCALE_COOKIE, chosen, max_age=LOCALE_COOKIE_SECONDS,
+                            samesite="Lax", httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request,
@@ -9,23 +10,34 @@ from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, 
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from dashboard import labels
+from dashboard.auth import actor, current_user, login_required
 from intake import cases as case_service
 from intake.audit import list_events, record_event
 from intake.calls import correct_transcript
 from intake.directory import list_leaders, search_directory
 from intake.exceptions import DutylineError, InvalidTransition, NotFound, ValidationError
-from intake.inbox import (get_visible_call, get_visible_case, list_inbox, list_visible_cases)
-from intake.models import Notification, join_tokens
-from intake.notifications import count_segments, list_failed_notifications, resend_notification
+from intake.inbox import (REVIEWABLE_STATES, get_visible_call, get_visible_case, list_inbox,
+                          list_visible_cases, next_call_to_review)
+from intake.models import join_tokens, utcnow
+from intake.notifications import (count_segments, get_notification, list_case_notifications,
+                                  list_failed_notifications, list_recent_notifications,
+                                  preview_case_sms,
+                                  resend_notification)
 from intake.statuses import Role
-from dashboard.auth import actor, current_user, login_required
 from ivr.appcontext import get_db, get_job_queue, get_settings
 
 bp = Blueprint("views", __name__)
 STAFF = (Role.ADMIN, Role.DUTY, Role.SUPERVISOR)
+REVIEWERS = (Role.ADMIN, Role.DUTY)
+# Words the recogniser was less sure of than this are marked for the officer to listen to.
+LOW_CONFIDENCE = 0.6
+EXCERPT_CHARS = 40
 
 
 def register_filters(app) -> None:
+    """Add the template filters, globals and error pages the templates rely on."""
+
     @app.template_filter("localtime")
     def localtime(value, fmt="%Y-%m-%d %H:%M"):
         if value is None:
@@ -36,13 +48,47 @@ def register_filters(app) -> None:
     def joined(text):
         return join_tokens(text or "")
 
+    @app.template_filter("is_cjk")
+    def is_cjk(word):
+        # Mandarin words sit side by side; other languages' words need a space between them.
+        return bool(word) and "\u3000" <= word[-1] <= "\u9fff"
+
+    @app.template_filter("percent")
+    def percent(value):
+        return f"{round((value or 0) * 100)}%"
+
     @app.context_processor
-    def inject_user():
-        return {"current_user": current_user(), "STAFF": STAFF, "get_locale": get_locale}
+    def inject_globals():
+        return {"current_user": current_user(), "get_locale": get_locale, "STAFF": STAFF, "REVIEWERS": REVIEWERS,
+                "labels": labels, "label": labels.label, "LOW_CONFIDENCE": LOW_CONFIDENCE}
 
     @app.errorhandler(NotFound)
     def not_found(_exc):
         return render_template("error.html", message=_("Not found.")), 404
+
+    @app.errorhandler(404)
+    def http_not_found(_exc):
+        return render_template("error.html", message=_("Not found.")), 404
+
+    @app.errorhandler(403)
+    def forbidden(_exc):
+        return render_template("error.html", message=_("You may not open this page.")), 403
+
+    @app.errorhandler(401)
+    def unauthorized(_exc):
+        return jsonify({"error": "sign in first"}), 401
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(_exc):
+        message = _("The form expired. Reload the page and try again.")
+        return render_template("error.html", message=message), 400
+
+
+def _user_message(exc: DutylineError) -> str:
+    field = getattr(exc, "field", None)
+    return str(labels.FIELD_ERRORS.get(field, _("That did not work: %(reason)s", reason=exc)))
 
 
 @bp.get("/")
@@ -60,37 +106,64 @@ def _inbox_page():
         day = date.fromisoformat(day_text) if day_text else None
     except ValueError:
         day = None
-    return list_inbox(get_db(), state=request.args.get("state") or None,
-                      query=request.args.get("q", ""), day=day,
-                      page=request.args.get("page", 1, type=int),
+    state = request.args.get("state") or None
+    if state not in labels.INBOX_FILTERS:
+        state = None
+    return list_inbox(get_db(), state=state, query=request.args.get("q", "")[:100], day=day,
+                      page=max(request.args.get("page", 1, type=int) or 1, 1),
                       tz=ZoneInfo(get_settings().timezone))
+
+
+def _filter_args() -> dict:
+    return {k: v for k, v in request.args.items() if k in ("state", "date", "q") and v}
 
 
 @bp.get("/inbox")
 @login_required(*STAFF)
 def inbox():
-    """Show unconfirmed calls, urgent first."""
-    return render_template("inbox.html", page=_inbox_page(),
+    """Show calls waiting for review, urgent first, with failed-SMS alerts on top."""
+    return render_template("inbox.html", page=_inbox_page(), filters=_filter_args(),
                            failed_sms=list_failed_notifications(get_db()))
 
 
 @bp.get("/api/inbox")
 @login_required(*STAFF)
 def inbox_json():
-    """Return the inbox rows as JSON, for polling without a reload."""
+    """Return the inbox rows and SMS alerts as JSON, for polling without a reload."""
     page = _inbox_page()
-    return jsonify({"calls": [_call_row(c) for c in page.calls], "has_next": page.has_next})
+    return jsonify({"calls": [_call_row(c) for c in page.calls], "has_next": page.has_next,
+                    "page": page.page,
+                    "failed_sms": [_sms_row(n) for n in list_failed_notifications(get_db())]})
 
 
 def _call_row(call) -> dict:
+    status = call.status.value
+    state_label = labels.label(labels.CALL_STATES, status)
+    if status == "transcribing":
+        state_label += f" {round(call.progress * 100)}%"
     return {
-        "id": call.id, "reference": call.reference, "status": call.status.value,
-        "urgent": call.urgent, "started_at": call.started_at.isoformat(),
-        "caller": call.liaison.name if call.liaison else call.from_number,
+        "id": call.id, "reference": call.reference, "status": status,
+        "state_label": state_label, "urgent": call.urgent,
+        "started_at": call.started_at.isoformat(),
+        "time": call.started_at.astimezone(ZoneInfo(get_settings().timezone))
+        .strftime("%m-%d %H:%M"),
+        "caller": call.liaison.name if call.liaison else (call.from_number or _("Unknown number")),
         "leader": call.leader.name if call.leader else "",
         "duration": call.recording_duration, "progress": call.progress,
-        "excerpt": call.transcript_for_display[:40], "no_speech": call.no_speech,
+        "excerpt": call.transcript_for_display[:EXCERPT_CHARS], "no_speech": call.no_speech,
         "failure_reason": call.failure_reason,
+    }
+
+
+def _sms_row(notification) -> dict:
+    case = notification.case
+    return {
+        "id": notification.id, "to": notification.to_number,
+        "status": notification.status.value,
+        "state_label": labels.label(labels.SMS_STATES, notification.status),
+        "error_code": notification.error_code, "case_number": case.number if case else "",
+        "case_url": url_for("views.case_page", case_id=case.id) if case else "",
+        "resend_url": url_for("views.resend", notification_id=notification.id),
     }
 
 
@@ -98,38 +171,57 @@ def _call_row(call) -> dict:
 @login_required()
 def call_page(call_id: int):
     """Show a call: audio, clickable transcript and the confirm form."""
-    call = get_visible_call(get_db(), current_user(), call_id)
-    return render_template("call.html", call=call, leaders=list_leaders(get_db()),
-                           extracted=call.extracted or {},
-                           events=list_events(get_db(), "calls", call.id))
+    db = get_db()
+    call = get_visible_call(db, current_user(), call_id)
+    extracted = call.extracted or {}
+    return render_template(
+        "call.html", call=call, leaders=list_leaders(db), extracted=extracted,
+        fields=extracted.get("fields") or {},
+        summary=case_service.default_summary(call),
+        confirmable=call.status in REVIEWABLE_STATES,
+        events=list_events(db, "calls", call.id))
+
+
+@bp.get("/calls/<int:call_id>/next")
+@login_required(*STAFF)
+def next_call(call_id: int):
+    """Open the next call waiting for review (keyboard shortcut "n")."""
+    following = next_call_to_review(get_db(), after_call_id=call_id)
+    if following is None:
+        flash(_("No other call is waiting for review."), "success")
+        return redirect(url_for("views.inbox"))
+    return redirect(url_for("views.call_page", call_id=following.id))
 
 
 @bp.get("/calls/<int:call_id>/audio")
 @login_required()
 def call_audio(call_id: int):
-    """Serve a call's recording to someone allowed to see the call."""
+    """Serve a call's recording to someone allowed to see the call; the first fetch is audited."""
     db = get_db()
     call = get_visible_call(db, current_user(), call_id)
-    if not call.recording_path:
+    if not call.recording_path or not Path(call.recording_path).is_file():
         abort(404)
-    record_event(db, actor(), "call.audio_played", call)
-    db.commit()
+    # A browser fetches audio in ranges; audit the opening request, not every range.
+    if request.headers.get("Range", "bytes=0-").startswith("bytes=0-"):
+        record_event(db, actor(), "call.audio_played", call)
+        db.commit()
     return send_file(call.recording_path, mimetype="audio/wav", conditional=True)
 
 
 @bp.post("/calls/<int:call_id>/transcript")
-@login_required(*STAFF)
+@login_required(*REVIEWERS)
 def edit_transcript(call_id: int):
     """Store the officer's correction beside the original transcript."""
     db = get_db()
     call = get_visible_call(db, current_user(), call_id)
-    correct_transcript(db, call, request.form.get("text", "").strip(), actor())
+    correct_transcript(db, call, request.form.get("text", "").strip()[:10000], actor())
     db.commit()
+    flash(_("Correction saved; the original transcript is kept."), "success")
     return redirect(url_for("views.call_page", call_id=call_id))
 
 
 @bp.post("/calls/<int:call_id>/confirm")
-@login_required(*STAFF)
+@login_required(*REVIEWERS)
 def confirm(call_id: int):
     """Create the case, route it to a leader and queue the SMS, in one step."""
     db = get_db()
@@ -139,15 +231,15 @@ def confirm(call_id: int):
         caller_name=form.get("caller_name", ""), caller_unit=form.get("caller_unit", ""),
         caller_phone=form.get("caller_phone", ""),
         liaison_id=form.get("liaison_id", type=int), leader_id=form.get("leader_id", type=int),
-        route_reason=form.get("route_reason", ""), category=form.get("category", ""),
+        route_reason=form.get("route_reason", ""), category=form.get("category", "")[:40],
         urgent=bool(form.get("urgent")), summary=form.get("summary", ""),
     )
     try:
         case, notification = case_service.confirm_and_route(
             db, call_id, confirmation, actor(), _case_link, get_settings().language)
-    except (ValidationError, InvalidTransition) as exc:
+    except (ValidationError, InvalidTransition, NotFound) as exc:
         db.rollback()
-        flash(str(exc), "error")
+        flash(_user_message(exc), "error")
         return redirect(url_for("views.call_page", call_id=call_id))
     db.commit()
     get_job_queue().enqueue_sms(notification.id)
@@ -156,9 +248,12 @@ def confirm(call_id: int):
     return redirect(url_for("views.case_page", case_id=case.id))
 
 
+def _link_base() -> str:
+    return get_settings().public_base_url or request.host_url.rstrip("/")
+
+
 def _case_link(case) -> str:
-    base = get_settings().public_base_url or request.host_url.rstrip("/")
-    return f"{base}/cases/{case.id}"
+    return f"{_link_base()}/cases/{case.id}"
 
 
 @bp.get("/cases")
@@ -171,11 +266,11 @@ def my_cases():
 @bp.get("/cases/<int:case_id>")
 @login_required()
 def case_page(case_id: int):
-    """Show a case: who called, what about, where it stands, and its SMS."""
+    """Show a case: who called, what about, where it stands, and its SMS (phone-sized)."""
     db = get_db()
     case = get_visible_case(db, current_user(), case_id)
-    notifications = db.query(Notification).filter(Notification.case_id == case.id).all()
-    return render_template("case.html", case=case, notifications=notifications,
+    return render_template("case.html", case=case,
+                           notifications=list_case_notifications(db, case.id),
                            events=list_events(db, "cases", case.id))
 
 
@@ -191,42 +286,48 @@ def acknowledge(case_id: int):
 
 
 @bp.post("/notifications/<int:notification_id>/resend")
-@login_required(*STAFF)
+@login_required(*REVIEWERS)
 def resend(notification_id: int):
     """Queue a fresh copy of an SMS that did not arrive."""
     db = get_db()
-    original = db.get(Notification, notification_id)
-    if original is None:
-        abort(404)
-    copy = resend_notification(db, original, actor())
+    copy = resend_notification(db, get_notification(db, notification_id), actor())
     db.commit()
     get_job_queue().enqueue_sms(copy.id)
     flash(_("SMS queued again."), "success")
-    return redirect(request.referrer or url_for("views.inbox"))
+    return redirect(url_for("views.inbox"))
 
 
 @bp.get("/outbox")
 @login_required(*STAFF)
 def outbox():
-    """Show every SMS, including those kept in the outbox when no Twilio account is set."""
-    rows = get_db().query(Notification).order_by(Notification.id.desc()).limit(200).all()
-    return render_template("outbox.html", notifications=rows)
+    """Show the latest SMS, including those kept in the outbox when no Twilio account is set."""
+    return render_template("outbox.html", notifications=list_recent_notifications(get_db()))
 
 
 @bp.get("/api/directory")
-@login_required(*STAFF)
+@login_required(*REVIEWERS)
 def directory_search():
     """Typeahead over liaisons and units."""
-    return jsonify(search_directory(get_db(), request.args.get("q", "")))
+    return jsonify(search_directory(get_db(), request.args.get("q", "")[:60]))
+
+
+@bp.get("/api/sms-preview")
+@login_required(*REVIEWERS)
+def sms_preview():
+    """Show the SMS a confirmation would send, and how many 70-character segments it uses."""
+    args = request.args
+    return jsonify(preview_case_sms(args.get("caller_name", "")[:60], args.get("caller_unit", "")[:200],
+                                    args.get("summary", "")[:200], _link_base(),
+                                    get_settings().language, utcnow().year))
 
 
 @bp.get("/api/sms-segments")
-@login_required(*STAFF)
+@login_required(*REVIEWERS)
 def sms_segments():
     """Count how many SMS segments a text will use."""
-    return jsonify({"segments": count_segments(request.args.get("text", ""))})
+    return jsonify({"segments": count_segments(request.args.get("text", "")[:2000])})
 
 
 @bp.errorhandler(DutylineError)
 def domain_error(exc):
-    return render_template("error.html", message=str(exc)), 400
+    return render_template("error.html", message=_user_message(exc)), 400

@@ -93,6 +93,11 @@ def create_user(
         raise ValidationError(f"the username {username!r} is taken", field="username")
     if role == Role.LEADER and leader_id is None and phone:
         leader_id = session.scalar(select(Leader.id).where(Leader.phone == to_e164(phone)))
+    if role == Role.LEADER and leader_id is None:
+        raise ValidationError("a leader account needs a leader in the directory (match by phone)",
+                              field="leader_id")
+    if role == Role.UNIT and unit_id is None:
+        raise ValidationError("a unit account needs a unit", field="unit_id")
     user = User(username=username.strip(), role=role, name=name, phone=phone,
                 password_hash=hash_password(password), leader_id=leader_id, unit_id=unit_id)
     session.add(user)
@@ -104,6 +109,33 @@ def create_user(
 
 def find_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+
+
+def list_users(session: Session) -> list[User]:
+    """Return every account, by role then username."""
+    return list(session.scalars(select(User).order_by(User.role, User.username)))
+
+
+def set_user_active(session: Session, user_id: int, active: bool, actor: Actor) -> User:
+    """Enable or disable an account; a disabled account cannot sign in or use a session."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    if actor.user_id == user.id and not active:
+        raise ValidationError("you cannot disable your own account", field="active")
+    before = user.active
+    user.active = active
+    record_event(session, actor, "user.activated" if active else "user.deactivated", user,
+                 before={"active": before}, after={"active": active})
+    return user
+
+
+def list_liaisons(session: Session) -> list[Liaison]:
+    return list(session.scalars(select(Liaison).order_by(Liaison.leader_id, Liaison.id)))
+
+
+def list_units(session: Session) -> list[Unit]:
+    return list(session.scalars(select(Unit).order_by(Unit.kind, Unit.id)))
 
 
 def get_leader(session: Session, leader_id: int) -> Leader:

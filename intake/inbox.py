@@ -17,6 +17,8 @@ INBOX_STATES = (
     CallStatus.DRAFT, CallStatus.FAILED, CallStatus.NO_MESSAGE,
 )
 STAFF_ROLES = (Role.ADMIN, Role.DUTY, Role.SUPERVISOR)
+# States a duty officer reviews and may confirm, in the order "next draft" walks them.
+REVIEWABLE_STATES = (CallStatus.DRAFT, CallStatus.FAILED, CallStatus.NO_MESSAGE)
 
 
 @dataclass
@@ -40,20 +42,40 @@ def list_inbox(session: Session, *, state: str | None = None, query: str = "",
         start = datetime.combine(day, time(0), tzinfo=tz)
         stmt = stmt.where(Call.started_at >= start, Call.started_at < start + timedelta(days=1))
     if query.strip():
-        like = f"%{query.strip()}%"
-        digits = "".join(ch for ch in query if ch.isdigit())
-        matches = [Call.transcript_text.like(like), Call.transcript_corrected.like(like),
-                   Call.reference == query.strip(),
-                   Call.liaison_id.in_(select(Liaison.id).where(Liaison.name.like(like)))]
-        if digits:
-            matches.append(Call.from_number.like(f"%{digits}%"))
-        # Vosk writes Mandarin with spaces between words; search the unspaced form too.
-        matches.append(func.replace(Call.transcript_text, " ", "").like(like.replace(" ", "")))
-        stmt = stmt.where(or_(*matches))
+        stmt = stmt.where(_matches_query(query.strip()))
     stmt = stmt.order_by(Call.urgent.desc(), Call.started_at.desc(), Call.id.desc())
     page = max(page, 1)
     rows = list(session.scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
     return InboxPage(rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE)
+
+
+def _matches_query(query: str):
+    """Match a phone number, a liaison's name, a reference or any words of the transcript."""
+    like = f"%{_escape_like(query)}%"
+    unspaced = f"%{_escape_like(query.replace(' ', ''))}%"
+    digits = "".join(ch for ch in query if ch.isdigit())
+    matches = [Call.transcript_text.ilike(like, escape="\\"),
+               Call.transcript_corrected.ilike(like, escape="\\"),
+               Call.reference == query,
+               Call.liaison_id.in_(select(Liaison.id).where(Liaison.name.ilike(like, escape="\\")))]
+    if len(digits) >= 3:
+        matches.append(Call.from_number.like(f"%{digits}%"))
+    # Vosk writes Mandarin with spaces between words ("药 店 没 有 药"); a person types
+    # "药店没有药", so the unspaced transcript is searched too.
+    matches.append(func.replace(Call.transcript_text, " ", "").ilike(unspaced, escape="\\"))
+    return or_(*matches)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def next_call_to_review(session: Session, after_call_id: int | None = None) -> Call | None:
+    """Return the call a duty officer should review next: urgent first, then oldest."""
+    stmt = select(Call).where(Call.status.in_(REVIEWABLE_STATES))
+    if after_call_id is not None:
+        stmt = stmt.where(Call.id != after_call_id)
+    return session.scalar(stmt.order_by(Call.urgent.desc(), Call.started_at, Call.id).limit(1))
 
 
 def can_see_call(user, call: Call) -> bool:
@@ -87,6 +109,7 @@ def get_visible_call(session: Session, user, call_id: int) -> Call:
 
 
 def get_visible_case(session: Session, user, case_id: int) -> Case:
+    """Return a case the user may see; NotFound otherwise, so ids cannot be probed."""
     case = session.get(Case, case_id)
     if case is None or not can_see_case(user, case):
         raise NotFound(f"case {case_id}")

@@ -63,13 +63,29 @@ def count_segments(body: str) -> int:
 
 def compose_case_sms(case: Case, link: str, language: str) -> str:
     """Write the short SMS that tells a leader about a routed case."""
-    excerpt = case.summary[:SUMMARY_EXCERPT_CHARS]
-    if len(case.summary) > SUMMARY_EXCERPT_CHARS:
+    return compose_routed_text(case.number, case.caller_name, case.caller_unit, case.summary,
+                               link, language)
+
+
+def compose_routed_text(number: str, caller_name: str, caller_unit: str, summary: str,
+                        link: str, language: str) -> str:
+    """Write the routed-case SMS from its parts (the confirm form previews it before a case exists)."""
+    excerpt = summary.strip()[:SUMMARY_EXCERPT_CHARS]
+    if len(summary.strip()) > SUMMARY_EXCERPT_CHARS:
         excerpt += "…"
-    caller = case.caller_name + (f"（{case.caller_unit}）" if case.caller_unit else "")
+    caller = caller_name.strip() + (f"（{caller_unit.strip()}）" if caller_unit.strip() else "")
     return MESSAGES[language]["case_routed"].format(
-        number=case.number, caller=caller, excerpt=excerpt, link=link
+        number=number, caller=caller, excerpt=excerpt, link=link
     )
+
+
+def preview_case_sms(caller_name: str, caller_unit: str, summary: str, link_base: str,
+                     language: str, year: int) -> dict:
+    """Return the SMS a confirmation would send, with its segment count, before confirming."""
+    placeholder_number = f"{year}-000000"  # same length as a real case number
+    body = compose_routed_text(placeholder_number, caller_name, caller_unit, summary,
+                               f"{link_base}/cases/000000", language)
+    return {"body": body, "segments": count_segments(body), "chars": len(body)}
 
 
 def compose_urgent_sms(call: Call, link: str, language: str) -> str:
@@ -141,12 +157,16 @@ def record_delivery_status(session: Session, message_sid: str, status: str,
 
 
 def resend_notification(session: Session, notification: Notification, actor: Actor) -> Notification:
-    """Queue a fresh copy of a failed SMS."""
+    """Queue a fresh copy of a failed SMS, to the leader's current phone; the alert clears."""
     leader = session.get(Leader, notification.leader_id) if notification.leader_id else None
     if leader is None:
         raise NotFound("the SMS has no leader to resend to")
-    return queue_sms(session, kind=notification.kind, leader=leader, body=notification.body,
-                     actor=actor, case=notification.case)
+    call = session.get(Call, notification.call_id) if notification.call_id else None
+    copy = queue_sms(session, kind=notification.kind, leader=leader, body=notification.body,
+                     actor=actor, case=notification.case, call=call)
+    notification.resent_as_id = copy.id
+    record_event(session, actor, "sms.resent", notification, after={"copy_id": copy.id})
+    return copy
 
 
 def list_pending_notifications(session: Session) -> list[Notification]:
@@ -158,8 +178,22 @@ def list_pending_notifications(session: Session) -> list[Notification]:
 def list_failed_notifications(session: Session, limit: int = 20) -> list[Notification]:
     """Return SMS that did not arrive and have not been resent, newest first."""
     return list(session.scalars(
-        select(Notification).where(Notification.status.in_(NOTIFICATION_FAILURES))
+        select(Notification).where(Notification.status.in_(NOTIFICATION_FAILURES),
+                                   Notification.resent_as_id.is_(None))
         .order_by(Notification.id.desc()).limit(limit)))
+
+
+def list_case_notifications(session: Session, case_id: int) -> list[Notification]:
+    """Return a case's SMS, oldest first, for its delivery history."""
+    return list(session.scalars(
+        select(Notification).where(Notification.case_id == case_id).order_by(Notification.id)))
+
+
+def get_notification(session: Session, notification_id: int) -> Notification:
+    notification = session.get(Notification, notification_id)
+    if notification is None:
+        raise NotFound(f"notification {notification_id} does not exist")
+    return notification
 
 
 def raise_urgent_alert(session: Session, call: Call, link: str, language: str,
@@ -189,3 +223,8 @@ def mark_notification_refused(session: Session, notification_id: int, error_code
     record_event(session, actor, "sms.refused", notification, before={"status": before.value},
                  after={"error_code": error_code, "message": message})
     return notification
+
+
+def list_recent_notifications(session: Session, limit: int = 200) -> list[Notification]:
+    """Return the latest SMS, newest first."""
+    return list(session.scalars(select(Notification).order_by(Notification.id.desc()).limit(limit)))

@@ -1,25 +1,152 @@
-// Click a word to seek; highlight the word being played. Keys: space play/pause, j back 5 s.
+// The call page: click a word to seek, the word being played is highlighted, keyboard
+// shortcuts (Space play/pause, J back 5 s, N next draft), directory typeahead, the
+// "another leader needs a reason" rule, and a live preview of the SMS with its segments.
 (function () {
+  "use strict";
   var player = document.getElementById("player");
   var words = Array.prototype.slice.call(document.querySelectorAll("#transcript .word"));
-  if (!player) return;
-  words.forEach(function (w) {
-    w.addEventListener("click", function () {
-      player.currentTime = parseFloat(w.dataset.start);
-      player.play().catch(function () {});
-    });
-  });
-  player.addEventListener("timeupdate", function () {
-    var t = player.currentTime;
+  var starts = words.map(function (w) { return parseFloat(w.dataset.start); });
+  var current = null;
+
+  function wordAt(t) {
+    // Binary search for the last word starting at or before t.
+    var lo = 0, hi = starts.length - 1, found = -1;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1;
+      if (starts[mid] <= t) { found = mid; lo = mid + 1; } else { hi = mid - 1; }
+    }
+    if (found < 0 || t >= parseFloat(words[found].dataset.end) + 0.15) return null;
+    return words[found];
+  }
+
+  function highlight() {
+    var w = wordAt(player.currentTime);
+    if (w === current) return;
+    if (current) current.classList.remove("current");
+    if (w) w.classList.add("current");
+    current = w;
+  }
+
+  if (player) {
     words.forEach(function (w) {
-      var on = t >= parseFloat(w.dataset.start) && t < parseFloat(w.dataset.end);
-      w.classList.toggle("current", on);
+      w.setAttribute("role", "button");
+      w.tabIndex = 0;
+      w.addEventListener("click", function () {
+        player.currentTime = parseFloat(w.dataset.start);
+        highlight();
+        var p = player.play();
+        if (p && p.catch) p.catch(function () {});
+      });
     });
-  });
+    player.addEventListener("timeupdate", highlight);
+    player.addEventListener("seeked", highlight);
+  }
+
   document.addEventListener("keydown", function (e) {
     var tag = (e.target.tagName || "").toLowerCase();
-    if (tag === "input" || tag === "textarea" || tag === "select") return;
-    if (e.key === " ") { e.preventDefault(); player.paused ? player.play() : player.pause(); }
-    if (e.key === "j") { player.currentTime = Math.max(0, player.currentTime - 5); }
+    if (tag === "input" || tag === "textarea" || tag === "select" || e.ctrlKey || e.metaKey || e.altKey) return;
+    var key = e.key.toLowerCase();
+    if (player && (e.key === " " || key === "k")) {
+      e.preventDefault();
+      if (player.paused) { var p = player.play(); if (p && p.catch) p.catch(function () {}); }
+      else player.pause();
+    } else if (player && (key === "j" || e.key === "ArrowLeft")) {
+      e.preventDefault();
+      player.currentTime = Math.max(0, player.currentTime - 5);
+    } else if (key === "n") {
+      var next = document.getElementById("next-draft");
+      if (next) window.location.href = next.href;
+    }
   });
+
+  var form = document.getElementById("confirm-form");
+  if (!form) return;
+  var nameInput = document.getElementById("caller_name");
+  var unitInput = document.getElementById("caller_unit");
+  var phoneInput = document.getElementById("caller_phone");
+  var liaisonInput = document.getElementById("liaison_id");
+  var leaderSelect = document.getElementById("leader_id");
+  var reasonLabel = document.getElementById("reason-label");
+  var reasonInput = document.getElementById("route_reason");
+  var summary = document.getElementById("summary");
+  var list = document.getElementById("typeahead");
+  var defaultLeader = form.dataset.defaultLeader;
+
+  function checkLeader() {
+    // Another leader than the liaison's own needs a reason, which the audit log keeps.
+    var other = defaultLeader && leaderSelect.value && leaderSelect.value !== defaultLeader;
+    reasonLabel.classList.toggle("hidden", !other);
+    reasonInput.required = !!other;
+  }
+  leaderSelect.addEventListener("change", checkLeader);
+  checkLeader();
+
+  var typeTimer = null;
+  function closeList() { list.classList.add("hidden"); list.replaceChildren(); }
+  function choose(item) {
+    if (item.kind === "liaison") {
+      nameInput.value = item.name;
+      unitInput.value = item.unit || item.address || "";
+      if (item.phone) phoneInput.value = item.phone;
+      liaisonInput.value = item.id;
+      if (item.leader_id) {
+        defaultLeader = String(item.leader_id);
+        leaderSelect.value = defaultLeader;
+      }
+    } else {
+      unitInput.value = item.name;
+    }
+    checkLeader();
+    closeList();
+    preview();
+  }
+  nameInput.addEventListener("input", function () {
+    liaisonInput.value = "";
+    window.clearTimeout(typeTimer);
+    var q = nameInput.value.trim();
+    if (!q) { closeList(); return; }
+    typeTimer = window.setTimeout(function () {
+      fetch(form.dataset.directory + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (items) {
+          var fresh = document.createDocumentFragment();
+          items.forEach(function (item) {
+            var li = document.createElement("li");
+            li.setAttribute("role", "option");
+            li.textContent = item.name + (item.kind === "liaison" ? " · " + (item.unit || "") + " " + (item.phone || "") : "");
+            li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(item); });
+            fresh.appendChild(li);
+          });
+          list.replaceChildren(fresh);
+          list.classList.toggle("hidden", !items.length);
+        })
+        .catch(closeList);
+    }, 200);
+  });
+  nameInput.addEventListener("blur", function () { window.setTimeout(closeList, 150); });
+
+  var previewTimer = null;
+  var count = document.getElementById("sms-count");
+  var bodyBox = document.getElementById("sms-body");
+  var template = document.getElementById("sms-preview").dataset.template;
+  function preview() {
+    window.clearTimeout(previewTimer);
+    previewTimer = window.setTimeout(function () {
+      var q = "?caller_name=" + encodeURIComponent(nameInput.value) +
+              "&caller_unit=" + encodeURIComponent(unitInput.value) +
+              "&summary=" + encodeURIComponent(summary.value);
+      fetch(form.dataset.preview + q, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          count.textContent = template.replace("%(segments)s", data.segments).replace("%(chars)s", data.chars);
+          count.classList.toggle("warn", data.segments > 1);
+          bodyBox.textContent = data.body;
+          count.dataset.segments = data.segments;
+        })
+        .catch(function () {});
+    }, 250);
+  }
+  [nameInput, unitInput, summary].forEach(function (el) { el.addEventListener("input", preview); });
+  preview();
 })();
