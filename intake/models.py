@@ -171,7 +171,12 @@ class Call(Base):
     leader: Mapped[Leader | None] = relationship()
     case: Mapped["Case | None"] = relationship(back_populates="call")
 
-    __table_args__ = (Index("ix_calls_status_started", "status", "started_at"),)
+    __table_args__ = (
+        Index("ix_calls_status_started", "status", "started_at"),
+        # The inbox's order (urgent first, newest first): "all calls" pages walk this index
+        # backwards instead of sorting the whole table.
+        Index("ix_calls_urgent_started", "urgent", "started_at", "id"),
+    )
 
     @property
     def transcript_for_display(self) -> str:

@@ -169,6 +169,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_calls_from_e164'), ['from_e164'], unique=False)
         batch_op.create_index(batch_op.f('ix_calls_started_at'), ['started_at'], unique=False)
         batch_op.create_index('ix_calls_status_started', ['status', 'started_at'], unique=False)
+        batch_op.create_index('ix_calls_urgent_started', ['urgent', 'started_at', 'id'], unique=False)
 
     op.create_table('cases',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -281,6 +282,7 @@ def downgrade() -> None:
 
     op.drop_table('cases')
     with op.batch_alter_table('calls', schema=None) as batch_op:
+        batch_op.drop_index('ix_calls_urgent_started')
         batch_op.drop_index('ix_calls_status_started')
         batch_op.drop_index(batch_op.f('ix_calls_started_at'))
         batch_op.drop_index(batch_op.f('ix_calls_from_e164'))

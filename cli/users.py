@@ -1,0 +1,70 @@
+"""`dutyline users ...`: staff accounts from the command line."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from intake.audit import Actor
+from intake.db import session_scope
+from intake.exceptions import DutylineError
+from intake.runtime import get_runtime
+from intake.statuses import Role
+
+CLI = Actor("cli")
+
+
+@click.group()
+def users() -> None:
+    """Staff accounts."""
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", required=True)
+@click.option("--phone", default="", help="For a leader, matches the directory's leader.")
+@click.option("--unit", "unit_name", default=None, help="For a unit account: the unit's name.")
+def users_create(username: str, role: str, name: str, phone: str, unit_name: str | None) -> None:
+    """Create an account; the password is read from standard input."""
+    from sqlalchemy import select
+
+    from intake.directory import create_user
+    from intake.models import Unit
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with session_scope(get_runtime().session_factory) as session:
+            unit_id = None
+            if unit_name:
+                unit_id = session.scalar(select(Unit.id).where(Unit.name == unit_name))
+                if unit_id is None:
+                    raise click.ClickException(f"no unit named {unit_name!r}")
+            user = create_user(session, username=username, role=role, name=name,
+                               password=password, phone=phone, actor=CLI, unit_id=unit_id)
+            click.echo(f"created {user.username} ({role})")
+    except DutylineError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def users_list(as_json: bool) -> None:
+    """List the accounts."""
+    from intake.directory import list_users
+
+    with session_scope(get_runtime().session_factory) as session:
+        rows = [{"username": u.username, "name": u.name, "role": u.role.value, "phone": u.phone,
+                 "active": u.active, "leader_id": u.leader_id, "unit_id": u.unit_id}
+                for u in list_users(session)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['username']:<16} {row['role']:<11} {row['name']}"
+                   + ("" if row["active"] else "  (disabled)"))
+
+
+def register(main: click.Group) -> None:
+    main.add_command(users)
