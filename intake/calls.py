@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,10 +24,10 @@ REFERENCE_DIGITS = 6
 # Twilio reports these recording states; only "completed" carries audio.
 RECORDING_COMPLETED = "completed"
 RECORDING_ABSENT = "absent"
-# A call still TRANSCRIBING this long is checked against RQ: no live job means a dead worker.
-STALE_TRANSCRIPTION_AFTER = timedelta(seconds=60)
-# A call RECORDED or QUEUED this long without progress is enqueued again.
-STALE_QUEUE_AFTER = timedelta(seconds=30)
+# A transcription is owed in these states; the reconciler checks each against the queue.
+OWED_STATES = (CallStatus.RECORDED, CallStatus.QUEUED, CallStatus.TRANSCRIBING)
+# Local audio may be purged once nothing will read it again.
+PURGEABLE_STATES = (CallStatus.DRAFT, CallStatus.CONFIRMED, CallStatus.FAILED)
 
 
 def get_call(session: Session, call_id: int) -> Call:
@@ -130,46 +130,74 @@ def attach_recording(
     language: str,
     actor: Actor,
 ) -> RecordingOutcome:
-    """Store a recording reference once per RecordingSid; an empty one marks "no message"."""
+    """Store a recording reference once per RecordingSid; an empty one marks "no message".
+
+    Two deliveries of the same callback may run at the same moment. Each claims the call
+    with one conditional UPDATE; the database lets exactly one of them match, and the
+    loser returns is_new=False so that nothing is alerted or enqueued twice.
+    """
     call = register_call(session, call_sid, from_number, to_number, language, actor)
-    already_has_audio = call.recording_sid is not None and call.status != CallStatus.NO_MESSAGE
-    if call.recording_sid == recording_sid or already_has_audio:
-        return RecordingOutcome(call, is_new=False, needs_transcription=False)
-    if recording_status != RECORDING_COMPLETED or duration_seconds <= 0:
-        if call.status == CallStatus.RINGING:
-            call.recording_sid = recording_sid or None
-            call.recording_duration = max(duration_seconds, 0)
-            move_status(session, call, CallStatus.NO_MESSAGE, actor, "call.no_message",
-                        recording_status=recording_status)
-            return RecordingOutcome(call, is_new=True, needs_transcription=False)
-        return RecordingOutcome(call, is_new=False, needs_transcription=False)
+    duration = max(int(duration_seconds or 0), 0)
+    if recording_status != RECORDING_COMPLETED or duration <= 0:
+        claimed = _claim_call(
+            session, call,
+            (Call.status == CallStatus.RINGING) & Call.recording_sid.is_(None),
+            recording_sid=recording_sid or None, recording_duration=duration,
+        )
+        if not claimed:
+            return RecordingOutcome(call, is_new=False, needs_transcription=False)
+        move_status(session, call, CallStatus.NO_MESSAGE, actor, "call.no_message",
+                    recording_status=recording_status or "missing")
+        return RecordingOutcome(call, is_new=True, needs_transcription=False)
     try:
         with session.begin_nested():
-            call.recording_sid = recording_sid
-            call.recording_url = recording_url
-            call.recording_duration = duration_seconds
-            call.recorded_at = utcnow()
-            session.flush()
+            claimed = _claim_call(
+                session, call,
+                Call.status.in_((CallStatus.RINGING, CallStatus.NO_MESSAGE))
+                & or_(Call.recording_sid.is_(None), Call.recording_sid != recording_sid),
+                recording_sid=recording_sid, recording_url=recording_url,
+                recording_duration=duration, recorded_at=utcnow(),
+            )
     except IntegrityError:
+        # This RecordingSid already belongs to another call: a replayed or crossed callback.
         session.refresh(call)
         return RecordingOutcome(call, is_new=False, needs_transcription=False)
+    if not claimed:
+        return RecordingOutcome(call, is_new=False, needs_transcription=False)
     move_status(session, call, CallStatus.RECORDED, actor, "call.recorded",
-                recording_sid=recording_sid, duration=duration_seconds)
+                recording_sid=recording_sid, duration=duration)
     return RecordingOutcome(call, is_new=True, needs_transcription=True)
 
 
+def _claim_call(session: Session, call: Call, condition, **values) -> bool:
+    """Apply `values` to the call only if `condition` still holds in the database."""
+    result = session.execute(
+        update(Call).where(Call.id == call.id, condition).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(call)
+    return result.rowcount == 1
+
+
 def mark_call_enqueued(session: Session, call: Call, actor: Actor) -> None:
-    """Note that a transcription job is in the queue for this call."""
+    """Note that a transcription job is in the queue for this call.
+
+    The worker may already have picked the job up (and moved the call on) by the time
+    this runs, so the row is re-read under a lock and only a RECORDED call moves.
+    """
+    session.refresh(call, with_for_update=True)
+    if call.status == CallStatus.RECORDED:
+        move_status(session, call, CallStatus.QUEUED, actor, "call.enqueued")
     if call.status == CallStatus.QUEUED:
         call.enqueued_at = utcnow()
-        return
-    move_status(session, call, CallStatus.QUEUED, actor, "call.enqueued")
-    call.enqueued_at = utcnow()
 
 
 def begin_transcription(session: Session, call: Call, actor: Actor) -> bool:
     """Move a queued call to TRANSCRIBING; return False when it needs no (more) work."""
-    if call.status in (CallStatus.DRAFT, CallStatus.CONFIRMED, CallStatus.NO_MESSAGE):
+    session.refresh(call, with_for_update=True)
+    if call.status in (CallStatus.DRAFT, CallStatus.CONFIRMED, CallStatus.NO_MESSAGE,
+                       CallStatus.FAILED):
+        # Done, or given up on: only a person re-queues a failed call (FAILED -> QUEUED).
         return False
     if call.status == CallStatus.TRANSCRIBING:
         # A retry after the worker died mid-job: start over.
@@ -236,24 +264,45 @@ def correct_transcript(session: Session, call: Call, text: str, actor: Actor) ->
                  before={"text": before}, after={"text": text})
 
 
-def list_calls_to_reconcile(session: Session, now: datetime | None = None) -> list[Call]:
-    """Return calls whose transcription is owed but apparently not in progress."""
-    now = now or utcnow()
-    return list(
-        session.scalars(
-            select(Call)
-            .where(
-                or_(
-                    Call.status == CallStatus.RECORDED,
-                    (Call.status == CallStatus.QUEUED)
-                    & (Call.enqueued_at < now - STALE_QUEUE_AFTER),
-                    (Call.status == CallStatus.TRANSCRIBING)
-                    & (Call.transcription_started_at < now - STALE_TRANSCRIPTION_AFTER),
-                )
-            )
-            .order_by(Call.id)
-        )
-    )
+def list_calls_to_reconcile(session: Session) -> list[Call]:
+    """Return calls whose transcription is owed: RECORDED, QUEUED or TRANSCRIBING.
+
+    Whether a job really covers each one is for the caller to ask the queue; a queued or
+    running job is left alone, a missing, finished or abandoned one is replaced.
+    """
+    return list(session.scalars(
+        select(Call).where(Call.status.in_(OWED_STATES)).order_by(Call.id)))
+
+
+def mark_twilio_recording_deleted(session: Session, call: Call, actor: Actor) -> bool:
+    """Note that Twilio's copy of the recording is gone; return False if already noted."""
+    if call.twilio_deleted_at is not None:
+        return False
+    call.twilio_deleted_at = utcnow()
+    record_event(session, actor, "call.twilio_recording_deleted", call,
+                 after={"recording_sid": call.recording_sid})
+    return True
+
+
+def list_calls_with_expired_audio(session: Session, cutoff: datetime) -> list[Call]:
+    """Return finished calls recorded before `cutoff` whose local audio is still kept."""
+    return list(session.scalars(
+        select(Call).where(
+            Call.recording_path.is_not(None),
+            Call.audio_purged_at.is_(None),
+            Call.recorded_at < cutoff,
+            Call.status.in_(PURGEABLE_STATES),
+        ).order_by(Call.id)))
+
+
+def mark_audio_purged(session: Session, call: Call, actor: Actor, retention_days: int) -> None:
+    """Note that the local audio file was deleted under the retention rule."""
+    path = call.recording_path
+    call.audio_purged_at = utcnow()
+    call.recording_path = None
+    record_event(session, actor, "call.audio_purged", call,
+                 before={"recording_path": path},
+                 after={"retention_days": retention_days, "bytes": call.recording_bytes})
 
 
 def _new_reference(session: Session) -> str:

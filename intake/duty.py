@@ -13,9 +13,11 @@ from intake.models import DutyException, DutyPeriod, SettingValue
 from intake.phones import to_e164
 
 DUTY_PHONE_KEY = "duty_phone"
+PROMPT_AUDIO_PREFIX = "prompt_audio."
 
 
 def get_setting(session: Session, key: str, default: str | None = None) -> str | None:
+    """Return an admin setting's value, or `default`."""
     row = session.get(SettingValue, key)
     return row.value if row is not None else default
 
@@ -58,9 +60,76 @@ def add_duty_period(session: Session, weekday: int, starts: time, ends: time,
     return period
 
 
-def clear_duty_periods(session: Session, actor: Actor) -> None:
-    session.execute(delete(DutyPeriod))
-    record_event(session, actor, "duty.periods_cleared", None)
+def clear_duty_periods(session: Session, actor: Actor, weekday: int | None = None) -> int:
+    """Remove the weekly windows (of one weekday, or all); return how many were removed."""
+    statement = delete(DutyPeriod)
+    if weekday is not None:
+        statement = statement.where(DutyPeriod.weekday == weekday)
+    removed = session.execute(statement).rowcount
+    record_event(session, actor, "duty.periods_cleared", None,
+                 after={"weekday": weekday, "removed": removed})
+    return removed
+
+
+def remove_duty_exception(session: Session, day: date, actor: Actor) -> bool:
+    """Drop a date's override, so the weekly schedule applies again."""
+    row = session.scalar(select(DutyException).where(DutyException.day == day))
+    if row is None:
+        return False
+    before = {"day": day.isoformat(), "staffed": row.staffed, "note": row.note}
+    session.delete(row)
+    record_event(session, actor, "duty.exception_removed", None, before=before)
+    return True
+
+
+def describe_duty(session: Session, now: datetime, tz: str) -> dict:
+    """Return the duty phone, weekly schedule and date exceptions as a plain record."""
+    periods = session.scalars(select(DutyPeriod).order_by(DutyPeriod.weekday, DutyPeriod.starts))
+    exceptions = session.scalars(select(DutyException).order_by(DutyException.day))
+    return {
+        "duty_phone": get_setting(session, DUTY_PHONE_KEY),
+        "timezone": tz,
+        "on_duty_now": is_duty_time(session, now, tz),
+        "periods": [{"weekday": p.weekday, "starts": p.starts.strftime("%H:%M"),
+                     "ends": p.ends.strftime("%H:%M")} for p in periods],
+        "exceptions": [{"day": e.day.isoformat(), "staffed": e.staffed,
+                        "starts": e.starts.strftime("%H:%M") if e.starts else None,
+                        "ends": e.ends.strftime("%H:%M") if e.ends else None,
+                        "note": e.note} for e in exceptions],
+    }
+
+
+def prompt_audio_key(language: str, prompt_key: str) -> str:
+    return f"{PROMPT_AUDIO_PREFIX}{language}.{prompt_key}"
+
+
+def set_prompt_audio(session: Session, language: str, prompt_key: str, url: str,
+                     actor: Actor) -> None:
+    """Play an uploaded audio file instead of speaking one prompt (https URL)."""
+    if not (url.startswith("https://") or url.startswith("http://")):
+        raise ValidationError("the prompt audio must be an http(s) URL Twilio can fetch",
+                              field="url")
+    put_setting(session, prompt_audio_key(language, prompt_key), url, actor)
+
+
+def clear_prompt_audio(session: Session, language: str, prompt_key: str, actor: Actor) -> bool:
+    """Go back to the spoken prompt; return False if no audio was set."""
+    row = session.get(SettingValue, prompt_audio_key(language, prompt_key))
+    if row is None:
+        return False
+    before = {"key": row.key, "value": row.value}
+    session.delete(row)
+    record_event(session, actor, "setting.changed", None, before=before,
+                 after={"key": row.key, "value": None})
+    return True
+
+
+def prompt_audio_urls(session: Session, language: str) -> dict[str, str]:
+    """Return {prompt key: audio URL} for the prompts an admin replaced, in one query."""
+    prefix = f"{PROMPT_AUDIO_PREFIX}{language}."
+    rows = session.execute(select(SettingValue.key, SettingValue.value)
+                           .where(SettingValue.key.startswith(prefix, autoescape=True)))
+    return {key[len(prefix):]: value for key, value in rows}
 
 
 def set_duty_exception(session: Session, day: date, staffed: bool, actor: Actor,

@@ -1,11 +1,19 @@
 """RQ jobs of the ivr side. They take ids, not objects, and let errors propagate to RQ."""
 from __future__ import annotations
 
+import logging
+import os
+
+from twilio.base.exceptions import TwilioRestException
+
 from intake.audit import WORKER
+from intake.calls import get_call, mark_twilio_recording_deleted
 from intake.db import session_scope
 from intake.notifications import deliver_notification, mark_notification_refused
 from intake.runtime import get_runtime
-from ivr.sms import PermanentSendError, make_notifier
+from ivr.sms import PermanentSendError, make_notifier, make_twilio_client
+
+log = logging.getLogger(__name__)
 
 
 def send_notification(notification_id: int) -> str:
@@ -21,3 +29,41 @@ def send_notification(notification_id: int) -> str:
             notification = mark_notification_refused(session, notification_id,
                                                      str(exc.code or ""), str(exc), WORKER)
         return notification.status.value
+
+
+def delete_twilio_recording(call_id: int) -> str:
+    """Delete Twilio's copy of a recording once the worker has verified the local copy.
+
+    The transcription job enqueues this only after checking the file's header
+    (transcription.audio.is_readable_audio); here the size on disk is checked again
+    against the size downloaded, so a file that went missing since is never the last copy.
+    """
+    runtime = get_runtime()
+    settings = runtime.settings
+    with session_scope(runtime.session_factory) as session:
+        call = get_call(session, call_id)
+        if call.twilio_deleted_at is not None:
+            return "already deleted"
+        if not settings.delete_twilio_recordings or not settings.has_twilio_account:
+            return "deletion disabled"
+        if not call.recording_sid or not _local_copy_intact(call.recording_path,
+                                                            call.recording_bytes):
+            log.warning("kept Twilio recording %s of call %s: no intact local copy",
+                        call.recording_sid, call_id)
+            return "kept: no intact local copy"
+        try:
+            make_twilio_client(settings).recordings(call.recording_sid).delete()
+        except TwilioRestException as exc:
+            if exc.status != 404:
+                raise  # transient or unexpected: RQ retries with backoff
+        mark_twilio_recording_deleted(session, call, WORKER)
+        return "deleted"
+
+
+def _local_copy_intact(path: str | None, expected_bytes: int | None) -> bool:
+    if not path or not expected_bytes:
+        return False
+    try:
+        return os.path.getsize(path) == expected_bytes
+    except OSError:
+        return False

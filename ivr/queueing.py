@@ -2,15 +2,32 @@
 
 Every enqueue happens after the database commit that makes the job's work visible, and a
 failure to enqueue is not an error for the caller: the reconciler tries again later.
+
+Each job has a fixed id per record (``transcribe-call-<id>``, ``send-sms-<id>``) and is
+enqueued with RQ's atomic ``unique=True``, so two webhooks, or a webhook and the reconciler,
+racing on the same call put exactly one job in Redis. A job id that already exists is
+looked at (`inspect_job`):
+
+    queued / scheduled / deferred      covered: nothing to do
+    started, worker alive              covered: nothing to do
+    started, worker dead (ABANDONED)   handed to RQ's own abandoned-job cleanup, which
+                                       retries it (or fails it once retries run out)
+    finished / failed / stopped /      stale: deleted and enqueued afresh
+    canceled / missing
 """
 from __future__ import annotations
 
 import logging
+import os
+import socket
+from enum import Enum
 
 import redis
 from rq import Queue, Retry
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Callback, Job, JobStatus
+from rq.registry import StartedJobRegistry
+from rq.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -18,11 +35,25 @@ TRANSCRIPTION_QUEUE = "transcription"
 SMS_QUEUE = "sms"
 TRANSCRIBE_JOB = "transcription.jobs.transcribe_call"
 SEND_SMS_JOB = "ivr.jobs.send_notification"
+DELETE_RECORDING_JOB = "ivr.jobs.delete_twilio_recording"
 TRANSCRIPTION_FAILED_CALLBACK = "transcription.jobs.on_transcription_failed"
 TRANSCRIPTION_TIMEOUT_SECONDS = 30 * 60
 SMS_RETRY = Retry(max=5, interval=[5, 15, 60, 300, 900])
 TRANSCRIPTION_RETRY = Retry(max=3, interval=[10, 60, 300])
-_LIVE_STATES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+_COVERED_STATES = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+# An abandoned execution is pushed this far into the past so RQ's cleanup takes it now.
+_EXPIRED_SCORE = 1
+
+
+class JobState(str, Enum):
+    """What Redis says about a job id, as far as the reconciler cares."""
+
+    MISSING = "missing"
+    COVERED = "covered"  # waiting, scheduled for a retry, or running on a live worker
+    ABANDONED = "abandoned"  # "started", but the worker that took it is gone
+    FAILED = "failed"  # RQ gave up (retries exhausted)
+    DONE = "done"  # finished, stopped or canceled
+    UNREACHABLE = "unreachable"
 
 
 def transcription_job_id(call_id: int) -> str:
@@ -31,6 +62,10 @@ def transcription_job_id(call_id: int) -> str:
 
 def sms_job_id(notification_id: int) -> str:
     return f"send-sms-{notification_id}"
+
+
+def delete_recording_job_id(call_id: int) -> str:
+    return f"delete-recording-{call_id}"
 
 
 def connect_redis(url: str, timeout: float = 2.0) -> redis.Redis:
@@ -46,20 +81,70 @@ class JobQueue:
     def _queue(self, name: str) -> Queue:
         return Queue(name, connection=self.connection)
 
+    def inspect_job(self, job_id: str) -> JobState:
+        """Tell whether a job id is covered, abandoned by a dead worker, finished or absent."""
+        try:
+            job = Job.fetch(job_id, connection=self.connection)
+            status = job.get_status(refresh=False)
+            if status in _COVERED_STATES:
+                return JobState.COVERED
+            if status == JobStatus.STARTED:
+                return JobState.COVERED if self._has_live_worker(job) else JobState.ABANDONED
+            if status == JobStatus.FAILED:
+                return JobState.FAILED
+            return JobState.DONE
+        except NoSuchJobError:
+            return JobState.MISSING
+        except redis.RedisError:
+            return JobState.UNREACHABLE
+
     def is_live(self, job_id: str) -> bool:
         """Tell whether a job with this id is waiting or running (False if Redis is away)."""
+        return self.inspect_job(job_id) == JobState.COVERED
+
+    def _has_live_worker(self, job: Job) -> bool:
+        executions = job.get_executions()
+        if not executions:
+            # Between dequeue and the execution record, or an execution whose heartbeat
+            # key already expired: RQ's own registry cleanup is the judge of the latter.
+            return job.id in StartedJobRegistry(job.origin, connection=self.connection)
+        return any(_worker_is_alive(self.connection, e.worker_name) for e in executions)
+
+    def requeue_abandoned(self, job_id: str) -> bool:
+        """Let RQ's abandoned-job handling retry (or fail) a job whose worker died.
+
+        RQ would do the same by itself once the dead work-horse's heartbeat expires (up to
+        ~90 s); marking the execution expired now makes the retry start at once. Retries
+        used up by crashes count like any other, so a recording that kills the worker every
+        time ends FAILED instead of looping.
+        """
         try:
-            return Job.fetch(job_id, connection=self.connection).get_status() in _LIVE_STATES
+            job = Job.fetch(job_id, connection=self.connection)
+            registry = StartedJobRegistry(job.origin, connection=self.connection)
+            keys = [e.composite_key for e in job.get_executions()]
+            if keys:
+                self.connection.zadd(registry.key, {key: _EXPIRED_SCORE for key in keys}, xx=True)
+            registry.cleanup()
+            return True
         except NoSuchJobError:
-            return False
-        except redis.RedisError:
+            return True
+        except redis.RedisError as exc:
+            log.warning("could not requeue abandoned job %s: %s", job_id, exc)
             return False
 
     def _enqueue(self, queue: str, func: str, arg: int, job_id: str, **options) -> bool:
         try:
-            if self.is_live(job_id):
-                return True
-            self._queue(queue).enqueue(func, arg, job_id=job_id, **options)
+            for _attempt in range(2):
+                try:
+                    self._queue(queue).enqueue(func, arg, job_id=job_id, unique=True, **options)
+                    return True
+                except DuplicateJobError:
+                    state = self.inspect_job(job_id)
+                    if state in (JobState.COVERED, JobState.ABANDONED):
+                        return True  # someone else's enqueue won, or the reconciler will retry
+                    if state in (JobState.DONE, JobState.FAILED):
+                        # A finished or failed run of an earlier attempt: replace it.
+                        Job.fetch(job_id, connection=self.connection).delete()
             return True
         except redis.RedisError as exc:
             log.warning("could not enqueue %s (%s): %s; the reconciler will retry", job_id,
@@ -76,3 +161,23 @@ class JobQueue:
     def enqueue_sms(self, notification_id: int) -> bool:
         return self._enqueue(SMS_QUEUE, SEND_SMS_JOB, notification_id,
                              sms_job_id(notification_id), retry=SMS_RETRY)
+
+
+def _worker_is_alive(connection: redis.Redis, worker_name: str) -> bool:
+    """Tell whether a worker is still running: its key exists and, on this host, its pid."""
+    if not worker_name:
+        return False
+    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + worker_name,
+                                connection=connection)
+    if worker is None:
+        return False
+    # A SIGKILLed worker's key lives on until its TTL runs out (about 90 s while busy);
+    # on the same machine its missing process tells the truth at once.
+    if worker.hostname == socket.gethostname() and worker.pid:
+        try:
+            os.kill(worker.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    return True

@@ -1,7 +1,15 @@
 """Re-enqueue whatever a Redis outage or a dead worker left behind.
 
-Runs in every worker's maintenance loop and on demand as `dutyline reconcile`. It only
-enqueues jobs that are not already waiting or running, so running it often is harmless.
+Runs in every worker's maintenance loop (every 30 s), once when a worker starts, and on
+demand as `dutyline reconcile`. Each owed call is checked against its job in Redis:
+
+    RECORDED / QUEUED / TRANSCRIBING call
+      └─ job queued, scheduled or running on a live worker ─► leave it
+      └─ job missing, finished or stale                    ─► enqueue (atomic, unique id)
+      └─ job "started" but its worker is dead              ─► RQ retries it now
+      └─ job failed for good (RQ gave up)                  ─► mark the call FAILED
+
+Enqueueing is idempotent (one job id per call), so running this often is harmless.
 """
 from __future__ import annotations
 
@@ -11,10 +19,10 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from intake.audit import SYSTEM
-from intake.calls import list_calls_to_reconcile, mark_call_enqueued
+from intake.calls import fail_transcription, list_calls_to_reconcile, mark_call_enqueued
 from intake.models import utcnow
 from intake.notifications import list_pending_notifications
-from ivr.queueing import JobQueue, sms_job_id, transcription_job_id
+from ivr.queueing import JobQueue, JobState, sms_job_id, transcription_job_id
 
 PENDING_SMS_GRACE = timedelta(seconds=30)
 
@@ -22,11 +30,14 @@ PENDING_SMS_GRACE = timedelta(seconds=30)
 @dataclass
 class ReconcileReport:
     calls_enqueued: list[int] = field(default_factory=list)
+    calls_recovered: list[int] = field(default_factory=list)  # abandoned by a dead worker
+    calls_failed: list[int] = field(default_factory=list)
     sms_enqueued: list[int] = field(default_factory=list)
     redis_unreachable: bool = False
 
     def to_json(self) -> dict:
-        return {"calls_enqueued": self.calls_enqueued, "sms_enqueued": self.sms_enqueued,
+        return {"calls_enqueued": self.calls_enqueued, "calls_recovered": self.calls_recovered,
+                "calls_failed": self.calls_failed, "sms_enqueued": self.sms_enqueued,
                 "redis_unreachable": self.redis_unreachable}
 
 
@@ -34,7 +45,22 @@ def reconcile(session: Session, queue: JobQueue) -> ReconcileReport:
     """Enqueue owed transcriptions and unsent SMS that no live job covers."""
     report = ReconcileReport()
     for call in list_calls_to_reconcile(session):
-        if queue.is_live(transcription_job_id(call.id)):
+        job_id = transcription_job_id(call.id)
+        state = queue.inspect_job(job_id)
+        if state == JobState.UNREACHABLE:
+            report.redis_unreachable = True
+            break
+        if state == JobState.COVERED:
+            continue
+        if state == JobState.ABANDONED:
+            if queue.requeue_abandoned(job_id):
+                report.calls_recovered.append(call.id)
+            continue
+        if state == JobState.FAILED:
+            fail_transcription(session, call, "the transcription job failed after all retries",
+                               SYSTEM)
+            session.commit()
+            report.calls_failed.append(call.id)
             continue
         if not queue.enqueue_transcription(call.id):
             report.redis_unreachable = True
@@ -46,7 +72,11 @@ def reconcile(session: Session, queue: JobQueue) -> ReconcileReport:
     for notification in list_pending_notifications(session):
         if report.redis_unreachable or notification.created_at > cutoff:
             continue
-        if queue.is_live(sms_job_id(notification.id)):
+        state = queue.inspect_job(sms_job_id(notification.id))
+        if state == JobState.COVERED:
+            continue
+        if state == JobState.ABANDONED:
+            queue.requeue_abandoned(sms_job_id(notification.id))
             continue
         if not queue.enqueue_sms(notification.id):
             report.redis_unreachable = True

@@ -3,8 +3,13 @@
 Twilio signs the exact URL it was configured with. Behind a TLS-terminating proxy the
 request arrives as http://internal:8000/..., so the URL is rebuilt from PUBLIC_BASE_URL
 (or, when the operator opts in, from X-Forwarded-Proto/Host). Connection overrides
-(`#rc=2&rp=all`) never reach the server, yet Twilio signs the URL with them, so the
-configured fragment (TWILIO_WEBHOOK_FRAGMENT) is appended before checking.
+(`#rc=2&rp=all`) never reach the server (a fragment is not sent over HTTP). Twilio's
+documentation does not say whether the fragment is part of the signed string, so the URL
+is checked both with the configured fragment (TWILIO_WEBHOOK_FRAGMENT) and without it;
+either way the secret token, the path and every parameter are covered.
+
+A failure is logged with the remote address and answered 403 before the view runs, so
+a refused request stores nothing.
 """
 from __future__ import annotations
 
@@ -32,6 +37,16 @@ def public_url() -> str:
     return request.base_url + (("?" + request.query_string.decode()) if request.query_string else "")
 
 
+def remote_address() -> str:
+    """Return the client address; X-Forwarded-For only counts when the operator trusts it."""
+    if get_settings().trust_forwarded_headers:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            # The right-most entry is the one our own proxy appended; the rest is hearsay.
+            return forwarded.split(",")[-1].strip()
+    return request.remote_addr or "unknown"
+
+
 def candidate_urls(url: str, fragment: str | None) -> list[str]:
     urls = [url]
     if fragment:
@@ -54,13 +69,14 @@ def verify_twilio_signature(view):
         settings = get_settings()
         signature = request.headers.get("X-Twilio-Signature", "")
         url = public_url()
-        params = request.form.to_dict(flat=True) if request.method == "POST" else {}
+        # The MultiDict, not a flattened dict: a repeated parameter is part of what was signed.
+        params = request.form if request.method == "POST" else {}
         fragment = settings.webhook_fragment
         if not signature or not is_valid_signature(
             url, params, signature, settings.twilio_auth_token, fragment
         ):
-            log.warning("refused webhook with a bad signature from %s for %s",
-                        request.headers.get("X-Forwarded-For", request.remote_addr), url)
+            log.warning("refused webhook with a %s signature from %s for %s",
+                        "bad" if signature else "missing", remote_address(), url)
             abort(403)
         return view(*args, **kwargs)
 

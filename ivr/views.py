@@ -8,14 +8,14 @@ from __future__ import annotations
 import functools
 import logging
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, g, request, url_for
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from intake import calls as call_service
 from intake import inbound
 from intake.audit import TWILIO
-from intake.duty import duty_phone_now, get_setting
+from intake.duty import duty_phone_now, prompt_audio_urls
 from intake.models import utcnow
 from intake.notifications import record_delivery_status
 from ivr.appcontext import get_db, get_job_queue, get_settings
@@ -31,12 +31,18 @@ RECORDING_EVENTS = "completed absent"
 MENU_TIMEOUT_SECONDS = 4
 
 
+def _callback(endpoint: str) -> str:
+    """Return a webhook URL for TwiML, with the operator's connection-override fragment."""
+    fragment = get_settings().webhook_fragment
+    return url_for(endpoint) + (f"#{fragment}" if fragment else "")
+
+
 def _record_kwargs() -> dict:
     settings = get_settings()
     return {
-        "action": url_for("ivr.recorded"),
+        "action": _callback("ivr.recorded"),
         "method": "POST",
-        "recording_status_callback": url_for("ivr.recording_status"),
+        "recording_status_callback": _callback("ivr.recording_status"),
         "recording_status_callback_method": "POST",
         "recording_status_callback_event": RECORDING_EVENTS,
         "max_length": settings.max_recording_seconds,
@@ -48,8 +54,10 @@ def _record_kwargs() -> dict:
 
 def _say(verb, key: str, **values) -> None:
     settings = get_settings()
-    audio = get_setting(get_db(), f"prompt_audio.{settings.language}.{key}")
-    add_prompt(verb, settings.language, key, settings.voice_name, audio, **values)
+    if "prompt_audio" not in g:
+        g.prompt_audio = prompt_audio_urls(get_db(), settings.language)
+    add_prompt(verb, settings.language, key, settings.voice_name, g.prompt_audio.get(key),
+               **values)
 
 
 def voice_webhook(view):
@@ -71,7 +79,7 @@ def voice_webhook(view):
 
 def _voicemail(response: VoiceResponse) -> VoiceResponse:
     gather = response.gather(num_digits=1, timeout=MENU_TIMEOUT_SECONDS,
-                             action=url_for("ivr.menu"), method="POST")
+                             action=_callback("ivr.menu"), method="POST")
     _say(gather, "menu")
     response.record(**_record_kwargs())
     return response
@@ -97,7 +105,7 @@ def voice() -> Response:
     if duty_phone:
         _say(response, "connecting")
         response.dial(duty_phone, timeout=settings.dial_timeout_seconds,
-                      action=url_for("ivr.dial_status"), method="POST")
+                      action=_callback("ivr.dial_status"), method="POST")
         return twiml(response)
     return twiml(_voicemail(response))
 
@@ -146,10 +154,16 @@ def menu() -> Response:
 def recorded() -> Response:
     """Thank the caller, tell the reference number digit by digit, and hang up."""
     settings = get_settings()
-    call = call_service.find_call_by_sid(get_db(), request.form.get("CallSid", ""))
+    db = get_db()
+    # Normally /ivr/voice created the call; if that request was lost, make it now so the
+    # caller still hears a reference number.
+    call = call_service.register_call(db, request.form.get("CallSid", ""),
+                                      request.form.get("From", ""), request.form.get("To", ""),
+                                      settings.language, TWILIO)
+    db.commit()
     response = VoiceResponse()
-    duration = int(request.form.get("RecordingDuration", "0") or 0)
-    if call is None or duration <= 0:
+    duration = _int_field("RecordingDuration")
+    if duration <= 0:
         _say(response, "no_message")
     else:
         _say(response, "thanks", reference=spell_digits(call.reference, settings.language))
@@ -169,7 +183,7 @@ def recording_status() -> Response:
         call_sid=form.get("CallSid", ""),
         recording_sid=form.get("RecordingSid", ""),
         recording_url=form.get("RecordingUrl", ""),
-        duration_seconds=int(form.get("RecordingDuration", "0") or 0),
+        duration_seconds=_int_field("RecordingDuration"),
         recording_status=form.get("RecordingStatus", ""),
         from_number=form.get("From", ""),
         to_number=form.get("To", ""),
@@ -181,6 +195,13 @@ def recording_status() -> Response:
         inbound.dispatch_after_recording(db, outcome, get_job_queue(), _call_link, TWILIO,
                                          settings.language)
     return Response("", status=204)
+
+
+def _int_field(name: str) -> int:
+    try:
+        return int(request.form.get(name, "0") or 0)
+    except ValueError:
+        return 0
 
 
 def _call_link(call) -> str:

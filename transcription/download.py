@@ -1,15 +1,26 @@
 """Download a recording from an allow-listed host only, with size and time limits.
 
 A forged callback could name any URL; fetching it would let an outsider make the worker
-reach internal services. Only hosts in TWILIO_RECORDING_HOSTS are contacted.
+reach internal services. Only hosts in TWILIO_RECORDING_HOSTS are contacted, over https
+(plain http only on loopback, for the local simulator), and a redirect is followed only
+to another allow-listed host. Proxy variables in the environment are ignored.
+
+Transient trouble (connection errors, timeouts, 5xx, and the 404 Twilio answers for a
+moment after the callback while the file is still being stored) is retried here a few
+times with backoff; if it persists the error propagates and the RQ job retries later.
+
+    download_recording
+      ├── RecordingRefused   not allowed, 4xx, too large, too slow: never retried
+      └── requests.RequestException   transient, after local retries: the job retries
 """
 from __future__ import annotations
 
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -18,53 +29,125 @@ log = logging.getLogger(__name__)
 MAX_RECORDING_BYTES = 50 * 1024 * 1024
 CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 30
+TOTAL_TIMEOUT_SECONDS = 300
 CHUNK_BYTES = 64 * 1024
+ATTEMPTS = 3
+BACKOFF_SECONDS = (1.0, 4.0)
+MAX_REDIRECTS = 3
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# 404: Twilio may not have stored the file yet; 408/429: slow down and try again.
+_RETRY_STATUSES = {404, 408, 429}
 
 
 class RecordingRefused(Exception):
     """The URL is not on the allow-list, or the response is not acceptable; never retried."""
 
 
+class TransientDownloadError(requests.RequestException):
+    """A 5xx, 404, 408 or 429 answer: worth trying again later."""
+
+
 def is_allowed_url(url: str, allowed_hosts: tuple[str, ...]) -> bool:
     """Tell whether a recording URL points at an allow-listed host (host or host:port)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username:
         return False
     host = parts.hostname.lower()
-    host_port = f"{host}:{parts.port}" if parts.port else host
-    if parts.scheme == "http" and host not in ("127.0.0.1", "localhost", "::1"):
+    host_port = f"{host}:{port}" if port else host
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
         return False  # plain http only for a local simulator
     return host in allowed_hosts or host_port in allowed_hosts
 
 
 def download_recording(url: str, destination: Path, *, allowed_hosts: tuple[str, ...],
-                       auth: tuple[str, str] | None, max_bytes: int = MAX_RECORDING_BYTES) -> int:
+                       auth: tuple[str, str] | None, max_bytes: int = MAX_RECORDING_BYTES,
+                       attempts: int = ATTEMPTS,
+                       backoff: tuple[float, ...] = BACKOFF_SECONDS,
+                       read_timeout: float = READ_TIMEOUT_SECONDS,
+                       total_timeout: float = TOTAL_TIMEOUT_SECONDS) -> int:
     """Fetch a recording to `destination` atomically; return its size in bytes.
 
     Raises:
-        RecordingRefused: host not allowed, 4xx answer, or the file is too large.
-        requests.RequestException: a transient network or 5xx error (the job retries).
+        RecordingRefused: host not allowed, 4xx answer, too large, or over the time limit.
+        requests.RequestException: a transient error that outlasted the local retries.
     """
     if not is_allowed_url(url, allowed_hosts):
         log.warning("refused to download a recording from %s (not in %s)", url, allowed_hosts)
-        raise RecordingRefused(f"recording URL host is not allowed: {urlsplit(url).hostname}")
+        raise RecordingRefused(f"recording URL host is not allowed: {_host(url)}")
     destination.parent.mkdir(parents=True, exist_ok=True)
-    with requests.get(url, auth=auth, stream=True, allow_redirects=False,
-                      timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)) as response:
-        if 400 <= response.status_code < 500 and response.status_code not in (404, 408, 429):
-            raise RecordingRefused(f"recording download refused: HTTP {response.status_code}")
-        response.raise_for_status()
-        size = 0
-        fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=".part-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in response.iter_content(CHUNK_BYTES):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise RecordingRefused(f"recording is larger than {max_bytes} bytes")
-                    out.write(chunk)
-            os.replace(tmp, destination)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    deadline = time.monotonic() + total_timeout
+    with requests.Session() as http:
+        http.trust_env = False  # no HTTP(S)_PROXY detours, no .netrc credentials
+        for attempt in range(1, attempts + 1):
+            try:
+                return _download_once(http, url, destination, allowed_hosts, auth, max_bytes,
+                                      read_timeout, deadline)
+            except (requests.ConnectionError, requests.Timeout, TransientDownloadError) as exc:
+                if attempt == attempts or time.monotonic() >= deadline:
+                    log.warning("download of %s failed %d time(s): %s", url, attempt, exc)
+                    raise
+                pause = backoff[min(attempt - 1, len(backoff) - 1)] if backoff else 0
+                log.info("download of %s failed (%s); retrying in %.1f s", url, exc, pause)
+                time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+def _download_once(http: requests.Session, url: str, destination: Path,
+                   allowed_hosts: tuple[str, ...], auth, max_bytes: int, read_timeout: float,
+                   deadline: float) -> int:
+    origin = _host(url)
+    for _hop in range(MAX_REDIRECTS + 1):
+        # Credentials go only to the host the callback named, never to a redirect target.
+        response = http.get(url, auth=auth if _host(url) == origin else None, stream=True,
+                            allow_redirects=False,
+                            timeout=(CONNECT_TIMEOUT_SECONDS, read_timeout))
+        with response:
+            if response.is_redirect:
+                target = urljoin(url, response.headers.get("Location", ""))
+                if not is_allowed_url(target, allowed_hosts):
+                    log.warning("refused a recording redirect from %s to %s", url, target)
+                    raise RecordingRefused(f"recording redirects to a host that is not "
+                                           f"allowed: {_host(target)}")
+                url = target
+                continue
+            status = response.status_code
+            if status in _RETRY_STATUSES or status >= 500:
+                raise TransientDownloadError(f"HTTP {status} from {_host(url)}")
+            if status >= 400:
+                raise RecordingRefused(f"recording download refused: HTTP {status}")
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise RecordingRefused(f"recording is larger than {max_bytes} bytes")
+            return _save(response, destination, max_bytes, deadline)
+    raise RecordingRefused(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _save(response: requests.Response, destination: Path, max_bytes: int,
+          deadline: float) -> int:
+    size = 0
+    fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=".part-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in response.iter_content(CHUNK_BYTES):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise RecordingRefused(f"recording is larger than {max_bytes} bytes")
+                if time.monotonic() > deadline:
+                    raise RecordingRefused("recording download took longer than allowed")
+                out.write(chunk)
+        os.replace(tmp, destination)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return size
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
