@@ -193,9 +193,11 @@ def simulate_call(url, wav, from_number, to_number, digits, wait, timeout, as_js
 
 def _register_optional_commands() -> None:
     # Command groups owned by other modules register themselves here.
-    from cli import speech
+    from cli import bench_ivr, duty, speech
 
     speech.register(main)
+    duty.register(main)
+    bench_ivr.register(main)
 
 
 _register_optional_commands()

@@ -13,7 +13,7 @@ import logging
 import time
 from pathlib import Path
 
-from rq import Queue, get_current_job
+from rq import Queue, Retry, get_current_job
 from sqlalchemy import select
 
 from intake.audit import WORKER
@@ -23,6 +23,7 @@ from intake.db import session_scope
 from intake.models import Liaison, Unit
 from intake.notifications import raise_urgent_alert
 from intake.runtime import get_runtime
+from transcription.audio import is_readable_audio
 from transcription.download import RecordingRefused, download_recording
 from transcription.engine import transcribe_file
 from transcription.exceptions import AudioTooLong, UnreadableAudio
@@ -36,6 +37,7 @@ PROGRESS_EVERY_SECONDS = 1.0
 # transcription may not import ivr. tests/test_queueing.py checks they agree.
 SMS_QUEUE = "sms"
 SEND_SMS_JOB = "ivr.jobs.send_notification"
+DELETE_RECORDING_JOB = "ivr.jobs.delete_twilio_recording"
 
 
 def transcribe_call(call_id: int) -> str:
@@ -83,7 +85,22 @@ def transcribe_call(call_id: int) -> str:
             alerts = raise_urgent_alert(session, call, link, call.language, WORKER)
         status = call.status.value
     _enqueue_alerts([n.id for n in alerts])
+    if settings.delete_twilio_recordings and _is_verified_copy(audio_path):
+        _enqueue_twilio_deletion(call_id)
     return status
+
+
+def _is_verified_copy(audio_path: Path) -> bool:
+    """Tell whether the local recording is whole: non-empty with a readable audio header."""
+    return audio_path.exists() and audio_path.stat().st_size > 0 and is_readable_audio(audio_path)
+
+
+def _enqueue_twilio_deletion(call_id: int) -> None:
+    job = get_current_job()
+    if job is not None:
+        Queue(SMS_QUEUE, connection=job.connection).enqueue(
+            DELETE_RECORDING_JOB, call_id, job_id=f"delete-recording-{call_id}",
+            retry=Retry(max=5, interval=[60, 300, 900, 3600, 3600]))
 
 
 def on_transcription_failed(job, connection, exc_type, exc_value, traceback) -> None:
