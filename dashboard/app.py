@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from babel import support
 from flask import Flask, request, session
-from flask_babel import Babel
+from flask_babel import Babel, Domain, get_locale
 from flask_wtf.csrf import CSRFProtect
 
 from intake.db import make_engine, make_session_factory
@@ -17,6 +18,34 @@ from ivr.queueing import JobQueue, connect_redis
 CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; media-src 'self'; "
                            "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
                            "form-action 'self'")
+
+
+class CatalogDomain(Domain):
+    """Load catalogues by language_TERRITORY, the way they are named on disk (zh_CN).
+
+    Babel parses "zh_CN" into zh_Hans_CN (it adds the script), and gettext then looks for
+    translations/zh_Hans_CN and translations/zh only, so zh_CN would never be found.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._catalogs: dict[str, support.NullTranslations] = {}
+
+    def get_translations(self):
+        locale = get_locale()
+        if locale is None:
+            return support.NullTranslations()
+        name = f"{locale.language}_{locale.territory}" if locale.territory else locale.language
+        if name not in self._catalogs:
+            catalog = support.NullTranslations()
+            for directory in self.translation_directories:
+                found = support.Translations.load(directory, [name, locale.language],
+                                                  self.domain[0])
+                if isinstance(found, support.Translations):
+                    catalog = found
+                    break
+            self._catalogs[name] = catalog
+        return self._catalogs[name]
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -66,7 +95,9 @@ def create_app(config: dict | None = None) -> Flask:
                 return chosen
         return app.config["BABEL_DEFAULT_LOCALE"]
 
-    Babel(app, locale_selector=select_locale, timezone_selector=lambda: settings.timezone)
+    babel = Babel(app, locale_selector=select_locale,
+                  timezone_selector=lambda: settings.timezone)
+    babel.domain_instance = CatalogDomain()
     csrf = CSRFProtect(app)
     csrf.exempt(ivr_bp)  # Twilio's requests carry a signature instead of a CSRF token
     app.register_blueprint(ivr_bp)
