@@ -125,6 +125,14 @@ class JobQueue:
             if keys:
                 self.connection.zadd(registry.key, {key: _EXPIRED_SCORE for key in keys}, xx=True)
             registry.cleanup()
+            job = Job.fetch(job_id, connection=self.connection)
+            if job.get_status() == JobStatus.SCHEDULED:
+                # RQ scheduled the retry after the job's retry interval, which is there for a
+                # flaky network; a crashed worker needs no wait, and a scheduler lock left by
+                # the dead worker could hold the retry up for another minute.
+                queue = Queue(job.origin, connection=self.connection)
+                queue.scheduled_job_registry.remove(job)
+                queue.enqueue_job(job)
             return True
         except NoSuchJobError:
             return True

@@ -99,10 +99,10 @@ def download_recording(url: str, destination: Path, *, allowed_hosts: tuple[str,
 def _download_once(http: requests.Session, url: str, destination: Path,
                    allowed_hosts: tuple[str, ...], auth, max_bytes: int, read_timeout: float,
                    deadline: float) -> int:
-    origin = _host(url)
+    origin = _origin(url)
     for _hop in range(MAX_REDIRECTS + 1):
-        # Credentials go only to the host the callback named, never to a redirect target.
-        response = http.get(url, auth=auth if _host(url) == origin else None, stream=True,
+        # Credentials go only to the origin the callback named, never to a redirect target.
+        response = http.get(url, auth=auth if _origin(url) == origin else None, stream=True,
                             allow_redirects=False,
                             timeout=(CONNECT_TIMEOUT_SECONDS, read_timeout))
         with response:
@@ -144,6 +144,11 @@ def _save(response: requests.Response, destination: Path, max_bytes: int,
         Path(tmp).unlink(missing_ok=True)
         raise
     return size
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
 def _host(url: str) -> str:
