@@ -66,6 +66,10 @@ def register_filters(app) -> None:
     def not_found(_exc):
         return render_template("error.html", message=_("Not found.")), 404
 
+    @app.errorhandler(DutylineError)
+    def domain_error(exc):
+        return render_template("error.html", message=_user_message(exc)), 400
+
     @app.errorhandler(404)
     def http_not_found(_exc):
         return render_template("error.html", message=_("Not found.")), 404
@@ -326,8 +330,3 @@ def sms_preview():
 def sms_segments():
     """Count how many SMS segments a text will use."""
     return jsonify({"segments": count_segments(request.args.get("text", "")[:2000])})
-
-
-@bp.errorhandler(DutylineError)
-def domain_error(exc):
-    return render_template("error.html", message=_user_message(exc)), 400

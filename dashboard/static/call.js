@@ -139,7 +139,7 @@
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) {
           if (!data) return;
-          count.textContent = template.replace("%(segments)s", data.segments).replace("%(chars)s", data.chars);
+          count.textContent = template.replace("{segments}", data.segments).replace("{chars}", data.chars);
           count.classList.toggle("warn", data.segments > 1);
           bodyBox.textContent = data.body;
           count.dataset.segments = data.segments;

@@ -1,0 +1,315 @@
+"""Security: CSRF on every POST, a role check on every route, 404 for other people's cases
+and recordings, text never rendered as HTML, and sign-in throttled per account and address."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from intake.audit import Actor
+from intake.cases import Confirmation, confirm_and_route, transfer_to_unit
+from intake.calls import correct_transcript
+from intake.directory import add_liaison, create_user, get_leader
+from intake.models import AuditEvent, Case, Unit, User, utcnow
+from tests.dashboard_support import make_call, sign_in
+
+TEST = Actor("test")
+PUBLIC = {"auth.login", "auth.set_language", "health.healthz", "static"}
+STAFF = {"admin", "duty", "supervisor"}
+REVIEWERS = {"admin", "duty"}
+EVERYONE = STAFF | {"leader", "other_leader", "unit"}
+# Who may reach each endpoint. A new route fails test_every_route_is_in_the_table until it
+# is added here, so nobody adds a page without deciding who may open it.
+ALLOWED = {
+    "auth.logout": EVERYONE,
+    "views.home": EVERYONE,
+    "views.inbox": STAFF,
+    "views.inbox_json": STAFF,
+    "views.call_page": EVERYONE,
+    "views.next_call": STAFF,
+    "views.call_audio": EVERYONE,
+    "views.edit_transcript": REVIEWERS,
+    "views.confirm": REVIEWERS,
+    "views.my_cases": EVERYONE,
+    "views.case_page": EVERYONE,
+    "views.acknowledge": {"admin", "leader", "other_leader"},
+    "views.resend": REVIEWERS,
+    "views.outbox": STAFF,
+    "views.directory_search": REVIEWERS,
+    "views.sms_preview": REVIEWERS,
+    "views.sms_segments": REVIEWERS,
+    "admin.users": {"admin"},
+    "admin.create_user": {"admin"},
+    "admin.set_active": {"admin"},
+    "admin.directory_page": {"admin"},
+    "admin.add_leader": {"admin"},
+    "admin.add_liaison": {"admin"},
+    "admin.add_unit": {"admin"},
+}
+# Object routes where the other leader and the unit pass the role check but must not see
+# this particular call or case: they get 404, exactly as for an id that does not exist.
+OBJECT_HIDDEN = {"views.call_page", "views.call_audio", "views.case_page", "views.acknowledge"}
+
+
+@pytest.fixture
+def world(demo, tmp_path):
+    """Wang's case (with audio) from a confirmed call, and accounts of every role."""
+    session = demo
+    wav = tmp_path / "call.wav"
+    wav.write_bytes(b"RIFF" + b"\0" * 100)
+    call = make_call(session, recording_path=wav)
+    case, notification = confirm_and_route(
+        session, call.id, Confirmation(caller_name="张伟", liaison_id=call.liaison_id), TEST,
+        lambda c: f"https://x/cases/{c.id}", "zh-CN")
+    unit = session.query(Unit).first()
+    create_user(session, username="sup", role="supervisor", name="督办", password="dutyline-demo",
+                actor=TEST)
+    create_user(session, username="spare", role="duty", name="备用", password="dutyline-demo",
+                actor=TEST)  # the census's admin POSTs disable this one
+    create_user(session, username="unit1", role="unit", name="卫生院", password="dutyline-demo",
+                actor=TEST, unit_id=unit.id)
+    session.commit()
+    users = {u.username: u.id for u in session.query(User)}
+    return {"call": call, "case": case, "notification": notification, "unit": unit,
+            "spare_user": users["spare"],
+            "users": {"admin": users["admin"], "duty": users["duty"], "supervisor": users["sup"],
+                      "leader": users["wang"], "other_leader": users["li"],
+                      "unit": users["unit1"]}}
+
+
+def _as(client, user_id):
+    with client.session_transaction() as session:
+        session.clear()
+        if user_id is not None:
+            session["user_id"] = user_id
+
+
+def _url(rule, world) -> str:
+    values = {"call_id": world["call"].id, "case_id": world["case"].id,
+              "notification_id": world["notification"].id, "user_id": world["spare_user"],
+              "filename": "app.css"}
+    return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def test_every_route_is_in_the_table(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    dashboard = {e for e in endpoints if not e.startswith("ivr.")}
+    assert dashboard - PUBLIC - set(ALLOWED) == set()
+
+
+def test_every_route_checks_the_role(app, world):
+    client = app.test_client()
+    checked = 0
+    for rule, method in _routes(app):
+        if rule.endpoint in PUBLIC or rule.endpoint.startswith("ivr."):
+            continue
+        url = _url(rule, world)
+        for role, user_id in [("anonymous", None), *world["users"].items()]:
+            _as(client, user_id)
+            response = client.open(url, method=method, data={})
+            allowed = role in ALLOWED[rule.endpoint]
+            where = f"{role} {method} {url} -> {response.status_code}"
+            if role == "anonymous":
+                assert response.status_code in (302, 401), where
+                if response.status_code == 302:
+                    assert "/login" in response.headers["Location"], where
+            elif not allowed:
+                assert response.status_code == 403, where
+            elif role in ("other_leader", "unit") and rule.endpoint in OBJECT_HIDDEN:
+                assert response.status_code == 404, where
+            else:
+                assert response.status_code not in (401, 403, 404), where
+            checked += 1
+    assert checked > 150
+
+
+def test_twilio_webhooks_refuse_unsigned_requests(app):
+    client = app.test_client()
+    ivr_rules = [(r, m) for r, m in _routes(app) if r.endpoint.startswith("ivr.")]
+    assert len(ivr_rules) >= 6
+    for rule, method in ivr_rules:
+        assert client.open(rule.rule, method=method, data={"CallSid": "CA1"}).status_code == 403
+
+
+def test_guessing_another_case_or_call_gives_404(app, world, demo):
+    client = app.test_client()
+    _as(client, world["users"]["other_leader"])
+    case_id, call_id = world["case"].id, world["call"].id
+    assert client.get(f"/cases/{case_id}").status_code == 404
+    assert client.get(f"/cases/{case_id + 999}").status_code == 404  # same answer as missing
+    assert client.get(f"/calls/{call_id}/audio").status_code == 404
+    assert client.get(f"/calls/{call_id}").status_code == 404
+    assert b"\xe5\xbc\xa0\xe4\xbc\x9f" not in client.get("/cases").data  # 张伟 is not listed
+    _as(client, world["users"]["leader"])
+    assert client.get(f"/cases/{case_id}").status_code == 200
+    assert client.get(f"/calls/{call_id}/audio").status_code == 200
+    played = demo.query(AuditEvent).filter_by(action="call.audio_played", entity_id=call_id).one()
+    assert played.actor == "user:wang"
+
+
+def test_a_unit_sees_a_case_only_once_it_is_transferred_to_it(app, world, demo):
+    client = app.test_client()
+    _as(client, world["users"]["unit"])
+    case_id = world["case"].id
+    assert client.get(f"/cases/{case_id}").status_code == 404
+    case = demo.get(Case, case_id)
+    transfer_to_unit(demo, case, world["unit"].id, TEST, utcnow(), "Asia/Shanghai")
+    demo.commit()
+    assert client.get(f"/cases/{case_id}").status_code == 200
+    assert client.get(f"/calls/{world['call'].id}/audio").status_code == 200
+    assert client.get("/inbox").status_code == 403
+
+
+def test_a_disabled_account_loses_its_session(app, world, demo):
+    client = app.test_client()
+    _as(client, world["users"]["duty"])
+    assert client.get("/inbox").status_code == 200
+    demo.get(User, world["users"]["duty"]).active = False
+    demo.commit()
+    assert client.get("/inbox").status_code == 302
+
+
+# ---------------------------------------------------------------- CSRF
+@pytest.fixture
+def csrf_app(settings):
+    from dashboard.app import create_app
+
+    return create_app({"DUTYLINE_SETTINGS": settings, "TESTING": True, "WTF_CSRF_ENABLED": True})
+
+
+def _token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_posts_without_a_csrf_token_are_refused(csrf_app, world, demo):
+    client = csrf_app.test_client()
+    assert client.post("/login", data={"username": "duty", "password": "dutyline-demo"}
+                       ).status_code == 400
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login", data={"username": "duty", "password": "dutyline-demo",
+                                           "csrf_token": _token(page)})
+    assert response.status_code == 302
+    draft = make_call(demo)
+    refused = client.post(f"/calls/{draft.id}/confirm", data={"caller_name": "张伟"})
+    assert refused.status_code == 400
+    assert "页面已过期" in refused.get_data(as_text=True)
+    forged = client.post(f"/calls/{draft.id}/confirm",
+                         data={"caller_name": "张伟", "csrf_token": "forged"})
+    assert forged.status_code == 400
+    assert demo.query(Case).filter_by(call_id=draft.id).count() == 0
+    token = _token(client.get(f"/calls/{draft.id}").get_data(as_text=True))
+    accepted = client.post(f"/calls/{draft.id}/confirm", data={
+        "caller_name": "张伟", "liaison_id": draft.liaison_id, "csrf_token": token})
+    assert accepted.status_code == 302
+    assert demo.query(Case).filter_by(call_id=draft.id).count() == 1
+
+
+def test_every_dashboard_form_carries_a_csrf_token(csrf_app, world):
+    client = csrf_app.test_client()
+    _as(client, world["users"]["admin"])
+    for path in ["/inbox", f"/calls/{make_call_id(world)}", f"/cases/{world['case'].id}",
+                 "/admin/users", "/admin/directory", "/outbox"]:
+        html = client.get(path).get_data(as_text=True)
+        forms = re.findall(r"<form[^>]*method=\"post\".*?</form>", html, flags=re.S)
+        assert forms, path
+        for form in forms:
+            assert 'name="csrf_token"' in form, (path, form[:120])
+
+
+def make_call_id(world) -> int:
+    return world["call"].id
+
+
+# ---------------------------------------------------------------- XSS
+def test_script_in_a_transcript_or_a_name_is_shown_as_text(app, demo):
+    wang = get_leader(demo, 1)
+    add_liaison(demo, "<script>alert('name')</script>", "+8613600000000", wang, TEST)
+    demo.commit()
+    call = make_call(demo, from_number="+8613600000000",
+                     words=[("<img src=x onerror=alert(1)>", 0.0, 0.5, 0.9)])
+    correct_transcript(demo, call, "<script>alert('edit')</script>", TEST)
+    demo.commit()
+    client = app.test_client()
+    sign_in(client, "duty")
+    for path in ["/inbox", f"/calls/{call.id}"]:
+        html = client.get(path).get_data(as_text=True)
+        assert "<script>alert(" not in html, path
+        assert "<img src=x" not in html, path
+    page = client.get(f"/calls/{call.id}").get_data(as_text=True)
+    assert "&lt;script&gt;alert(&#39;edit&#39;)&lt;/script&gt;" in page
+    assert "&lt;script&gt;alert(&#39;name&#39;)&lt;/script&gt;" in page
+    response = client.get("/inbox")
+    assert "script-src" not in response.headers["Content-Security-Policy"]  # default-src 'self'
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+    assert client.get("/api/inbox").get_json()["calls"][0]["caller"].startswith("<script>")
+
+
+def test_no_template_uses_safe_or_inline_script(app):
+    from pathlib import Path
+
+    for path in (Path(app.root_path) / "templates").glob("*.html"):
+        text = path.read_text()
+        assert "|safe" not in text and "Markup(" not in text, path.name
+        assert re.search(r"<script>(?!</script>)", text) is None, path.name  # no inline code
+        assert " style=" not in text and " onclick=" not in text, path.name
+
+
+# ---------------------------------------------------------------- sign-in
+def test_sign_in_is_throttled_per_account(app, demo):
+    client = app.test_client()
+    for _ in range(5):
+        assert sign_in(client, "duty", "wrong-password").status_code == 401
+    # The right password no longer helps for a while.
+    blocked = sign_in(client, "duty")
+    assert blocked.status_code == 429
+    assert "登录失败次数过多" in blocked.get_data(as_text=True)
+    # Another account from the same address is not locked by duty's failures.
+    assert sign_in(client, "admin").status_code == 302
+    actions = [e.action for e in demo.query(AuditEvent).order_by(AuditEvent.id)]
+    assert actions.count("user.sign_in_failed") == 5
+    assert "user.sign_in_throttled" in actions
+
+
+def test_sign_in_is_throttled_per_address_across_app_instances(settings, demo):
+    from dashboard.app import create_app
+
+    # Two apps stand for two gunicorn workers: the counters live in the shared Redis.
+    first, second = (create_app({"DUTYLINE_SETTINGS": settings, "TESTING": True,
+                                 "WTF_CSRF_ENABLED": False}).test_client() for _ in range(2))
+    for i in range(20):
+        client = first if i % 2 else second
+        assert sign_in(client, f"nobody{i}", "guess").status_code == 401
+    assert sign_in(first, "admin").status_code == 429
+    assert sign_in(second, "admin").status_code == 429
+    other_address = second.post("/login", data={"username": "admin",
+                                                "password": "dutyline-demo"},
+                                environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other_address.status_code == 302
+
+
+def test_a_successful_sign_in_is_audited_and_the_cookie_is_locked_down(app, demo):
+    client = app.test_client()
+    response = sign_in(client, "duty")
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" in cookie  # PUBLIC_BASE_URL is https in the tests
+    assert "Expires" not in cookie  # not remembered: ends with the browser
+    remembered = sign_in(app.test_client(), "wang", remember="1")
+    assert "Expires" in remembered.headers["Set-Cookie"]
+    event = demo.query(AuditEvent).filter_by(action="user.signed_in").first()
+    assert event.actor == "user:duty" and event.remote_addr == "127.0.0.1"
+
+
+def test_sign_in_never_redirects_to_another_site(app, demo):
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        response = app.test_client().post(f"/login?next={target}", data={
+            "username": "duty", "password": "dutyline-demo"})
+        assert response.headers["Location"] == "/", target
