@@ -2,15 +2,23 @@
 
     transcribe_call(call_id)
       begin ─► download (allow-listed host) ─► decode with Vosk ─► extract details ─► draft
-         │            │ network error: raise, RQ retries with backoff
-         │            └ refused URL: FAILED (no retry)
+         │            │ network error: raise; RQ retries with backoff (call back to QUEUED,
+         │            │   the reason noted); FAILED once the retries are used up
+         │            └ refused URL or 4xx: FAILED (no retry)
          └ already drafted or confirmed: nothing to do (duplicate or late retry)
-      unreadable or over-long audio: FAILED with the reason; the audio is kept.
+      unreadable audio (zero bytes, truncated, corrupt): FAILED with the reason, no retry;
+        the audio is kept on disk for a person to play.
+      over the maximum length: FAILED, "refused: …".
+      silence: DRAFT with an empty transcript and no_speech (the record says "no speech detected").
+      no model in this worker: the call stays QUEUED. Workers without a model do not listen
+        on the transcription queue at all (cli/worker.py), so the job waits in Redis.
+
+Every outcome is on the call (status, failure_reason, no_speech, progress), which is what
+the dashboard and `dutyline calls show` print.
 """
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 from rq import Queue, Retry, get_current_job
@@ -21,18 +29,24 @@ from intake.calls import (attach_transcript, begin_transcription, fail_transcrip
                           mark_call_urgent, report_progress, store_local_audio)
 from intake.db import session_scope
 from intake.models import Liaison, Unit
+from intake.statuses import CallStatus
+from intake.transitions import move_status
 from intake.notifications import raise_urgent_alert
 from intake.runtime import get_runtime
 from transcription.audio import is_readable_audio
 from transcription.download import RecordingRefused, download_recording
 from transcription.engine import transcribe_file
-from transcription.exceptions import AudioTooLong, UnreadableAudio
+from transcription.exceptions import AudioTooLong, ModelMissing, UnreadableAudio
 from transcription.extraction import DirectoryEntry, DirectoryIndex, extract_caller_details
 from transcription.worker import current_model
 
 log = logging.getLogger(__name__)
 
-PROGRESS_EVERY_SECONDS = 1.0
+# Progress is written when it has moved this far since the last write: at most ten
+# small transactions per message, however long it is.
+PROGRESS_STEP = 0.1
+# Slack over MAX_RECORDING_SECONDS: Twilio's maxLength cuts at about the limit, not below it.
+LENGTH_SLACK_SECONDS = 5
 # Queue and job names are the web side's (ivr.queueing); repeated here as strings because
 # transcription may not import ivr. tests/test_queueing.py checks they agree.
 SMS_QUEUE = "sms"
@@ -58,16 +72,18 @@ def transcribe_call(call_id: int) -> str:
                 auth=(settings.twilio_account_sid or "", settings.twilio_auth_token),
             )
         except RecordingRefused as exc:
-            return _fail(runtime, call_id, str(exc))
+            return _fail(runtime, call_id, f"refused: {exc}")
         with session_scope(runtime.session_factory) as session:
             store_local_audio(get_call(session, call_id), str(audio_path), size)
     progress = _ProgressWriter(runtime.session_factory, call_id)
     try:
         transcript = transcribe_file(model, audio_path,
-                                     max_seconds=settings.max_recording_seconds + 5,
+                                     max_seconds=settings.max_recording_seconds + LENGTH_SLACK_SECONDS,
                                      on_progress=progress)
-    except (UnreadableAudio, AudioTooLong) as exc:
-        return _fail(runtime, call_id, str(exc))
+    except UnreadableAudio as exc:
+        return _fail(runtime, call_id, f"unreadable audio: {exc}")
+    except AudioTooLong as exc:
+        return _fail(runtime, call_id, f"refused: {exc}")
     with session_scope(runtime.session_factory) as session:
         call = get_call(session, call_id)
         details = extract_caller_details(
@@ -104,13 +120,33 @@ def _enqueue_twilio_deletion(call_id: int) -> None:
 
 
 def on_transcription_failed(job, connection, exc_type, exc_value, traceback) -> None:
-    """Record the failure on the call once RQ has given up retrying."""
-    if job.retries_left:
-        return
+    """Record a raised error on the call: retrying while RQ will retry, FAILED once it gives up.
+
+    RQ 3.0 calls on_failure after *every* failed attempt, before it decides whether to retry
+    (Worker._finalize_failure runs the callback, then handle_job_failure retries while
+    job.retries_left > 0 and only then decrements it). So retries_left here still counts
+    this attempt's retry: non-zero means another attempt is coming.
+    """
     runtime = get_runtime()
+    reason = f"{exc_type.__name__}: {exc_value}"
     with session_scope(runtime.session_factory) as session:
         call = get_call(session, job.args[0])
-        fail_transcription(session, call, f"{exc_type.__name__}: {exc_value}", WORKER)
+        if issubclass(exc_type, ModelMissing):
+            # A worker without a model ran the job (it should not listen on this queue).
+            # The call stays owed: the reconciler enqueues it again for a worker with a model.
+            _requeue(session, call, f"waiting for a speech model: {exc_value}")
+        elif job.retries_left:
+            interval = job.get_retry_interval()
+            _requeue(session, call, f"retrying in {interval} s after: {reason}")
+        else:
+            fail_transcription(session, call, reason, WORKER)
+
+
+def _requeue(session, call, reason: str) -> None:
+    # The attempt is over but the job is not: show the call as waiting, with the reason.
+    call.failure_reason = reason
+    if call.status == CallStatus.TRANSCRIBING:
+        move_status(session, call, CallStatus.QUEUED, WORKER, "call.retry_scheduled", reason=reason)
 
 
 def _fail(runtime, call_id: int, reason: str) -> str:
@@ -142,17 +178,19 @@ def _enqueue_alerts(notification_ids: list[int]) -> None:
 
 
 class _ProgressWriter:
-    """Write decoding progress to the call at most once a second, in its own transaction."""
+    """Write decoding progress (0..1) to the call every PROGRESS_STEP, in its own transaction.
+
+    The final 1.0 is left to attach_transcript, which writes it with the draft.
+    """
 
     def __init__(self, session_factory, call_id: int):
         self.session_factory = session_factory
         self.call_id = call_id
-        self.last_write = 0.0
+        self.written = 0.0
 
     def __call__(self, fraction: float) -> None:
-        now = time.monotonic()
-        if now - self.last_write < PROGRESS_EVERY_SECONDS and fraction < 1.0:
+        if fraction >= 1.0 or fraction - self.written < PROGRESS_STEP:
             return
-        self.last_write = now
+        self.written = fraction
         with session_scope(self.session_factory) as session:
             report_progress(get_call(session, self.call_id), fraction)
