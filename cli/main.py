@@ -11,7 +11,6 @@ import click
 
 from intake.audit import Actor
 from intake.db import session_scope, upgrade_database
-from intake.exceptions import DutylineError
 from intake.runtime import get_runtime
 
 CLI = Actor("cli")
@@ -50,31 +49,6 @@ def seed_demo_command() -> None:
         created = seed_demo(session)
     click.echo(f"demo accounts admin / duty / wang / li, password {DEMO_PASSWORD}"
                if created else "the directory already has data; nothing seeded")
-
-
-@main.group()
-def users() -> None:
-    """Staff accounts."""
-
-
-@users.command("create")
-@click.option("--username", required=True)
-@click.option("--role", required=True,
-              type=click.Choice(["admin", "duty", "leader", "supervisor", "unit"]))
-@click.option("--name", required=True)
-@click.option("--phone", default="")
-def users_create(username: str, role: str, name: str, phone: str) -> None:
-    """Create an account; the password is read from standard input."""
-    from intake.directory import create_user
-
-    password = sys.stdin.readline().rstrip("\n")
-    try:
-        with session_scope(get_runtime().session_factory) as session:
-            user = create_user(session, username=username, role=role, name=name,
-                               password=password, phone=phone, actor=CLI)
-            click.echo(f"created {user.username} ({role})")
-    except DutylineError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @main.command("worker")
@@ -193,11 +167,13 @@ def simulate_call(url, wav, from_number, to_number, digits, wait, timeout, as_js
 
 def _register_optional_commands() -> None:
     # Command groups owned by other modules register themselves here.
-    from cli import bench_ivr, duty, speech
+    from cli import bench_dashboard, bench_ivr, duty, speech, users
 
     speech.register(main)
     duty.register(main)
     bench_ivr.register(main)
+    users.register(main)
+    bench_dashboard.register(main)
 
 
 _register_optional_commands()
