@@ -36,9 +36,14 @@ class ReconcileReport:
     redis_unreachable: bool = False
 
     def to_json(self) -> dict:
-        return {"calls_enqueued": self.calls_enqueued, "calls_recovered": self.calls_recovered,
-                "calls_failed": self.calls_failed, "sms_enqueued": self.sms_enqueued,
-                "redis_unreachable": self.redis_unreachable}
+        # The three original keys always; the dead-worker and gave-up lists when they happened.
+        record = {"calls_enqueued": self.calls_enqueued, "sms_enqueued": self.sms_enqueued,
+                  "redis_unreachable": self.redis_unreachable}
+        if self.calls_recovered:
+            record["calls_recovered"] = self.calls_recovered
+        if self.calls_failed:
+            record["calls_failed"] = self.calls_failed
+        return record
 
 
 def reconcile(session: Session, queue: JobQueue) -> ReconcileReport:
