@@ -1,0 +1,207 @@
+"""Refresh the README's screenshots: the inbox, the call page and the leader's phone page.
+
+    python scripts/screenshots.py [--out docs/screenshots]
+
+Needs a Chinese font for Chromium (Debian: apt-get install fonts-wqy-microhei). Starts the
+real app on a loopback port over a throwaway SQLite database with the demo
+directory and a few calls, and photographs it with headless Chromium (Debian's chromium,
+driven by Playwright; no browser download). No Redis or Twilio account is needed.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import secrets
+import socket
+import struct
+import sys
+import tempfile
+import threading
+import wave
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CALLS = [
+    # (from, words with (text, start, end, confidence), urgent, minutes ago)
+    ("+8613812345678", [("我", 0.3, 0.5, 0.95), ("是", 0.5, 0.7, 0.93), ("东门", 0.7, 1.1, 0.9),
+                        ("社区", 1.1, 1.5, 0.92), ("的", 1.5, 1.6, 0.9), ("张伟", 1.6, 2.1, 0.88),
+                        ("村", 2.4, 2.6, 0.9), ("卫生室", 2.6, 3.2, 0.86), ("这", 3.2, 3.4, 0.7),
+                        ("几天", 3.4, 3.8, 0.9), ("没有", 3.8, 4.2, 0.91), ("降压药", 4.2, 4.9, 0.48),
+                        ("老人", 5.2, 5.6, 0.9), ("要", 5.6, 5.8, 0.9), ("跑", 5.8, 6.0, 0.55),
+                        ("到", 6.0, 6.1, 0.9), ("镇上", 6.1, 6.6, 0.9), ("去", 6.6, 6.8, 0.9),
+                        ("拿", 6.8, 7.0, 0.9), ("药", 7.0, 7.3, 0.9)], False, 12),
+    ("+8613712345678", [("县", 0.2, 0.4, 0.9), ("医院", 0.4, 0.8, 0.9), ("门口", 0.8, 1.2, 0.9),
+                        ("救护车", 1.3, 2.0, 0.87), ("通道", 2.0, 2.4, 0.6), ("被", 2.4, 2.6, 0.9),
+                        ("堵", 2.6, 2.9, 0.9), ("了", 2.9, 3.0, 0.9)], True, 3),
+    ("+8613812340000", [("疫苗", 0.2, 0.7, 0.9), ("接种", 0.7, 1.2, 0.9), ("排队", 1.2, 1.7, 0.9),
+                        ("太", 1.7, 1.9, 0.9), ("久", 1.9, 2.2, 0.9)], False, 47),
+    ("+8615000001234", [("医保", 0.2, 0.7, 0.52), ("报销", 0.7, 1.2, 0.9), ("很", 1.2, 1.4, 0.9),
+                        ("慢", 1.4, 1.8, 0.9)], False, 95),
+]
+
+
+def _silent_wav(path: Path, seconds: float) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        frames = b"".join(struct.pack("<h", int(300 * math.sin(i / 9))) for i in range(int(8000 * seconds)))
+        w.writeframes(frames)
+    return path
+
+
+def _seed(session, audio_dir: Path) -> dict:
+    from intake.audit import TWILIO, WORKER, Actor
+    from intake.calls import (attach_recording, attach_transcript, begin_transcription,
+                              mark_call_enqueued, mark_call_urgent, report_progress)
+    from intake.cases import Confirmation, confirm_and_route
+    from intake.demo import seed_demo
+    from intake.models import Call, utcnow
+    from intake.notifications import deliver_notification, record_delivery_status
+    from ivr.sms import OutboxNotifier
+
+    seed_demo(session)
+    session.commit()
+    ids = []
+    for number, words, urgent, minutes in CALLS:
+        sid = secrets.token_hex(8)
+        outcome = attach_recording(
+            session, call_sid=f"CA{sid}", recording_sid=f"RE{sid}",
+            recording_url=f"https://api.twilio.com/Recordings/RE{sid}",
+            duration_seconds=math.ceil(words[-1][2]), recording_status="completed",
+            from_number=number, to_number="+8657112345", language="zh-CN", actor=TWILIO)
+        call = outcome.call
+        call.started_at = utcnow() - timedelta(minutes=minutes)
+        if urgent:
+            mark_call_urgent(session, call, "keypad", TWILIO)
+        session.commit()  # mark_call_enqueued re-reads the row
+        mark_call_enqueued(session, call, TWILIO)
+        begin_transcription(session, call, WORKER)
+        call.recording_path = str(_silent_wav(audio_dir / f"{sid}.wav", words[-1][2] + 0.5))
+        attach_transcript(session, call, text=" ".join(w for w, *_ in words),
+                          words=[{"word": w, "start": s, "end": e, "conf": c}
+                                 for w, s, e, c in words],
+                          model_name="vosk-model-small-cn-0.22", model_version="0.22",
+                          extracted=None, actor=WORKER)
+        session.commit()
+        ids.append(call.id)
+    # One call still transcribing, one already confirmed with an SMS that did not arrive.
+    sid = secrets.token_hex(8)
+    busy = attach_recording(session, call_sid=f"CA{sid}", recording_sid=f"RE{sid}",
+                            recording_url="https://api.twilio.com/r", duration_seconds=34,
+                            recording_status="completed", from_number="+8613900001111",
+                            to_number="+8657112345", language="zh-CN", actor=TWILIO).call
+    busy.started_at = utcnow() - timedelta(minutes=1)
+    session.commit()
+    mark_call_enqueued(session, busy, TWILIO)
+    begin_transcription(session, busy, WORKER)
+    report_progress(busy, 0.4)
+    session.commit()
+    duty = Actor("user:duty")
+    case, notification = confirm_and_route(
+        session, ids[2], Confirmation(caller_name="刘芳", caller_unit="南山乡卫生院",
+                                      liaison_id=session.get(Call, ids[2]).liaison_id,
+                                      summary="疫苗接种排队时间太长"),
+        duty, lambda c: f"https://dutyline.example.gov.cn/cases/{c.id}", "zh-CN")
+    session.commit()
+
+    class Failing(OutboxNotifier):
+        def send_sms(self, to, body, status_callback):
+            from intake.notifications import SendReceipt
+            from intake.statuses import NotificationStatus
+            return SendReceipt(sid="SM" + secrets.token_hex(16), status=NotificationStatus.SENT)
+
+    deliver_notification(session, notification.id, Failing(), None, TWILIO)
+    record_delivery_status(session, notification.twilio_sid, "undelivered", "30003", TWILIO)
+    session.commit()
+    second, _ = confirm_and_route(
+        session, ids[3], Confirmation(caller_name="王大妈", caller_phone="15000001234", leader_id=1,
+                                      summary="医保报销太慢，希望加快办理"),
+        duty, lambda c: f"https://dutyline.example.gov.cn/cases/{c.id}", "zh-CN")
+    session.commit()
+    return {"call": ids[0], "case": second.id}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dutyline-shots-") as tmp:
+        tmp_path = Path(tmp)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        base = f"http://127.0.0.1:{port}"
+        os.environ.update(DUTYLINE_INSTANCE=str(tmp_path / "instance"),
+                          DATABASE_URL=f"sqlite:///{tmp_path / 'shots.sqlite3'}",
+                          PUBLIC_BASE_URL=base, SECRET_KEY="screenshots",
+                          REDIS_URL="redis://127.0.0.1:1/0", DUTYLINE_LANGUAGE="zh-CN")
+        for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+            os.environ.pop(name, None)
+        import logging
+
+        logging.disable(logging.WARNING)  # Redis is deliberately absent
+        from werkzeug.serving import make_server
+
+        from dashboard.app import create_app
+        from intake.db import make_engine, make_session_factory, upgrade_database
+        from intake.settings import load_settings
+
+        upgrade_database(os.environ["DATABASE_URL"])
+        session = make_session_factory(make_engine(os.environ["DATABASE_URL"]))()
+        ids = _seed(session, tmp_path)
+        session.close()
+        app = create_app({"DUTYLINE_SETTINGS": load_settings()})
+        server = make_server("127.0.0.1", port, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            _photograph(base, ids, out)
+        finally:
+            server.shutdown()
+    for name in ("inbox.png", "call.png", "leader-phone.png"):
+        print(out / name)
+    return 0
+
+
+def _photograph(base: str, ids: dict, out: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        desk = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+        _sign_in(desk, base, "duty")
+        desk.goto(base + "/inbox")
+        desk.screenshot(path=str(out / "inbox.png"))
+        desk.goto(f"{base}/calls/{ids['call']}")
+        desk.wait_for_function("() => document.getElementById('sms-count').dataset.segments > 0")
+        desk.evaluate("() => { const p = document.getElementById('player'); p.currentTime = 4.3; }")
+        desk.wait_for_selector("#transcript .word.current")
+        desk.screenshot(path=str(out / "call.png"))
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                    has_touch=True, device_scale_factor=2,
+                                    locale="zh-CN").new_page()
+        _sign_in(phone, base, "wang")
+        phone.goto(f"{base}/cases/{ids['case']}")
+        phone.screenshot(path=str(out / "leader-phone.png"))
+        browser.close()
+
+
+def _sign_in(page, base: str, username: str) -> None:
+    page.goto(base + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "dutyline-demo")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_load_state()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
