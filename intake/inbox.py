@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from intake.exceptions import NotFound
-from intake.models import Call, Case, Liaison
+from intake.models import Call, Case, Liaison, Notification
 from intake.statuses import CallStatus, Role
 
 PAGE_SIZE = 50
@@ -108,9 +108,19 @@ def can_see_case(user, case: Case) -> bool:
 def get_visible_call(session: Session, user, call_id: int) -> Call:
     """Return a call the user may see; NotFound otherwise, so ids cannot be probed."""
     call = session.get(Call, call_id)
-    if call is None or not can_see_call(user, call):
+    if call is None or not (can_see_call(user, call) or _was_alerted(session, user, call)):
         raise NotFound(f"call {call_id}")
     return call
+
+
+def _was_alerted(session: Session, user, call: Call) -> bool:
+    # An urgent alert goes to every on-duty leader, not only the caller's own, with a link
+    # to the call: whoever was sent that link may open it.
+    if user.role != Role.LEADER or user.leader_id is None:
+        return False
+    return session.scalar(select(Notification.id).where(
+        Notification.call_id == call.id, Notification.leader_id == user.leader_id).limit(1)
+    ) is not None
 
 
 def get_visible_case(session: Session, user, case_id: int) -> Case:

@@ -313,3 +313,15 @@ def test_sign_in_never_redirects_to_another_site(app, demo):
         response = app.test_client().post(f"/login?next={target}", data={
             "username": "duty", "password": "dutyline-demo"})
         assert response.headers["Location"] == "/", target
+
+
+def test_an_on_duty_leader_may_open_the_call_an_urgent_alert_linked(app, demo):
+    from intake.notifications import raise_urgent_alert
+
+    call = make_call(demo, "+8613712345678")  # 陈明, linked to 李红; 王建国 is on duty
+    client = app.test_client()
+    _as(client, demo.query(User).filter_by(username="wang").one().id)
+    assert client.get(f"/calls/{call.id}").status_code == 404
+    raise_urgent_alert(demo, call, f"https://x/calls/{call.id}", "zh-CN", TEST)
+    demo.commit()
+    assert client.get(f"/calls/{call.id}").status_code == 200
