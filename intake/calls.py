@@ -21,6 +21,7 @@ from intake.statuses import CallStatus
 from intake.transitions import move_status
 
 REFERENCE_DIGITS = 6
+REFERENCE_ATTEMPTS = 20
 # Twilio reports these recording states; only "completed" carries audio.
 RECORDING_COMPLETED = "completed"
 RECORDING_ABSENT = "absent"
@@ -63,27 +64,34 @@ def register_call(
     if existing is not None:
         return existing
     liaison = find_liaison_by_number(session, from_number)
-    call = Call(
-        call_sid=call_sid,
-        reference=_new_reference(session),
-        from_number=from_number or "",
-        from_e164=to_e164(from_number),
-        to_number=to_number or "",
-        language=language,
-        liaison_id=liaison.id if liaison else None,
-        leader_id=liaison.leader_id if liaison else None,
-        status=CallStatus.RINGING,
-    )
-    try:
-        with session.begin_nested():
-            session.add(call)
-            session.flush()
-    except IntegrityError:
-        # The same CallSid arrived twice at once; the other request created it.
-        existing = find_call_by_sid(session, call_sid)
-        if existing is None:
-            raise
-        return existing
+    e164 = to_e164(from_number)
+    for _attempt in range(REFERENCE_ATTEMPTS):
+        call = Call(
+            call_sid=call_sid,
+            # A random reference, checked by the unique constraint rather than a query first:
+            # a clash (rare) just draws again.
+            reference=_random_reference(),
+            from_number=from_number or "",
+            from_e164=e164,
+            to_number=to_number or "",
+            language=language,
+            liaison=liaison,
+            leader_id=liaison.leader_id if liaison else None,
+            status=CallStatus.RINGING,
+        )
+        try:
+            with session.begin_nested():
+                session.add(call)
+                session.flush()
+            break
+        except IntegrityError:
+            # The same CallSid arrived twice at once and the other request created it, or
+            # the reference was taken: look for the former, else draw another reference.
+            existing = find_call_by_sid(session, call_sid)
+            if existing is not None:
+                return existing
+    else:
+        raise RuntimeError(f"no free reference number after {REFERENCE_ATTEMPTS} draws")
     record_event(
         session,
         actor,
@@ -305,13 +313,9 @@ def mark_audio_purged(session: Session, call: Call, actor: Actor, retention_days
                  after={"retention_days": retention_days, "bytes": call.recording_bytes})
 
 
-def _new_reference(session: Session) -> str:
-    while True:
-        candidate = "".join(secrets.choice("0123456789") for _ in range(REFERENCE_DIGITS))
-        if candidate[0] != "0" and not session.scalar(
-            select(Call.id).where(Call.reference == candidate)
-        ):
-            return candidate
+def _random_reference() -> str:
+    return secrets.choice("123456789") + "".join(
+        secrets.choice("0123456789") for _ in range(REFERENCE_DIGITS - 1))
 
 
 def describe_call(call: Call) -> dict:

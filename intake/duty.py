@@ -1,6 +1,7 @@
 """Duty hours: a weekly schedule with date exceptions, and the duty phone, kept in the database."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -147,23 +148,49 @@ def set_duty_exception(session: Session, day: date, staffed: bool, actor: Actor,
     return row
 
 
+@dataclass(frozen=True)
+class DutySchedule:
+    """The duty phone, weekly windows and date exceptions, read in one go.
+
+    The hotline keeps one of these for a few seconds per web process, so answering a call
+    costs no schedule queries; an admin's change is live within that time.
+    """
+
+    phone: str | None
+    periods: tuple[tuple[int, time, time], ...]
+    exceptions: dict[date, tuple[bool, time | None, time | None]]
+
+    def is_on_duty(self, now: datetime, tz: str) -> bool:
+        local = now.astimezone(ZoneInfo(tz))
+        exception = self.exceptions.get(local.date())
+        if exception is not None:
+            staffed, starts, ends = exception
+            if not staffed:
+                return False
+            return starts is None or ends is None or starts <= local.time() < ends
+        return any(weekday == local.weekday() and starts <= local.time() < ends
+                   for weekday, starts, ends in self.periods)
+
+    def phone_at(self, now: datetime, tz: str) -> str | None:
+        """Return the number to put a caller through to now, or None for voicemail."""
+        return self.phone if self.phone and self.is_on_duty(now, tz) else None
+
+
+def load_duty_schedule(session: Session) -> DutySchedule:
+    """Read the duty phone, weekly windows and date exceptions."""
+    periods = tuple(session.execute(select(DutyPeriod.weekday, DutyPeriod.starts,
+                                           DutyPeriod.ends)).tuples())
+    exceptions = {day: (staffed, starts, ends) for day, staffed, starts, ends in session.execute(
+        select(DutyException.day, DutyException.staffed, DutyException.starts,
+               DutyException.ends))}
+    return DutySchedule(get_setting(session, DUTY_PHONE_KEY), periods, exceptions)
+
+
 def is_duty_time(session: Session, now: datetime, tz: str) -> bool:
     """Tell whether the duty phone is staffed at this moment, local time."""
-    local = now.astimezone(ZoneInfo(tz))
-    exception = session.scalar(select(DutyException).where(DutyException.day == local.date()))
-    if exception is not None:
-        if not exception.staffed:
-            return False
-        if exception.starts is None or exception.ends is None:
-            return True
-        return exception.starts <= local.time() < exception.ends
-    periods = session.scalars(select(DutyPeriod).where(DutyPeriod.weekday == local.weekday()))
-    return any(p.starts <= local.time() < p.ends for p in periods)
+    return load_duty_schedule(session).is_on_duty(now, tz)
 
 
 def duty_phone_now(session: Session, now: datetime, tz: str) -> str | None:
     """Return the number to put a caller through to now, or None for voicemail."""
-    phone = get_setting(session, DUTY_PHONE_KEY)
-    if not phone or not is_duty_time(session, now, tz):
-        return None
-    return phone
+    return load_duty_schedule(session).phone_at(now, tz)

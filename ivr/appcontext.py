@@ -5,7 +5,7 @@ views reach it through these helpers, never through module globals.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from flask import Flask, current_app, g
@@ -21,6 +21,8 @@ class Services:
     settings: Settings
     session_factory: sessionmaker[Session]
     job_queue_factory: Callable[[], "object"]
+    # Per-process values that may be a few seconds old (see ivr.views.hotline_config).
+    cache: dict = field(default_factory=dict)
 
 
 def install_services(app: Flask, services: Services) -> None:

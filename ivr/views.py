@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 
-from flask import Blueprint, Response, g, request, url_for
+from flask import Blueprint, Response, request, url_for
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from intake import calls as call_service
 from intake import inbound
 from intake.audit import TWILIO
-from intake.duty import duty_phone_now, prompt_audio_urls
+from intake.duty import DutySchedule, load_duty_schedule, prompt_audio_urls
 from intake.models import utcnow
 from intake.notifications import record_delivery_status
-from ivr.appcontext import get_db, get_job_queue, get_settings
+from ivr.appcontext import get_db, get_job_queue, get_settings, services
 from ivr.prompts import spell_digits
 from ivr.signature import verify_twilio_signature
 from ivr.twiml import add_prompt, fallback_response, twiml
@@ -29,6 +30,7 @@ bp = Blueprint("ivr", __name__)
 DIAL_ANSWERED = "completed"
 RECORDING_EVENTS = "completed absent"
 MENU_TIMEOUT_SECONDS = 4
+HOTLINE_CONFIG_TTL_SECONDS = 5.0
 
 
 def _callback(endpoint: str) -> str:
@@ -52,11 +54,25 @@ def _record_kwargs() -> dict:
     }
 
 
+def hotline_config() -> tuple[DutySchedule, dict[str, str]]:
+    """Return the duty schedule and the uploaded prompts, re-read at most every few seconds.
+
+    Answering a ring is the hot path; these change a few times a year, so each web process
+    keeps them for HOTLINE_CONFIG_TTL_SECONDS instead of querying them on every request.
+    """
+    cache = services().cache
+    entry = cache.get("hotline")
+    now = time.monotonic()
+    if entry is None or now - entry[0] > HOTLINE_CONFIG_TTL_SECONDS:
+        db = get_db()
+        entry = (now, load_duty_schedule(db), prompt_audio_urls(db, get_settings().language))
+        cache["hotline"] = entry
+    return entry[1], entry[2]
+
+
 def _say(verb, key: str, **values) -> None:
     settings = get_settings()
-    if "prompt_audio" not in g:
-        g.prompt_audio = prompt_audio_urls(get_db(), settings.language)
-    add_prompt(verb, settings.language, key, settings.voice_name, g.prompt_audio.get(key),
+    add_prompt(verb, settings.language, key, settings.voice_name, hotline_config()[1].get(key),
                **values)
 
 
@@ -101,7 +117,7 @@ def voice() -> Response:
         _say(response, "greeting_known", name=call.liaison.name)
     else:
         _say(response, "greeting")
-    duty_phone = duty_phone_now(db, utcnow(), settings.timezone)
+    duty_phone = hotline_config()[0].phone_at(utcnow(), settings.timezone)
     if duty_phone:
         _say(response, "connecting")
         response.dial(duty_phone, timeout=settings.dial_timeout_seconds,
