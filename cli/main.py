@@ -54,11 +54,13 @@ def seed_demo_command() -> None:
 @main.command("worker")
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 @click.option("--name", default=None)
-def worker_command(burst: bool, name: str | None) -> None:
+@click.option("--processes", default=1, show_default=True,
+              help="Decoding processes sharing one loaded model (about one per core).")
+def worker_command(burst: bool, name: str | None, processes: int) -> None:
     """Load the speech model once and serve the job queues."""
     from cli.worker import run_worker
 
-    run_worker(burst=burst, name=name)
+    run_worker(burst=burst, name=name, processes=processes)
 
 
 @main.command("run")
@@ -92,7 +94,10 @@ def calls_show(call_sid: str, as_json: bool) -> None:
     for key in ("call_sid", "reference", "status", "from", "liaison", "urgent",
                 "recording_duration", "recording_path", "failure_reason", "model_name",
                 "transcript_display", "case_number"):
-        click.echo(f"{key:>20}: {record[key] if record[key] is not None else ''}")
+        value = record[key] if record[key] is not None else ""
+        if key == "transcript_display" and record["no_speech"] and record["status"] == "draft":
+            value = "(no speech detected)"
+        click.echo(f"{key:>20}: {value}")
 
 
 def _load_call_record(key: str) -> dict | None:
@@ -167,13 +172,16 @@ def simulate_call(url, wav, from_number, to_number, digits, wait, timeout, as_js
 
 def _register_optional_commands() -> None:
     # Command groups owned by other modules register themselves here.
-    from cli import bench_dashboard, bench_ivr, duty, speech, users
+    from cli import bench_dashboard, bench_ivr, bench_transcription, duty, speech, users
+    from cli import eval as evaluation
 
     speech.register(main)
     duty.register(main)
     bench_ivr.register(main)
     users.register(main)
     bench_dashboard.register(main)
+    bench_transcription.register(main)
+    evaluation.register(main)
 
 
 _register_optional_commands()

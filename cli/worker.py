@@ -1,14 +1,29 @@
 """`dutyline worker`: load the Vosk model once, then serve the queues.
 
-The model is loaded in this parent process before RQ forks a work-horse per job, so every
-job shares one copy of it. Without a model the worker serves only the SMS queue: the
-transcription jobs wait in Redis (they do not fail) until a worker with a model starts.
+    dutyline worker --processes N
+      parent: load the model, import and warm the job code ──fork──► N RQ workers
+      each RQ worker ──fork──► one work-horse per job (decodes, writes the draft, exits)
+
+The model is loaded in the parent before anything forks, so every worker and every
+work-horse shares one copy of its pages (copy-on-write; Kaldi only reads them). Two
+decoding slots on one machine should be one `dutyline worker --processes 2`, not two
+`dutyline worker`s, which would load the model twice. Each job runs in a fresh work-horse,
+so nothing a job allocates outlives it and memory does not grow with the number of jobs.
+
+The job code (transcription.jobs, the extractor's pinyin and number tables) is imported
+and exercised in the parent too: otherwise every work-horse would import it again, which
+costs more than a second per job.
+
+Without a model the worker serves only the SMS queue: the transcription jobs wait in
+Redis (they do not fail) until a worker with a model starts.
 """
 from __future__ import annotations
 
 import logging
-import socket
+import multiprocessing
 import os
+import signal
+import socket
 import time
 
 from rq import Worker
@@ -52,27 +67,76 @@ class DutylineWorker(Worker):
             log.info("reconciler enqueued %s", report.to_json())
 
 
-def run_worker(burst: bool = False, name: str | None = None, with_model: bool = True) -> None:
-    """Load the model (if present) and work the queues until stopped."""
+def worker_queues(has_model: bool) -> list[str]:
+    """Return the queues a worker serves: transcription only when it holds a model."""
+    return [SMS_QUEUE] + ([TRANSCRIPTION_QUEUE] if has_model else [])
+
+
+def run_worker(burst: bool = False, name: str | None = None, with_model: bool = True,
+               processes: int = 1) -> None:
+    """Load the model (if present) once, then work the queues with `processes` RQ workers."""
+    if processes < 1:
+        raise ValueError(f"processes must be at least 1, not {processes}")
     runtime = get_runtime()
     settings = runtime.settings
     model = try_load_model(settings.vosk_model_path) if with_model else None
-    queues = [SMS_QUEUE] + ([TRANSCRIPTION_QUEUE] if model else [])
     if model is None:
         log.warning("no speech model at %s: transcription jobs will wait. Run `dutyline "
                     "fetch-model` or set VOSK_MODEL_PATH.", settings.vosk_model_path)
-    connection = connect_redis(settings.effective_redis_url)
+    else:
+        _warm_job_code()
+    base = name or f"dutyline-{socket.gethostname()}-{os.getpid()}"
+    with session_scope(runtime.session_factory) as session:
+        reconcile(session, JobQueue(connect_redis(settings.effective_redis_url)))
+    # Dispose before forking: each process opens its own connections (see intake.runtime).
+    runtime.engine.dispose()
+    if processes == 1:
+        _serve(base, model, burst)
+        return
+    context = multiprocessing.get_context("fork")
+    children = [context.Process(target=_serve, args=(f"{base}-{i + 1}", model, burst),
+                                name=f"{base}-{i + 1}") for i in range(processes)]
+    for child in children:
+        child.start()
+
+    def forward(signum, _frame):
+        for child in children:
+            if child.is_alive():
+                os.kill(child.pid, signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for child in children:
+            child.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _serve(name: str, model, burst: bool) -> None:
+    runtime = get_runtime()
+    settings = runtime.settings
     worker = DutylineWorker(
-        queues, connection=connection, name=name or f"dutyline-{socket.gethostname()}-{os.getpid()}",
-        worker_ttl=WORKER_TTL_SECONDS, maintenance_interval=MAINTENANCE_INTERVAL_SECONDS,
+        worker_queues(model is not None), connection=connect_redis(settings.effective_redis_url),
+        name=name, worker_ttl=WORKER_TTL_SECONDS,
+        maintenance_interval=MAINTENANCE_INTERVAL_SECONDS,
     )
     worker.model_name = model.name if model else None
     worker.model_language = settings.language if model else None
     with session_scope(runtime.session_factory) as session:
         beat(session, worker.name, worker.model_name, worker.model_language, "starting")
-        reconcile(session, JobQueue(connection))
-    # Dispose before forking: each work-horse opens its own connections (see intake.runtime).
     runtime.engine.dispose()
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     with session_scope(runtime.session_factory) as session:
         beat(session, worker.name, worker.model_name, worker.model_language, "stopped")
+
+
+def _warm_job_code() -> None:
+    """Import the job and run the extractor once here, so that work-horses inherit both."""
+    import transcription.jobs  # noqa: F401  (imported for its side effect: loaded modules)
+    from transcription.extraction import DirectoryEntry, DirectoryIndex, extract_caller_details
+
+    index = DirectoryIndex([DirectoryEntry("liaison", 0, "张伟", "+8613800000000", "城关镇卫生院")])
+    for language, text in (("zh-CN", "我 是 城关镇 卫生院 的 张 伟 电话 幺 三 八 零 零 零 零 零 零 零 零 紧急"),
+                           ("en-US", "my name is john from the county hospital call five five five")):
+        extract_caller_details(text, language=language, directory=index)
