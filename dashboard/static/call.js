@@ -44,7 +44,9 @@
 
   document.addEventListener("keydown", function (e) {
     var tag = (e.target.tagName || "").toLowerCase();
-    if (tag === "input" || tag === "textarea" || tag === "select" || e.ctrlKey || e.metaKey || e.altKey) return;
+    // Leave keys alone where they already mean something: typing, buttons, the player itself.
+    if (["input", "textarea", "select", "button", "summary", "audio"].indexOf(tag) >= 0 ||
+        e.ctrlKey || e.metaKey || e.altKey) return;
     var key = e.key.toLowerCase();
     if (player && (e.key === " " || key === "k")) {
       e.preventDefault();
