@@ -38,7 +38,7 @@ import click
 SPEECH = ("안녕하세요 저는 성관진 보건소의 김민수입니다 마을 진료소에 의사가 없어서 "
           "전화드렸습니다 빨리 확인해 주시기 바랍니다 감사합니다")
 CHUNK_SECONDS = 0.5
-POLL_SECONDS = 0.02
+POLL_SECONDS = 0.1  # the harness polls the database; keep its own CPU use small
 LATENCY_SECONDS = 60.0
 
 
@@ -149,7 +149,7 @@ class _Bench:
         with _Service(self.root, self.model_path) as service:
             for processes in (1, 2):
                 with service.worker(processes) as worker:
-                    idle = tree_pss_kib(worker.pid)
+                    idle = _idle_pss_kib(worker.pid, len(_descendants(worker.pid)))
                     peak = service.run_jobs(clips * processes, tag=f"m{processes}",
                                             sample_pid=worker.pid)
                 report[f"pss_idle_{processes}w_mib"] = round(idle / 1024, 1)
@@ -158,15 +158,21 @@ class _Bench:
                 report["pss_decoding_2w_mib"] / report["pss_decoding_1w_mib"], 3)
             short = make_clip(self.root, "short", 2.0)
             with service.worker(1) as worker:
+                # Sampled when idle: the last work-horse may still be exiting after the
+                # draft is written, and would count as growth.
+                idle_processes = len(_descendants(worker.pid))
                 warmup = min(10, n_jobs)
                 service.run_jobs([short] * warmup, tag="g0")
-                before = tree_pss_kib(worker.pid)
+                before = _idle_pss_kib(worker.pid, idle_processes)
+                before_anon = tree_pss_kib(worker.pid, "Pss_Anon:")
                 service.run_jobs([short] * (n_jobs - warmup), tag="g1")
-                after = tree_pss_kib(worker.pid)
+                after = _idle_pss_kib(worker.pid, idle_processes)
+                after_anon = tree_pss_kib(worker.pid, "Pss_Anon:")
             report["growth_jobs"] = n_jobs
             report["pss_after_warmup_mib"] = round(before / 1024, 1)
             report[f"pss_after_{n_jobs}_jobs_mib"] = round(after / 1024, 1)
             report["pss_growth_mib"] = round((after - before) / 1024, 1)
+            report["pss_anon_growth_mib"] = round((after_anon - before_anon) / 1024, 1)
         return report
 
 
@@ -423,19 +429,29 @@ def make_clip(directory: Path, name: str, seconds: float, offset: int = 0) -> Pa
     return out
 
 
-def tree_pss_kib(pid: int) -> int:
-    """Return the total PSS of a process and all its descendants, in KiB."""
+def tree_pss_kib(pid: int, field: str = "Pss:") -> int:
+    """Return the total PSS of a process and all its descendants, in KiB.
+
+    `field` may be "Pss_Anon:" for the private heap alone: file-backed PSS (libraries,
+    model files) moves whenever another program maps the same files.
+    """
     total = 0
     for p in [pid, *_descendants(pid)]:
         try:
             with open(f"/proc/{p}/smaps_rollup") as f:
                 for line in f:
-                    if line.startswith("Pss:"):
+                    if line.startswith(field):
                         total += int(line.split()[1])
                         break
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue  # exited meanwhile
     return total
+
+
+def _idle_pss_kib(pid: int, idle_processes: int, field: str = "Pss:") -> int:
+    """Wait until no work-horse is left under `pid`, then return the tree's PSS."""
+    _wait_for(lambda: len(_descendants(pid)) <= idle_processes, "a work-horse did not exit")
+    return tree_pss_kib(pid, field)
 
 
 def _descendants(pid: int) -> list[int]:

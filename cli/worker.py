@@ -19,8 +19,10 @@ Redis (they do not fail) until a worker with a model starts.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import socket
@@ -90,27 +92,51 @@ def run_worker(burst: bool = False, name: str | None = None, with_model: bool = 
         reconcile(session, JobQueue(connect_redis(settings.effective_redis_url)))
     # Dispose before forking: each process opens its own connections (see intake.runtime).
     runtime.engine.dispose()
+    # Move everything loaded so far out of the cyclic collector's reach: otherwise a
+    # collection in a work-horse writes to every object header and copies those pages.
+    gc.freeze()
     if processes == 1:
         _serve(base, model, burst)
         return
+    _serve_in_children(base, model, burst, processes)
+
+
+def _serve_in_children(base: str, model, burst: bool, processes: int) -> None:
+    """Fork `processes` RQ workers; if one dies, stop the rest and exit non-zero so that the
+    supervisor (systemd, `dutyline run`) restarts the whole tree with its shared model."""
     context = multiprocessing.get_context("fork")
     children = [context.Process(target=_serve, args=(f"{base}-{i + 1}", model, burst),
                                 name=f"{base}-{i + 1}") for i in range(processes)]
     for child in children:
         child.start()
+    stopping = False
 
     def forward(signum, _frame):
+        nonlocal stopping
+        stopping = True
         for child in children:
             if child.is_alive():
                 os.kill(child.pid, signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    crashed = None
     try:
-        for child in children:
-            child.join()
+        pending = list(children)
+        while pending:
+            ready = multiprocessing.connection.wait([c.sentinel for c in pending])
+            for child in [c for c in pending if c.sentinel in ready]:
+                child.join()
+                pending.remove(child)
+                if child.exitcode != 0 and not stopping:
+                    crashed = child
+                    log.error("worker %s exited with %s; stopping the others", child.name,
+                              child.exitcode)
+                    forward(signal.SIGTERM, None)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if crashed is not None:
+        raise SystemExit(1)
 
 
 def _serve(name: str, model, burst: bool) -> None:
