@@ -178,8 +178,8 @@ class DutySchedule:
 
 def load_duty_schedule(session: Session) -> DutySchedule:
     """Read the duty phone, weekly windows and date exceptions."""
-    periods = tuple(session.execute(select(DutyPeriod.weekday, DutyPeriod.starts,
-                                           DutyPeriod.ends)).tuples())
+    periods = tuple(tuple(row) for row in session.execute(
+        select(DutyPeriod.weekday, DutyPeriod.starts, DutyPeriod.ends)))
     exceptions = {day: (staffed, starts, ends) for day, staffed, starts, ends in session.execute(
         select(DutyException.day, DutyException.staffed, DutyException.starts,
                DutyException.ends))}
