@@ -149,7 +149,7 @@ class _Bench:
         with _Service(self.root, self.model_path) as service:
             for processes in (1, 2):
                 with service.worker(processes) as worker:
-                    idle = _idle_pss_kib(worker.pid, len(_descendants(worker.pid)))
+                    idle = _idle_pss_kib(worker.pid)
                     peak = service.run_jobs(clips * processes, tag=f"m{processes}",
                                             sample_pid=worker.pid)
                 report[f"pss_idle_{processes}w_mib"] = round(idle / 1024, 1)
@@ -160,13 +160,12 @@ class _Bench:
             with service.worker(1) as worker:
                 # Sampled when idle: the last work-horse may still be exiting after the
                 # draft is written, and would count as growth.
-                idle_processes = len(_descendants(worker.pid))
                 warmup = min(10, n_jobs)
                 service.run_jobs([short] * warmup, tag="g0")
-                before = _idle_pss_kib(worker.pid, idle_processes)
+                before = _idle_pss_kib(worker.pid)
                 before_anon = tree_pss_kib(worker.pid, "Pss_Anon:")
                 service.run_jobs([short] * (n_jobs - warmup), tag="g1")
-                after = _idle_pss_kib(worker.pid, idle_processes)
+                after = _idle_pss_kib(worker.pid)
                 after_anon = tree_pss_kib(worker.pid, "Pss_Anon:")
             report["growth_jobs"] = n_jobs
             report["pss_after_warmup_mib"] = round(before / 1024, 1)
@@ -448,9 +447,18 @@ def tree_pss_kib(pid: int, field: str = "Pss:") -> int:
     return total
 
 
-def _idle_pss_kib(pid: int, idle_processes: int, field: str = "Pss:") -> int:
-    """Wait until no work-horse is left under `pid`, then return the tree's PSS."""
-    _wait_for(lambda: len(_descendants(pid)) <= idle_processes, "a work-horse did not exit")
+def _idle_pss_kib(pid: int, field: str = "Pss:", quiet_seconds: float = 1.0) -> int:
+    """Wait until the process tree under `pid` has not changed for `quiet_seconds` (the last
+    work-horse has exited, the scheduler has started), then return its PSS."""
+    seen, since = None, time.monotonic()
+    deadline = since + 60
+    while time.monotonic() < deadline:
+        now = sorted(_descendants(pid))
+        if now != seen:
+            seen, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_seconds:
+            break
+        time.sleep(0.1)
     return tree_pss_kib(pid, field)
 
 

@@ -11,8 +11,7 @@ decoding slots on one machine should be one `dutyline worker --processes 2`, not
 so nothing a job allocates outlives it and memory does not grow with the number of jobs.
 
 The job code (transcription.jobs, the extractor's pinyin and number tables) is imported
-and exercised in the parent too: otherwise every work-horse would import it again, which
-costs more than a second per job.
+and exercised in the parent too: otherwise every work-horse would import it again, per job.
 
 Without a model the worker serves only the SMS queue: the transcription jobs wait in
 Redis (they do not fail) until a worker with a model starts.
