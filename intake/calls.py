@@ -254,6 +254,14 @@ def attach_transcript(
                 words=len(words), no_speech=call.no_speech, model=model_name)
 
 
+def defer_transcription(session: Session, call: Call, reason: str, actor: Actor) -> None:
+    """End an attempt that will be retried: show the call as waiting, with the reason."""
+    call.failure_reason = reason
+    if call.status == CallStatus.TRANSCRIBING:
+        move_status(session, call, CallStatus.QUEUED, actor, "call.retry_scheduled",
+                    reason=reason)
+
+
 def fail_transcription(session: Session, call: Call, reason: str, actor: Actor) -> None:
     """Mark the call failed with a reason a duty officer can read; the audio stays."""
     call.failure_reason = reason

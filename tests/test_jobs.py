@@ -19,9 +19,8 @@ from sqlalchemy import event
 
 from intake.audit import Actor
 from intake.calls import attach_recording, describe_call, get_call, mark_call_enqueued
-from intake.models import AuditEvent, Call
+from intake.models import AuditEvent
 from intake.runtime import get_runtime
-from intake.statuses import CallStatus
 from ivr.queueing import TRANSCRIPTION_QUEUE, TRANSCRIPTION_RETRY, JobQueue, transcription_job_id
 from tests import audio_fixtures as af
 from transcription import download

@@ -2,7 +2,6 @@
 with model name and language on /healthz."""
 from __future__ import annotations
 
-import os
 
 import pytest
 from rq import Queue

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import av
-import numpy as np
 
 from transcription.exceptions import AudioTooLong, UnreadableAudio
 

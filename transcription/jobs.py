@@ -25,12 +25,11 @@ from rq import Queue, Retry, get_current_job
 from sqlalchemy import select
 
 from intake.audit import WORKER
-from intake.calls import (attach_transcript, begin_transcription, fail_transcription, get_call,
-                          mark_call_urgent, report_progress, store_local_audio)
+from intake.calls import (attach_transcript, begin_transcription, defer_transcription,
+                          fail_transcription, get_call, mark_call_urgent, report_progress,
+                          store_local_audio)
 from intake.db import session_scope
 from intake.models import Liaison, Unit
-from intake.statuses import CallStatus
-from intake.transitions import move_status
 from intake.notifications import raise_urgent_alert
 from intake.runtime import get_runtime
 from transcription.audio import is_readable_audio
@@ -134,19 +133,14 @@ def on_transcription_failed(job, connection, exc_type, exc_value, traceback) -> 
         if issubclass(exc_type, ModelMissing):
             # A worker without a model ran the job (it should not listen on this queue).
             # The call stays owed: the reconciler enqueues it again for a worker with a model.
-            _requeue(session, call, f"waiting for a speech model: {exc_value}")
+            defer_transcription(session, call, f"waiting for a speech model: {exc_value}",
+                                WORKER)
         elif job.retries_left:
             interval = job.get_retry_interval()
-            _requeue(session, call, f"retrying in {interval} s after: {reason}")
+            defer_transcription(session, call, f"retrying in {interval} s after: {reason}",
+                                WORKER)
         else:
             fail_transcription(session, call, reason, WORKER)
-
-
-def _requeue(session, call, reason: str) -> None:
-    # The attempt is over but the job is not: show the call as waiting, with the reason.
-    call.failure_reason = reason
-    if call.status == CallStatus.TRANSCRIBING:
-        move_status(session, call, CallStatus.QUEUED, WORKER, "call.retry_scheduled", reason=reason)
 
 
 def _fail(runtime, call_id: int, reason: str) -> str:
