@@ -18,7 +18,6 @@ this command only measures and prints.
 """
 from __future__ import annotations
 
-import http.server
 import json
 import multiprocessing
 import os
@@ -27,13 +26,14 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import wave
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
+
+from cli.loopback import LoopbackServer, QuietHandler
 
 SPEECH = ("안녕하세요 저는 성관진 보건소의 김민수입니다 마을 진료소에 의사가 없어서 "
           "전화드렸습니다 빨리 확인해 주시기 바랍니다 감사합니다")
@@ -360,42 +360,26 @@ class _Service:
                 select(Call).where(Call.id.in_(ids), Call.status == CallStatus.FAILED))]
 
 
-class _Recordings:
+class _Recordings(LoopbackServer):
     """Serve files over HTTP on 127.0.0.1, as Twilio's API serves recordings."""
 
     def __init__(self):
         self.files: dict[str, bytes] = {}
         files = self.files
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
                 body = files.get(self.path)
                 if body is None:
                     self.send_error(404)
                     return
-                self.send_response(200)
-                self.send_header("Content-Type", "audio/x-wav")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_body(200, body, "audio/x-wav")
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     def add(self, name: str, path: Path) -> str:
         self.files[f"/{name}"] = Path(path).read_bytes()
-        return f"http://127.0.0.1:{self.server.server_port}/{name}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        return f"{self.base_url}/{name}"
 
 
 # ---------------------------------------------------------------- clips and memory

@@ -5,9 +5,7 @@ and serves the WAV over HTTP so the worker downloads it as it would from api.twi
 """
 from __future__ import annotations
 
-import http.server
 import secrets
-import threading
 import time
 import wave
 from pathlib import Path
@@ -15,41 +13,23 @@ from pathlib import Path
 import requests
 from twilio.request_validator import RequestValidator
 
+from cli.loopback import LoopbackServer, QuietHandler
+
 ACCOUNT_SID_FOR_SIMULATION = "AC" + "0" * 32
 FINAL_STATES = {"draft", "failed", "no_message", "confirmed"}
 
 
-class RecordingServer:
+class RecordingServer(LoopbackServer):
     """Serve one audio file at /Recordings/<sid> on a loopback port, in a thread."""
 
     def __init__(self, audio: Path):
         payload = audio.read_bytes()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "audio/x-wav")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.send_body(200, payload, "audio/x-wav")
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def _wav_seconds(path: Path) -> int:

@@ -17,7 +17,7 @@ from intake import calls as call_service
 from intake import inbound
 from intake.audit import TWILIO
 from intake.duty import DutySchedule, load_duty_schedule, prompt_audio_urls
-from intake.models import utcnow
+from intake.models import Call, utcnow
 from intake.notifications import record_delivery_status
 from ivr.appcontext import get_db, get_job_queue, get_settings, services
 from ivr.prompts import spell_digits
@@ -93,6 +93,16 @@ def voice_webhook(view):
     return wrapper
 
 
+def _register_call(language: str) -> Call:
+    """Return the Call for this webhook's CallSid, registering it on first sight, and commit."""
+    db = get_db()
+    call = call_service.register_call(db, request.form.get("CallSid", ""),
+                                      request.form.get("From", ""), request.form.get("To", ""),
+                                      language, TWILIO)
+    db.commit()
+    return call
+
+
 def _voicemail(response: VoiceResponse) -> VoiceResponse:
     gather = response.gather(num_digits=1, timeout=MENU_TIMEOUT_SECONDS,
                              action=_callback("ivr.menu"), method="POST")
@@ -107,11 +117,7 @@ def _voicemail(response: VoiceResponse) -> VoiceResponse:
 def voice() -> Response:
     """Greet the caller (by name if known), put them through to duty staff or to voicemail."""
     settings = get_settings()
-    db = get_db()
-    call = call_service.register_call(db, request.form.get("CallSid", ""),
-                                      request.form.get("From", ""), request.form.get("To", ""),
-                                      settings.language, TWILIO)
-    db.commit()
+    call = _register_call(settings.language)
     response = VoiceResponse()
     if call.liaison is not None:
         _say(response, "greeting_known", name=call.liaison.name)
@@ -170,13 +176,9 @@ def menu() -> Response:
 def recorded() -> Response:
     """Thank the caller, tell the reference number digit by digit, and hang up."""
     settings = get_settings()
-    db = get_db()
     # Normally /ivr/voice created the call; if that request was lost, make it now so the
     # caller still hears a reference number.
-    call = call_service.register_call(db, request.form.get("CallSid", ""),
-                                      request.form.get("From", ""), request.form.get("To", ""),
-                                      settings.language, TWILIO)
-    db.commit()
+    call = _register_call(settings.language)
     response = VoiceResponse()
     duration = _int_field("RecordingDuration")
     if duration <= 0:

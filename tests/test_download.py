@@ -2,21 +2,20 @@
 retries. Every test talks to a real HTTP server on loopback through the real code path."""
 from __future__ import annotations
 
-import http.server
 import logging
-import threading
 import time
 
 import pytest
 import requests
 
+from cli.loopback import LoopbackServer, QuietHandler
 from transcription.download import (RecordingRefused, TransientDownloadError,
                                     download_recording, is_allowed_url)
 
 AUDIO = b"RIFF" + b"\x00" * 4000
 
 
-class Recordings:
+class Recordings(LoopbackServer):
     """A loopback HTTP server whose answers each test scripts: a list of (status, body)."""
 
     def __init__(self):
@@ -24,7 +23,7 @@ class Recordings:
         self.requests: list[dict] = []
         owner = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
                 owner.requests.append({"path": self.path,
                                        "auth": self.headers.get("Authorization")})
@@ -33,30 +32,13 @@ class Recordings:
                 if status == "stall":
                     time.sleep(body)
                     status, body = 200, AUDIO
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_body(status, body, headers=headers)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def port(self) -> int:
-        return self.server.server_address[1]
+        super().__init__(Handler)
+        self.start()
 
     def url(self, path="/2010-04-01/Accounts/AC0/Recordings/RE1") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        return f"{self.base_url}{path}"
 
 
 @pytest.fixture

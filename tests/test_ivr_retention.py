@@ -2,15 +2,14 @@
 purged after the retention period. Both are audited."""
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from cli.loopback import LoopbackServer, QuietHandler
 from intake.models import AuditEvent, Call, utcnow
 from intake.runtime import reset_runtime
 from intake.statuses import CallStatus
@@ -18,33 +17,23 @@ from intake.statuses import CallStatus
 ACCOUNT = "AC" + "1" * 32
 
 
-class TwilioStandIn:
+class TwilioStandIn(LoopbackServer):
     """A loopback server answering Twilio's REST API for recording deletion."""
 
     def __init__(self, status: int = 204):
         self.deleted: list[tuple[str, str]] = []
         owner = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_DELETE(self):
                 owner.deleted.append((self.path, self.headers.get("Authorization", "")))
-                self.send_response(status)
                 body = b"" if status == 204 else json.dumps(
                     {"code": 20404, "message": "not found", "status": status}).encode()
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_body(status, body)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
+        self.start()
+        self.url = self.base_url
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ SimpleWorker(...).work(burst=True).
 """
 from __future__ import annotations
 
-import http.server
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 from sqlalchemy import event
 
+from cli.loopback import LoopbackServer, QuietHandler
 from intake.audit import Actor
 from intake.calls import attach_recording, describe_call, get_call, mark_call_enqueued
 from intake.models import AuditEvent
@@ -31,7 +30,7 @@ KOREAN_TEXT = "안녕하세요 저는 김민수입니다 감사합니다"
 
 
 # ---------------------------------------------------------------- the local "Twilio" server
-class RecordingHost:
+class RecordingHost(LoopbackServer):
     """Serve recordings over HTTP on 127.0.0.1; a path may answer 503 a few times first."""
 
     def __init__(self):
@@ -40,7 +39,7 @@ class RecordingHost:
         self.requests: list[str] = []
         host = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
                 host.requests.append(self.path)
                 if host.failures_left.get(self.path, 0) > 0:
@@ -51,31 +50,15 @@ class RecordingHost:
                 if body is None:
                     self.send_error(410, "gone")
                     return
-                self.send_response(200)
-                self.send_header("Content-Type", "audio/x-wav")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_body(200, body, "audio/x-wav")
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     def add(self, name: str, path: Path, fail_first: int = 0) -> str:
         url_path = f"/Recordings/{name}"
         self.files[url_path] = Path(path).read_bytes()
         self.failures_left[url_path] = fail_first
-        return f"http://127.0.0.1:{self.server.server_port}{url_path}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        return f"{self.base_url}{url_path}"
 
 
 @pytest.fixture

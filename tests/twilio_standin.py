@@ -7,17 +7,17 @@ and answers with a Message resource as Twilio does. Nothing inside dutyline is p
 from __future__ import annotations
 
 import base64
-import http.server
 import json
 import secrets
-import threading
 from urllib.parse import parse_qs
 
 import requests
 from twilio.request_validator import RequestValidator
 
+from cli.loopback import LoopbackServer, QuietHandler
 
-class TwilioStandIn:
+
+class TwilioStandIn(LoopbackServer):
     """Record POST .../Messages.json requests and answer 201 with a queued message."""
 
     def __init__(self, status: str = "queued", fail_with: tuple[int, int] | None = None):
@@ -26,7 +26,7 @@ class TwilioStandIn:
         self.fail_with = fail_with  # (HTTP status, Twilio error code) to refuse every send
         standin = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length).decode()
@@ -47,30 +47,9 @@ class TwilioStandIn:
                                "from": form.get("From"), "body": form.get("Body"),
                                "account_sid": path_account(self.path), "num_segments": "1",
                                "error_code": None, "error_message": None}
-                body = json.dumps(payload).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_body(code, json.dumps(payload).encode(), "application/json")
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def path_account(path: str) -> str:
