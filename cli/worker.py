@@ -19,6 +19,7 @@ Redis (they do not fail) until a worker with a model starts.
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -158,7 +159,7 @@ def _serve(name: str, model, burst: bool) -> None:
 
 def _warm_job_code() -> None:
     """Import the job and run the extractor once here, so that work-horses inherit both."""
-    import transcription.jobs  # noqa: F401  (imported for its side effect: loaded modules)
+    importlib.import_module("transcription.jobs")  # loaded once here, shared by every fork
     from transcription.extraction import DirectoryEntry, DirectoryIndex, extract_caller_details
 
     index = DirectoryIndex([DirectoryEntry("liaison", 0, "张伟", "+8613800000000", "城关镇卫生院")])
