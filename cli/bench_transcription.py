@@ -61,6 +61,10 @@ def bench_transcription(clips: int, seconds: float, latency_seconds: float, repe
     from intake.runtime import get_runtime
 
     model_path = model_path or str(get_runtime().settings.vosk_model_path)
+    if not (Path(model_path) / "am").is_dir():
+        # Checked up front: workers without a model would leave the jobs waiting forever.
+        raise click.ClickException(f"no Vosk model at {model_path}; pass --model or set "
+                                   "VOSK_MODEL_PATH (or run `dutyline fetch-model`)")
     with tempfile.TemporaryDirectory(prefix="dutyline-bench-") as tmp:
         bench = _Bench(Path(tmp), model_path)
         report = (bench.memory(clips, seconds, memory_jobs) if memory

@@ -73,10 +73,13 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(config)
     engine = make_engine(settings.database_url)
+    # One client (and connection pool) per app; redis-py resets the pool after a fork, so
+    # gunicorn workers forked from a preloaded app each get their own connections.
+    redis_client = connect_redis(settings.effective_redis_url)
     install_services(app, Services(
         settings=settings,
         session_factory=make_session_factory(engine),
-        job_queue_factory=lambda: JobQueue(connect_redis(settings.effective_redis_url)),
+        job_queue_factory=lambda: JobQueue(redis_client),
     ))
 
     from dashboard import admin, auth, health, views
