@@ -40,6 +40,8 @@ def add_unit(session: Session, name: str, kind: UnitKind, actor: Actor, phone: s
     """Add a handling unit to the directory."""
     if not name.strip():
         raise ValidationError("a unit needs a name", field="name")
+    if session.scalar(select(Unit.id).where(Unit.name == name.strip())):
+        raise ValidationError(f"a unit named {name.strip()!r} already exists", field="name")
     unit = Unit(name=name.strip(), kind=kind, phone=phone)
     session.add(unit)
     session.flush()

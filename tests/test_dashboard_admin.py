@@ -68,6 +68,11 @@ def test_an_admin_keeps_the_directory(client, demo):
     client.post("/admin/liaisons", data={"name": "重复", "phone": "13600000088",
                                          "leader_id": leader.id})
     assert "已在通讯录中" in client.get("/admin/directory").get_data(as_text=True)
+    again = client.post("/admin/units", data={"name": "南山乡卫生院", "kind": "township"})
+    assert again.status_code == 302  # a clear message on the page, not a server error
+    assert "南山乡卫生院" in client.get("/admin/directory").get_data(as_text=True)
+    demo.expire_all()
+    assert demo.query(Unit).filter_by(name="南山乡卫生院").count() == 1
 
 
 def test_users_create_reads_the_password_from_stdin(env, demo):
