@@ -1,18 +1,17 @@
 """GET /healthz: the database, Redis, the worker heartbeat and the speech model."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 import redis
 from flask import Blueprint, jsonify
 from sqlalchemy import select, text
 
+from intake.heartbeat import HEARTBEAT_FRESH
 from intake.models import WorkerHeartbeat, utcnow
 from ivr.appcontext import get_db, get_settings
 from ivr.queueing import connect_redis
 
 bp = Blueprint("health", __name__)
-HEARTBEAT_FRESH = timedelta(seconds=60)
 
 
 @bp.get("/healthz")

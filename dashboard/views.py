@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from dashboard import labels
 from dashboard.auth import actor, current_user, login_required
 from intake import cases as case_service
+from intake.heartbeat import speech_readiness
 from intake.audit import list_events, record_event
 from intake.calls import correct_transcript
 from intake.directory import list_leaders, search_directory
@@ -127,7 +128,8 @@ def _filter_args() -> dict:
 def inbox():
     """Show calls waiting for review, urgent first, with failed-SMS alerts on top."""
     return render_template("inbox.html", page=_inbox_page(), filters=_filter_args(),
-                           failed_sms=list_failed_notifications(get_db()))
+                           failed_sms=list_failed_notifications(get_db()),
+                           speech=speech_readiness(get_db()))
 
 
 @bp.get("/api/inbox")
