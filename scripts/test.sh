@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Install dutyline with its test extra into .venv and run the whole suite:
-# on SQLite, then (when TEST_DATABASE_URL names a PostgreSQL server) again on PostgreSQL.
-# System packages the tests use: espeak-ng, sox, chromium (see README).
+# Install what the tests need and run the whole suite: on SQLite, then (when
+# TEST_DATABASE_URL names a PostgreSQL server) again on PostgreSQL.
+# System packages the tests use: espeak-ng (speech), sox (audio), chromium (browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! command -v espeak-ng >/dev/null || ! command -v sox >/dev/null || ! command -v chromium >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq espeak-ng sox chromium >/dev/null
+fi
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
