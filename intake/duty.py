@@ -189,8 +189,3 @@ def load_duty_schedule(session: Session) -> DutySchedule:
 def is_duty_time(session: Session, now: datetime, tz: str) -> bool:
     """Tell whether the duty phone is staffed at this moment, local time."""
     return load_duty_schedule(session).is_on_duty(now, tz)
-
-
-def duty_phone_now(session: Session, now: datetime, tz: str) -> str | None:
-    """Return the number to put a caller through to now, or None for voicemail."""
-    return load_duty_schedule(session).phone_at(now, tz)

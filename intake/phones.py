@@ -21,12 +21,3 @@ def to_e164(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
-
-def to_national_digits(raw: str | None, region: str = DEFAULT_REGION) -> str:
-    """Return the number as a person in the region would dial it (digits only), or ''."""
-    e164 = to_e164(raw, region)
-    if e164 is None:
-        return ""
-    parsed = phonenumbers.parse(e164)
-    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return "".join(ch for ch in national if ch.isdigit())

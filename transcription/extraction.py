@@ -26,6 +26,8 @@ from typing import Literal
 import phonenumbers
 from pypinyin import lazy_pinyin
 
+from intake.phones import to_e164
+
 DEFAULT_URGENT_KEYWORDS_ZH = ("紧急", "中毒", "死亡", "火灾", "急救", "疫情", "爆炸", "昏迷")
 DEFAULT_URGENT_KEYWORDS_EN = ("urgent", "emergency", "poisoning", "death", "died", "fire", "outbreak", "unconscious")
 DEFAULT_LANGUAGE = "zh-CN"
@@ -306,14 +308,10 @@ def extract_caller_details(
 
 def normalise_phone(number: str | None, region: str = "CN") -> str | None:
     """Return a phone number as national digits (with trunk 0 for CN landlines), or None."""
-    if not number:
+    e164 = to_e164(number, region)
+    if e164 is None:
         return None
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
+    parsed = phonenumbers.parse(e164)
     if parsed.country_code == 86:
         national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
         return re.sub(r"\D", "", national)
