@@ -175,8 +175,9 @@ def file_unit_result(session: Session, case: Case, result: UnitResult, actor: Ac
     if not result.sealed:
         raise ValidationError("the result must carry the unit's official seal", field="sealed")
     move_status(session, case, CaseStatus.RESULT_FILED, actor, "case.result_filed")
+    # case.unit_id is only set at the next flush after a transfer: take the id from the unit.
+    result.unit_id = case.unit.id
     result.case = case
-    result.unit_id = case.unit_id
     session.add(result)
 
 
