@@ -34,6 +34,7 @@ from pathlib import Path
 import click
 
 from cli.loopback import LoopbackServer, QuietHandler
+from cli.processes import descendants
 
 SPEECH = ("안녕하세요 저는 성관진 보건소의 김민수입니다 마을 진료소에 의사가 없어서 "
           "전화드렸습니다 빨리 확인해 주시기 바랍니다 감사합니다")
@@ -423,7 +424,7 @@ def tree_pss_kib(pid: int, field: str = "Pss:") -> int:
     model files) moves whenever another program maps the same files.
     """
     total = 0
-    for p in [pid, *_descendants(pid)]:
+    for p in [pid, *descendants(pid)]:
         try:
             with open(f"/proc/{p}/smaps_rollup") as f:
                 for line in f:
@@ -441,33 +442,13 @@ def _idle_pss_kib(pid: int, field: str = "Pss:", quiet_seconds: float = 1.0) -> 
     seen, since = None, time.monotonic()
     deadline = since + 60
     while time.monotonic() < deadline:
-        now = sorted(_descendants(pid))
+        now = sorted(descendants(pid))
         if now != seen:
             seen, since = now, time.monotonic()
         elif time.monotonic() - since >= quiet_seconds:
             break
         time.sleep(0.1)
     return tree_pss_kib(pid, field)
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    found, stack = [], [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
 
 
 def _wait_for(condition, message: str, timeout: float = 30) -> None:

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from cli.processes import descendants
 from cli.simulate import RecordingServer
 from intake.models import AuditEvent, Call
 from intake.settings import DEV_AUTH_TOKEN
@@ -105,24 +106,6 @@ def test_a_recording_callback_while_redis_is_down_is_kept_and_reconciled_later(
 
 
 # ---------------------------------------------------------------- worker SIGKILLed
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, stack = [], [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
 def _start_worker(name: str, log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "cli", "worker", "--name", name],
                             env=dict(os.environ), stdout=log.open("ab"),
@@ -150,7 +133,7 @@ def test_a_worker_killed_mid_transcription_is_retried_and_finishes_once(
             _wait_for(lambda: (lambda c: c.status == CallStatus.TRANSCRIBING
                                and c.progress >= 0.1)(_call(demo)),
                       120, "decoding to start", log)
-            victims = [first.pid, *_descendants(first.pid)]  # worker, work-horse, scheduler
+            victims = [first.pid, *descendants(first.pid)]  # worker, work-horse, scheduler
             for pid in victims:
                 os.kill(pid, signal.SIGKILL)
             first.wait(10)
