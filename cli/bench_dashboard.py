@@ -11,11 +11,12 @@ import secrets
 import statistics
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import click
+
+from intake.db import scratch_database
 
 TARGET_MS = 200.0
 CHUNK = 5000
@@ -48,7 +49,7 @@ def bench() -> None:
 def bench_dashboard(n_calls: int, database_url: str | None, repeat: int, as_json: bool) -> None:
     """Seed a fresh database with --calls calls and time the inbox and searches."""
     with tempfile.TemporaryDirectory(prefix="dutyline-bench-") as tmp:
-        with _fresh_database(database_url, Path(tmp)) as url:
+        with scratch_database(database_url, Path(tmp), "dutyline_bench") as url:
             seed_started = time.perf_counter()
             _seed(url, n_calls)
             seed_seconds = time.perf_counter() - seed_started
@@ -65,31 +66,6 @@ def bench_dashboard(n_calls: int, database_url: str | None, repeat: int, as_json
         click.echo(f"  {name:<18} median {t['median_ms']:7.1f} ms   p95 {t['p95_ms']:7.1f} ms"
                    f"   rows {t['rows']}")
     click.echo("meets the 200 ms target" if report["meets_target"] else "MISSES the 200 ms target")
-
-
-@contextmanager
-def _fresh_database(server_url: str | None, tmp: Path):
-    from sqlalchemy import text
-
-    from intake.db import make_engine, upgrade_database
-
-    if not server_url:
-        url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-        upgrade_database(url)
-        yield url
-        return
-    name = f"dutyline_bench_{secrets.token_hex(4)}"
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server_url.rsplit("/", 1)[0] + "/" + name
-    try:
-        upgrade_database(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _seed(url: str, n_calls: int) -> None:

