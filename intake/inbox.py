@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from intake.access import visible, visible_cases_clause
 from intake.exceptions import NotFound
 from intake.models import Call, Case, Liaison, Notification
 from intake.statuses import CallStatus, Role
@@ -90,19 +91,12 @@ def can_see_call(user, call: Call) -> bool:
     if user.role == Role.LEADER and user.leader_id is not None:
         return call.leader_id == user.leader_id or (
             call.case is not None and call.case.leader_id == user.leader_id)
-    if user.role == Role.UNIT and user.unit_id is not None:
-        return call.case is not None and call.case.unit_id == user.unit_id
-    return False
+    return call.case is not None and visible(user, call.case)
 
 
 def can_see_case(user, case: Case) -> bool:
-    if user.role in STAFF_ROLES:
-        return True
-    if user.role == Role.LEADER:
-        return user.leader_id is not None and case.leader_id == user.leader_id
-    if user.role == Role.UNIT:
-        return user.unit_id is not None and case.unit_id == user.unit_id
-    return False
+    """Tell whether a user may see a case (the permission table's "view")."""
+    return visible(user, case)
 
 
 def get_visible_call(session: Session, user, call_id: int) -> Call:
@@ -133,11 +127,5 @@ def get_visible_case(session: Session, user, case_id: int) -> Case:
 
 def list_visible_cases(session: Session, user, limit: int = 100) -> list[Case]:
     """Return the cases a user may see, newest first."""
-    stmt = select(Case).order_by(Case.id.desc()).limit(limit)
-    if user.role == Role.LEADER:
-        stmt = stmt.where(Case.leader_id == (user.leader_id or -1))
-    elif user.role == Role.UNIT:
-        stmt = stmt.where(Case.unit_id == (user.unit_id or -1))
-    elif user.role not in STAFF_ROLES:
-        return []
+    stmt = select(Case).where(visible_cases_clause(user)).order_by(Case.id.desc()).limit(limit)
     return list(session.scalars(stmt))
