@@ -292,7 +292,7 @@ def case_page(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/acknowledge")
-@login_required(Role.LEADER, Role.ADMIN)
+@login_required()
 def acknowledge(case_id: int):
     """Record the leader's acknowledgement (已收到)."""
     db = get_db()

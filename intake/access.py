@@ -53,10 +53,11 @@ RULES: dict[str, dict[tuple[Party, Relation], frozenset[CaseStatus]]] = {
     "view": {(Party.ADMIN, Relation.ANYONE): ALL_STATES, (Party.DUTY, Relation.ANYONE): ALL_STATES,
              (Party.SUPERVISOR, Relation.ANYONE): ALL_STATES,
              (Party.LEADER, Relation.ITS_LEADER): ALL_STATES,
-             (Party.UNIT, Relation.ITS_UNIT): ALL_STATES},
+             (Party.UNIT, Relation.ITS_UNIT): ALL_STATES,
+             (Party.LIAISON, Relation.ITS_LIAISON): ALL_STATES},
     "acknowledge": {(Party.LEADER, Relation.ITS_LEADER): OPEN_STATES},
     "handle": {(Party.LEADER, Relation.ITS_LEADER): _LEADER_ACTING},
-    "transfer": {(Party.LEADER, Relation.ITS_LEADER): _LEADER_ACTING | {S.HANDLING}},
+    "transfer": {(Party.LEADER, Relation.ITS_LEADER): _LEADER_ACTING | {S.HANDLING, S.TRANSFERRED}},
     "escalate": {(Party.LEADER, Relation.ITS_LEADER): _LEADER_ACTING | {
         S.HANDLING, S.TRANSFERRED, S.RESULT_FILED, S.BUREAU_MEETING}},
     "extend": {(Party.LEADER, Relation.ITS_LEADER): frozenset({S.HANDLING, S.TRANSFERRED}),
@@ -113,16 +114,21 @@ def sms_liaison(liaison: Liaison) -> Principal:
                      active=bool(liaison.active))
 
 
-def relations(principal: Principal, case: Case | None) -> set[Relation]:
-    """Return how a principal stands to a case (always including ANYONE)."""
+def relations(principal: Principal, case: Case | None, action: str = "view") -> set[Relation]:
+    """Return how a principal stands to a case (always including ANYONE).
+
+    A unit sees every case it was ever assigned, but acts only on its current assignment.
+    """
     found = {Relation.ANYONE}
     if case is None:
         return found
     if principal.leader_id is not None and principal.leader_id == case.leader_id:
         found.add(Relation.ITS_LEADER)
-    if principal.unit_id is not None and any(
-            a.unit_id == principal.unit_id for a in case.assignments):
-        found.add(Relation.ITS_UNIT)
+    if principal.unit_id is not None:
+        units = ({a.unit_id for a in case.assignments} if action == "view"
+                 else {case.unit_id})
+        if principal.unit_id in units:
+            found.add(Relation.ITS_UNIT)
     if principal.liaison_id is not None and principal.liaison_id == case.liaison_id:
         found.add(Relation.ITS_LIAISON)
     return found
@@ -136,7 +142,7 @@ def _rule_states(action: str, principal: Principal, case: Case | None) -> frozen
         return None
     states: set[CaseStatus] = set()
     matched = False
-    for relation in relations(principal, case):
+    for relation in relations(principal, case, action):
         allowed = RULES[action].get((principal.party, relation))
         if allowed is not None:
             matched = True

@@ -22,7 +22,7 @@ from intake.lifecycle import Outcome, begin, mark_answered, move, note_event, se
 from intake.models import Call, Case, CaseCounter, Liaison
 from intake.notifications import SmsContext, compose_case_sms, queue_sms
 from intake.phones import to_e164
-from intake.routing import choose_leader
+from intake.routing import RouteChoice, choose_leader
 from intake.statuses import CallStatus, CaseChannel, CaseStatus, DeadlineKind, NotificationKind
 from intake.transitions import move_status
 
@@ -65,8 +65,9 @@ def confirm_call(session: Session, call_id: int, confirmation: Confirmation, act
     confirmation.validate()
     call = get_call(session, call_id)
     liaison = session.get(Liaison, confirmation.liaison_id) if confirmation.liaison_id else None
+    route = choose_leader(session, liaison, confirmation.leader_id, confirmation.route_reason)
     move_status(session, call, CallStatus.CONFIRMED, actor, "call.confirmed")
-    return _open_case(session, confirmation, liaison, actor, clock, call=call,
+    return _open_case(session, confirmation, liaison, route, actor, clock, call=call,
                       channel=CaseChannel.VOICEMAIL,
                       summary=confirmation.summary.strip() or default_summary(call),
                       urgent=confirmation.urgent or call.urgent)
@@ -148,7 +149,8 @@ def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsC
         leader_id=entry.leader_id, route_reason=entry.route_reason, category=entry.category,
         urgent=entry.urgent, summary=entry.content.strip()[:SUMMARY_MAX_CHARS])
     confirmation.validate()
-    case = _open_case(session, confirmation, liaison, principal.actor, clock, call=None,
+    route = choose_leader(session, liaison, confirmation.leader_id, confirmation.route_reason)
+    case = _open_case(session, confirmation, liaison, route, principal.actor, clock, call=None,
                       channel=channel, summary=entry.content.strip(), urgent=entry.urgent,
                       created_at=entry.received_at)
     outcome = Outcome(case)
@@ -159,9 +161,9 @@ def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsC
 
 
 def _open_case(session: Session, confirmation: Confirmation, liaison: Liaison | None,
-               actor: Actor, clock: Clock, *, call: Call | None, channel: CaseChannel,
-               summary: str, urgent: bool, created_at: datetime | None = None) -> Case:
-    route = choose_leader(session, liaison, confirmation.leader_id, confirmation.route_reason)
+               route: RouteChoice, actor: Actor, clock: Clock, *, call: Call | None,
+               channel: CaseChannel, summary: str, urgent: bool,
+               created_at: datetime | None = None) -> Case:
     now = clock.now()
     case = Case(
         number=_next_case_number(session, clock), call=call, channel=channel,

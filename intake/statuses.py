@@ -80,7 +80,9 @@ CASE_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.HANDLING: frozenset(
         {CaseStatus.ANSWERED, CaseStatus.TRANSFERRED, CaseStatus.BUREAU_MEETING}
     ),
-    CaseStatus.TRANSFERRED: frozenset({CaseStatus.RESULT_FILED, CaseStatus.BUREAU_MEETING}),
+    # TRANSFERRED -> TRANSFERRED: the leader reassigns the case to another unit.
+    CaseStatus.TRANSFERRED: frozenset(
+        {CaseStatus.RESULT_FILED, CaseStatus.BUREAU_MEETING, CaseStatus.TRANSFERRED}),
     CaseStatus.RESULT_FILED: frozenset(
         {CaseStatus.ANSWERED, CaseStatus.TRANSFERRED, CaseStatus.BUREAU_MEETING}
     ),

@@ -191,4 +191,4 @@ def test_a_leader_acknowledges_by_replying_1(demo, twilio_client, standin, redis
     # Another leader's "1" does not acknowledge 王建国's case.
     other = _signed(twilio_client, "/sms/inbound", {"From": "+8613900000002", "Body": "1",
                                                     "MessageSid": "SM" + "8" * 32})
-    assert other.status_code == 200 and "案件" not in other.get_data(as_text=True)
+    assert other.status_code == 200 and case.number not in other.get_data(as_text=True)
