@@ -87,19 +87,24 @@ class Principal:
     unit_id: int | None = None
     liaison_id: int | None = None
     active: bool = True
+    remote_addr: str | None = None
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.label, self.user_id, name=self.name)
+        return Actor(self.label, self.user_id, self.remote_addr, self.name)
 
 
-def principal_of(who) -> Principal:
-    """Return the Principal for a User (or pass a Principal through)."""
+def principal_of(who, remote_addr: str | None = None) -> Principal:
+    """Return the Principal for a User (or pass a Principal through).
+
+    Views pass `principal_of(current_user(), request.remote_addr)` so the audit row keeps
+    the address; a bare User works too.
+    """
     if isinstance(who, Principal):
         return who
     role = who.role.value if isinstance(who.role, Role) else who.role
     return Principal(Party(role), who.name, f"user:{who.username}", who.id,
-                     who.leader_id, who.unit_id, None, bool(who.active))
+                     who.leader_id, who.unit_id, None, bool(who.active), remote_addr)
 
 
 def sms_leader(leader: Leader) -> Principal:

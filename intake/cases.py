@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.audit import Actor, record_event
+from intake.audit import Actor, list_events, record_event
 from intake.calls import find_liaison_by_number, get_call
 from intake.clock import Clock, WorkingCalendar
 from intake.deadlines import same_day_deadline
@@ -237,6 +237,50 @@ def answer_case(session: Session, who, case: Case, note: str, clock: Clock) -> O
     return Outcome(case)
 
 
+def describe_case(session: Session, case: Case, now: datetime) -> dict:
+    """Return a case as a plain record (design.md's case JSON), its history oldest first.
+
+    Each history entry carries what a sentence needs: `actor` (a person's name where the
+    action was signed with one), `action`, and the audit row's details (unit, due, reason…).
+    """
+    def iso(moment):
+        return moment.isoformat() if moment else None
+
+    history = []
+    for event in list_events(session, "cases", case.id):
+        details = dict(event.after or {})
+        history.append({"at": iso(event.at), "actor": details.pop("by", None) or event.actor,
+                        "action": event.action, "details": details})
+    return {
+        "number": case.number, "status": case.status.value, "channel": case.channel.value,
+        "caller_name": case.caller_name, "caller_unit": case.caller_unit,
+        "caller_phone": case.caller_phone, "summary": case.summary, "urgent": case.urgent,
+        "leader": case.leader.name if case.leader else None,
+        "liaison": case.liaison.name if case.liaison else None,
+        "unit": case.unit.name if case.unit else None,
+        "deadline": iso(case.deadline_at), "overdue": case.is_overdue(now),
+        "redo_count": case.redo_count, "supervised": case.supervised,
+        "satisfaction": case.satisfaction.value if case.satisfaction else None,
+        "feedback_method": case.feedback_method.value if case.feedback_method else None,
+        "created_at": iso(case.created_at), "routed_at": iso(case.routed_at),
+        "acknowledged_at": iso(case.acknowledged_at), "answered_at": iso(case.answered_at),
+        "fed_back_at": iso(case.fed_back_at), "closed_at": iso(case.closed_at),
+        "assignments": [{"unit": a.unit.name, "assigned_at": iso(a.assigned_at),
+                         "due_at": iso(a.due_at), "result_at": iso(a.result_at),
+                         "returns": a.returns,
+                         "criticism_flagged": a.criticism_flagged_at is not None}
+                        for a in case.assignments],
+        "deadline_changes": [{"kind": d.kind.value, "old": iso(d.old_deadline),
+                              "new": iso(d.new_deadline), "reason": d.reason,
+                              "by": d.changed_by, "at": iso(d.changed_at)}
+                             for d in case.deadline_changes],
+        "supervision": [{"cause": e.cause.value, "reason": e.reason, "opened_at": iso(e.opened_at),
+                         "closed_at": iso(e.closed_at), "decision": e.decision}
+                        for e in case.supervision_entries],
+        "history": history,
+    }
+
+
 def _next_case_number(session: Session, clock: Clock) -> str:
     # The series follows the bureau's local year: a case confirmed at 01:00 Beijing time on
     # 1 January (still 31 December in UTC) starts the new year's numbers.
@@ -255,4 +299,5 @@ def _next_case_number(session: Session, clock: Clock) -> str:
 
 
 __all__ = ["Confirmation", "CaseEntry", "confirm_call", "confirm_and_route",
-           "create_case", "default_summary", "acknowledge_case", "handle_case", "answer_case"]
+           "create_case", "default_summary", "acknowledge_case", "handle_case", "answer_case",
+           "describe_case"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from intake.access import visible, visible_cases_clause
 from intake.exceptions import NotFound
-from intake.models import Call, Case, Liaison, Notification
-from intake.statuses import CallStatus, Role
+from intake.models import Call, Case, CaseAssignment, Liaison, Notification
+from intake.statuses import WORKING_STATES, CallStatus, CaseStatus, Role
 
 PAGE_SIZE = 50
 INBOX_STATES = (
@@ -125,7 +125,22 @@ def get_visible_case(session: Session, user, case_id: int) -> Case:
     return case
 
 
-def list_visible_cases(session: Session, user, limit: int = 100) -> list[Case]:
-    """Return the cases a user may see, newest first."""
-    stmt = select(Case).where(visible_cases_clause(user)).order_by(Case.id.desc()).limit(limit)
-    return list(session.scalars(stmt))
+def list_visible_cases(session: Session, user, limit: int = 100, *,
+                       status: CaseStatus | None = None, unit_id: int | None = None,
+                       overdue_at: datetime | None = None) -> list[Case]:
+    """Return the cases a user may see, newest first, optionally filtered.
+
+    Args:
+        status: only cases in this state.
+        unit_id: only cases ever assigned to this unit.
+        overdue_at: only cases still being worked on whose deadline is before this moment.
+    """
+    stmt = select(Case).where(visible_cases_clause(user))
+    if status is not None:
+        stmt = stmt.where(Case.status == CaseStatus(status))
+    if unit_id is not None:
+        stmt = stmt.where(exists(select(CaseAssignment.id).where(
+            CaseAssignment.case_id == Case.id, CaseAssignment.unit_id == unit_id)))
+    if overdue_at is not None:
+        stmt = stmt.where(Case.status.in_(WORKING_STATES), Case.deadline_at < overdue_at)
+    return list(session.scalars(stmt.order_by(Case.id.desc()).limit(limit)))

@@ -29,7 +29,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from intake.statuses import (CallStatus, CaseChannel, CaseStatus, DeadlineKind, FeedbackMethod,
                              NotificationKind, NotificationStatus, ReturnCategory, Role,
-                             Satisfaction, SupervisionCause, UnitKind, Verdict)
+                             Satisfaction, SupervisionCause, UnitKind, Verdict,
+                             WORKING_STATES)
 
 
 def utcnow() -> datetime:
@@ -301,8 +302,7 @@ class Case(Base):
     def is_overdue(self, now: datetime) -> bool:
         """Tell whether the deadline in force has passed on a case still being worked on."""
         return (self.deadline_at is not None and self.deadline_at < now
-                and self.status in (CaseStatus.ROUTED, CaseStatus.ACKNOWLEDGED,
-                                    CaseStatus.HANDLING, CaseStatus.TRANSFERRED))
+                and self.status in WORKING_STATES)
 
 
 class CaseAssignment(Base):

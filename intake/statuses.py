@@ -95,6 +95,11 @@ CASE_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
 }
 
 
+# A case in these states is still being worked on: past its deadline it is overdue.
+WORKING_STATES = frozenset({CaseStatus.ROUTED, CaseStatus.ACKNOWLEDGED, CaseStatus.HANDLING,
+                            CaseStatus.TRANSFERRED})
+
+
 class NotificationStatus(str, Enum):
     """Twilio's message states, plus PENDING (not yet handed over) and OUTBOX (no account)."""
 

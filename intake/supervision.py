@@ -16,16 +16,13 @@ from intake.clock import Clock
 from intake.exceptions import InvalidTransition, ValidationError
 from intake.lifecycle import Outcome, begin, move, note_event, open_supervision, set_deadline
 from intake.models import Case, SupervisionEntry
-from intake.statuses import CaseStatus, DeadlineKind, SupervisionCause
+from intake.statuses import WORKING_STATES, CaseStatus, DeadlineKind, SupervisionCause
 
 ESCALATIONS = {
     "bureau_meeting": (CaseStatus.BUREAU_MEETING, SupervisionCause.ESCALATION_BUREAU,
                        "case.bureau_meeting"),
     "county": (CaseStatus.COUNTY, SupervisionCause.ESCALATION_COUNTY, "case.county"),
 }
-# Cases still being worked on; past their deadline they go to the supervision office.
-WORKING_STATES = (CaseStatus.ROUTED, CaseStatus.ACKNOWLEDGED, CaseStatus.HANDLING,
-                  CaseStatus.TRANSFERRED)
 
 
 def escalate_case(session: Session, who, case: Case, to: str, reason: str, clock: Clock) -> Outcome:

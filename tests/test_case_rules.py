@@ -302,3 +302,27 @@ def test_the_duty_room_enters_a_case_by_hand(demo, people, clock):
     [text] = _sms(demo, outcome)
     assert text.kind.value == "case_routed" and text.to_number == "+8613900000001"
     assert case.deadline_changes[0].kind.value == "same_day"
+
+
+def test_a_case_describes_itself_with_its_history_and_the_list_filters(demo, case, people, clock):
+    from intake.cases import describe_case
+    from intake.inbox import list_visible_cases
+
+    transfer_case(demo, people["wang"], case, people["units"]["城关镇卫生院"].id, clock,
+                  CALENDAR, SMS)
+    demo.flush()
+    record = describe_case(demo, case, clock.now())
+    assert (record["status"], record["unit"], record["redo_count"], record["overdue"]) == (
+        "transferred", "城关镇卫生院", 0, False)
+    assert [(h["actor"], h["action"]) for h in record["history"]] == [
+        ("值班员小周", "case.routed"), ("王建国", "case.transferred")]
+    assert record["history"][1]["details"]["unit"] == "城关镇卫生院"
+    later = clock.now() + timedelta(days=30)
+    assert describe_case(demo, case, later)["overdue"] is True
+    sup, cg, xr = people["sup"], people["cg"], people["xr"]
+    assert list_visible_cases(demo, sup, status="transferred") == [case]
+    assert list_visible_cases(demo, sup, status="routed") == []
+    assert list_visible_cases(demo, sup, unit_id=people["units"]["县人民医院"].id) == []
+    assert list_visible_cases(demo, sup, overdue_at=later) == [case]
+    assert list_visible_cases(demo, sup, overdue_at=clock.now()) == []
+    assert list_visible_cases(demo, cg) == [case] and list_visible_cases(demo, xr) == []
