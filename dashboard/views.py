@@ -18,6 +18,7 @@ from intake.heartbeat import speech_readiness
 from intake.audit import list_events, record_event
 from intake.calls import correct_transcript
 from intake.directory import list_leaders, search_directory
+from intake.access import principal_of
 from intake.clock import Clock
 from intake.exceptions import DutylineError, Forbidden, InvalidTransition, NotFound, ValidationError
 from intake.inbox import (REVIEWABLE_STATES, get_visible_call, get_visible_case, list_inbox,
@@ -297,8 +298,8 @@ def acknowledge(case_id: int):
     """Record the leader's acknowledgement (已收到)."""
     db = get_db()
     case = get_visible_case(db, current_user(), case_id)
-    case_service.acknowledge_case(db, current_user(), case, Clock(get_settings().timezone),
-                                  via="web")
+    case_service.acknowledge_case(db, principal_of(current_user(), request.remote_addr), case,
+                                  Clock(get_settings().timezone), via="web")
     db.commit()
     return redirect(url_for("views.case_page", case_id=case_id))
 
