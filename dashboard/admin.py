@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from dashboard import labels
 from dashboard.auth import actor, login_required
+from dashboard.errors import error_message
 from intake import directory
 from intake.exceptions import DutylineError
 from intake.statuses import Role, UnitKind
@@ -16,7 +16,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _fail(exc: DutylineError):
     get_db().rollback()
-    flash(str(labels.FIELD_ERRORS.get(getattr(exc, "field", None), str(exc))), "error")
+    flash(error_message(exc), "error")
 
 
 @bp.get("/users")

@@ -62,21 +62,6 @@ CATEGORIES = {
 # Filters offered above the inbox: "" shows every open call.
 INBOX_FILTERS = ("", "queued", "transcribing", "draft", "failed", "no_message", "confirmed", "all")
 FILTER_NAMES = {"": _l("Open"), "all": _l("All")}
-# Domain errors carry an English message for logs; people see these, keyed by field.
-FIELD_ERRORS = {
-    "caller_name": _l("Enter the caller's name."),
-    "reason": _l("Say why this case goes to another leader."),
-    "leader_id": _l("Choose a leader: the caller is not a known liaison."),
-    "summary": _l("Keep the summary under 200 characters."),
-    "username": _l("That username is empty or taken."),
-    "password": _l("The password must be at least 8 characters."),
-    "phone": _l("That is not a valid phone number, or it is already in the directory."),
-    "unit_id": _l("A unit account needs a unit."),
-    "name": _l("Enter a name."),
-    "active": _l("You cannot disable your own account."),
-}
-
-
 def label(table: dict, value) -> str:
     """Return the translated label of an enum member or its value."""
     key = getattr(value, "value", value)

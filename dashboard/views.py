@@ -12,12 +12,15 @@ from flask_babel import gettext as _
 
 from dashboard import labels
 from dashboard.auth import actor, current_user, login_required
+from dashboard.errors import error_message
 from intake import cases as case_service
 from intake.heartbeat import speech_readiness
 from intake.audit import list_events, record_event
 from intake.calls import correct_transcript
 from intake.directory import list_leaders, search_directory
-from intake.exceptions import DutylineError, InvalidTransition, NotFound, ValidationError
+from intake.access import principal_of
+from intake.clock import Clock
+from intake.exceptions import DutylineError, Forbidden, InvalidTransition, NotFound, ValidationError
 from intake.inbox import (REVIEWABLE_STATES, get_visible_call, get_visible_case, list_inbox,
                           list_visible_cases, next_call_to_review)
 from intake.models import join_tokens, utcnow
@@ -67,6 +70,14 @@ def register_filters(app) -> None:
     def not_found(_exc):
         return render_template("error.html", message=_("Not found.")), 404
 
+    @app.errorhandler(Forbidden)
+    def forbidden_action(exc):
+        return render_template("error.html", message=_user_message(exc)), 403
+
+    @app.errorhandler(InvalidTransition)
+    def refused_move(exc):
+        return render_template("error.html", message=_user_message(exc)), 409
+
     @app.errorhandler(DutylineError)
     def domain_error(exc):
         return render_template("error.html", message=_user_message(exc)), 400
@@ -92,8 +103,7 @@ def register_filters(app) -> None:
 
 
 def _user_message(exc: DutylineError) -> str:
-    field = getattr(exc, "field", None)
-    return str(labels.FIELD_ERRORS.get(field, _("That did not work: %(reason)s", reason=exc)))
+    return error_message(exc)
 
 
 @bp.get("/")
@@ -242,13 +252,15 @@ def confirm(call_id: int):
     )
     try:
         case, notification = case_service.confirm_and_route(
-            db, call_id, confirmation, actor(), _case_link, get_settings().language)
+            db, call_id, confirmation, actor(), _case_link, get_settings().language,
+            Clock(get_settings().timezone))
     except (ValidationError, InvalidTransition, NotFound) as exc:
         db.rollback()
         flash(_user_message(exc), "error")
         return redirect(url_for("views.call_page", call_id=call_id))
     db.commit()
-    get_job_queue().enqueue_sms(notification.id)
+    if notification is not None:
+        get_job_queue().enqueue_sms(notification.id)
     flash(_("Case %(number)s created and sent to %(leader)s.", number=case.number,
             leader=case.leader.name), "success")
     return redirect(url_for("views.case_page", case_id=case.id))
@@ -281,12 +293,13 @@ def case_page(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/acknowledge")
-@login_required(Role.LEADER, Role.ADMIN)
+@login_required()
 def acknowledge(case_id: int):
     """Record the leader's acknowledgement (已收到)."""
     db = get_db()
     case = get_visible_case(db, current_user(), case_id)
-    case_service.acknowledge_case(db, case, actor(), via="web")
+    case_service.acknowledge_case(db, principal_of(current_user(), request.remote_addr), case,
+                                  Clock(get_settings().timezone), via="web")
     db.commit()
     return redirect(url_for("views.case_page", case_id=case_id))
 

@@ -17,10 +17,11 @@ class Actor:
     label: str
     user_id: int | None = None
     remote_addr: str | None = None
+    name: str = ""  # a person's name, for history sentences ("王建国 转交 …")
 
     @classmethod
     def user(cls, user, remote_addr: str | None = None) -> "Actor":
-        return cls(f"user:{user.username}", user.id, remote_addr)
+        return cls(f"user:{user.username}", user.id, remote_addr, user.name)
 
 
 TWILIO = Actor("twilio")

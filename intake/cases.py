@@ -1,7 +1,9 @@
-"""Cases: the bureau's written rules as a state machine (diagram in intake/statuses.py).
+"""Cases: confirming a call (or entering one by hand), acknowledging, handling and answering.
 
-One function per transition. Each checks the move, stamps times, sets deadlines and writes
-an audit row (through intake.transitions.move_status); nothing else assigns case.status.
+The state machine is drawn in intake/statuses.py; transfers and results are in
+intake/transfers.py, escalation, extensions and overdue cases in intake/supervision.py,
+feedback and rating in intake/feedback.py. Every action checks the permission table,
+moves the state, writes the audit row and returns an Outcome; none of them commits.
 """
 from __future__ import annotations
 
@@ -11,26 +13,26 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.audit import Actor, record_event
-from intake.calls import get_call
-from intake.deadlines import same_day_deadline, unit_result_deadline
-from intake.exceptions import NotFound, ValidationError
-from intake.models import Call, Case, CaseCounter, Liaison, Unit, UnitResult, utcnow
-from intake.notifications import compose_case_sms, queue_sms
-from intake.routing import choose_leader
-from intake.statuses import CallStatus, CaseStatus
+from intake.audit import Actor, list_events, record_event
+from intake.calls import find_liaison_by_number, get_call
+from intake.clock import Clock, WorkingCalendar
+from intake.deadlines import same_day_deadline
+from intake.exceptions import ValidationError
+from intake.lifecycle import Outcome, begin, mark_answered, move, note_event, set_deadline
+from intake.models import Call, Case, CaseCounter, Liaison
+from intake.notifications import SmsContext, compose_case_sms, queue_sms
+from intake.phones import to_e164
+from intake.routing import RouteChoice, choose_leader
+from intake.statuses import CallStatus, CaseChannel, CaseStatus, DeadlineKind, NotificationKind
 from intake.transitions import move_status
 
-# Three returns in a row flag the unit for a criticism notice (通报批评).
-REDO_LIMIT_FOR_CRITICISM = 3
-SATISFACTION_CHOICES = ("satisfied", "basically_satisfied", "dissatisfied")
-FEEDBACK_METHODS = ("phone", "written", "sms", "in_person")
 SUMMARY_MAX_CHARS = 200
+CONTENT_MAX_CHARS = 10000
 
 
 @dataclass
 class Confirmation:
-    """What the duty officer confirmed about a call."""
+    """What the duty officer confirmed about a call (or took down for a case entered by hand)."""
 
     caller_name: str
     caller_unit: str = ""
@@ -44,56 +46,142 @@ class Confirmation:
 
     def validate(self) -> None:
         if not self.caller_name.strip():
-            raise ValidationError("enter the caller's name", field="caller_name")
+            raise ValidationError("enter the caller's name", field="caller_name",
+                                  code="caller_name_required")
         if len(self.summary) > SUMMARY_MAX_CHARS:
-            raise ValidationError(
-                f"keep the summary under {SUMMARY_MAX_CHARS} characters", field="summary"
-            )
+            raise ValidationError(f"keep the summary under {SUMMARY_MAX_CHARS} characters",
+                                  field="summary", code="summary_too_long")
 
 
-def get_case(session: Session, case_id: int) -> Case:
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"case {case_id} does not exist")
-    return case
-
-
-def find_case_by_number(session: Session, number: str) -> Case | None:
-    return session.scalar(select(Case).where(Case.number == number))
-
-
-def confirm_call(
-    session: Session, call_id: int, confirmation: Confirmation, actor: Actor
-) -> Case:
+def confirm_call(session: Session, call_id: int, confirmation: Confirmation, actor: Actor,
+                 clock: Clock | None = None) -> Case:
     """Turn a reviewed call into a case routed to a leader, in one step.
 
     Raises:
         ValidationError: missing name, no leader to route to, or an override without reason.
         InvalidTransition: the call is already confirmed or not yet recorded.
     """
+    clock = clock or Clock()
     confirmation.validate()
     call = get_call(session, call_id)
     liaison = session.get(Liaison, confirmation.liaison_id) if confirmation.liaison_id else None
     route = choose_leader(session, liaison, confirmation.leader_id, confirmation.route_reason)
     move_status(session, call, CallStatus.CONFIRMED, actor, "call.confirmed")
+    return _open_case(session, confirmation, liaison, route, actor, clock, call=call,
+                      channel=CaseChannel.VOICEMAIL,
+                      summary=confirmation.summary.strip() or default_summary(call),
+                      urgent=confirmation.urgent or call.urgent)
+
+
+def confirm_and_route(session: Session, call_id: int, confirmation: Confirmation, actor: Actor,
+                      case_link, language: str, clock: Clock | None = None):
+    """Confirm a call into a case, route it and queue the leader's SMS; return both.
+
+    Args:
+        case_link: a function from Case to the absolute URL of its leader page.
+    """
+    case = confirm_call(session, call_id, confirmation, actor, clock)
+    notification = queue_sms(session, kind=NotificationKind.CASE_ROUTED, leader=case.leader,
+                             body=compose_case_sms(case, case_link(case), language),
+                             actor=actor, case=case)
+    return case, notification
+
+
+@dataclass
+class CaseEntry:
+    """A case the duty room enters by hand (design.md POST /api/v1/cases)."""
+
+    caller_name: str
+    content: str
+    caller_unit: str = ""
+    caller_phone: str = ""
+    liaison_id: int | None = None
+    leader_id: int | None = None
+    route_reason: str = ""
+    urgent: bool = False
+    received_at: datetime | None = None
+    channel: CaseChannel | str = CaseChannel.PHONE
+    category: str = ""
+
+
+def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsContext) -> Outcome:
+    """Open a case that did not come through voicemail and route it to the liaison's leader.
+
+    Without `liaison_id` the liaison is found by `caller_phone`, as for a call.
+
+    Raises:
+        Forbidden: the actor may not enter cases.
+        ValidationError: missing name or content, a bad channel or phone, no leader.
+    """
+    principal = begin(who, "create", None)
+    try:
+        channel = CaseChannel(entry.channel)
+    except ValueError:
+        raise ValidationError("choose phone, in_person or leader", field="channel",
+                              code="channel_invalid") from None
+    if channel == CaseChannel.VOICEMAIL:
+        raise ValidationError("voicemail cases are confirmed from their call", field="channel",
+                              code="channel_invalid")
+    if not entry.content.strip():
+        raise ValidationError("say what the liaison reported", field="content",
+                              code="content_required")
+    if len(entry.content) > CONTENT_MAX_CHARS:
+        raise ValidationError("the content is too long", field="content", code="content_too_long")
+    phone = ""
+    if entry.caller_phone.strip():
+        phone = to_e164(entry.caller_phone) or ""
+        if not phone:
+            raise ValidationError("not a valid phone number", field="caller_phone",
+                                  code="phone_invalid")
+    if entry.received_at is not None and entry.received_at.tzinfo is None:
+        raise ValidationError("give the time with its offset", field="received_at",
+                              code="time_without_offset")
+    if entry.liaison_id is not None:
+        liaison = session.get(Liaison, entry.liaison_id)
+        if liaison is None:
+            raise ValidationError("no such liaison", field="liaison_id", code="liaison_unknown")
+    else:
+        liaison = find_liaison_by_number(session, phone) if phone else None
+    confirmation = Confirmation(
+        caller_name=entry.caller_name or (liaison.name if liaison else ""),
+        caller_unit=entry.caller_unit or (liaison.work_unit if liaison else ""),
+        caller_phone=phone, liaison_id=liaison.id if liaison else None,
+        leader_id=entry.leader_id, route_reason=entry.route_reason, category=entry.category,
+        urgent=entry.urgent, summary=entry.content.strip()[:SUMMARY_MAX_CHARS])
+    confirmation.validate()
+    route = choose_leader(session, liaison, confirmation.leader_id, confirmation.route_reason)
+    case = _open_case(session, confirmation, liaison, route, principal.actor, clock, call=None,
+                      channel=channel, summary=entry.content.strip(), urgent=entry.urgent,
+                      created_at=entry.received_at)
+    outcome = Outcome(case)
+    outcome.add(queue_sms(session, kind=NotificationKind.CASE_ROUTED, leader=case.leader,
+                          body=compose_case_sms(case, sms.case_link(case), sms.language),
+                          actor=principal.actor, case=case))
+    return outcome
+
+
+def _open_case(session: Session, confirmation: Confirmation, liaison: Liaison | None,
+               route: RouteChoice, actor: Actor, clock: Clock, *, call: Call | None,
+               channel: CaseChannel, summary: str, urgent: bool,
+               created_at: datetime | None = None) -> Case:
+    now = clock.now()
     case = Case(
-        number=_next_case_number(session),
-        call=call,
+        number=_next_case_number(session, clock), call=call, channel=channel,
         caller_name=confirmation.caller_name.strip(),
         caller_unit=confirmation.caller_unit.strip(),
         caller_phone=confirmation.caller_phone.strip(),
-        liaison_id=liaison.id if liaison else None,
-        leader=route.leader,
-        category=confirmation.category,
-        urgent=confirmation.urgent or call.urgent,
-        summary=confirmation.summary.strip() or default_summary(call),
-        route_reason=route.reason,
-        status=CaseStatus.ROUTED,
+        liaison_id=liaison.id if liaison else None, leader=route.leader,
+        category=confirmation.category, urgent=urgent, summary=summary,
+        route_reason=route.reason, status=CaseStatus.ROUTED,
+        created_at=created_at or now, routed_at=now,
     )
     session.add(case)
     session.flush()
+    # The same-day clock starts when the case reaches the leader: one who never acts is overdue.
+    set_deadline(session, case, same_day_deadline(now, clock), DeadlineKind.SAME_DAY, actor, clock)
     record_event(session, actor, "case.routed", case, after={
         "status": CaseStatus.ROUTED.value, "number": case.number, "leader_id": route.leader.id,
+        "leader": route.leader.name, "by": actor.name, "channel": channel.value,
         "default_leader": route.is_default, "reason": route.reason,
         "caller_name": case.caller_name, "caller_unit": case.caller_unit,
         "caller_phone": case.caller_phone,
@@ -110,155 +198,95 @@ def default_summary(call: Call) -> str:
     return text[:60]
 
 
-def acknowledge_case(session: Session, case: Case, actor: Actor, via: str = "web") -> bool:
-    """Record that the leader has seen the case (已收到); return False if already done."""
+def acknowledge_case(session: Session, who, case: Case, clock: Clock, via: str = "web") -> Outcome:
+    """Record that the leader has seen the case (已收到); a repeat changes nothing."""
+    principal = begin(who, "acknowledge", case)
     if case.acknowledged_at is not None:
-        return False
-    case.acknowledged_at = utcnow()
+        return Outcome(case)
+    case.acknowledged_at = clock.now()
     if case.status == CaseStatus.ROUTED:
-        move_status(session, case, CaseStatus.ACKNOWLEDGED, actor, "case.acknowledged", via=via)
+        move(session, case, CaseStatus.ACKNOWLEDGED, principal, "case.acknowledged", via=via)
     else:
-        record_event(session, actor, "case.acknowledged", case, after={"via": via})
-    return True
+        note_event(session, case, principal, "case.acknowledged", via=via)
+    return Outcome(case)
 
 
-def handle_directly(session: Session, case: Case, actor: Actor, now: datetime, tz: str) -> None:
-    """The leader handles the case personally; it is due the same day."""
-    move_status(session, case, CaseStatus.HANDLING, actor, "case.handling")
-    case.deadline_at = same_day_deadline(now, tz)
+def handle_case(session: Session, who, case: Case, note: str, clock: Clock,
+                calendar: WorkingCalendar) -> Outcome:
+    """The leader handles the case personally; due the same day it reached them."""
+    principal = begin(who, "handle", case)
+    move(session, case, CaseStatus.HANDLING, principal, "case.handling", note=note.strip())
+    if note.strip():
+        case.handling_note = note.strip()
+    # The same-day clock runs from when the case reached the leader, not from when they act.
+    due = same_day_deadline(case.routed_at or case.created_at, clock)
+    if case.deadline_at != due:
+        set_deadline(session, case, due, DeadlineKind.SAME_DAY, principal, clock)
+    return Outcome(case)
 
 
-def transfer_to_unit(
-    session: Session, case: Case, unit_id: int, actor: Actor, now: datetime, tz: str
-) -> None:
-    """Transfer the case to a medical unit, due in three working days."""
-    unit = session.get(Unit, unit_id)
-    if unit is None or not unit.active:
-        raise ValidationError("choose an existing unit", field="unit_id")
-    move_status(session, case, CaseStatus.TRANSFERRED, actor, "case.transferred", unit_id=unit.id)
-    case.unit = unit
-    case.deadline_at = unit_result_deadline(now, tz)
-
-
-def escalate_to_bureau(session: Session, case: Case, actor: Actor) -> None:
-    """Send the case to the bureau meeting; it is registered with the supervision office."""
-    move_status(session, case, CaseStatus.BUREAU_MEETING, actor, "case.bureau_meeting")
-    case.supervised = True
-
-
-def escalate_to_county(session: Session, case: Case, actor: Actor) -> None:
-    """Report a major, wide-reaching matter to the county committee and government."""
-    move_status(session, case, CaseStatus.COUNTY, actor, "case.county")
-    case.supervised = True
-
-
-def extend_deadline(session: Session, case: Case, new_deadline: datetime, reason: str,
-                    actor: Actor) -> None:
-    """Give a case that cannot finish in time an explained new deadline."""
-    if not reason.strip():
-        raise ValidationError("an extension needs a reason", field="reason")
-    if case.deadline_at is not None and new_deadline <= case.deadline_at:
-        raise ValidationError("the new deadline must be later", field="deadline")
-    before = case.deadline_at
-    case.deadline_at = new_deadline
-    case.deadline_reason = reason.strip()
-    record_event(session, actor, "case.deadline_extended", case,
-                 before={"deadline": before}, after={"deadline": new_deadline, "reason": reason})
-
-
-def file_unit_result(session: Session, case: Case, result: UnitResult, actor: Actor) -> None:
-    """File a unit's written result; every element of the prescribed format is required."""
-    missing = [name for name in ("facts_true", "causes", "measures", "liaison_opinion",
-                                 "signed_by") if not (getattr(result, name) or "").strip()]
-    if missing:
-        raise ValidationError("the result is incomplete: " + ", ".join(missing), field=missing[0])
-    if not result.sealed:
-        raise ValidationError("the result must carry the unit's official seal", field="sealed")
-    move_status(session, case, CaseStatus.RESULT_FILED, actor, "case.result_filed")
-    # case.unit_id is only set at the next flush after a transfer: take the id from the unit.
-    result.unit_id = case.unit.id
-    result.case = case
-    session.add(result)
-
-
-def accept_result(session: Session, case: Case, actor: Actor) -> None:
-    """The supervision office accepts the unit's result."""
-    result = _latest_result(case)
-    result.verdict = "accepted"
-    move_status(session, case, CaseStatus.ANSWERED, actor, "case.result_accepted")
-    case.answered_at = utcnow()
-    case.redo_count = 0
-
-
-def return_for_redo(session: Session, case: Case, reason: str, actor: Actor, now: datetime,
-                    tz: str) -> None:
-    """Return a weak result to the unit; the third return in a row flags a criticism notice."""
-    if not reason.strip():
-        raise ValidationError("say why the result is returned", field="reason")
-    result = _latest_result(case)
-    result.verdict = "returned"
-    result.verdict_reason = reason.strip()
-    move_status(session, case, CaseStatus.TRANSFERRED, actor, "case.returned_for_redo",
-                reason=reason.strip())
-    case.redo_count += 1
-    case.deadline_at = unit_result_deadline(now, tz)
-    if case.redo_count >= REDO_LIMIT_FOR_CRITICISM and not case.criticism_flagged:
-        case.criticism_flagged = True
-        record_event(session, actor, "unit.criticism_flagged", case,
-                     after={"unit_id": case.unit_id, "redo_count": case.redo_count})
-
-
-def answer_case(session: Session, case: Case, note: str, actor: Actor) -> None:
-    """Record the leader's (or the meeting's) answer to the liaison's message."""
+def answer_case(session: Session, who, case: Case, note: str, clock: Clock) -> Outcome:
+    """Record the leader's answer (direct handling, or the meeting's or the county's outcome)."""
+    principal = begin(who, "answer", case)
     if not note.strip():
-        raise ValidationError("describe how the matter was handled", field="note")
-    move_status(session, case, CaseStatus.ANSWERED, actor, "case.answered")
-    case.handling_note = note.strip()
-    case.answered_at = utcnow()
+        raise ValidationError("describe how the matter was handled", field="note",
+                              code="note_required")
+    answered_from = case.status
+    move(session, case, CaseStatus.ANSWERED, principal, "case.answered", note=note.strip())
+    mark_answered(case, answered_from, note.strip(), clock)
+    return Outcome(case)
 
 
-def record_feedback(session: Session, case: Case, method: str, note: str, actor: Actor) -> None:
-    """Record that the leader fed the answer back to the liaison."""
-    if method not in FEEDBACK_METHODS:
-        raise ValidationError("choose how the liaison was told", field="method")
-    move_status(session, case, CaseStatus.FED_BACK, actor, "case.fed_back", method=method)
-    case.feedback_method = method
-    case.feedback_note = note.strip()
-    case.fed_back_at = utcnow()
+def describe_case(session: Session, case: Case, now: datetime) -> dict:
+    """Return a case as a plain record (design.md's case JSON), its history oldest first.
+
+    Each history entry carries what a sentence needs: `actor` (a person's name where the
+    action was signed with one), `action`, and the audit row's details (unit, due, reason…).
+    """
+    def iso(moment):
+        return moment.isoformat() if moment else None
+
+    history = []
+    for event in list_events(session, "cases", case.id):
+        details = dict(event.after or {})
+        history.append({"at": iso(event.at), "actor": details.pop("by", None) or event.actor,
+                        "action": event.action, "details": details})
+    return {
+        "number": case.number, "status": case.status.value, "channel": case.channel.value,
+        "caller_name": case.caller_name, "caller_unit": case.caller_unit,
+        "caller_phone": case.caller_phone, "summary": case.summary, "urgent": case.urgent,
+        "leader": case.leader.name if case.leader else None,
+        "liaison": case.liaison.name if case.liaison else None,
+        "unit": case.unit.name if case.unit else None,
+        "deadline": iso(case.deadline_at), "overdue": case.is_overdue(now),
+        "redo_count": case.redo_count, "supervised": case.supervised,
+        "satisfaction": case.satisfaction.value if case.satisfaction else None,
+        "feedback_method": case.feedback_method.value if case.feedback_method else None,
+        "created_at": iso(case.created_at), "routed_at": iso(case.routed_at),
+        "acknowledged_at": iso(case.acknowledged_at), "answered_at": iso(case.answered_at),
+        "fed_back_at": iso(case.fed_back_at), "closed_at": iso(case.closed_at),
+        "assignments": [{"unit": a.unit.name, "assigned_at": iso(a.assigned_at),
+                         "due_at": iso(a.due_at), "result_at": iso(a.result_at),
+                         "returns": a.returns,
+                         "criticism_flagged": a.criticism_flagged_at is not None}
+                        for a in case.assignments],
+        "deadline_changes": [{"kind": d.kind.value, "old": iso(d.old_deadline),
+                              "new": iso(d.new_deadline), "reason": d.reason,
+                              "by": d.changed_by, "at": iso(d.changed_at)}
+                             for d in case.deadline_changes],
+        "supervision": [{"cause": e.cause.value, "reason": e.reason, "opened_at": iso(e.opened_at),
+                         "closed_at": iso(e.closed_at), "decision": e.decision}
+                        for e in case.supervision_entries],
+        "history": history,
+    }
 
 
-def rate_satisfaction(session: Session, case: Case, rating: str, actor: Actor) -> None:
-    """Record the liaison's satisfaction, closing the two-way loop."""
-    if rating not in SATISFACTION_CHOICES:
-        raise ValidationError("unknown satisfaction rating", field="rating")
-    move_status(session, case, CaseStatus.CLOSED, actor, "case.closed", satisfaction=rating)
-    case.satisfaction = rating
-    case.closed_at = utcnow()
-
-
-def supervise_overdue_cases(session: Session, now: datetime, actor: Actor) -> list[Case]:
-    """Hand every overdue, unexplained case to the supervision office; return those newly flagged."""
-    open_states = (CaseStatus.HANDLING, CaseStatus.TRANSFERRED)
-    overdue = list(session.scalars(select(Case).where(
-        Case.status.in_(open_states), Case.deadline_at < now, Case.supervised.is_(False))))
-    for case in overdue:
-        case.supervised = True
-        record_event(session, actor, "case.overdue_supervised", case,
-                     after={"deadline": case.deadline_at})
-    return overdue
-
-
-def _latest_result(case: Case) -> UnitResult:
-    pending = [r for r in case.results if r.verdict is None]
-    if not pending:
-        raise ValidationError("there is no unit result waiting for a verdict")
-    return max(pending, key=lambda r: r.id or 0)
-
-
-def _next_case_number(session: Session) -> str:
+def _next_case_number(session: Session, clock: Clock) -> str:
+    # The series follows the bureau's local year: a case confirmed at 01:00 Beijing time on
+    # 1 January (still 31 December in UTC) starts the new year's numbers.
     # The counter row is locked (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises
     # writers) so two officers confirming at once never get the same number.
-    year = utcnow().year
+    year = clock.today().year
     counter = session.scalar(
         select(CaseCounter).where(CaseCounter.year == year).with_for_update()
     )
@@ -270,21 +298,6 @@ def _next_case_number(session: Session) -> str:
     return f"{year}-{counter.last_value:06d}"
 
 
-def confirm_and_route(
-    session: Session,
-    call_id: int,
-    confirmation: Confirmation,
-    actor: Actor,
-    case_link,
-    language: str,
-):
-    """Confirm a call into a case, route it and queue the leader's SMS; return both.
-
-    Args:
-        case_link: a function from Case to the absolute URL of its leader page.
-    """
-    case = confirm_call(session, call_id, confirmation, actor)
-    body = compose_case_sms(case, case_link(case), language)
-    notification = queue_sms(session, kind="case_routed", leader=case.leader, body=body,
-                             actor=actor, case=case)
-    return case, notification
+__all__ = ["Confirmation", "CaseEntry", "confirm_call", "confirm_and_route",
+           "create_case", "default_summary", "acknowledge_case", "handle_case", "answer_case",
+           "describe_case"]

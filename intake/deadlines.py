@@ -1,51 +1,30 @@
-"""Deadlines in Chinese working days: statutory holidays off, adjusted weekend workdays on.
+"""The bureau's deadlines: direct handling the same day, a unit's result in three working days.
 
-`chinese_calendar` carries the State Council's yearly holiday notices; for a year it does not
-know yet, it raises NotImplementedError and we fall back to Monday–Friday, which is what the
-bureau would assume until the notice is published.
+The working days come from the injected `WorkingCalendar` (intake/clock.py); the clock says
+which time zone "the same day" and "close of business" are in.
 """
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-import chinese_calendar
+from intake.clock import Clock, WorkingCalendar
 
 UNIT_RESULT_WORKING_DAYS = 3
 END_OF_WORKING_DAY = time(17, 30)
 
 
-def is_working_day(day: date) -> bool:
-    """Tell whether a date is a working day in mainland China."""
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        return day.weekday() < 5
+def end_of_day(day: date, clock: Clock) -> datetime:
+    """Return the close of business on a local date, as an aware datetime."""
+    return datetime.combine(day, END_OF_WORKING_DAY, tzinfo=clock.tz)
 
 
-def add_working_days(start: date, days: int) -> date:
-    """Return the date that is `days` working days after `start` (start itself not counted)."""
-    current = start
-    remaining = days
-    while remaining > 0:
-        current += timedelta(days=1)
-        if is_working_day(current):
-            remaining -= 1
-    return current
+def same_day_deadline(start: datetime, clock: Clock) -> datetime:
+    """Direct handling is due the same day: midnight at the end of the start's local date."""
+    local = clock.local(start)
+    return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=clock.tz)
 
 
-def end_of_day(day: date, tz: str) -> datetime:
-    """Return the close of business on a day, as an aware datetime."""
-    return datetime.combine(day, END_OF_WORKING_DAY, tzinfo=ZoneInfo(tz))
-
-
-def same_day_deadline(now: datetime, tz: str) -> datetime:
-    """Direct handling is due the same day: midnight at the end of today, local time."""
-    local = now.astimezone(ZoneInfo(tz))
-    return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz))
-
-
-def unit_result_deadline(now: datetime, tz: str) -> datetime:
-    """A transferred case is due at close of business, three working days later."""
-    local = now.astimezone(ZoneInfo(tz))
-    return end_of_day(add_working_days(local.date(), UNIT_RESULT_WORKING_DAYS), tz)
+def unit_result_deadline(start: datetime, clock: Clock, calendar: WorkingCalendar) -> datetime:
+    """A transferred case is due at close of business, three working days after the start."""
+    due_day = calendar.add_working_days(clock.local(start).date(), UNIT_RESULT_WORKING_DAYS)
+    return end_of_day(due_day, clock)

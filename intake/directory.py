@@ -32,16 +32,17 @@ def verify_password(user: User, password: str) -> bool:
 def _require_phone(raw: str, field: str = "phone") -> str:
     e164 = to_e164(raw)
     if e164 is None:
-        raise ValidationError(f"not a valid phone number: {raw!r}", field=field)
+        raise ValidationError(f"not a valid phone number: {raw!r}", field=field, code="phone_invalid")
     return e164
 
 
 def add_unit(session: Session, name: str, kind: UnitKind, actor: Actor, phone: str = "") -> Unit:
     """Add a handling unit to the directory."""
     if not name.strip():
-        raise ValidationError("a unit needs a name", field="name")
+        raise ValidationError("a unit needs a name", field="name", code="name_required")
     if session.scalar(select(Unit.id).where(Unit.name == name.strip())):
-        raise ValidationError(f"a unit named {name.strip()!r} already exists", field="name")
+        raise ValidationError(f"a unit named {name.strip()!r} already exists", field="name",
+                              code="unit_name_taken")
     unit = Unit(name=name.strip(), kind=kind, phone=phone)
     session.add(unit)
     session.flush()
@@ -69,7 +70,8 @@ def add_liaison(
     """Add a community liaison linked to a leader."""
     e164 = _require_phone(phone)
     if session.scalar(select(Liaison.id).where(Liaison.phone == e164)):
-        raise ValidationError(f"a liaison with phone {e164} already exists", field="phone")
+        raise ValidationError(f"a liaison with phone {e164} already exists", field="phone",
+                              code="liaison_phone_taken")
     liaison = Liaison(name=name.strip(), phone=e164, leader=leader, work_unit=work_unit,
                       address=address)
     session.add(liaison)
@@ -86,20 +88,24 @@ def create_user(
     """Create a staff account; the password is hashed, never stored."""
     role = Role(role)
     if not username.strip():
-        raise ValidationError("a username is required", field="username")
+        raise ValidationError("a username is required", field="username",
+                              code="username_required")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"the password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+            f"the password must be at least {MIN_PASSWORD_LENGTH} characters", field="password",
+            code="password_too_short"
         )
     if session.scalar(select(User.id).where(User.username == username)):
-        raise ValidationError(f"the username {username!r} is taken", field="username")
+        raise ValidationError(f"the username {username!r} is taken", field="username",
+                              code="username_taken")
     if role == Role.LEADER and leader_id is None and phone:
         leader_id = session.scalar(select(Leader.id).where(Leader.phone == to_e164(phone)))
     if role == Role.LEADER and leader_id is None:
         raise ValidationError("a leader account needs a leader in the directory (match by phone)",
-                              field="leader_id")
+                              field="leader_id", code="leader_account_needs_leader")
     if role == Role.UNIT and unit_id is None:
-        raise ValidationError("a unit account needs a unit", field="unit_id")
+        raise ValidationError("a unit account needs a unit", field="unit_id",
+                              code="unit_account_needs_unit")
     user = User(username=username.strip(), role=role, name=name, phone=phone,
                 password_hash=hash_password(password), leader_id=leader_id, unit_id=unit_id)
     session.add(user)
@@ -124,7 +130,8 @@ def set_user_active(session: Session, user_id: int, active: bool, actor: Actor) 
     if user is None:
         raise NotFound(f"user {user_id} does not exist")
     if actor.user_id == user.id and not active:
-        raise ValidationError("you cannot disable your own account", field="active")
+        raise ValidationError("you cannot disable your own account", field="active",
+                              code="cannot_disable_self")
     before = user.active
     user.active = active
     record_event(session, actor, "user.activated" if active else "user.deactivated", user,

@@ -41,7 +41,8 @@ def set_duty_phone(session: Session, number: str, actor: Actor) -> str:
     """Set the phone that calls are put through to during duty hours."""
     e164 = to_e164(number)
     if e164 is None:
-        raise ValidationError(f"not a valid phone number: {number!r}", field="phone")
+        raise ValidationError(f"not a valid phone number: {number!r}", field="phone",
+                              code="phone_invalid")
     put_setting(session, DUTY_PHONE_KEY, e164, actor)
     return e164
 
@@ -50,9 +51,11 @@ def add_duty_period(session: Session, weekday: int, starts: time, ends: time,
                     actor: Actor) -> DutyPeriod:
     """Add a weekly staffed window (weekday 0 = Monday)."""
     if not 0 <= weekday <= 6:
-        raise ValidationError("weekday must be 0 (Monday) to 6 (Sunday)", field="weekday")
+        raise ValidationError("weekday must be 0 (Monday) to 6 (Sunday)", field="weekday",
+                              code="weekday_invalid")
     if ends <= starts:
-        raise ValidationError("a duty period must end after it starts", field="ends")
+        raise ValidationError("a duty period must end after it starts", field="ends",
+                              code="period_ends_before_start")
     period = DutyPeriod(weekday=weekday, starts=starts, ends=ends)
     session.add(period)
     session.flush()
@@ -109,7 +112,7 @@ def set_prompt_audio(session: Session, language: str, prompt_key: str, url: str,
     """Play an uploaded audio file instead of speaking one prompt (https URL)."""
     if not (url.startswith("https://") or url.startswith("http://")):
         raise ValidationError("the prompt audio must be an http(s) URL Twilio can fetch",
-                              field="url")
+                              field="url", code="prompt_url_invalid")
     put_setting(session, prompt_audio_key(language, prompt_key), url, actor)
 
 

@@ -1,19 +1,34 @@
-"""Every exception the domain raises.
+"""Every exception the domain raises. Each carries a stable `code` (and `field` when it is about
+one input field); the dashboard, the JSON API and SMS replies translate the code, never the field.
 
-    DutylineError
-     ├── InvalidTransition      a status change the transition map does not allow
-     ├── NotFound               an id that does not exist (or that the actor may not see)
-     ├── ValidationError        input a person typed that cannot be accepted; .field names it
-     └── ConfigurationError     a setting that makes the service unable to start
+    DutylineError                    code
+     ├── InvalidTransition           invalid_transition   a move the transition map does not allow
+     ├── NotFound                    not_found            does not exist, or the actor may not see it
+     ├── Forbidden                   forbidden            the actor may see it but may not do that
+     ├── ValidationError             (given per raise)    input that cannot be accepted; .field names it
+     └── ConfigurationError          configuration        a setting that makes the service unable to start
+
+The English message passed to the constructor is for logs; people see the text catalogued
+for the code (dashboard/errors.py).
 """
 
 
 class DutylineError(Exception):
     """Base class of every error the domain raises on purpose."""
 
+    code = "error"
+
+    def __init__(self, message: str = "", *, code: str | None = None, field: str | None = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.field = field
+
 
 class InvalidTransition(DutylineError):
     """Raised when a status change is not in the transition map."""
+
+    code = "invalid_transition"
 
     def __init__(self, entity: str, current: str, target: str):
         super().__init__(f"{entity} cannot move from {current} to {target}")
@@ -25,14 +40,25 @@ class InvalidTransition(DutylineError):
 class NotFound(DutylineError):
     """Raised when a record does not exist or is not visible to the actor."""
 
+    code = "not_found"
+
+
+class Forbidden(DutylineError):
+    """Raised when the actor may see a record but may not take that action on it."""
+
+    code = "forbidden"
+
 
 class ValidationError(DutylineError):
     """Raised when a person's input cannot be accepted; nothing is saved."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+    code = "invalid_input"
+
+    def __init__(self, message: str, field: str | None = None, *, code: str | None = None):
+        super().__init__(message, code=code, field=field)
 
 
 class ConfigurationError(DutylineError):
     """Raised when settings make it impossible to start."""
+
+    code = "configuration"

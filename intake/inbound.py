@@ -1,16 +1,23 @@
 """What happens after Twilio hands us something: a new recording, or an SMS reply."""
 from __future__ import annotations
 
+import re
+import secrets
+from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from intake.access import sms_leader, sms_liaison
 from intake.audit import Actor
-from intake.calls import RecordingOutcome, find_liaison_by_number, mark_call_enqueued
-from intake.cases import acknowledge_case, rate_satisfaction
-from intake.models import Call, Case, Leader
-from intake.notifications import raise_urgent_alert
+from intake.calls import RecordingOutcome, mark_call_enqueued
+from intake.cases import acknowledge_case
+from intake.clock import Clock, WorkingCalendar
+from intake.feedback import rate_case
+from intake.models import Call, Case, InboundMessage, Leader, Liaison
+from intake.notifications import SmsContext, raise_urgent_alert
 from intake.phones import to_e164
 from intake.statuses import CaseStatus
 
@@ -20,10 +27,17 @@ RATING_WORDS = {
     "2": "basically_satisfied", "基本满意": "basically_satisfied",
     "3": "dissatisfied", "不满意": "dissatisfied",
 }
+CASE_NUMBER = re.compile(r"\d{4}-\d{6}")
 REPLIES = {
     "zh-CN": {"ack": "已确认收到案件{number}。", "rated": "感谢您的评价（案件{number}）。",
+              "redo": "已收到您的评价，案件{number}将退回重新办理。",
+              "which": "您有多个案件待评价（{numbers}），请回复评分加案件号，如“1 {numbers}”。",
+              "no_case": "未找到待处理的案件{number}。", "nothing": "目前没有待处理的案件。",
               "unknown": "未能识别您的回复。"},
     "en-US": {"ack": "Case {number} acknowledged.", "rated": "Thank you for rating case {number}.",
+              "redo": "Thank you; case {number} goes back to be handled again.",
+              "which": "Several cases await your rating ({numbers}); reply with the rating and the case number.",
+              "no_case": "No open case {number} was found.", "nothing": "No case is waiting.",
               "unknown": "Sorry, we did not understand your reply."},
 }
 
@@ -58,28 +72,104 @@ def dispatch_after_recording(session: Session, outcome: RecordingOutcome, queue:
         session.commit()
 
 
+@dataclass
+class InboundReply:
+    """What an inbound SMS did: the reply text (or None) and the SMS to enqueue after commit."""
+
+    reply: str | None
+    sms: list[int] = field(default_factory=list)
+
+
 def handle_inbound_sms(session: Session, from_number: str, body: str, message_sid: str,
-                       actor: Actor, language: str) -> str | None:
-    """Apply a leader's acknowledgement or a liaison's rating; return the reply text."""
-    text = body.strip().lower()
-    e164 = to_e164(from_number)
+                       actor: Actor, language: str, clock: Clock | None = None,
+                       calendar: WorkingCalendar | None = None,
+                       sms: SmsContext | None = None) -> InboundReply:
+    """Apply a leader's acknowledgement or a liaison's rating, once per MessageSid.
+
+    A redelivered SMS (same MessageSid) changes nothing and gets the reply given the first
+    time. A leader's reply may name its case number; a bare "1" acknowledges the oldest
+    unacknowledged case and the reply says which. A liaison's "1"/"2"/"3" (optionally with
+    the case number) rates the one case awaiting a rating; with several, the reply asks for
+    the number. Nothing here commits.
+    """
+    clock = clock or Clock()
+    calendar = calendar or WorkingCalendar()
+    sms = sms or SmsContext(lambda case: f"/cases/{case.id}", language)
+    if message_sid:
+        seen = session.scalar(select(InboundMessage).where(InboundMessage.message_sid == message_sid))
+        if seen is not None:
+            return InboundReply(seen.reply)
+    record = InboundMessage(message_sid=message_sid or f"local-{secrets.token_hex(8)}",
+                            from_number=from_number[:40], body=body[:1000],
+                            received_at=clock.now())
+    try:
+        # A savepoint, so that a concurrent delivery of the same MessageSid loses on the
+        # unique constraint here instead of acting twice.
+        with session.begin_nested():
+            session.add(record)
+            session.flush()
+    except IntegrityError:
+        seen = session.scalar(select(InboundMessage).where(InboundMessage.message_sid == message_sid))
+        return InboundReply(seen.reply if seen is not None else None)
+    outcome, case, result = _apply_reply(session, from_number, body, language, clock, calendar, sms)
+    record.outcome = outcome
+    record.case_id = case.id if case is not None else None
+    record.reply = result.reply
+    return result
+
+
+def _apply_reply(session, from_number, body, language, clock, calendar, sms):
     replies = REPLIES[language]
+    words = body.strip().lower().split()
+    word = words[0] if words else ""
+    number = words[1].upper() if len(words) > 1 else None
+    if number is None and len(words) == 1 and CASE_NUMBER.fullmatch(word.upper()):
+        word, number = "1", word.upper()  # a bare case number reads as "received"
+    e164 = to_e164(from_number)
     leader = session.scalar(select(Leader).where(Leader.phone == e164)) if e164 else None
-    if leader is not None and text in ACK_WORDS:
-        case = session.scalar(select(Case).where(
-            Case.leader_id == leader.id, Case.acknowledged_at.is_(None)
-        ).order_by(Case.id.desc()))
+    if leader is not None and word in ACK_WORDS:
+        if not leader.active:
+            return "leader_inactive", None, InboundReply(None)
+        return _acknowledge_by_sms(session, leader, number, replies, clock)
+    liaison = session.scalar(select(Liaison).where(Liaison.phone == e164)) if e164 else None
+    if liaison is not None and word in RATING_WORDS:
+        if not liaison.active:
+            return "liaison_inactive", None, InboundReply(None)
+        return _rate_by_sms(session, liaison, RATING_WORDS[word], number, replies, clock,
+                            calendar, sms)
+    if leader is not None or liaison is not None:
+        return "not_understood", None, InboundReply(replies["unknown"])
+    return "unknown_sender", None, InboundReply(None)
+
+
+def _acknowledge_by_sms(session, leader: Leader, number, replies, clock):
+    waiting = select(Case).where(Case.leader_id == leader.id, Case.acknowledged_at.is_(None))
+    if number is not None:
+        case = session.scalar(waiting.where(Case.number == number))
         if case is None:
-            return None
-        acknowledge_case(session, case, Actor(f"sms:{leader.phone}"), via="sms")
-        return replies["ack"].format(number=case.number)
-    liaison = find_liaison_by_number(session, from_number)
-    if liaison is not None and text in RATING_WORDS:
-        case = session.scalar(select(Case).where(
-            Case.liaison_id == liaison.id, Case.status == CaseStatus.FED_BACK
-        ).order_by(Case.id.desc()))
+            return "no_such_case", None, InboundReply(replies["no_case"].format(number=number))
+    else:
+        case = session.scalar(waiting.order_by(Case.routed_at, Case.id).limit(1))
         if case is None:
-            return None
-        rate_satisfaction(session, case, RATING_WORDS[text], Actor(f"sms:{liaison.phone}"))
-        return replies["rated"].format(number=case.number)
-    return replies["unknown"] if (leader or liaison) else None
+            return "nothing_waiting", None, InboundReply(replies["nothing"])
+    acknowledge_case(session, sms_leader(leader), case, clock, via="sms")
+    return "acknowledged", case, InboundReply(replies["ack"].format(number=case.number))
+
+
+def _rate_by_sms(session, liaison: Liaison, rating: str, number, replies, clock, calendar, sms):
+    awaiting = select(Case).where(Case.liaison_id == liaison.id,
+                                  Case.status == CaseStatus.FED_BACK)
+    if number is not None:
+        awaiting = awaiting.where(Case.number == number)
+    cases = list(session.scalars(awaiting.order_by(Case.fed_back_at, Case.id)))
+    if not cases:
+        key = "no_case" if number else "nothing"
+        return "nothing_to_rate", None, InboundReply(replies[key].format(number=number))
+    if len(cases) > 1:
+        numbers = "、".join(case.number for case in cases)
+        return "ambiguous", None, InboundReply(replies["which"].format(numbers=numbers))
+    case = cases[0]
+    outcome = rate_case(session, sms_liaison(liaison), case, rating, clock, calendar, sms,
+                        via="sms")
+    key = "redo" if rating == "dissatisfied" else "rated"
+    return "rated", case, InboundReply(replies[key].format(number=case.number), outcome.sms)

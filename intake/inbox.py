@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from intake.access import visible, visible_cases_clause
 from intake.exceptions import NotFound
-from intake.models import Call, Case, Liaison, Notification
-from intake.statuses import CallStatus, Role
+from intake.models import Call, Case, CaseAssignment, Liaison, Notification
+from intake.statuses import WORKING_STATES, CallStatus, CaseStatus, Role
 
 PAGE_SIZE = 50
 INBOX_STATES = (
@@ -90,19 +91,12 @@ def can_see_call(user, call: Call) -> bool:
     if user.role == Role.LEADER and user.leader_id is not None:
         return call.leader_id == user.leader_id or (
             call.case is not None and call.case.leader_id == user.leader_id)
-    if user.role == Role.UNIT and user.unit_id is not None:
-        return call.case is not None and call.case.unit_id == user.unit_id
-    return False
+    return call.case is not None and visible(user, call.case)
 
 
 def can_see_case(user, case: Case) -> bool:
-    if user.role in STAFF_ROLES:
-        return True
-    if user.role == Role.LEADER:
-        return user.leader_id is not None and case.leader_id == user.leader_id
-    if user.role == Role.UNIT:
-        return user.unit_id is not None and case.unit_id == user.unit_id
-    return False
+    """Tell whether a user may see a case (the permission table's "view")."""
+    return visible(user, case)
 
 
 def get_visible_call(session: Session, user, call_id: int) -> Call:
@@ -131,13 +125,22 @@ def get_visible_case(session: Session, user, case_id: int) -> Case:
     return case
 
 
-def list_visible_cases(session: Session, user, limit: int = 100) -> list[Case]:
-    """Return the cases a user may see, newest first."""
-    stmt = select(Case).order_by(Case.id.desc()).limit(limit)
-    if user.role == Role.LEADER:
-        stmt = stmt.where(Case.leader_id == (user.leader_id or -1))
-    elif user.role == Role.UNIT:
-        stmt = stmt.where(Case.unit_id == (user.unit_id or -1))
-    elif user.role not in STAFF_ROLES:
-        return []
-    return list(session.scalars(stmt))
+def list_visible_cases(session: Session, user, limit: int = 100, *,
+                       status: CaseStatus | None = None, unit_id: int | None = None,
+                       overdue_at: datetime | None = None) -> list[Case]:
+    """Return the cases a user may see, newest first, optionally filtered.
+
+    Args:
+        status: only cases in this state.
+        unit_id: only cases ever assigned to this unit.
+        overdue_at: only cases still being worked on whose deadline is before this moment.
+    """
+    stmt = select(Case).where(visible_cases_clause(user))
+    if status is not None:
+        stmt = stmt.where(Case.status == CaseStatus(status))
+    if unit_id is not None:
+        stmt = stmt.where(exists(select(CaseAssignment.id).where(
+            CaseAssignment.case_id == Case.id, CaseAssignment.unit_id == unit_id)))
+    if overdue_at is not None:
+        stmt = stmt.where(Case.status.in_(WORKING_STATES), Case.deadline_at < overdue_at)
+    return list(session.scalars(stmt.order_by(Case.id.desc()).limit(limit)))

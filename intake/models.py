@@ -27,7 +27,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from intake.statuses import CallStatus, CaseStatus, NotificationStatus, Role, UnitKind
+from intake.statuses import (CallStatus, CaseChannel, CaseStatus, DeadlineKind, FeedbackMethod,
+                             NotificationKind, NotificationStatus, ReturnCategory, Role,
+                             Satisfaction, SupervisionCause, UnitKind, Verdict,
+                             WORKING_STATES)
 
 
 def utcnow() -> datetime:
@@ -221,33 +224,38 @@ class CaseCounter(Base):
 
 
 class Case(Base):
-    """A confirmed message, routed to a leader and tracked until the liaison has rated it."""
+    """A confirmed message, routed to a leader and tracked until the liaison has rated it.
+
+    Its history is kept as rows: unit assignments, deadline changes, supervision entries and
+    unit results. `deadline_at` is the deadline in force, written only together with a
+    DeadlineChange row, so that overdue cases can be found with one indexed query.
+    """
 
     __tablename__ = "cases"
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)  # 2026-000123
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), unique=True)
+    channel: Mapped[CaseChannel] = mapped_column(_enum(CaseChannel), default=CaseChannel.VOICEMAIL)
     caller_name: Mapped[str] = mapped_column(String(60))
     caller_unit: Mapped[str] = mapped_column(String(200), default="")
     caller_phone: Mapped[str] = mapped_column(String(32), default="")
     liaison_id: Mapped[int | None] = mapped_column(ForeignKey("liaisons.id"))
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"), index=True)
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     category: Mapped[str] = mapped_column(String(40), default="")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.ROUTED)
+    # Who produced the answer (HANDLING, RESULT_FILED, BUREAU_MEETING or COUNTY): a
+    # dissatisfied rating sends the case back there for redo.
+    answered_from: Mapped[CaseStatus | None] = mapped_column(_enum(CaseStatus))
     route_reason: Mapped[str] = mapped_column(Text, default="")
-    deadline_at: Mapped[datetime | None]
-    deadline_reason: Mapped[str] = mapped_column(Text, default="")
-    supervised: Mapped[bool] = mapped_column(Boolean, default=False)
-    redo_count: Mapped[int] = mapped_column(Integer, default=0)
-    criticism_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    deadline_at: Mapped[datetime | None] = mapped_column(index=True)
     handling_note: Mapped[str] = mapped_column(Text, default="")
-    feedback_method: Mapped[str | None] = mapped_column(String(20))
+    feedback_method: Mapped[FeedbackMethod | None] = mapped_column(_enum(FeedbackMethod))
     feedback_note: Mapped[str] = mapped_column(Text, default="")
-    satisfaction: Mapped[str | None] = mapped_column(String(20))
+    satisfaction: Mapped[Satisfaction | None] = mapped_column(_enum(Satisfaction))  # latest
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    routed_at: Mapped[datetime | None]
     acknowledged_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     fed_back_at: Mapped[datetime | None]
@@ -255,8 +263,94 @@ class Case(Base):
     call: Mapped[Call | None] = relationship(back_populates="case")
     leader: Mapped[Leader | None] = relationship()
     liaison: Mapped[Liaison | None] = relationship()
-    unit: Mapped[Unit | None] = relationship()
-    results: Mapped[list["UnitResult"]] = relationship(back_populates="case")
+    assignments: Mapped[list["CaseAssignment"]] = relationship(
+        back_populates="case", order_by="CaseAssignment.id")
+    deadline_changes: Mapped[list["DeadlineChange"]] = relationship(
+        back_populates="case", order_by="DeadlineChange.id")
+    supervision_entries: Mapped[list["SupervisionEntry"]] = relationship(
+        back_populates="case", order_by="SupervisionEntry.id")
+    results: Mapped[list["UnitResult"]] = relationship(back_populates="case",
+                                                       order_by="UnitResult.id")
+
+    @property
+    def assignment(self) -> "CaseAssignment | None":
+        """The latest unit assignment, or None for a case no unit has had."""
+        return self.assignments[-1] if self.assignments else None
+
+    @property
+    def unit(self) -> Unit | None:
+        return self.assignment.unit if self.assignment else None
+
+    @property
+    def unit_id(self) -> int | None:
+        return self.assignment.unit_id if self.assignment else None
+
+    @property
+    def redo_count(self) -> int:
+        """Returns for redo on the current assignment; a new unit starts again at 0."""
+        return self.assignment.returns if self.assignment else 0
+
+    @property
+    def supervised(self) -> bool:
+        """True while a supervision entry (escalation or overdue) is open."""
+        return any(entry.closed_at is None for entry in self.supervision_entries)
+
+    @property
+    def deadline_reason(self) -> str:
+        return self.deadline_changes[-1].reason if self.deadline_changes else ""
+
+    def is_overdue(self, now: datetime) -> bool:
+        """Tell whether the deadline in force has passed on a case still being worked on."""
+        return (self.deadline_at is not None and self.deadline_at < now
+                and self.status in WORKING_STATES)
+
+
+class CaseAssignment(Base):
+    """One transfer of a case to a unit: when, due when, its result, and its returns in a row."""
+
+    __tablename__ = "case_assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    assigned_by: Mapped[str] = mapped_column(String(80), default="")
+    due_at: Mapped[datetime | None]
+    result_at: Mapped[datetime | None]  # the latest result filed on this assignment
+    returns: Mapped[int] = mapped_column(Integer, default=0)  # in a row; acceptance resets
+    criticism_flagged_at: Mapped[datetime | None]
+    case: Mapped[Case] = relationship(back_populates="assignments")
+    unit: Mapped[Unit] = relationship()
+
+
+class DeadlineChange(Base):
+    """A deadline set or moved on a case: old, new, why, by whom, when."""
+
+    __tablename__ = "deadline_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[DeadlineKind] = mapped_column(_enum(DeadlineKind))
+    old_deadline: Mapped[datetime | None]
+    new_deadline: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    changed_by: Mapped[str] = mapped_column(String(80))
+    changed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    case: Mapped[Case] = relationship(back_populates="deadline_changes")
+
+
+class SupervisionEntry(Base):
+    """A case registered with the supervision office: escalated, or overdue; open until decided."""
+
+    __tablename__ = "supervision_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    cause: Mapped[SupervisionCause] = mapped_column(_enum(SupervisionCause, length=24))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_by: Mapped[str] = mapped_column(String(80), default="")
+    closed_at: Mapped[datetime | None]
+    decision: Mapped[str] = mapped_column(Text, default="")
+    case: Mapped[Case] = relationship(back_populates="supervision_entries")
 
 
 class UnitResult(Base):
@@ -266,6 +360,7 @@ class UnitResult(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("case_assignments.id"))
     facts_true: Mapped[str] = mapped_column(String(20))  # true | partly | false
     causes: Mapped[str] = mapped_column(Text)
     measures: Mapped[str] = mapped_column(Text)
@@ -273,9 +368,25 @@ class UnitResult(Base):
     signed_by: Mapped[str] = mapped_column(String(60))
     sealed: Mapped[bool] = mapped_column(Boolean, default=False)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
-    verdict: Mapped[str | None] = mapped_column(String(20))  # accepted | returned
+    verdict: Mapped[Verdict | None] = mapped_column(_enum(Verdict))
+    return_category: Mapped[ReturnCategory | None] = mapped_column(_enum(ReturnCategory))
     verdict_reason: Mapped[str] = mapped_column(Text, default="")
+    verdict_at: Mapped[datetime | None]
     case: Mapped[Case] = relationship(back_populates="results")
+
+
+class InboundMessage(Base):
+    """An SMS someone sent us; one row per Twilio MessageSid, so a redelivery counts once."""
+
+    __tablename__ = "inbound_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str] = mapped_column(String(40), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    outcome: Mapped[str] = mapped_column(String(40), default="")
+    reply: Mapped[str | None] = mapped_column(Text)
 
 
 class Notification(Base):
@@ -283,10 +394,13 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30))  # case_routed | urgent_alert | resend
+    kind: Mapped[NotificationKind] = mapped_column(_enum(NotificationKind, length=30))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)
+    # The recipient: exactly one of a leader, a unit or a liaison.
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    liaison_id: Mapped[int | None] = mapped_column(ForeignKey("liaisons.id"))
     to_number: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)
     segments: Mapped[int] = mapped_column(Integer, default=1)
@@ -372,7 +486,11 @@ __all__ = [
     "Call",
     "CaseCounter",
     "Case",
+    "CaseAssignment",
+    "DeadlineChange",
+    "SupervisionEntry",
     "UnitResult",
+    "InboundMessage",
     "Notification",
     "AuditEvent",
     "DutyPeriod",

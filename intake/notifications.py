@@ -6,7 +6,9 @@ fails or a Redis outage loses nothing: the reconciler finds PENDING rows and sen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Callable, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,8 +16,9 @@ from sqlalchemy.orm import Session
 from intake.audit import Actor, record_event
 from intake.directory import list_on_duty_leaders
 from intake.exceptions import NotFound
-from intake.models import Call, Case, Leader, Notification, utcnow
-from intake.statuses import NOTIFICATION_FAILURES, NOTIFICATION_RANK, NotificationStatus
+from intake.models import Call, Case, Leader, Liaison, Notification, Unit, utcnow
+from intake.statuses import (NOTIFICATION_FAILURES, NOTIFICATION_RANK, NotificationKind,
+                             NotificationStatus)
 
 GSM7_SEGMENT, GSM7_MULTIPART = 160, 153
 UCS2_SEGMENT, UCS2_MULTIPART = 70, 67
@@ -29,10 +32,18 @@ MESSAGES = {
     "zh-CN": {
         "case_routed": "【民情联线】案件{number}：{caller}来电，{excerpt}。请查看并回复1确认收到：{link}",
         "urgent_alert": "【民情联线·急】{caller}来电留言（急事），编号{reference}。请立即处理：{link}",
+        "unit_transfer": "【民情联线】案件{number}已转交贵单位办理，请于{due}前提交书面结果：{link}",
+        "unit_return": "【民情联线】案件{number}的办理结果被退回重办（{reason}），请于{due}前重新提交：{link}",
+        "feedback": "【民情联线】{leader}就您反映的问题（案件{number}）答复：{note}",
+        "rating_request": "【民情联线】请评价案件{number}的办理情况，回复1满意、2基本满意、3不满意（可加案件号，如“1 {number}”）。",
     },
     "en-US": {
         "case_routed": "[Dutyline] Case {number}: {caller} called: {excerpt}. Reply 1 to acknowledge: {link}",
         "urgent_alert": "[Dutyline URGENT] {caller} left an urgent message, ref {reference}: {link}",
+        "unit_transfer": "[Dutyline] Case {number} was transferred to your unit; file the written result by {due}: {link}",
+        "unit_return": "[Dutyline] The result for case {number} was returned for redo ({reason}); file again by {due}: {link}",
+        "feedback": "[Dutyline] {leader} answers your message (case {number}): {note}",
+        "rating_request": "[Dutyline] Please rate case {number}: reply 1 satisfied, 2 basically satisfied, 3 dissatisfied (you may add the case number, e.g. \"1 {number}\").",
     },
 }
 
@@ -41,6 +52,24 @@ MESSAGES = {
 class SendReceipt:
     sid: str | None
     status: NotificationStatus
+
+
+@dataclass(frozen=True)
+class SmsContext:
+    """What composing a case SMS needs from the app: links to case pages and the language."""
+
+    case_link: Callable[[Case], str]
+    language: str = "zh-CN"
+    tz: str = "Asia/Shanghai"
+
+    def due_text(self, due: datetime | None) -> str:
+        """Write a deadline as the recipient reads it, in the bureau's time zone."""
+        if due is None:
+            return ""
+        local = due.astimezone(ZoneInfo(self.tz))
+        if self.language == "zh-CN":
+            return f"{local.month}月{local.day}日 {local:%H:%M}"
+        return f"{local:%d %b %H:%M}"
 
 
 class Notifier(Protocol):
@@ -96,18 +125,49 @@ def compose_urgent_sms(call: Call, link: str, language: str) -> str:
     )
 
 
-def queue_sms(session: Session, *, kind: str, leader: Leader, body: str, actor: Actor,
-              case: Case | None = None, call: Call | None = None) -> Notification:
-    """Write an SMS as PENDING; a job sends it after the transaction commits."""
+def compose_unit_sms(kind: NotificationKind, case: Case, sms: SmsContext, reason: str = "") -> str:
+    """Write the SMS telling a unit about a case transferred to it or returned to it."""
+    return MESSAGES[sms.language][kind.value].format(
+        number=case.number, due=sms.due_text(case.deadline_at), reason=reason,
+        link=sms.case_link(case))
+
+
+def compose_feedback_sms(case: Case, note: str, language: str) -> str:
+    """Write the leader's answer to the liaison, as it will be sent (and previewed)."""
+    leader = case.leader.name if case.leader else ""
+    return MESSAGES[language]["feedback"].format(leader=leader, number=case.number,
+                                                 note=note.strip())
+
+
+def compose_rating_request(case: Case, language: str) -> str:
+    """Write the SMS asking the liaison to rate the answer with 1, 2 or 3."""
+    return MESSAGES[language]["rating_request"].format(number=case.number)
+
+
+def queue_sms(session: Session, *, kind: NotificationKind | str, body: str, actor: Actor,
+              leader: Leader | None = None, unit: Unit | None = None,
+              liaison: Liaison | None = None, case: Case | None = None,
+              call: Call | None = None) -> Notification | None:
+    """Write an SMS to a leader, a unit or a liaison as PENDING; a job sends it after commit.
+
+    Returns None (and writes nothing) when the recipient has no phone number on file.
+    """
+    recipient = leader or unit or liaison
+    if recipient is None or not recipient.phone:
+        return None
+    kind = NotificationKind(kind)
     notification = Notification(
-        kind=kind, case=case, call_id=call.id if call else None, leader_id=leader.id,
-        to_number=leader.phone, body=body, segments=count_segments(body),
+        kind=kind, case=case, call_id=call.id if call else None,
+        leader_id=leader.id if leader else None, unit_id=unit.id if unit else None,
+        liaison_id=liaison.id if liaison else None,
+        to_number=recipient.phone, body=body, segments=count_segments(body),
         status=NotificationStatus.PENDING,
     )
     session.add(notification)
     session.flush()
     record_event(session, actor, "sms.queued", notification,
-                 after={"kind": kind, "to": leader.phone, "segments": notification.segments})
+                 after={"kind": kind.value, "to": recipient.phone,
+                        "segments": notification.segments})
     return notification
 
 
@@ -157,13 +217,16 @@ def record_delivery_status(session: Session, message_sid: str, status: str,
 
 
 def resend_notification(session: Session, notification: Notification, actor: Actor) -> Notification:
-    """Queue a fresh copy of a failed SMS, to the leader's current phone; the alert clears."""
+    """Queue a fresh copy of a failed SMS, to the recipient's current phone; the alert clears."""
     leader = session.get(Leader, notification.leader_id) if notification.leader_id else None
-    if leader is None:
-        raise NotFound("the SMS has no leader to resend to")
+    unit = session.get(Unit, notification.unit_id) if notification.unit_id else None
+    liaison = session.get(Liaison, notification.liaison_id) if notification.liaison_id else None
     call = session.get(Call, notification.call_id) if notification.call_id else None
-    copy = queue_sms(session, kind=notification.kind, leader=leader, body=notification.body,
-                     actor=actor, case=notification.case, call=call)
+    copy = queue_sms(session, kind=notification.kind, leader=leader, unit=unit, liaison=liaison,
+                     body=notification.body, actor=actor, case=notification.case, call=call)
+    if copy is None:
+        raise NotFound("the SMS has no recipient with a phone to resend to",
+                       code="sms_no_recipient")
     notification.resent_as_id = copy.id
     record_event(session, actor, "sms.resent", notification, after={"copy_id": copy.id})
     return copy
@@ -203,11 +266,12 @@ def raise_urgent_alert(session: Session, call: Call, link: str, language: str,
     if call.leader is not None and call.leader.active:
         leaders.setdefault(call.leader.id, call.leader)
     already = set(session.scalars(select(Notification.leader_id).where(
-        Notification.call_id == call.id, Notification.kind == "urgent_alert")))
+        Notification.call_id == call.id, Notification.kind == NotificationKind.URGENT_ALERT)))
     body = compose_urgent_sms(call, link, language)
-    return [queue_sms(session, kind="urgent_alert", leader=leader, body=body, actor=actor,
-                      call=call)
-            for leader in leaders.values() if leader.id not in already]
+    queued = [queue_sms(session, kind=NotificationKind.URGENT_ALERT, leader=leader, body=body,
+                        actor=actor, call=call)
+              for leader in leaders.values() if leader.id not in already]
+    return [notification for notification in queued if notification is not None]
 
 
 def mark_notification_refused(session: Session, notification_id: int, error_code: str,

@@ -31,11 +31,14 @@ def choose_leader(
     default = liaison.leader if liaison is not None and liaison.leader is not None else None
     if override_leader_id is not None and (default is None or override_leader_id != default.id):
         if default is not None and not override_reason.strip():
-            raise ValidationError("say why this case goes to another leader", field="reason")
+            raise ValidationError("say why this case goes to another leader", field="reason",
+                                  code="route_reason_required")
         return RouteChoice(get_leader(session, override_leader_id), False, override_reason.strip())
     if default is not None and default.active:
         return RouteChoice(default, True, "")
     leaders = list_leaders(session)
     if not leaders:
-        raise ValidationError("the directory has no leader to route to", field="leader_id")
-    raise ValidationError("the caller is not a known liaison: choose a leader", field="leader_id")
+        raise ValidationError("the directory has no leader to route to", field="leader_id",
+                              code="no_leader_in_directory")
+    raise ValidationError("the caller is not a known liaison: choose a leader", field="leader_id",
+                          code="leader_required")

@@ -21,6 +21,8 @@ Case (one confirmed message, from routing to the liaison's rating)::
                             └─► COUNTY ──────────────────┘
 
     A leader may act without acknowledging first, so ROUTED also leads straight on.
+    A dissatisfied rating (不满意) sends a FED_BACK case back to whoever answered it: the
+    unit (TRANSFERRED), the leader (HANDLING), the bureau meeting or the county.
 """
 from __future__ import annotations
 
@@ -78,16 +80,24 @@ CASE_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.HANDLING: frozenset(
         {CaseStatus.ANSWERED, CaseStatus.TRANSFERRED, CaseStatus.BUREAU_MEETING}
     ),
-    CaseStatus.TRANSFERRED: frozenset({CaseStatus.RESULT_FILED, CaseStatus.BUREAU_MEETING}),
+    # TRANSFERRED -> TRANSFERRED: the leader reassigns the case to another unit.
+    CaseStatus.TRANSFERRED: frozenset(
+        {CaseStatus.RESULT_FILED, CaseStatus.BUREAU_MEETING, CaseStatus.TRANSFERRED}),
     CaseStatus.RESULT_FILED: frozenset(
         {CaseStatus.ANSWERED, CaseStatus.TRANSFERRED, CaseStatus.BUREAU_MEETING}
     ),
     CaseStatus.BUREAU_MEETING: frozenset({CaseStatus.ANSWERED, CaseStatus.COUNTY}),
     CaseStatus.COUNTY: frozenset({CaseStatus.ANSWERED}),
     CaseStatus.ANSWERED: frozenset({CaseStatus.FED_BACK}),
-    CaseStatus.FED_BACK: frozenset({CaseStatus.CLOSED}),
+    CaseStatus.FED_BACK: frozenset({CaseStatus.CLOSED, CaseStatus.HANDLING, CaseStatus.TRANSFERRED,
+                                    CaseStatus.BUREAU_MEETING, CaseStatus.COUNTY}),
     CaseStatus.CLOSED: frozenset(),
 }
+
+
+# A case in these states is still being worked on: past its deadline it is overdue.
+WORKING_STATES = frozenset({CaseStatus.ROUTED, CaseStatus.ACKNOWLEDGED, CaseStatus.HANDLING,
+                            CaseStatus.TRANSFERRED})
 
 
 class NotificationStatus(str, Enum):
@@ -128,3 +138,58 @@ class Role(str, Enum):
 class UnitKind(str, Enum):
     TOWNSHIP = "township"  # 乡镇卫生院
     COUNTY = "county"  # 县直医疗卫生单位
+
+
+class CaseChannel(str, Enum):
+    """How a case reached the duty room."""
+
+    VOICEMAIL = "voicemail"
+    PHONE = "phone"  # a live call the duty phone answered
+    IN_PERSON = "in_person"
+    LEADER = "leader"  # the liaison told their leader directly
+
+
+class Satisfaction(str, Enum):
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
+
+
+class FeedbackMethod(str, Enum):
+    PHONE = "phone"
+    WRITTEN = "written"
+    SMS = "sms"
+    IN_PERSON = "in_person"
+
+
+class Verdict(str, Enum):
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+
+
+class ReturnCategory(str, Enum):
+    FORMAT = "format"  # the written result lacks a prescribed element
+    QUALITY = "quality"  # the answer evades the question
+    DISSATISFIED = "dissatisfied"  # the liaison is not satisfied
+
+
+class SupervisionCause(str, Enum):
+    ESCALATION_BUREAU = "escalation_bureau"
+    ESCALATION_COUNTY = "escalation_county"
+    OVERDUE = "overdue"
+
+
+class DeadlineKind(str, Enum):
+    SAME_DAY = "same_day"  # direct handling
+    TRANSFER = "transfer"  # three working days for a unit
+    REDO = "redo"  # a returned result, three working days again
+    EXTENSION = "extension"  # an explained new deadline
+
+
+class NotificationKind(str, Enum):
+    CASE_ROUTED = "case_routed"  # to the leader
+    URGENT_ALERT = "urgent_alert"  # to on-duty leaders
+    UNIT_TRANSFER = "unit_transfer"  # to the unit a case was transferred to
+    UNIT_RETURN = "unit_return"  # to the unit whose result was returned
+    FEEDBACK = "feedback"  # the leader's answer to the liaison, by SMS
+    RATING_REQUEST = "rating_request"  # asks the liaison to reply 1, 2 or 3

@@ -16,9 +16,10 @@ from twilio.twiml.voice_response import VoiceResponse
 from intake import calls as call_service
 from intake import inbound
 from intake.audit import TWILIO
+from intake.clock import Clock, WorkingCalendar
 from intake.duty import DutySchedule, load_duty_schedule, prompt_audio_urls
 from intake.models import Call, utcnow
-from intake.notifications import record_delivery_status
+from intake.notifications import SmsContext, record_delivery_status
 from ivr.appcontext import get_db, get_job_queue, get_settings, services
 from ivr.prompts import spell_digits
 from ivr.signature import verify_twilio_signature
@@ -244,12 +245,17 @@ def sms_status() -> Response:
 def sms_inbound() -> Response:
     """Take a leader's "1" (acknowledge) or a liaison's satisfaction reply."""
     db = get_db()
-    reply = inbound.handle_inbound_sms(db, request.form.get("From", ""),
-                                       request.form.get("Body", ""),
-                                       request.form.get("MessageSid", ""), TWILIO,
-                                       get_settings().language)
+    settings = get_settings()
+    base = settings.public_base_url or request.host_url.rstrip("/")
+    handled = inbound.handle_inbound_sms(
+        db, request.form.get("From", ""), request.form.get("Body", ""),
+        request.form.get("MessageSid", ""), TWILIO, settings.language,
+        Clock(settings.timezone), WorkingCalendar(),
+        SmsContext(lambda case: f"{base}/cases/{case.id}", settings.language, settings.timezone))
     db.commit()
+    for notification_id in handled.sms:
+        get_job_queue().enqueue_sms(notification_id)
     response = MessagingResponse()
-    if reply:
-        response.message(reply)
+    if handled.reply:
+        response.message(handled.reply)
     return twiml(response)

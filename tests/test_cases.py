@@ -5,8 +5,9 @@ import pytest
 
 from intake.audit import Actor
 from intake.cases import Confirmation, acknowledge_case, confirm_and_route, default_summary
+from intake.clock import Clock
 from intake.exceptions import InvalidTransition, ValidationError
-from intake.models import AuditEvent, Case, Notification
+from intake.models import AuditEvent, Case, Notification, User
 from tests.dashboard_support import audit_actions, make_call
 
 DUTY = Actor("user:duty", None, "127.0.0.1")
@@ -78,9 +79,9 @@ def test_acknowledging_twice_records_once(demo):
     call = make_call(demo)
     case, _ = confirm_and_route(demo, call.id, Confirmation(
         caller_name="张伟", liaison_id=call.liaison_id), DUTY, _link, "zh-CN")
-    wang = Actor("user:wang")
-    assert acknowledge_case(demo, case, wang, via="web") is True
-    assert acknowledge_case(demo, case, wang, via="sms") is False
+    wang = demo.query(User).filter_by(username="wang").one()
+    acknowledge_case(demo, wang, case, Clock(), via="web")
+    acknowledge_case(demo, wang, case, Clock(), via="sms")
     demo.commit()
     events = demo.query(AuditEvent).filter_by(action="case.acknowledged").all()
     assert len(events) == 1 and events[0].after["via"] == "web"

@@ -191,4 +191,23 @@ def test_a_leader_acknowledges_by_replying_1(demo, twilio_client, standin, redis
     # Another leader's "1" does not acknowledge 王建国's case.
     other = _signed(twilio_client, "/sms/inbound", {"From": "+8613900000002", "Body": "1",
                                                     "MessageSid": "SM" + "8" * 32})
-    assert other.status_code == 200 and "案件" not in other.get_data(as_text=True)
+    assert other.status_code == 200 and case.number not in other.get_data(as_text=True)
+
+
+def test_a_reply_posted_three_times_with_one_message_sid_acknowledges_one_case(
+        demo, twilio_client, standin, redis):
+    """Issue 12 item 1: the same signed /sms/inbound three times acted on three cases."""
+    sign_in(twilio_client, "duty")
+    calls = [make_call(demo) for _ in range(3)]
+    for call in calls:
+        _confirm(twilio_client, call.id, liaison_id=str(call.liaison_id))
+    oldest = demo.query(Case).order_by(Case.id).first()
+    fields = {"From": "+8613900000001", "To": FROM_NUMBER, "Body": "1",
+              "MessageSid": "SM" + "7" * 32, "AccountSid": ACCOUNT_SID}
+    bodies = [_signed(twilio_client, "/sms/inbound", fields).get_data(as_text=True)
+              for _ in range(3)]
+    assert all(f"已确认收到案件{oldest.number}" in body for body in bodies)
+    demo.expire_all()
+    acknowledged = [c.number for c in demo.query(Case).order_by(Case.id)
+                    if c.acknowledged_at is not None]
+    assert acknowledged == [oldest.number]

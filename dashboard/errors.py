@@ -1,0 +1,64 @@
+"""What people read for each domain error code, in Mandarin (zh_CN catalogue) and English.
+
+The domain's messages are for logs; pages, the JSON API and flashes translate `exc.code`
+through this table. tests/test_error_codes.py finds every code raised in intake/ and checks
+that it is here and translated.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ERROR_MESSAGES = {
+    "error": _l("That did not work."),
+    "invalid_input": _l("Check the form: something in it cannot be accepted."),
+    "invalid_transition": _l("This case or call is not in a state that allows that."),
+    "not_found": _l("Not found."),
+    "forbidden": _l("You may see this case but may not do that."),
+    "configuration": _l("The service is not configured correctly."),
+    "sms_no_recipient": _l("This SMS has no recipient with a phone number to resend to."),
+    # Cases
+    "caller_name_required": _l("Enter the caller's name."),
+    "summary_too_long": _l("Keep the summary under 200 characters."),
+    "channel_invalid": _l("Choose how the case came in: phone, in person or through the leader."),
+    "content_required": _l("Write down what the liaison reported."),
+    "content_too_long": _l("The message is too long."),
+    "phone_invalid": _l("That is not a valid phone number."),
+    "time_without_offset": _l("Give the time with its time zone offset."),
+    "liaison_unknown": _l("That liaison is not in the directory."),
+    "route_reason_required": _l("Say why this case goes to another leader."),
+    "no_leader_in_directory": _l("The directory has no leader to route the case to."),
+    "leader_required": _l("Choose a leader: the caller is not a known liaison."),
+    "note_required": _l("Describe how the matter was handled."),
+    "note_too_long": _l("The note is too long."),
+    "unit_unknown": _l("Choose a unit from the directory."),
+    "facts_true_required": _l("Say whether the facts are true."),
+    "result_incomplete": _l("The written result is incomplete: fill in every element."),
+    "seal_required": _l("The result must carry the unit's official seal."),
+    "no_pending_result": _l("No unit result is waiting for a verdict."),
+    "return_category_invalid": _l("Choose why the result is returned: format, quality or dissatisfied."),
+    "reason_required": _l("Give a reason."),
+    "escalation_target_invalid": _l("Escalate to the bureau meeting or to the county."),
+    "deadline_invalid": _l("Give the new deadline as a date and time."),
+    "deadline_not_later": _l("The new deadline must be later than the one in force."),
+    "feedback_method_invalid": _l("Choose how the liaison was told: phone, written, SMS or in person."),
+    "rating_invalid": _l("Choose satisfied, basically satisfied or dissatisfied."),
+    # Directory and duty hours
+    "name_required": _l("Enter a name."),
+    "unit_name_taken": _l("A unit with that name already exists."),
+    "liaison_phone_taken": _l("A liaison with that phone number is already in the directory."),
+    "username_required": _l("Enter a username."),
+    "username_taken": _l("That username is taken."),
+    "password_too_short": _l("The password must be at least 8 characters."),
+    "leader_account_needs_leader": _l("A leader account needs a leader in the directory with the same phone."),
+    "unit_account_needs_unit": _l("A unit account needs a unit."),
+    "cannot_disable_self": _l("You cannot disable your own account."),
+    "weekday_invalid": _l("Choose a weekday."),
+    "period_ends_before_start": _l("A duty period must end after it starts."),
+    "prompt_url_invalid": _l("The prompt audio must be an http(s) address Twilio can fetch."),
+}
+
+
+def error_message(exc) -> str:
+    """Return the translated text for a domain error, by its code."""
+    code = getattr(exc, "code", "error")
+    return str(ERROR_MESSAGES.get(code, ERROR_MESSAGES["error"]))

@@ -1,0 +1,92 @@
+"""Escalation to the bureau meeting or the county, extensions, and overdue cases.
+
+Each escalation, and each case found overdue, opens a SupervisionEntry with its cause; the
+entries close when the case is answered, with the answer as their decision.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.access import Party, Principal
+from intake.audit import Actor
+from intake.clock import Clock
+from intake.exceptions import InvalidTransition, ValidationError
+from intake.lifecycle import Outcome, begin, move, note_event, open_supervision, set_deadline
+from intake.models import Case, SupervisionEntry
+from intake.statuses import WORKING_STATES, CaseStatus, DeadlineKind, SupervisionCause
+
+ESCALATIONS = {
+    "bureau_meeting": (CaseStatus.BUREAU_MEETING, SupervisionCause.ESCALATION_BUREAU,
+                       "case.bureau_meeting"),
+    "county": (CaseStatus.COUNTY, SupervisionCause.ESCALATION_COUNTY, "case.county"),
+}
+
+
+def escalate_case(session: Session, who, case: Case, to: str, reason: str, clock: Clock) -> Outcome:
+    """Send the case to the bureau meeting or the county; either way it is supervised."""
+    principal = begin(who, "escalate", case)
+    if to not in ESCALATIONS:
+        raise ValidationError("escalate to bureau_meeting or county", field="to",
+                              code="escalation_target_invalid")
+    if not reason.strip():
+        raise ValidationError("say why the case is escalated", field="reason",
+                              code="reason_required")
+    target, cause, action = ESCALATIONS[to]
+    move(session, case, target, principal, action, reason=reason.strip())
+    open_supervision(session, case, cause, principal, clock, reason.strip())
+    return Outcome(case)
+
+
+def extend_deadline(session: Session, who, case: Case, new_deadline: datetime, reason: str,
+                    clock: Clock) -> Outcome:
+    """Give a case that cannot finish in time an explained, later deadline."""
+    principal = begin(who, "extend", case)
+    if case.status not in (CaseStatus.HANDLING, CaseStatus.TRANSFERRED):
+        # The state machine has no "extended" state: only a case with a running deadline
+        # can be extended, and refusing any other is a 409 like any refused move.
+        raise InvalidTransition("Case", case.status.value, "extended")
+    if not reason.strip():
+        raise ValidationError("an extension needs a reason", field="reason",
+                              code="reason_required")
+    if new_deadline is None or new_deadline.tzinfo is None:
+        raise ValidationError("give the new deadline with its offset", field="deadline",
+                              code="deadline_invalid")
+    if case.deadline_at is not None and new_deadline <= case.deadline_at:
+        raise ValidationError("the new deadline must be later than the one in force",
+                              field="deadline", code="deadline_not_later")
+    old = case.deadline_at
+    set_deadline(session, case, new_deadline, DeadlineKind.EXTENSION, principal, clock,
+                 reason.strip())
+    note_event(session, case, principal, "case.deadline_extended", old=old, due=new_deadline,
+               reason=reason.strip())
+    return Outcome(case)
+
+
+SUPERVISION_OFFICE = Principal(Party.SUPERVISOR, "督办室", "system:overdue")
+
+
+def list_overdue_cases(session: Session, now: datetime) -> list[Case]:
+    """Return the cases past their deadline that are not yet under overdue supervision."""
+    already = select(SupervisionEntry.id).where(
+        SupervisionEntry.case_id == Case.id, SupervisionEntry.cause == SupervisionCause.OVERDUE,
+        SupervisionEntry.closed_at.is_(None))
+    return list(session.scalars(select(Case).where(
+        Case.status.in_(WORKING_STATES), Case.deadline_at < now, ~already.exists())
+        .order_by(Case.deadline_at, Case.id)))
+
+
+def supervise_overdue_cases(session: Session, clock: Clock, actor: Actor | None = None) -> list[Case]:
+    """Hand every overdue case to the supervision office; return those newly registered.
+
+    Running it again at the same moment registers nothing new.
+    """
+    principal = SUPERVISION_OFFICE if actor is None else Principal(
+        Party.SUPERVISOR, actor.name or actor.label, actor.label, actor.user_id)
+    overdue = list_overdue_cases(session, clock.now())
+    for case in overdue:
+        open_supervision(session, case, SupervisionCause.OVERDUE, principal, clock)
+        note_event(session, case, principal, "case.overdue_supervised", due=case.deadline_at)
+    return overdue

@@ -1,0 +1,119 @@
+"""The permission table: every action × party, as the case API's 404/403 rules require."""
+from __future__ import annotations
+
+from itertools import product
+
+import pytest
+
+from intake.access import (ACTIONS, RULES, Party, Principal, allowed, check, visible,
+                           visible_cases_clause)
+from intake.exceptions import Forbidden, NotFound
+from intake.models import Case, CaseAssignment
+from intake.statuses import CaseStatus
+
+LEADER_ID, OTHER_LEADER_ID, UNIT_ID, OTHER_UNIT_ID, LIAISON_ID = 1, 2, 10, 11, 20
+
+PEOPLE = {
+    "admin": Principal(Party.ADMIN, "管理员", "user:admin", 1),
+    "duty": Principal(Party.DUTY, "值班员", "user:duty", 2),
+    "supervisor": Principal(Party.SUPERVISOR, "督办员", "user:sup", 3),
+    "its_leader": Principal(Party.LEADER, "王建国", "user:wang", 4, leader_id=LEADER_ID),
+    "other_leader": Principal(Party.LEADER, "李红", "user:li", 5, leader_id=OTHER_LEADER_ID),
+    "its_unit": Principal(Party.UNIT, "城关", "user:cg", 6, unit_id=UNIT_ID),
+    "other_unit": Principal(Party.UNIT, "县医院", "user:xr", 7, unit_id=OTHER_UNIT_ID),
+    "its_liaison": Principal(Party.LIAISON, "张伟", "sms:+86138", liaison_id=LIAISON_ID),
+}
+# (action, who) -> the state the action is tried in, for every pair that is allowed.
+EXPECTED_ALLOWED = {
+    ("create", "admin"): None, ("create", "duty"): None,
+    **{("view", who): CaseStatus.ROUTED for who in
+       ("admin", "duty", "supervisor", "its_leader", "its_unit", "its_liaison")},
+    ("acknowledge", "its_leader"): CaseStatus.ROUTED,
+    ("handle", "its_leader"): CaseStatus.ACKNOWLEDGED,
+    ("transfer", "its_leader"): CaseStatus.HANDLING,
+    ("escalate", "its_leader"): CaseStatus.TRANSFERRED,
+    ("extend", "its_leader"): CaseStatus.HANDLING,
+    ("extend", "its_unit"): CaseStatus.TRANSFERRED,
+    ("extend", "supervisor"): CaseStatus.TRANSFERRED,
+    ("result", "its_unit"): CaseStatus.TRANSFERRED,
+    ("accept", "supervisor"): CaseStatus.RESULT_FILED,
+    ("return", "supervisor"): CaseStatus.RESULT_FILED,
+    ("answer", "its_leader"): CaseStatus.BUREAU_MEETING,
+    ("feedback", "its_leader"): CaseStatus.ANSWERED,
+    ("rate", "duty"): CaseStatus.FED_BACK,
+    ("rate", "its_leader"): CaseStatus.FED_BACK,
+    ("rate", "its_liaison"): CaseStatus.FED_BACK,
+}
+SEES_IT = {"admin", "duty", "supervisor", "its_leader", "its_unit", "its_liaison"}
+
+
+def _case(status: CaseStatus) -> Case:
+    case = Case(id=7, number="2026-000007", status=status, leader_id=LEADER_ID,
+                liaison_id=LIAISON_ID)
+    case.assignments = [CaseAssignment(unit_id=UNIT_ID)]
+    return case
+
+
+def test_the_table_names_exactly_the_api_actions():
+    assert set(RULES) == set(ACTIONS) == {
+        "create", "view", "acknowledge", "handle", "transfer", "escalate", "extend", "result",
+        "accept", "return", "answer", "feedback", "rate"}
+
+
+@pytest.mark.parametrize("action, who", sorted(product(ACTIONS, PEOPLE)))
+def test_every_action_for_every_party(action, who):
+    principal = PEOPLE[who]
+    state = EXPECTED_ALLOWED.get((action, who), CaseStatus.ROUTED)
+    case = None if action == "create" else _case(state or CaseStatus.ROUTED)
+    if (action, who) in EXPECTED_ALLOWED:
+        assert check(principal, action, case) == principal
+        assert allowed(principal, action, case)
+    elif case is not None and who not in SEES_IT:
+        with pytest.raises(NotFound):
+            check(principal, action, case)
+    else:
+        with pytest.raises(Forbidden):
+            check(principal, action, case)
+        assert not allowed(principal, action, case)
+
+
+@pytest.mark.parametrize("action", [a for a in ACTIONS if a not in ("create", "view")])
+def test_no_action_is_allowed_on_a_closed_case(action):
+    for principal in PEOPLE.values():
+        assert not allowed(principal, action, _case(CaseStatus.CLOSED))
+
+
+def test_the_state_column_is_applied():
+    wang = PEOPLE["its_leader"]
+    assert allowed(wang, "handle", _case(CaseStatus.ROUTED))
+    assert not allowed(wang, "handle", _case(CaseStatus.TRANSFERRED))
+    assert not allowed(PEOPLE["its_unit"], "result", _case(CaseStatus.RESULT_FILED))
+
+
+def test_an_inactive_account_may_do_nothing():
+    gone = Principal(Party.LEADER, "王建国", "user:wang", 4, leader_id=LEADER_ID, active=False)
+    assert not visible(gone, _case(CaseStatus.ROUTED))
+    assert not allowed(gone, "acknowledge", _case(CaseStatus.ROUTED))
+
+
+def test_the_inbox_lists_only_visible_cases(demo):
+    """The list query (intake.inbox) and visible() agree, on a real database."""
+    from intake.audit import Actor
+    from intake.cases import Confirmation, confirm_and_route
+    from intake.inbox import list_visible_cases
+    from intake.models import User
+    from tests.dashboard_support import make_call
+
+    made = []
+    for phone in ("+8613812345678", "+8613712345678"):  # 张伟 -> 王建国, 陈明 -> 李红
+        call = make_call(demo, phone)
+        case, _ = confirm_and_route(demo, call.id, Confirmation(
+            caller_name="x", liaison_id=call.liaison_id), Actor("test"), lambda c: "", "zh-CN")
+        made.append(case)
+    demo.commit()
+    for user in demo.query(User):
+        listed = list_visible_cases(demo, user)
+        assert listed == [c for c in reversed(made) if visible(user, c)]
+        assert demo.query(Case).filter(visible_cases_clause(user)).count() == len(listed)
+    wang = demo.query(User).filter_by(username="wang").one()
+    assert [c.leader.name for c in list_visible_cases(demo, wang)] == ["王建国"]
