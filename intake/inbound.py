@@ -1,16 +1,13 @@
-"""What happens after Twilio hands us something: a new recording, or an SMS reply."""
+"""What happens when Twilio hands us an SMS reply (after a recording: intake.dispatch)."""
 from __future__ import annotations
-
-from typing import Callable, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.audit import Actor
-from intake.calls import RecordingOutcome, find_liaison_by_number, mark_call_enqueued
+from intake.calls import find_liaison_by_number
 from intake.cases import acknowledge_case, rate_satisfaction
-from intake.models import Call, Case, Leader
-from intake.notifications import raise_urgent_alert
+from intake.models import Case, Leader
 from intake.phones import to_e164
 from intake.statuses import CaseStatus
 
@@ -26,36 +23,6 @@ REPLIES = {
     "en-US": {"ack": "Case {number} acknowledged.", "rated": "Thank you for rating case {number}.",
               "unknown": "Sorry, we did not understand your reply."},
 }
-
-
-class JobQueue(Protocol):
-    """What intake needs from the job queue; returns False when the queue is unreachable."""
-
-    def enqueue_transcription(self, call_id: int) -> bool: ...
-
-    def enqueue_sms(self, notification_id: int) -> bool: ...
-
-    def enqueue_recording_deletion(self, call_id: int) -> bool: ...
-
-
-def dispatch_after_recording(session: Session, outcome: RecordingOutcome, queue: JobQueue,
-                             call_link: Callable[[Call], str], actor: Actor,
-                             language: str) -> None:
-    """Alert leaders of an urgent message, then enqueue transcription.
-
-    The recording is already committed; this commits again before each enqueue, so a job
-    never runs ahead of the data it needs, and a Redis outage leaves the call RECORDED for
-    the reconciler instead of losing it.
-    """
-    call = outcome.call
-    if call.urgent:
-        alerts = raise_urgent_alert(session, call, call_link(call), language, actor)
-        session.commit()
-        for notification in alerts:
-            queue.enqueue_sms(notification.id)
-    if outcome.needs_transcription and queue.enqueue_transcription(call.id):
-        mark_call_enqueued(session, call, actor)
-        session.commit()
 
 
 def handle_inbound_sms(session: Session, from_number: str, body: str, message_sid: str,

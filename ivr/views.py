@@ -15,11 +15,12 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from intake import calls as call_service
 from intake import inbound
+from intake.dispatch import dispatch_after_recording
 from intake.audit import TWILIO
 from intake.duty import DutySchedule, load_duty_schedule, prompt_audio_urls
 from intake.models import Call, utcnow
 from intake.notifications import record_delivery_status
-from ivr.appcontext import get_db, get_job_queue, get_settings, services
+from web.services import get_db, get_job_queue, get_settings, services
 from ivr.prompts import spell_digits
 from ivr.signature import verify_twilio_signature
 from ivr.twiml import add_prompt, fallback_response, twiml
@@ -208,10 +209,9 @@ def recording_status() -> Response:
         language=settings.language,
         actor=TWILIO,
     )
-    db.commit()
+    db.commit()  # the recording is kept even if alerting or enqueueing fails below
     if outcome.is_new:
-        inbound.dispatch_after_recording(db, outcome, get_job_queue(), _call_link, TWILIO,
-                                         settings.language)
+        dispatch_after_recording(db, outcome, get_job_queue(), settings.public_base_url, TWILIO)
     return Response("", status=204)
 
 
@@ -220,11 +220,6 @@ def _int_field(name: str) -> int:
         return int(request.form.get(name, "0") or 0)
     except ValueError:
         return 0
-
-
-def _call_link(call) -> str:
-    base = get_settings().public_base_url or request.host_url.rstrip("/")
-    return f"{base}/calls/{call.id}"
 
 
 @bp.post("/sms/status")

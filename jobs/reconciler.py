@@ -22,7 +22,7 @@ from intake.audit import SYSTEM
 from intake.calls import fail_transcription, list_calls_to_reconcile, mark_call_enqueued
 from intake.models import utcnow
 from intake.notifications import list_pending_notifications
-from ivr.queueing import JobQueue, JobState, sms_job_id, transcription_job_id
+from jobs.queue import JobQueue, JobState, sms_job_id, transcription_job_id
 
 PENDING_SMS_GRACE = timedelta(seconds=30)
 
