@@ -160,7 +160,7 @@ def _bench_user_id(app) -> int:
     from sqlalchemy import select
 
     from intake.models import User
-    from ivr.appcontext import EXTENSION_KEY
+    from web.services import EXTENSION_KEY
 
     with app.extensions[EXTENSION_KEY].session_factory() as session:
         return session.scalar(select(User.id).where(User.username == "bench"))

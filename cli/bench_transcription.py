@@ -261,7 +261,7 @@ class _Service:
             self.env.pop(name, None)
         upgrade_database(self.env["DATABASE_URL"])
         from intake.db import make_engine, make_session_factory
-        from ivr.queueing import JobQueue, connect_redis
+        from jobs.queue import JobQueue, connect_redis
 
         self.engine = make_engine(self.env["DATABASE_URL"])
         self.session_factory = make_session_factory(self.engine)

@@ -12,12 +12,12 @@ Every change is written to the audit log with the actor "cli".
 """
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import click
 
+from cli.output import echo_json
 from intake.audit import Actor
 from intake.db import session_scope
 from intake.exceptions import DutylineError
@@ -31,10 +31,6 @@ def register(group: click.Group) -> None:
     group.add_command(duty)
     group.add_command(prompt_audio)
     group.add_command(purge_recordings_command)
-
-
-def _echo_json(payload) -> None:
-    click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
 
 
 class _Weekday(click.ParamType):
@@ -90,7 +86,7 @@ def duty_show(as_json: bool) -> None:
     settings = get_runtime().settings
     record = _run(lambda s: describe_duty(s, utcnow(), settings.timezone))
     if as_json:
-        _echo_json(record)
+        echo_json(record)
         return
     click.echo(f"duty phone: {record['duty_phone'] or '(not set: every call goes to voicemail)'}")
     click.echo(f"on duty now ({record['timezone']}): {'yes' if record['on_duty_now'] else 'no'}")
@@ -207,7 +203,7 @@ def prompt_audio_show(as_json: bool) -> None:
 
     record = _run(lambda s: {lang: prompt_audio_urls(s, lang) for lang in ("zh-CN", "en-US")})
     if as_json:
-        _echo_json(record)
+        echo_json(record)
         return
     for language, urls in record.items():
         for key, url in sorted(urls.items()):
@@ -242,7 +238,7 @@ def purge_recordings_command(days: int | None, dry_run: bool, as_json: bool) -> 
     report = {"retention_days": days, "cutoff": cutoff.isoformat(), "dry_run": dry_run,
               "purged": purged, "bytes_freed": freed}
     if as_json:
-        _echo_json(report)
+        echo_json(report)
     else:
         verb = "would delete" if dry_run else "deleted"
         click.echo(f"{verb} the audio of {len(purged)} call(s) recorded before "

@@ -1,7 +1,6 @@
 """The `dutyline` console script. Commands that report take --json."""
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -9,15 +8,9 @@ from pathlib import Path
 
 import click
 
-from intake.audit import Actor
+from cli.output import echo_json
 from intake.db import session_scope, upgrade_database
 from intake.runtime import get_runtime
-
-CLI = Actor("cli")
-
-
-def _echo_json(payload) -> None:
-    click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
 
 
 @click.group()
@@ -89,7 +82,7 @@ def calls_show(call_sid: str, as_json: bool) -> None:
     if record is None:
         raise click.ClickException(f"no call {call_sid}")
     if as_json:
-        _echo_json(record)
+        echo_json(record)
         return
     for key in ("call_sid", "reference", "status", "from", "liaison", "urgent",
                 "recording_duration", "recording_path", "failure_reason", "model_name",
@@ -118,14 +111,14 @@ def _load_call_record(key: str) -> dict | None:
 @click.option("--json", "as_json", is_flag=True)
 def reconcile_command(as_json: bool) -> None:
     """Enqueue transcriptions and SMS that a Redis outage or dead worker left behind."""
-    from ivr.queueing import JobQueue, connect_redis
-    from ivr.reconciler import reconcile
+    from jobs.queue import JobQueue, connect_redis
+    from jobs.reconciler import reconcile
 
     runtime = get_runtime()
     with session_scope(runtime.session_factory) as session:
         report = reconcile(session, JobQueue(connect_redis(runtime.settings.effective_redis_url)))
     if as_json:
-        _echo_json(report.to_json())
+        echo_json(report.to_json())
     else:
         click.echo(f"enqueued {len(report.calls_enqueued)} transcription(s), "
                    f"{len(report.sms_enqueued)} SMS"
@@ -165,7 +158,7 @@ def simulate_call(url, wav, from_number, to_number, digits, wait, timeout, as_js
             if wait:
                 raise click.ClickException(f"call {sids['call_sid']} not finished in {timeout}s")
     if as_json:
-        _echo_json(record)
+        echo_json(record)
     else:
         click.echo(f"{record['call_sid']}: {record['status']} {record['transcript_display']}")
 

@@ -1,10 +1,9 @@
 """Speech commands: fetch-model, transcribe, extract."""
 from __future__ import annotations
 
-import json
-
 import click
 
+from cli.output import echo_json
 from intake.runtime import get_runtime
 
 
@@ -12,10 +11,6 @@ def register(group: click.Group) -> None:
     group.add_command(extract_command)
     group.add_command(transcribe_command)
     group.add_command(fetch_model_command)
-
-
-def _echo_json(payload) -> None:
-    click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
 
 
 @click.command("extract")
@@ -34,7 +29,7 @@ def extract_command(text: str, caller_number: str | None, language: str | None,
                                      urgent_keywords=list(settings.urgent_keywords) or None)
     result = details.to_json()
     if as_json:
-        _echo_json(result)
+        echo_json(result)
     else:
         for key in ("phones", "name", "unit", "address", "urgent"):
             click.echo(f"{key:>8}: {result.get(key)}")
@@ -62,7 +57,7 @@ def transcribe_command(audio: str, model_path: str | None, as_json: bool) -> Non
                "no_speech": transcript.no_speech, "model_name": transcript.model_name,
                "model_version": transcript.model_version, "extracted": details.to_json()}
     if as_json:
-        _echo_json(payload)
+        echo_json(payload)
     else:
         click.echo(payload["display_text"] or "(no speech detected)")
 

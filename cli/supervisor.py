@@ -1,11 +1,11 @@
 """`dutyline run`: web (gunicorn), worker and embedded Redis as one supervised unit.
 
-Children get PR_SET_PDEATHSIG, so even a SIGKILLed supervisor leaves no redis-server or
-worker behind; Ctrl-C or SIGTERM stops them in order (web, worker, then Redis).
+Every child, the embedded Redis included (also when it is restarted), gets
+PR_SET_PDEATHSIG, so even a SIGKILLed supervisor leaves no redis-server or worker behind;
+Ctrl-C or SIGTERM stops them in order (web, worker, then Redis).
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
@@ -16,24 +16,29 @@ from cli.embedded_redis import start_embedded_redis
 from intake.db import session_scope, upgrade_database
 from intake.demo import DEMO_PASSWORD, seed_demo
 from intake.runtime import get_runtime
+from jobs.lifetime import die_with_parent
 
 STOP_GRACE_SECONDS = 10
 RESTART_BACKOFF_SECONDS = 2
-_PR_SET_PDEATHSIG = 1
 
 
 def _detach_and_die_with_parent() -> None:
     # Own process group: Ctrl-C reaches only the supervisor, which then stops the children
-    # in order (Redis last), instead of every process dying at once mid-job.
+    # in order (Redis last), instead of every process dying at once mid-job. Not Linux:
+    # no death signal, and Ctrl-C still stops everything through the signal handlers.
     os.setpgrp()
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass  # not Linux: Ctrl-C still stops everything through the signal handlers
+    die_with_parent(signal.SIGTERM)
 
 
 def _spawn(argv: list[str], env: dict) -> subprocess.Popen:
     return subprocess.Popen(argv, env=env, preexec_fn=_detach_and_die_with_parent)
+
+
+def _start_redis(settings) -> subprocess.Popen:
+    # The one way the supervisor starts Redis, first time and restarts alike: a restarted
+    # Redis without the death signal outlived a SIGKILLed supervisor (issue 12, item 13).
+    return start_embedded_redis(settings.instance_dir, settings.embedded_redis_socket,
+                                _detach_and_die_with_parent)
 
 
 def _stop(process: subprocess.Popen | None) -> None:
@@ -59,8 +64,7 @@ def run_service(host: str, port: int, web_workers: int, seed: bool) -> int:
                SECRET_KEY=settings.secret_key)
     redis_process = None
     if settings.redis_url is None:
-        redis_process = start_embedded_redis(settings.instance_dir, settings.embedded_redis_socket,
-                                             _detach_and_die_with_parent)
+        redis_process = _start_redis(settings)
         env["REDIS_URL"] = settings.effective_redis_url
     commands = {
         "web": [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
@@ -91,8 +95,7 @@ def run_service(host: str, port: int, web_workers: int, seed: bool) -> int:
                     children[name] = _spawn(commands[name], env)
             if redis_process is not None and redis_process.poll() is not None and not stopping:
                 print("embedded Redis exited; restarting it", flush=True)
-                redis_process = start_embedded_redis(settings.instance_dir,
-                                                     settings.embedded_redis_socket)
+                redis_process = _start_redis(settings)
             time.sleep(0.5)
     finally:
         for name in ("web", "worker"):

@@ -26,47 +26,17 @@ import multiprocessing.connection
 import os
 import signal
 import socket
-import time
-
-from rq import Worker
 
 from intake.db import session_scope
 from intake.heartbeat import beat
 from intake.runtime import get_runtime
-from ivr.queueing import SMS_QUEUE, TRANSCRIPTION_QUEUE, JobQueue, connect_redis
-from ivr.reconciler import reconcile
-from transcription.worker import install_job_queue_factory, try_load_model
+from jobs.lifetime import die_with_parent
+from jobs.queue import SMS_QUEUE, TRANSCRIPTION_QUEUE, JobQueue, connect_redis
+from jobs.reconciler import reconcile
+from jobs.worker import MAINTENANCE_INTERVAL_SECONDS, WORKER_TTL_SECONDS, DutylineWorker
+from transcription.worker import try_load_model
 
 log = logging.getLogger(__name__)
-
-WORKER_TTL_SECONDS = 45  # the idle loop wakes every ~30 s to beat and reconcile
-MAINTENANCE_INTERVAL_SECONDS = 30
-HEARTBEAT_EVERY_SECONDS = 10
-
-
-class DutylineWorker(Worker):
-    """An RQ worker that writes a heartbeat row and runs the reconciler as maintenance."""
-
-    model_name: str | None = None
-    model_language: str | None = None
-    _last_beat = 0.0
-
-    def heartbeat(self, timeout=None, pipeline=None):
-        super().heartbeat(timeout, pipeline)
-        if time.monotonic() - self._last_beat >= HEARTBEAT_EVERY_SECONDS:
-            self._last_beat = time.monotonic()
-            runtime = get_runtime()
-            with session_scope(runtime.session_factory) as session:
-                beat(session, self.name, self.model_name, self.model_language,
-                     self.get_state() if hasattr(self, "get_state") else "running")
-
-    def run_maintenance_tasks(self):
-        super().run_maintenance_tasks()
-        runtime = get_runtime()
-        with session_scope(runtime.session_factory) as session:
-            report = reconcile(session, JobQueue(self.connection))
-        if report.calls_enqueued or report.sms_enqueued:
-            log.info("reconciler enqueued %s", report.to_json())
 
 
 def worker_queues(has_model: bool) -> list[str]:
@@ -81,7 +51,6 @@ def run_worker(burst: bool = False, name: str | None = None, with_model: bool = 
         raise ValueError(f"processes must be at least 1, not {processes}")
     runtime = get_runtime()
     settings = runtime.settings
-    install_job_queue_factory(JobQueue)
     model = try_load_model(settings.vosk_model_path) if with_model else None
     if model is None:
         log.warning("no speech model at %s: transcription jobs will wait. Run `dutyline "
@@ -106,7 +75,8 @@ def _serve_in_children(base: str, model, burst: bool, processes: int) -> None:
     """Fork `processes` RQ workers; if one dies, stop the rest and exit non-zero so that the
     supervisor (systemd, `dutyline run`) restarts the whole tree with its shared model."""
     context = multiprocessing.get_context("fork")
-    children = [context.Process(target=_serve, args=(f"{base}-{i + 1}", model, burst),
+    children = [context.Process(target=_serve_child, args=(f"{base}-{i + 1}", model, burst,
+                                                          os.getpid()),
                                 name=f"{base}-{i + 1}") for i in range(processes)]
     for child in children:
         child.start()
@@ -138,6 +108,12 @@ def _serve_in_children(base: str, model, burst: bool, processes: int) -> None:
             signal.signal(sig, handler)
     if crashed is not None:
         raise SystemExit(1)
+
+
+def _serve_child(name: str, model, burst: bool, parent_pid: int) -> None:
+    # A SIGKILLed `dutyline worker` runs no handler: the kernel must stop its RQ workers.
+    die_with_parent(signal.SIGKILL, parent_pid)
+    _serve(name, model, burst)
 
 
 def _serve(name: str, model, burst: bool) -> None:

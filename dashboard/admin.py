@@ -9,7 +9,7 @@ from dashboard.errors import error_message
 from intake import directory
 from intake.exceptions import DutylineError
 from intake.statuses import Role, UnitKind
-from ivr.appcontext import get_db
+from web.services import get_db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -10,8 +10,9 @@ from flask_wtf.csrf import CSRFProtect
 
 from intake.db import make_engine, make_session_factory
 from intake.settings import Settings, load_settings
-from ivr.appcontext import Services, install_services
-from ivr.queueing import JobQueue, connect_redis
+from jobs.queue import (WEB_ENQUEUE_BUDGET_SECONDS, JobQueue, connect_redis,
+                        connect_redis_for_requests)
+from web.services import Services, install_services
 
 # No inline script or style anywhere, so the policy can forbid both: an injected <script>
 # would not run even if a template forgot to escape it.
@@ -74,12 +75,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config)
     engine = make_engine(settings.database_url)
     # One client (and connection pool) per app; redis-py resets the pool after a fork, so
-    # gunicorn workers forked from a preloaded app each get their own connections.
-    redis_client = connect_redis(settings.effective_redis_url)
+    # gunicorn workers forked from a preloaded app each get their own connections. Each
+    # request's enqueues share one short budget (jobs.queue): Twilio waits only 15 s.
+    redis_client = connect_redis_for_requests(settings.effective_redis_url)
     install_services(app, Services(
         settings=settings,
         session_factory=make_session_factory(engine),
-        job_queue_factory=lambda: JobQueue(redis_client),
+        job_queue_factory=lambda: JobQueue(redis_client, budget=WEB_ENQUEUE_BUDGET_SECONDS),
     ))
 
     from dashboard import admin, auth, health, views

@@ -11,7 +11,7 @@ from intake.audit import Actor, record_event
 from intake.directory import find_user, verify_password
 from intake.models import User, utcnow
 from intake.statuses import Role
-from ivr.appcontext import get_db
+from web.services import get_db
 
 bp = Blueprint("auth", __name__)
 UI_LOCALES = ("zh_CN", "en_US")

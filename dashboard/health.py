@@ -8,8 +8,8 @@ from sqlalchemy import select, text
 
 from intake.heartbeat import HEARTBEAT_FRESH
 from intake.models import WorkerHeartbeat, utcnow
-from ivr.appcontext import get_db, get_settings
-from ivr.queueing import connect_redis
+from jobs.queue import connect_redis
+from web.services import get_db, get_settings
 
 bp = Blueprint("health", __name__)
 

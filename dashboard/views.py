@@ -15,21 +15,23 @@ from dashboard.auth import actor, current_user, login_required
 from dashboard.errors import error_message
 from intake import cases as case_service
 from intake.heartbeat import speech_readiness
+from intake.links import base_url, page_link
 from intake.audit import list_events, record_event
 from intake.calls import correct_transcript
+from intake.dispatch import QueuedWork, commit_and_dispatch
 from intake.directory import list_leaders, search_directory
 from intake.access import principal_of
 from intake.clock import Clock
 from intake.exceptions import DutylineError, Forbidden, InvalidTransition, NotFound, ValidationError
 from intake.inbox import (REVIEWABLE_STATES, get_visible_call, get_visible_case, list_inbox,
                           list_visible_cases, next_call_to_review)
-from intake.models import join_tokens, utcnow
+from intake.models import is_unspaced, join_tokens, utcnow
 from intake.notifications import (count_segments, get_notification, list_case_notifications,
                                   list_failed_notifications, list_recent_notifications,
                                   preview_case_sms,
                                   resend_notification)
 from intake.statuses import Role
-from ivr.appcontext import get_db, get_job_queue, get_settings
+from web.services import get_db, get_job_queue, get_settings
 
 bp = Blueprint("views", __name__)
 STAFF = (Role.ADMIN, Role.DUTY, Role.SUPERVISOR)
@@ -52,10 +54,10 @@ def register_filters(app) -> None:
     def joined(text):
         return join_tokens(text or "")
 
-    @app.template_filter("is_cjk")
-    def is_cjk(word):
+    @app.template_filter("unspaced")
+    def unspaced(word):
         # Mandarin words sit side by side; other languages' words need a space between them.
-        return bool(word) and "\u3000" <= word[-1] <= "\u9fff"
+        return bool(word) and is_unspaced(word[-1])
 
     @app.template_filter("percent")
     def percent(value):
@@ -258,20 +260,15 @@ def confirm(call_id: int):
         db.rollback()
         flash(_user_message(exc), "error")
         return redirect(url_for("views.call_page", call_id=call_id))
-    db.commit()
-    if notification is not None:
-        get_job_queue().enqueue_sms(notification.id)
+    commit_and_dispatch(db, QueuedWork(sms=[notification.id] if notification else []),
+                        get_job_queue(), actor())
     flash(_("Case %(number)s created and sent to %(leader)s.", number=case.number,
             leader=case.leader.name), "success")
     return redirect(url_for("views.case_page", case_id=case.id))
 
 
-def _link_base() -> str:
-    return get_settings().public_base_url or request.host_url.rstrip("/")
-
-
 def _case_link(case) -> str:
-    return f"{_link_base()}/cases/{case.id}"
+    return page_link(get_settings().public_base_url, "case", case.id)
 
 
 @bp.get("/cases")
@@ -310,8 +307,7 @@ def resend(notification_id: int):
     """Queue a fresh copy of an SMS that did not arrive."""
     db = get_db()
     copy = resend_notification(db, get_notification(db, notification_id), actor())
-    db.commit()
-    get_job_queue().enqueue_sms(copy.id)
+    commit_and_dispatch(db, QueuedWork(sms=[copy.id]), get_job_queue(), actor())
     flash(_("SMS queued again."), "success")
     return redirect(url_for("views.inbox"))
 
@@ -336,7 +332,7 @@ def sms_preview():
     """Show the SMS a confirmation would send, and how many 70-character segments it uses."""
     args = request.args
     return jsonify(preview_case_sms(args.get("caller_name", "")[:60], args.get("caller_unit", "")[:200],
-                                    args.get("summary", "")[:200], _link_base(),
+                                    args.get("summary", "")[:200], base_url(get_settings().public_base_url),
                                     get_settings().language, utcnow().year))
 
 

@@ -24,7 +24,6 @@ REFERENCE_DIGITS = 6
 REFERENCE_ATTEMPTS = 20
 # Twilio reports these recording states; only "completed" carries audio.
 RECORDING_COMPLETED = "completed"
-RECORDING_ABSENT = "absent"
 # A transcription is owed in these states; the reconciler checks each against the queue.
 OWED_STATES = (CallStatus.RECORDED, CallStatus.QUEUED, CallStatus.TRANSCRIBING)
 # Local audio may be purged once nothing will read it again.

@@ -1,10 +1,9 @@
-"""What happens after Twilio hands us something: a new recording, or an SMS reply."""
+"""What happens when Twilio hands us an SMS reply (after a recording: intake.dispatch)."""
 from __future__ import annotations
 
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,12 +11,11 @@ from sqlalchemy.orm import Session
 
 from intake.access import sms_leader, sms_liaison
 from intake.audit import Actor
-from intake.calls import RecordingOutcome, mark_call_enqueued
 from intake.cases import acknowledge_case
 from intake.clock import Clock, WorkingCalendar
 from intake.feedback import rate_case
-from intake.models import Call, Case, InboundMessage, Leader, Liaison
-from intake.notifications import SmsContext, raise_urgent_alert
+from intake.models import Case, InboundMessage, Leader, Liaison
+from intake.notifications import SmsContext
 from intake.phones import to_e164
 from intake.statuses import CaseStatus
 
@@ -40,36 +38,6 @@ REPLIES = {
               "no_case": "No open case {number} was found.", "nothing": "No case is waiting.",
               "unknown": "Sorry, we did not understand your reply."},
 }
-
-
-class JobQueue(Protocol):
-    """What intake needs from the job queue; returns False when the queue is unreachable."""
-
-    def enqueue_transcription(self, call_id: int) -> bool: ...
-
-    def enqueue_sms(self, notification_id: int) -> bool: ...
-
-    def enqueue_recording_deletion(self, call_id: int) -> bool: ...
-
-
-def dispatch_after_recording(session: Session, outcome: RecordingOutcome, queue: JobQueue,
-                             call_link: Callable[[Call], str], actor: Actor,
-                             language: str) -> None:
-    """Alert leaders of an urgent message, then enqueue transcription.
-
-    The recording is already committed; this commits again before each enqueue, so a job
-    never runs ahead of the data it needs, and a Redis outage leaves the call RECORDED for
-    the reconciler instead of losing it.
-    """
-    call = outcome.call
-    if call.urgent:
-        alerts = raise_urgent_alert(session, call, call_link(call), language, actor)
-        session.commit()
-        for notification in alerts:
-            queue.enqueue_sms(notification.id)
-    if outcome.needs_transcription and queue.enqueue_transcription(call.id):
-        mark_call_enqueued(session, call, actor)
-        session.commit()
 
 
 @dataclass

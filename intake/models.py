@@ -201,13 +201,18 @@ def join_tokens(tokens: str | Iterable[str]) -> str:
     for token in tokens:
         if not token:
             continue
-        if out and not (_is_unspaced(out[-1]) and _is_unspaced(token[0])):
+        if out and not (is_unspaced(out[-1]) and is_unspaced(token[0])):
             out += " "
         out += token
     return out
 
 
-def _is_unspaced(char: str) -> bool:
+def is_unspaced(char: str) -> bool:
+    """Tell whether a character is written without spaces around it (Han, kana, CJK punctuation).
+
+    The one "is this CJK" check: join_tokens, the dashboard's word spacing and the
+    extractor's squashing all ask it.
+    """
     # Han ideographs (any CJK block, including those beyond the BMP), CJK punctuation,
     # kana and full-width forms are written without spaces. Hangul is not: Korean
     # separates words with spaces, so HANGUL names are deliberately left out.

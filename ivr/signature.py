@@ -19,7 +19,7 @@ import logging
 from flask import abort, request
 from twilio.request_validator import RequestValidator
 
-from ivr.appcontext import get_settings
+from web.services import get_settings
 
 log = logging.getLogger(__name__)
 

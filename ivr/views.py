@@ -15,12 +15,14 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from intake import calls as call_service
 from intake import inbound
+from intake.dispatch import QueuedWork, commit_and_dispatch, dispatch_after_recording
+from intake.links import page_link
 from intake.audit import TWILIO
 from intake.clock import Clock, WorkingCalendar
 from intake.duty import DutySchedule, load_duty_schedule, prompt_audio_urls
 from intake.models import Call, utcnow
 from intake.notifications import SmsContext, record_delivery_status
-from ivr.appcontext import get_db, get_job_queue, get_settings, services
+from web.services import get_db, get_job_queue, get_settings, services
 from ivr.prompts import spell_digits
 from ivr.signature import verify_twilio_signature
 from ivr.twiml import add_prompt, fallback_response, twiml
@@ -209,10 +211,9 @@ def recording_status() -> Response:
         language=settings.language,
         actor=TWILIO,
     )
-    db.commit()
+    db.commit()  # the recording is kept even if alerting or enqueueing fails below
     if outcome.is_new:
-        inbound.dispatch_after_recording(db, outcome, get_job_queue(), _call_link, TWILIO,
-                                         settings.language)
+        dispatch_after_recording(db, outcome, get_job_queue(), settings.public_base_url, TWILIO)
     return Response("", status=204)
 
 
@@ -221,11 +222,6 @@ def _int_field(name: str) -> int:
         return int(request.form.get(name, "0") or 0)
     except ValueError:
         return 0
-
-
-def _call_link(call) -> str:
-    base = get_settings().public_base_url or request.host_url.rstrip("/")
-    return f"{base}/calls/{call.id}"
 
 
 @bp.post("/sms/status")
@@ -246,15 +242,13 @@ def sms_inbound() -> Response:
     """Take a leader's "1" (acknowledge) or a liaison's satisfaction reply."""
     db = get_db()
     settings = get_settings()
-    base = settings.public_base_url or request.host_url.rstrip("/")
     handled = inbound.handle_inbound_sms(
         db, request.form.get("From", ""), request.form.get("Body", ""),
         request.form.get("MessageSid", ""), TWILIO, settings.language,
         Clock(settings.timezone), WorkingCalendar(),
-        SmsContext(lambda case: f"{base}/cases/{case.id}", settings.language, settings.timezone))
-    db.commit()
-    for notification_id in handled.sms:
-        get_job_queue().enqueue_sms(notification_id)
+        SmsContext(lambda case: page_link(settings.public_base_url, "case", case.id),
+                   settings.language, settings.timezone))
+    commit_and_dispatch(db, QueuedWork(sms=handled.sms), get_job_queue(), TWILIO)
     response = MessagingResponse()
     if handled.reply:
         response.message(handled.reply)

@@ -65,7 +65,7 @@ def _seed(session, audio_dir: Path) -> dict:
     from intake.demo import seed_demo
     from intake.models import Call, utcnow
     from intake.notifications import deliver_notification, record_delivery_status
-    from ivr.sms import OutboxNotifier
+    from messaging.sms import OutboxNotifier
 
     seed_demo(session)
     session.commit()

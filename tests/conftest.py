@@ -175,7 +175,8 @@ def client(app):
 
 @pytest.fixture
 def queue(redis):
-    from ivr.queueing import JobQueue
+    """The one job queue adapter (jobs.queue.JobQueue) on the test's Redis, without a budget."""
+    from jobs.queue import JobQueue
 
     return JobQueue(redis)
 
@@ -203,17 +204,6 @@ def demo(db_session):
     seed_demo(db_session)
     db_session.commit()
     return db_session
-
-
-@pytest.fixture(autouse=True, scope="session")
-def job_queue_adapter():
-    """Jobs run in-process enqueue follow-up jobs through the adapter, as in `dutyline worker`."""
-    from ivr.queueing import JobQueue
-    from transcription.worker import install_job_queue_factory
-
-    install_job_queue_factory(JobQueue)
-    yield
-    install_job_queue_factory(None)
 
 
 @pytest.fixture(scope="session")

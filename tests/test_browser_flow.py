@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 from intake.models import AuditEvent, Call, Case, Notification
 from intake.runtime import reset_runtime
 from intake.settings import load_settings
-from ivr.queueing import SMS_QUEUE, TRANSCRIPTION_QUEUE
+from jobs.queue import SMS_QUEUE, TRANSCRIPTION_QUEUE
 from tests.audio_fixtures import espeak_wav
 from tests.twilio_standin import TwilioStandIn, post_status_callback
 

@@ -72,7 +72,7 @@ def test_a_recording_callback_while_redis_is_down_is_kept_and_reconciled_later(
     from rq import SimpleWorker
 
     from intake.runtime import get_runtime
-    from ivr.reconciler import reconcile
+    from jobs.reconciler import reconcile
     from transcription.worker import install_model
 
     with RecordingServer(short_wav) as server:

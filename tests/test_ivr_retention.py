@@ -61,7 +61,7 @@ def drafted_call(session, tmp_path, n=1, audio=b"RIFF....WAVE" * 100, days_ago=0
 
 
 def test_twilios_copy_is_deleted_after_the_local_copy_is_verified(twilio, db_session, tmp_path):
-    from ivr.jobs import delete_twilio_recording
+    from jobs.telephony import delete_twilio_recording
 
     call = drafted_call(db_session, tmp_path)
 
@@ -81,7 +81,7 @@ def test_twilios_copy_is_deleted_after_the_local_copy_is_verified(twilio, db_ses
 @pytest.mark.parametrize("damage", ["missing", "truncated"])
 def test_without_an_intact_local_copy_twilios_copy_is_kept(twilio, db_session, tmp_path,
                                                            damage):
-    from ivr.jobs import delete_twilio_recording
+    from jobs.telephony import delete_twilio_recording
 
     call = drafted_call(db_session, tmp_path)
     path = tmp_path / "call-1.wav"

@@ -20,7 +20,7 @@ from intake.audit import Actor
 from intake.calls import attach_recording, describe_call, get_call, mark_call_enqueued
 from intake.models import AuditEvent
 from intake.runtime import get_runtime
-from ivr.queueing import (RECORDING_DELETION_RETRY, SMS_QUEUE, TRANSCRIPTION_QUEUE,
+from jobs.queue import (RECORDING_DELETION_RETRY, SMS_QUEUE, TRANSCRIPTION_QUEUE,
                           TRANSCRIPTION_RETRY, JobQueue, delete_recording_job_id,
                           transcription_job_id)
 from tests import audio_fixtures as af
@@ -142,7 +142,7 @@ def test_a_verified_download_queues_twilios_deletion_through_the_adapter(
 
     deletion = Job.fetch(delete_recording_job_id(call_id), connection=redis)
     assert deletion.origin == SMS_QUEUE
-    assert deletion.func_name == "ivr.jobs.delete_twilio_recording"
+    assert deletion.func_name == "jobs.telephony.delete_twilio_recording"
     assert list(deletion.args) == [call_id]
     assert deletion.retries_left == RECORDING_DELETION_RETRY.max
 

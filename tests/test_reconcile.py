@@ -9,8 +9,8 @@ from intake.audit import Actor
 from intake.calls import attach_recording, mark_call_enqueued
 from intake.models import Call
 from intake.statuses import CallStatus
-from ivr.queueing import JobQueue, JobState, connect_redis, transcription_job_id
-from ivr.reconciler import reconcile
+from jobs.queue import JobQueue, JobState, connect_redis, transcription_job_id
+from jobs.reconciler import reconcile
 
 TEST = Actor("test")
 

@@ -9,7 +9,7 @@ from twilio.request_validator import RequestValidator
 from intake.models import Case, Notification
 from intake.runtime import reset_runtime
 from intake.settings import load_settings
-from ivr.queueing import SMS_QUEUE
+from jobs.queue import SMS_QUEUE
 from tests.conftest import PUBLIC_BASE_URL
 from tests.dashboard_support import audit_actions, make_call, sign_in
 from tests.twilio_standin import TwilioStandIn

@@ -8,7 +8,7 @@ from rq import Queue
 
 from cli.worker import run_worker, worker_queues
 from intake.models import WorkerHeartbeat
-from ivr.queueing import SMS_QUEUE, TRANSCRIPTION_QUEUE
+from jobs.queue import SMS_QUEUE, TRANSCRIPTION_QUEUE
 from transcription import worker as model_holder
 from transcription.exceptions import ModelMissing
 

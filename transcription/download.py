@@ -129,7 +129,7 @@ def _download_once(http: requests.Session, url: str, destination: Path,
 def _save(response: requests.Response, destination: Path, max_bytes: int,
           deadline: float) -> int:
     size = 0
-    fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=".part-")
+    fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=_partial_prefix(destination))
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in response.iter_content(CHUNK_BYTES):
@@ -144,6 +144,15 @@ def _save(response: requests.Response, destination: Path, max_bytes: int,
         Path(tmp).unlink(missing_ok=True)
         raise
     return size
+
+
+def partial_downloads(destination: Path) -> list[Path]:
+    """Return the partial files that unfinished downloads to `destination` left behind."""
+    return sorted(destination.parent.glob(_partial_prefix(destination) + "*"))
+
+
+def _partial_prefix(destination: Path) -> str:
+    return f".{destination.name}.part-"
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -26,6 +26,7 @@ from typing import Literal
 import phonenumbers
 from pypinyin import lazy_pinyin
 
+from intake.models import join_tokens
 from intake.phones import to_e164
 
 DEFAULT_URGENT_KEYWORDS_ZH = ("紧急", "中毒", "死亡", "火灾", "急救", "疫情", "爆炸", "昏迷")
@@ -39,8 +40,8 @@ Source = Literal["caller_id", "directory", "transcript"]
 
 # --- characters and words -------------------------------------------------
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+# Han ideographs, the characters a Chinese name or place name is written in.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
 _ZH_DIGITS = {
     "零": "0", "〇": "0", "洞": "0",
@@ -93,7 +94,7 @@ _SURNAME_READINGS = {
 }
 
 _ZH_NUMERAL = "零〇一二两三四五六七八九十百幺0-9"
-_NAME_CHAR = rf"[{_CJK}]"
+_NAME_CHAR = rf"[{_HAN}]"
 # A place-name character: CJK but not a particle that starts the next phrase.
 _PLACE_CHAR = rf"(?:(?!{'|'.join(_ZH_STOP_WORDS)})[^\W\d_的是在我你他她们想要来给跟和与住从也就呢啊吧呀了吗嘛哦嗯这那有到去说叫姓{_ZH_NUMERAL}])"
 
@@ -743,7 +744,7 @@ def _fuzzy(syllable: str) -> str:
 
 def _squash(text: str) -> str:
     """Remove the spaces the recogniser puts between Chinese characters."""
-    return _CJK_GAP.sub("", text.strip())
+    return join_tokens(text.strip())
 
 
 def _phone_key(number: str | None) -> str | None:

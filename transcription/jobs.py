@@ -12,6 +12,12 @@
       silence: DRAFT with an empty transcript and no_speech (the record says "no speech detected").
       no model in this worker: the call stays QUEUED. Workers without a model do not listen
         on the transcription queue at all (cli/worker.py), so the job waits in Redis.
+      a duplicate run (a second attempt finishing a call the first already drafted): writes
+        nothing, neither the draft nor a failure reason.
+      a download killed mid-way (SIGKILL) leaves a partial file; the next attempt removes it.
+
+Follow-up work (urgent alerts, deletion of Twilio's copy) goes through
+intake.dispatch.commit_and_dispatch and the jobs.queue.JobQueue adapter.
 
 Every outcome is on the call (status, failure_reason, no_speech, progress), which is what
 the dashboard and `dutyline calls show` print.
@@ -25,19 +31,21 @@ from rq import get_current_job
 from sqlalchemy import select
 
 from intake.audit import WORKER
-from intake.calls import (attach_transcript, begin_transcription, defer_transcription,
-                          fail_transcription, get_call, mark_call_urgent, report_progress,
-                          store_local_audio)
+from intake.calls import (OWED_STATES, attach_transcript, begin_transcription,
+                          defer_transcription, fail_transcription, get_call, mark_call_urgent,
+                          report_progress, store_local_audio)
 from intake.db import session_scope
+from intake.dispatch import QueuedWork, alert_urgent_call, commit_and_dispatch
 from intake.models import Liaison, Unit
-from intake.notifications import raise_urgent_alert
 from intake.runtime import get_runtime
+from intake.statuses import CallStatus
+from jobs.queue import JobQueue, connect_redis
 from transcription.audio import is_readable_audio
-from transcription.download import RecordingRefused, download_recording
+from transcription.download import RecordingRefused, download_recording, partial_downloads
 from transcription.engine import transcribe_file
 from transcription.exceptions import AudioTooLong, ModelMissing, UnreadableAudio
 from transcription.extraction import DirectoryEntry, DirectoryIndex, extract_caller_details
-from transcription.worker import current_model, job_queue_for
+from transcription.worker import current_model
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +68,8 @@ def transcribe_call(call_id: int) -> str:
         recording_url, existing = call.recording_url, call.recording_path
     audio_path = Path(existing) if existing else _audio_path(settings.recordings_dir, call_id)
     if not audio_path.exists():
+        for stale in partial_downloads(audio_path):
+            stale.unlink(missing_ok=True)  # left by an attempt killed mid-download
         try:
             size = download_recording(
                 recording_url, audio_path, allowed_hosts=settings.recording_hosts,
@@ -80,6 +90,12 @@ def transcribe_call(call_id: int) -> str:
         return _fail(runtime, call_id, f"refused: {exc}")
     with session_scope(runtime.session_factory) as session:
         call = get_call(session, call_id)
+        session.refresh(call, with_for_update=True)
+        if call.status != CallStatus.TRANSCRIBING:
+            # Another attempt of this job already finished the call: write nothing.
+            log.warning("call %s is already %s; this duplicate run writes nothing", call_id,
+                        call.status.value)
+            return call.status.value
         details = extract_caller_details(
             transcript.text, language=call.language, directory=_directory_index(session),
             caller_number=call.from_number,
@@ -89,15 +105,14 @@ def transcribe_call(call_id: int) -> str:
                           model_name=transcript.model_name,
                           model_version=transcript.model_version,
                           extracted=details.to_json(), actor=WORKER)
-        alerts = []
+        work = QueuedWork()
         if details.urgent and mark_call_urgent(session, call, "keyword", WORKER):
-            link = f"{settings.public_base_url or ''}/calls/{call.id}"
-            alerts = raise_urgent_alert(session, call, link, call.language, WORKER)
-        status = call.status.value
-    _enqueue_alerts([n.id for n in alerts])
-    if settings.delete_twilio_recordings and _is_verified_copy(audio_path):
-        _enqueue_twilio_deletion(call_id)
-    return status
+            work = alert_urgent_call(session, call, settings.public_base_url, WORKER)
+        if settings.delete_twilio_recordings and _is_verified_copy(audio_path):
+            work.recording_deletions.append(call_id)
+        # A failed enqueue leaves the SMS pending; the reconciler sends it later.
+        commit_and_dispatch(session, work, _job_queue(settings), WORKER)
+        return call.status.value
 
 
 def _is_verified_copy(audio_path: Path) -> bool:
@@ -105,10 +120,11 @@ def _is_verified_copy(audio_path: Path) -> bool:
     return audio_path.exists() and audio_path.stat().st_size > 0 and is_readable_audio(audio_path)
 
 
-def _enqueue_twilio_deletion(call_id: int) -> None:
+def _job_queue(settings) -> JobQueue:
+    """Return the adapter on this job's Redis connection (or the configured one, run by hand)."""
     job = get_current_job()
-    if job is not None:
-        job_queue_for(job.connection).enqueue_recording_deletion(call_id)
+    return JobQueue(job.connection if job is not None
+                    else connect_redis(settings.effective_redis_url))
 
 
 def on_transcription_failed(job, connection, exc_type, exc_value, traceback) -> None:
@@ -123,6 +139,12 @@ def on_transcription_failed(job, connection, exc_type, exc_value, traceback) -> 
     reason = f"{exc_type.__name__}: {exc_value}"
     with session_scope(runtime.session_factory) as session:
         call = get_call(session, job.args[0])
+        if call.status not in OWED_STATES:
+            # Drafted (or failed) by another attempt: an error in this duplicate run is not
+            # the call's story, and writing it would put "retrying …" on a finished call.
+            log.warning("call %s is already %s; not recording %s", call.id, call.status.value,
+                        reason)
+            return
         if issubclass(exc_type, ModelMissing):
             # A worker without a model ran the job (it should not listen on this queue).
             # The call stays owed: the reconciler enqueues it again for a worker with a model.
@@ -153,16 +175,6 @@ def _directory_index(session) -> DirectoryIndex:
     entries += [DirectoryEntry("unit", u.id, u.name)
                 for u in session.scalars(select(Unit).where(Unit.active.is_(True)))]
     return DirectoryIndex(entries)
-
-
-def _enqueue_alerts(notification_ids: list[int]) -> None:
-    job = get_current_job()
-    if job is None or not notification_ids:
-        return
-    queue = job_queue_for(job.connection)
-    for notification_id in notification_ids:
-        # A failed enqueue leaves the SMS pending; the reconciler sends it later.
-        queue.enqueue_sms(notification_id)
 
 
 class _ProgressWriter:

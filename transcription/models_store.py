@@ -15,8 +15,9 @@ from pathlib import Path
 
 import requests
 
+from intake.settings import MODEL_NAMES
+
 MODEL_SITE = "https://alphacephei.com/vosk/models"
-MODEL_FOR_LANGUAGE = {"zh-CN": "vosk-model-small-cn-0.22", "en-US": "vosk-model-small-en-us-0.15"}
 PINNED_SHA256: dict[str, str] = {}
 DOWNLOAD_TIMEOUT = (10, 60)
 
@@ -65,7 +66,7 @@ def install_model_zip(zip_path: str | Path, target_root: Path, expected_sha256: 
 
 def download_model(language: str, target_root: Path, expected_sha256: str | None = None) -> Path:
     """Download the language's small model and install it."""
-    name = MODEL_FOR_LANGUAGE[language]
+    name = MODEL_NAMES[language]
     url = f"{MODEL_SITE}/{name}.zip"
     target_root.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target_root, suffix=".zip") as tmp:

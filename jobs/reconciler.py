@@ -1,7 +1,9 @@
 """Re-enqueue whatever a Redis outage or a dead worker left behind.
 
 Runs in every worker's maintenance loop (every 30 s), once when a worker starts, and on
-demand as `dutyline reconcile`. Each owed call is checked against its job in Redis:
+demand as `dutyline reconcile`. It is also where work skipped by a web request goes: a
+request whose Redis budget ran out (jobs.queue) leaves its call RECORDED and its SMS,
+urgent alerts included, PENDING. Each owed call is checked against its job in Redis:
 
     RECORDED / QUEUED / TRANSCRIBING call
       └─ job queued, scheduled or running on a live worker ─► leave it
@@ -22,7 +24,7 @@ from intake.audit import SYSTEM
 from intake.calls import fail_transcription, list_calls_to_reconcile, mark_call_enqueued
 from intake.models import utcnow
 from intake.notifications import list_pending_notifications
-from ivr.queueing import JobQueue, JobState, sms_job_id, transcription_job_id
+from jobs.queue import JobQueue, JobState, sms_job_id, transcription_job_id
 
 PENDING_SMS_GRACE = timedelta(seconds=30)
 
@@ -46,8 +48,13 @@ class ReconcileReport:
         return record
 
 
-def reconcile(session: Session, queue: JobQueue) -> ReconcileReport:
-    """Enqueue owed transcriptions and unsent SMS that no live job covers."""
+def reconcile(session: Session, queue: JobQueue,
+              pending_sms_grace: timedelta = PENDING_SMS_GRACE) -> ReconcileReport:
+    """Enqueue owed transcriptions and unsent SMS (urgent alerts included) no live job covers.
+
+    Args:
+        pending_sms_grace: leave younger pending SMS alone; their own enqueue may be under way.
+    """
     report = ReconcileReport()
     for call in list_calls_to_reconcile(session):
         job_id = transcription_job_id(call.id)
@@ -73,7 +80,7 @@ def reconcile(session: Session, queue: JobQueue) -> ReconcileReport:
         mark_call_enqueued(session, call, SYSTEM)
         session.commit()
         report.calls_enqueued.append(call.id)
-    cutoff = utcnow() - PENDING_SMS_GRACE
+    cutoff = utcnow() - pending_sms_grace
     for notification in list_pending_notifications(session):
         if report.redis_unreachable or notification.created_at > cutoff:
             continue

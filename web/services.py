@@ -1,7 +1,7 @@
 """Per-request access to settings, the database session and the job queue.
 
 The app factory (dashboard.app.create_app) puts a `Services` object in app.extensions;
-views reach it through these helpers, never through module globals.
+views of ivr/ and dashboard/ reach it through these helpers, never through module globals.
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def get_db() -> Session:
 
 
 def get_job_queue():
-    """Return this request's job queue (an ivr.queueing.JobQueue)."""
+    """Return this request's job queue (an jobs.queue.JobQueue)."""
     if "job_queue" not in g:
         g.job_queue = services().job_queue_factory()
     return g.job_queue

@@ -1,5 +1,7 @@
 """The RQ queues, enqueued by dotted path so the web process never imports Vosk.
 
+JobQueue is the one adapter every enqueue goes through (web views, jobs, the reconciler).
+
 Every enqueue happens after the database commit that makes the job's work visible, and a
 failure to enqueue is not an error for the caller: the reconciler tries again later.
 
@@ -14,15 +16,28 @@ looked at (`inspect_job`):
                                        retries it (or fails it once retries run out)
     finished / failed / stopped /      stale: deleted and enqueued afresh
     canceled / missing
+
+A worker counts as alive while its own process or its work-horse runs (the horse's pid is
+in the worker's hash, see jobs.worker): a horse whose parent was SIGKILLed still finishes
+its job, so requeueing it then would decode the same call twice.
+
+Inside a web request the adapter has a budget (WEB_ENQUEUE_BUDGET_SECONDS): its Redis
+client has short socket timeouts and no retries, and after the first failure, or once the
+budget is spent, the remaining enqueues of that request are skipped. A frozen Redis then
+costs a webhook about one timeout, not one per job; what was skipped is still owed in the
+database and the reconciler enqueues it.
 """
 from __future__ import annotations
 
 import logging
 import os
 import socket
+import time
 from enum import Enum
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Callback, Job, JobStatus
@@ -34,13 +49,16 @@ log = logging.getLogger(__name__)
 TRANSCRIPTION_QUEUE = "transcription"
 SMS_QUEUE = "sms"
 TRANSCRIBE_JOB = "transcription.jobs.transcribe_call"
-SEND_SMS_JOB = "ivr.jobs.send_notification"
-DELETE_RECORDING_JOB = "ivr.jobs.delete_twilio_recording"
+SEND_SMS_JOB = "jobs.telephony.send_notification"
+DELETE_RECORDING_JOB = "jobs.telephony.delete_twilio_recording"
 TRANSCRIPTION_FAILED_CALLBACK = "transcription.jobs.on_transcription_failed"
 TRANSCRIPTION_TIMEOUT_SECONDS = 30 * 60
 SMS_RETRY = Retry(max=5, interval=[5, 15, 60, 300, 900])
 TRANSCRIPTION_RETRY = Retry(max=3, interval=[10, 60, 300])
 RECORDING_DELETION_RETRY = Retry(max=5, interval=[60, 300, 900, 3600, 3600])
+# Twilio waits 15 s for a webhook; all of a request's enqueues together get this long.
+WEB_ENQUEUE_BUDGET_SECONDS = 1.0
+HORSE_PID_FIELD = "dutyline_horse_pid"
 _COVERED_STATES = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 # An abandoned execution is pushed this far into the past so RQ's cleanup takes it now.
 _EXPIRED_SCORE = 1
@@ -70,14 +88,29 @@ def delete_recording_job_id(call_id: int) -> str:
 
 
 def connect_redis(url: str, timeout: float = 2.0) -> redis.Redis:
+    """Return a client for workers and the CLI: patient reads, redis-py's own retries."""
     return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout + 3)
 
 
-class JobQueue:
-    """Enqueues dutyline's jobs; each returns False instead of raising when Redis is away."""
+def connect_redis_for_requests(url: str,
+                               budget: float = WEB_ENQUEUE_BUDGET_SECONDS) -> redis.Redis:
+    """Return a client for web requests: one try, each socket wait at most `budget` seconds."""
+    return redis.Redis.from_url(url, socket_connect_timeout=budget, socket_timeout=budget,
+                                retry=RedisRetry(NoBackoff(), 0))
 
-    def __init__(self, connection: redis.Redis):
+
+class JobQueue:
+    """Enqueues dutyline's jobs; each returns False instead of raising when Redis is away.
+
+    Args:
+        budget: seconds all enqueues through this adapter may take together (a web
+            request's); None for workers and the CLI, which may wait.
+    """
+
+    def __init__(self, connection: redis.Redis, budget: float | None = None):
         self.connection = connection
+        self._deadline = None if budget is None else time.monotonic() + budget
+        self._gave_up = False
 
     def _queue(self, name: str) -> Queue:
         return Queue(name, connection=self.connection)
@@ -138,6 +171,10 @@ class JobQueue:
             return False
 
     def _enqueue(self, queue: str, func: str, arg: int, job_id: str, **options) -> bool:
+        if self._gave_up or (self._deadline is not None and time.monotonic() > self._deadline):
+            log.warning("skipped enqueueing %s: this request's Redis budget is spent; the "
+                        "reconciler will enqueue it", job_id)
+            return False
         try:
             for _attempt in range(2):
                 try:
@@ -154,6 +191,7 @@ class JobQueue:
         except redis.RedisError as exc:
             log.warning("could not enqueue %s (%s): %s; the reconciler will retry", job_id,
                         func, exc)
+            self._gave_up = self._deadline is not None
             return False
 
     def enqueue_transcription(self, call_id: int) -> bool:
@@ -173,7 +211,8 @@ class JobQueue:
 
 
 def _worker_is_alive(connection: redis.Redis, worker_name: str) -> bool:
-    """Tell whether a worker is still running: its key exists and, on this host, its pid."""
+    """Tell whether a worker is still running: its key exists and, on this host, its pid
+    or its work-horse's pid."""
     if not worker_name:
         return False
     worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + worker_name,
@@ -183,10 +222,21 @@ def _worker_is_alive(connection: redis.Redis, worker_name: str) -> bool:
     # A SIGKILLed worker's key lives on until its TTL runs out (about 90 s while busy);
     # on the same machine its missing process tells the truth at once.
     if worker.hostname == socket.gethostname() and worker.pid:
-        try:
-            os.kill(worker.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
+        horse_pid = connection.hget(worker.key, HORSE_PID_FIELD)
+        return _process_exists(worker.pid) or bool(horse_pid and _process_exists(int(horse_pid)))
     return True
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (killed, not yet reaped by its parent) runs nothing.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True

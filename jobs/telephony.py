@@ -1,4 +1,4 @@
-"""RQ jobs of the ivr side. They take ids, not objects, and let errors propagate to RQ."""
+"""RQ jobs that call Twilio's REST API: send an SMS, delete a recording. They take ids."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +11,7 @@ from intake.calls import get_call, mark_twilio_recording_deleted
 from intake.db import session_scope
 from intake.notifications import deliver_notification, mark_notification_refused
 from intake.runtime import get_runtime
-from ivr.sms import PermanentSendError, make_notifier, make_twilio_client
+from messaging.sms import PermanentSendError, make_notifier, make_twilio_client
 
 log = logging.getLogger(__name__)
 
