@@ -4,6 +4,7 @@
      ├── InvalidTransition      a status change the transition map does not allow
      ├── NotFound               an id that does not exist (or that the actor may not see)
      ├── ValidationError        input a person typed that cannot be accepted; .field names it
+     │    └── RowsRejected      a file import with bad rows; .rows names every one
      └── ConfigurationError     a setting that makes the service unable to start
 """
 
@@ -36,3 +37,12 @@ class ValidationError(DutylineError):
 
 class ConfigurationError(DutylineError):
     """Raised when settings make it impossible to start."""
+
+
+class RowsRejected(ValidationError):
+    """Raised when an imported file has bad rows; .rows lists (line, field, message), none saved."""
+
+    def __init__(self, rows: list[tuple[int | None, str | None, str]]):
+        super().__init__("; ".join(f"row {line}: {message}" if line else message
+                                   for line, _field, message in rows), field="rows")
+        self.rows = rows
