@@ -143,7 +143,11 @@ def duty_clear(weekday: int | None) -> None:
 @click.option("--remove", is_flag=True, help="Drop the exception; the weekly schedule applies.")
 def duty_holiday(day: datetime, staffed: bool, starts: time | None, ends: time | None,
                  note: str, remove: bool) -> None:
-    """Override the weekly schedule on one date: closed (default) or staffed."""
+    """Override the weekly schedule on one date: closed (default) or staffed.
+
+    Public holidays belong in the working calendar (`dutyline calendar set DATE holiday`),
+    which closes the duty phone and moves deadlines alike.
+    """
     from intake.duty import remove_duty_exception, set_duty_exception
 
     the_day: date = day.date()
