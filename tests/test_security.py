@@ -45,6 +45,10 @@ ALLOWED = {
     "admin.add_leader": {"admin"},
     "admin.add_liaison": {"admin"},
     "admin.add_unit": {"admin"},
+    "calendar.page": {"admin"},
+    "calendar.set_entry": {"admin"},
+    "calendar.remove_entry": {"admin"},
+    "calendar.import_file": {"admin"},
 }
 # Object routes where the other leader and the unit pass the role check but must not see
 # this particular call or case: they get 404, exactly as for an id that does not exist.
