@@ -39,6 +39,7 @@ SOURCES = {
     "estimated": _l("Estimated"),
     "week": _l("Ordinary week"),
 }
+WEEKDAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 YEAR_SOURCES = {
     "official": _l("This year follows the State Council's notice (chinese-calendar package), "
                    "with the bureau's entries on top."),
@@ -84,7 +85,7 @@ def page():
         flash(_message(getattr(exc, "field", None), str(exc)), "error")
         return _back()
     return render_template("admin_calendar.html", record=record, sources=SOURCES,
-                           year_sources=YEAR_SOURCES)
+                           year_sources=YEAR_SOURCES, weekdays=WEEKDAYS)
 
 
 @bp.post("/entries")

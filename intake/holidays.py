@@ -104,7 +104,8 @@ class DayInfo:
         return bool(self.reason) or self.entry is not None or self.working != (self.day.weekday() < 5)
 
     def to_json(self) -> dict:
-        return {"date": self.day.isoformat(), "working": self.working,
+        return {"date": self.day.isoformat(), "weekday": self.day.isoweekday(),
+                "working": self.working,
                 "kind": DayKind.WORKDAY.value if self.working else DayKind.HOLIDAY.value,
                 "reason": self.reason, "source": self.source.value,
                 "provisional": self.provisional,
