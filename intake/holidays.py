@@ -154,24 +154,32 @@ class BureauCalendar:
     def __init__(self, entries: Iterable[Entry] = ()):
         self._entries = {entry.day: entry for entry in entries}
         self._entry_years = {day.year for day in self._entries}
+        # The calendar never changes once built, and a sweep asks about the same few days
+        # for thousands of cases: remember each answer.
+        self._days: dict[date, DayInfo] = {}
+        self._counted: dict[tuple[date, int], date] = {}
 
     # -- the three questions every deadline asks
     def is_working_day(self, day: date) -> bool:
         """Tell whether a date is a working day."""
-        return self.describe(day).working
+        info = self._days.get(day)
+        return (info if info is not None else self.describe(day)).working
 
     def add_working_days(self, start: date, days: int) -> date:
         """Return the date `days` working days after `start` (start itself not counted)."""
-        current, remaining = start, days
-        while remaining > 0:
-            current += timedelta(days=1)
-            if self.is_working_day(current):
-                remaining -= 1
-        return current
+        key = (start, days)
+        if key not in self._counted:
+            current, remaining = start, days
+            while remaining > 0:
+                current += timedelta(days=1)
+                if self.is_working_day(current):
+                    remaining -= 1
+            self._counted[key] = current
+        return self._counted[key]
 
     def is_provisional(self, day: date) -> bool:
         """Tell whether the day's status is only an estimate (its year has no data yet)."""
-        return self.year_source(day.year) is YearSource.ESTIMATED
+        return self.describe(day).provisional
 
     # -- more detail
     def due(self, start: date, working_days: int) -> Due:
@@ -208,13 +216,18 @@ class BureauCalendar:
 
     def describe(self, day: date) -> DayInfo:
         """Say whether a day is worked, why, and which layer decided."""
-        provisional = self.is_provisional(day)
+        info = self._days.get(day)
+        if info is None:
+            info = self._days[day] = self._decide(day)
+        return info
+
+    def _decide(self, day: date) -> DayInfo:
         entry = self._entries.get(day)
         if entry is not None:
             return DayInfo(day, entry.kind is DayKind.WORKDAY, entry.reason, DaySource.ENTRY,
                            False, entry)
-        return _base_day(day, estimate_lunar=self.year_source(day.year) is YearSource.ESTIMATED,
-                         provisional=provisional)
+        estimated = self.year_source(day.year) is YearSource.ESTIMATED
+        return _base_day(day, estimate_lunar=estimated, provisional=estimated)
 
     def notable_days(self, year: int) -> list[DayInfo]:
         """Return the year's days that differ from an ordinary week, or carry a name."""
@@ -247,10 +260,16 @@ def _has_official_data(year: int) -> bool:
     return True
 
 
+@lru_cache(maxsize=16384)
+def _official_detail(day: date) -> tuple[bool, str | None]:
+    # chinese-calendar scans its whole table to validate every date it is asked about.
+    return chinese_calendar.get_holiday_detail(day)
+
+
 def _base_day(day: date, estimate_lunar: bool, provisional: bool) -> DayInfo:
     weekday = day.weekday() < 5
     if _has_official_data(day.year):
-        off, name = chinese_calendar.get_holiday_detail(day)
+        off, name = _official_detail(day)
         reason = OFFICIAL_NAMES.get(name, name or "")
         if reason and not off:
             reason = f"{reason}调休上班"
