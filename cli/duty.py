@@ -164,7 +164,8 @@ def duty_holiday(day: datetime, staffed: bool, starts: time | None, ends: time |
             return dropped
 
         dropped = _run(drop)
-        click.echo(f"{the_day}: {' and '.join(dropped) + ' removed' if dropped else 'nothing to remove'}")
+        outcome = " and ".join(dropped) + " removed" if dropped else "nothing to remove"
+        click.echo(f"{the_day}: {outcome}")
         return
     if (starts is None) != (ends is None):
         raise click.UsageError("give both --from and --to, or neither")

@@ -182,7 +182,7 @@ class DutySchedule:
             for period_day, starts, ends in self.periods)
 
     def _windows_weekday(self, day: date) -> int | None:
-        """Pick whose weekly windows apply: none on a holiday, a weekday's on an adjusted workday."""
+        """Pick whose weekly windows apply: none on a holiday, a weekday's when worked in lieu."""
         if self.calendar is None:
             return day.weekday()
         if self.calendar.is_holiday(day):

@@ -101,7 +101,8 @@ class DayInfo:
     @property
     def notable(self) -> bool:
         """Tell whether the day differs from an ordinary week or carries a name."""
-        return bool(self.reason) or self.entry is not None or self.working != (self.day.weekday() < 5)
+        ordinary = self.day.weekday() < 5
+        return bool(self.reason) or self.entry is not None or self.working != ordinary
 
     def to_json(self) -> dict:
         return {"date": self.day.isoformat(), "weekday": self.day.isoweekday(),

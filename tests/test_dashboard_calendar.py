@@ -157,7 +157,8 @@ def test_an_admin_enters_and_imports_days_in_chromium(served, tmp_path):
     notice.write_text("date,kind,reason\n2027-02-08,holiday,春节\n2027-02-14,workday,春节调休上班\n",
                       encoding="utf-8")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1366, "height": 768})
         page.goto(served["base"] + "/login")
         page.fill("input[name=username]", "admin")

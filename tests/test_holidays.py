@@ -1,5 +1,6 @@
 """The working-day calendar: package data, the bureau's entries on top, an estimate for
-unpublished years; edited from the CLI, all-or-nothing imports, audited; one calendar with duty hours."""
+unpublished years; edited from the CLI, all-or-nothing imports, audited; one calendar with
+duty hours."""
 from __future__ import annotations
 
 import json
@@ -77,7 +78,8 @@ def test_a_year_the_package_knows_is_official_and_not_provisional():
 
 def test_fixed_statutory_holidays_stay_off_in_an_unpublished_year():
     calendar = BureauCalendar()
-    for day in (date(2027, 1, 1), date(2027, 5, 1), date(2027, 5, 2), date(2027, 10, 1), date(2027, 10, 3)):
+    for day in (date(2027, 1, 1), date(2027, 5, 1), date(2027, 5, 2), date(2027, 10, 1),
+                date(2027, 10, 3)):
         assert not calendar.is_working_day(day), day
         assert calendar.is_provisional(day)
     assert calendar.is_working_day(date(2027, 10, 4))  # a Monday: no estimate of the golden week
@@ -243,8 +245,8 @@ def test_the_cli_refuses_bad_input_and_changes_nothing(env, engine, db_session):
 
 def test_the_cli_imports_csv_and_xlsx_all_or_nothing(env, engine, db_session, tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text("\n".join(",".join(row) for row in NOTICE_2027 + [("2027-02-31", "holiday", "x")]),
-                   encoding="utf-8-sig")
+    rows = NOTICE_2027 + [("2027-02-31", "holiday", "x")]
+    bad.write_text("\n".join(",".join(row) for row in rows), encoding="utf-8-sig")
     result = dutyline("calendar", "import", str(bad))
     assert result.exit_code != 0
     assert "row 8: 2027-02-31 is not a date that exists" in result.output
