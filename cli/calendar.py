@@ -95,8 +95,8 @@ def calendar_set(day: str, kind: str, reason: str) -> None:
     before = _run(work)
     click.echo(f"{the_day}: {kind}" + (f" ({reason})" if reason else ""))
     if before is YearSource.ESTIMATED:
-        click.echo(f"note: {the_day.year} now follows the bureau's entries; its estimated lunar "
-                   f"holidays no longer apply — enter the whole notice (dutyline calendar import)")
+        click.echo(f"note: {the_day.year} has no official data: weekdays only the estimate keeps "
+                   f"off stay provisional; import the whole notice (dutyline calendar import)")
 
 
 @calendar.command("unset")

@@ -43,8 +43,9 @@ WEEKDAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l
 YEAR_SOURCES = {
     "official": _l("This year follows the State Council's notice (chinese-calendar package), "
                    "with the bureau's entries on top."),
-    "entered": _l("This year has no official data yet: it follows the bureau's entries and the "
-                  "fixed-date statutory holidays."),
+    "entered": _l("This year has no official data yet: the bureau's entries decide, then the "
+                  "fixed-date statutory holidays, then the estimated lunar holidays (provisional "
+                  "until an entry confirms them)."),
     "estimated": _l("This year has neither official data nor entries: the lunar holidays are "
                     "estimated, and every deadline counted over it is provisional. Import the "
                     "State Council's notice when it is published."),

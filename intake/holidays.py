@@ -7,15 +7,17 @@ For each day the first of these that knows it decides:
     2. the chinese-calendar package: the State Council's yearly notices (2004–2026 in 1.11.0);
     3. for a year the package does not know:
        - the fixed-date statutory holidays: 元旦 1 Jan, 劳动节 1–2 May, 国庆 1–3 Oct;
-       - while the year has no entries either, the lunar holidays estimated with lunar-python:
-         春节 from 除夕 to 初六 (the statutory 除夕–初三 plus the week every notice has given),
-         清明 on the day of the solar term, 端午 and 中秋;
+       - the lunar holidays estimated with lunar-python: 春节 from 除夕 to 初六 (the statutory
+         除夕–初三 plus the week every notice has given), 清明 on the day of the solar term,
+         端午 and 中秋;
     4. Monday to Friday.
 
 A year with neither official data nor entries is *provisional*: nobody knows its adjusted
 workdays yet, so every deadline counted over one of its days carries a warning. Once the
-bureau enters that year's notice (`dutyline calendar import`), the entries replace the
-estimate of the lunar holidays.
+bureau enters that year's notice (`dutyline calendar import`) its entries decide; a weekday
+that only the estimate keeps off stays provisional until an entry confirms or corrects it.
+The estimate stays under the entries (rather than vanishing with the first entry) so that
+one local holiday entered early cannot turn the Spring Festival into working days.
 """
 from __future__ import annotations
 
@@ -130,8 +132,8 @@ class Due:
 
     @property
     def warnings(self) -> list[str]:
-        return [f"{year} has no official holiday data and no bureau entries: its holidays are "
-                f"estimated, so this due date is provisional" for year in self.provisional_years]
+        return [f"the holidays of {year} are estimated (no official data or bureau entry), so "
+                f"this due date is provisional" for year in self.provisional_years]
 
     def to_json(self) -> dict:
         return {"start": self.start.isoformat(), "working_days": self.working_days,
@@ -179,7 +181,7 @@ class BureauCalendar:
         return self._counted[key]
 
     def is_provisional(self, day: date) -> bool:
-        """Tell whether the day's status is only an estimate (its year has no data yet)."""
+        """Tell whether the day's status is only an estimate (no official data or entry)."""
         return self.describe(day).provisional
 
     # -- more detail
@@ -190,10 +192,9 @@ class BureauCalendar:
                                   field="working_days")
         end = self.add_working_days(start, working_days)
         # The days counted are those after the start, up to and including the due day.
-        first = start + timedelta(days=1) if end > start else start
-        years = tuple(year for year in range(first.year, end.year + 1)
-                      if self.year_source(year) is YearSource.ESTIMATED)
-        return Due(start, working_days, end, years)
+        counted = [start + timedelta(days=n) for n in range(1, (end - start).days + 1)] or [start]
+        years = sorted({day.year for day in counted if self.is_provisional(day)})
+        return Due(start, working_days, end, tuple(years))
 
     def reason(self, day: date) -> str:
         """Return why a day is off or worked (the holiday's name or the entry's reason)."""
@@ -227,8 +228,7 @@ class BureauCalendar:
         if entry is not None:
             return DayInfo(day, entry.kind is DayKind.WORKDAY, entry.reason, DaySource.ENTRY,
                            False, entry)
-        estimated = self.year_source(day.year) is YearSource.ESTIMATED
-        return _base_day(day, estimate_lunar=estimated, provisional=estimated)
+        return _base_day(day, self.year_source(day.year) is YearSource.ESTIMATED)
 
     def notable_days(self, year: int) -> list[DayInfo]:
         """Return the year's days that differ from an ordinary week, or carry a name."""
@@ -267,7 +267,7 @@ def _official_detail(day: date) -> tuple[bool, str | None]:
     return chinese_calendar.get_holiday_detail(day)
 
 
-def _base_day(day: date, estimate_lunar: bool, provisional: bool) -> DayInfo:
+def _base_day(day: date, year_estimated: bool) -> DayInfo:
     weekday = day.weekday() < 5
     if _has_official_data(day.year):
         off, name = _official_detail(day)
@@ -276,13 +276,15 @@ def _base_day(day: date, estimate_lunar: bool, provisional: bool) -> DayInfo:
             reason = f"{reason}调休上班"
         source = DaySource.OFFICIAL if reason else DaySource.WEEK
         return DayInfo(day, not off, reason, source, False)
-    if estimate_lunar and day in estimated_lunar_holidays(day.year):
-        return DayInfo(day, False, f"{estimated_lunar_holidays(day.year)[day]}（估算）",
-                       DaySource.ESTIMATED, provisional)
+    lunar = estimated_lunar_holidays(day.year).get(day)
+    if lunar:
+        # Only a weekday the estimate takes off is in doubt; a weekend is off either way.
+        return DayInfo(day, False, f"{lunar}（估算）", DaySource.ESTIMATED,
+                       year_estimated or weekday)
     fixed = FIXED_HOLIDAYS.get((day.month, day.day))
     if fixed:
-        return DayInfo(day, False, fixed, DaySource.STATUTORY, provisional)
-    return DayInfo(day, weekday, "", DaySource.WEEK, provisional)
+        return DayInfo(day, False, fixed, DaySource.STATUTORY, year_estimated)
+    return DayInfo(day, weekday, "", DaySource.WEEK, year_estimated)
 
 
 @lru_cache(maxsize=64)

@@ -97,13 +97,23 @@ def test_entries_win_over_the_package():
     assert calendar.due(date(2026, 10, 6), 1).day == date(2026, 10, 7)
 
 
-def test_entries_replace_the_lunar_estimate_but_keep_the_statutory_dates():
-    calendar = BureauCalendar([Entry(date(2027, 2, 4), DayKind.HOLIDAY, "春节")])
+def test_entries_sit_on_the_estimate_which_stays_provisional_where_no_entry_confirms_it():
+    # One local holiday entered early must not turn the Spring Festival into working days.
+    calendar = BureauCalendar([Entry(date(2027, 3, 8), DayKind.HOLIDAY, "局里活动")])
     assert calendar.year_source(2027) is YearSource.ENTERED
-    assert not calendar.is_provisional(date(2027, 2, 8))
-    assert calendar.is_working_day(date(2027, 2, 8))       # the estimate no longer applies
+    assert not calendar.is_working_day(date(2027, 2, 8))
+    assert calendar.is_provisional(date(2027, 2, 8))       # a weekday only the estimate keeps off
+    assert not calendar.is_provisional(date(2027, 2, 6))   # a Saturday is off either way
+    assert not calendar.is_provisional(date(2027, 3, 1))
     assert not calendar.is_working_day(date(2027, 1, 1))   # 元旦 is statutory
-    assert not calendar.due(date(2027, 2, 3), 3).provisional
+    assert calendar.due(date(2027, 2, 3), 3).provisional_years == (2027,)
+    assert not calendar.due(date(2027, 3, 1), 3).provisional
+    # An entry confirms the estimate; another corrects it.
+    confirmed = calendar.with_entries(
+        [Entry(date(2027, 2, d), DayKind.HOLIDAY, "春节") for d in (5, 8, 9, 10)]
+        + [Entry(date(2027, 2, 11), DayKind.WORKDAY, "上班")])
+    assert confirmed.due(date(2027, 2, 3), 3).day == date(2027, 2, 12)  # Thu 4, Thu 11, Fri 12
+    assert not confirmed.due(date(2027, 2, 3), 3).provisional
 
 
 def test_the_banner_year_shows_from_november_while_next_year_is_estimated():
@@ -208,8 +218,8 @@ def test_the_cli_due_date_and_its_warning(env, engine):
     assert json.loads(result.output) == {
         "start": "2026-12-29", "working_days": 3, "due": "2027-01-04", "provisional": True,
         "provisional_years": [2027],
-        "warnings": ["2027 has no official holiday data and no bureau entries: its holidays "
-                     "are estimated, so this due date is provisional"]}
+        "warnings": ["the holidays of 2027 are estimated (no official data or bureau entry), "
+                     "so this due date is provisional"]}
     plain = dutyline("calendar", "due", "2026-09-29", "--working-days", "3").output
     assert plain == "2026-10-09\n"
 
@@ -223,8 +233,12 @@ def test_the_cli_sets_shows_and_unsets(env, engine, db_session):
     assert entry["source"] == "entry" and entry["reason"] == "局里补休"
     assert entry["entered_by"] == "cli" and entry["kind"] == "holiday"
     assert [d["date"] for d in shown["days"]] == [
-        "2027-01-01", "2027-01-04", "2027-05-01", "2027-05-02", "2027-10-01", "2027-10-02",
+        "2027-01-01", "2027-01-04", *[f"2027-02-{d:02}" for d in range(5, 12)], "2027-04-05",
+        "2027-05-01", "2027-05-02", "2027-06-09", "2027-09-15", "2027-10-01", "2027-10-02",
         "2027-10-03"]
+    assert [d["date"] for d in shown["days"] if d["provisional"]] == [
+        "2027-02-05", "2027-02-08", "2027-02-09", "2027-02-10", "2027-02-11", "2027-04-05",
+        "2027-06-09", "2027-09-15"]
 
     assert dutyline("calendar", "unset", "2027-01-04").exit_code == 0
     shown = json.loads(dutyline("calendar", "show", "2027", "--json").output)
