@@ -73,7 +73,9 @@ def calendar_show(year: int, as_json: bool) -> None:
                   else ""))
     for day in record["days"]:
         by = f" [{day['entered_by']} {day['entered_at'][:10]}]" if day["entered_by"] else ""
-        click.echo(f"  {day['date']} {day['kind']:<7} {day['source']:<9} {day['reason']}{by}")
+        doubt = " (provisional)" if day["provisional"] and not record["provisional"] else ""
+        click.echo(f"  {day['date']} {day['kind']:<7} {day['source']:<9} {day['reason']}"
+                   f"{doubt}{by}")
 
 
 @calendar.command("set")
