@@ -5,6 +5,7 @@
     dutyline duty add-period WEEKDAY START END        (mon..sun or 0..6, HH:MM, end exclusive)
     dutyline duty clear [--weekday WEEKDAY]
     dutyline duty holiday DAY [--staffed [--from HH:MM --to HH:MM]] [--note TEXT] [--remove]
+                                                      (a holiday goes into the working calendar)
     dutyline prompt-audio set LANGUAGE KEY URL | clear LANGUAGE KEY | show [--json]
     dutyline purge-recordings [--days N] [--dry-run] [--json]
 
@@ -132,20 +133,35 @@ def duty_clear(weekday: int | None) -> None:
 
 @duty.command("holiday")
 @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
-@click.option("--staffed", is_flag=True, help="An extra duty day instead of a closed one.")
+@click.option("--staffed", is_flag=True, help="An extra duty day instead of a holiday.")
 @click.option("--from", "starts", type=CLOCK, default=None)
 @click.option("--to", "ends", type=CLOCK, default=None)
 @click.option("--note", default="")
-@click.option("--remove", is_flag=True, help="Drop the exception; the weekly schedule applies.")
+@click.option("--remove", is_flag=True, help="Drop the date's override or holiday entry.")
 def duty_holiday(day: datetime, staffed: bool, starts: time | None, ends: time | None,
                  note: str, remove: bool) -> None:
-    """Override the weekly schedule on one date: closed (default) or staffed."""
+    """Make one date a holiday (default) or a staffed duty day.
+
+    A holiday goes into the working calendar, the same one deadlines count with, as if
+    entered by `dutyline calendar set DATE holiday`; --staffed overrides the weekly schedule.
+    """
     from intake.duty import remove_duty_exception, set_duty_exception
+    from intake.holidays import EntryInput, load_calendar, remove_calendar_entry, set_calendar_entry
+    from intake.models import DayKind
 
     the_day: date = day.date()
     if remove:
-        removed = _run(lambda s: remove_duty_exception(s, the_day, CLI))
-        click.echo(f"{the_day}: {'exception removed' if removed else 'no exception to remove'}")
+        def drop(session) -> list[str]:
+            dropped = ["exception"] if remove_duty_exception(session, the_day, CLI) else []
+            entry = load_calendar(session).entry(the_day)
+            if entry is not None and entry.kind is DayKind.HOLIDAY:
+                remove_calendar_entry(session, the_day, CLI)
+                dropped.append("holiday")
+            return dropped
+
+        dropped = _run(drop)
+        outcome = " and ".join(dropped) + " removed" if dropped else "nothing to remove"
+        click.echo(f"{the_day}: {outcome}")
         return
     if (starts is None) != (ends is None):
         raise click.UsageError("give both --from and --to, or neither")
@@ -153,8 +169,12 @@ def duty_holiday(day: datetime, staffed: bool, starts: time | None, ends: time |
         raise click.UsageError("--from/--to only make sense with --staffed")
     if starts is not None and ends <= starts:
         raise click.UsageError("--to must be after --from")
-    _run(lambda s: set_duty_exception(s, the_day, staffed, CLI, starts, ends, note))
-    click.echo(f"{the_day}: {'staffed' if staffed else 'closed'}")
+    if staffed:
+        _run(lambda s: set_duty_exception(s, the_day, True, CLI, starts, ends, note))
+        click.echo(f"{the_day}: staffed")
+        return
+    _run(lambda s: set_calendar_entry(s, EntryInput(the_day, DayKind.HOLIDAY, note), CLI))
+    click.echo(f"{the_day}: holiday (working calendar: duty phone closed, deadlines skip it)")
 
 
 @click.group("prompt-audio")

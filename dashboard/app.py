@@ -85,6 +85,7 @@ def create_app(config: dict | None = None) -> Flask:
     ))
 
     from dashboard import admin, auth, health, views
+    from dashboard import calendar as working_calendar
     from dashboard.ratelimit import SignInLimiter
     from ivr.views import bp as ivr_bp
 
@@ -109,6 +110,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(working_calendar.bp)
     app.register_blueprint(health.bp)
     views.register_filters(app)
 

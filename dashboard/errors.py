@@ -15,6 +15,7 @@ ERROR_MESSAGES = {
     "not_found": _l("Not found."),
     "forbidden": _l("You may see this case but may not do that."),
     "configuration": _l("The service is not configured correctly."),
+    "rows_rejected": _l("The file has rows that cannot be accepted; nothing was saved."),
     "sms_no_recipient": _l("This SMS has no recipient with a phone number to resend to."),
     # Cases
     "caller_name_required": _l("Enter the caller's name."),

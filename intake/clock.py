@@ -7,9 +7,9 @@ bureau's own holiday entries (intake/holidays.py subclasses it) apply everywhere
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
 
 BUREAU_TIMEZONE = "Asia/Shanghai"
 
@@ -51,35 +51,16 @@ class FixedClock(Clock):
         return self
 
 
-class WorkingCalendar:
-    """Chinese working days: statutory holidays off, adjusted weekend workdays on.
+class WorkingCalendar(Protocol):
+    """What a transition asks of the working-day calendar.
 
-    `chinese_calendar` carries the State Council's yearly holiday notices; for a year it does
-    not know yet it raises NotImplementedError, and we fall back to Monday–Friday, which is
-    what the bureau assumes until the notice is published. Such days are provisional.
+    The one implementation is intake.holidays.BureauCalendar: the State Council's notices
+    (the `chinese_calendar` package), the bureau's own entries on top, and an estimate of the
+    statutory holidays for a year with neither, whose days are provisional.
     """
 
-    def is_working_day(self, day: date) -> bool:
-        """Tell whether a date is a working day in mainland China."""
-        try:
-            return chinese_calendar.is_workday(day)
-        except NotImplementedError:
-            return day.weekday() < 5
+    def is_working_day(self, day: date) -> bool: ...
 
-    def is_provisional(self, day: date) -> bool:
-        """Tell whether the answer for this date is a guess (no holiday notice for its year)."""
-        try:
-            chinese_calendar.is_workday(day)
-        except NotImplementedError:
-            return True
-        return False
+    def is_provisional(self, day: date) -> bool: ...
 
-    def add_working_days(self, start: date, days: int) -> date:
-        """Return the date `days` working days after `start` (start itself not counted)."""
-        current = start
-        remaining = days
-        while remaining > 0:
-            current += timedelta(days=1)
-            if self.is_working_day(current):
-                remaining -= 1
-        return current
+    def add_working_days(self, start: date, days: int) -> date: ...

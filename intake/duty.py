@@ -1,4 +1,9 @@
-"""Duty hours: a weekly schedule with date exceptions, and the duty phone, kept in the database."""
+"""Duty hours: a weekly schedule with date exceptions, and the duty phone, kept in the database.
+
+Public holidays and adjusted workdays are not kept here but in the working calendar
+(intake.holidays), the same one deadlines use: the duty phone is not staffed on a holiday, and
+an adjusted workday keeps weekday hours. A date exception still wins over both.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from intake.audit import Actor, record_event
 from intake.exceptions import ValidationError
+from intake.holidays import BureauCalendar, load_calendar
 from intake.models import DutyException, DutyPeriod, SettingValue
 from intake.phones import to_e164
 
@@ -162,6 +168,8 @@ class DutySchedule:
     phone: str | None
     periods: tuple[tuple[int, time, time], ...]
     exceptions: dict[date, tuple[bool, time | None, time | None]]
+    # Holidays and adjusted workdays come from the one working calendar (intake.holidays).
+    calendar: BureauCalendar | None = None
 
     def is_on_duty(self, now: datetime, tz: str) -> bool:
         local = now.astimezone(ZoneInfo(tz))
@@ -171,8 +179,23 @@ class DutySchedule:
             if not staffed:
                 return False
             return starts is None or ends is None or starts <= local.time() < ends
-        return any(weekday == local.weekday() and starts <= local.time() < ends
-                   for weekday, starts, ends in self.periods)
+        weekday = self._windows_weekday(local.date())
+        return weekday is not None and any(
+            period_day == weekday and starts <= local.time() < ends
+            for period_day, starts, ends in self.periods)
+
+    def _windows_weekday(self, day: date) -> int | None:
+        """Pick whose weekly windows apply: none on a holiday, a weekday's when worked in lieu."""
+        if self.calendar is None:
+            return day.weekday()
+        if self.calendar.is_holiday(day):
+            return None
+        if day.weekday() >= 5 and self.calendar.is_working_day(day):
+            # A weekend worked in lieu (调休) keeps office hours: the first staffed weekday's.
+            staffed_weekdays = sorted({period_day for period_day, *_ in self.periods
+                                       if period_day < 5})
+            return staffed_weekdays[0] if staffed_weekdays else day.weekday()
+        return day.weekday()
 
     def phone_at(self, now: datetime, tz: str) -> str | None:
         """Return the number to put a caller through to now, or None for voicemail."""
@@ -180,13 +203,14 @@ class DutySchedule:
 
 
 def load_duty_schedule(session: Session) -> DutySchedule:
-    """Read the duty phone, weekly windows and date exceptions."""
+    """Read the duty phone, weekly windows, date exceptions and the working calendar."""
     periods = tuple(tuple(row) for row in session.execute(
         select(DutyPeriod.weekday, DutyPeriod.starts, DutyPeriod.ends)))
     exceptions = {day: (staffed, starts, ends) for day, staffed, starts, ends in session.execute(
         select(DutyException.day, DutyException.staffed, DutyException.starts,
                DutyException.ends))}
-    return DutySchedule(get_setting(session, DUTY_PHONE_KEY), periods, exceptions)
+    return DutySchedule(get_setting(session, DUTY_PHONE_KEY), periods, exceptions,
+                        load_calendar(session))
 
 
 def is_duty_time(session: Session, now: datetime, tz: str) -> bool:

@@ -6,6 +6,7 @@ one input field); the dashboard, the JSON API and SMS replies translate the code
      ├── NotFound                    not_found            does not exist, or the actor may not see it
      ├── Forbidden                   forbidden            the actor may see it but may not do that
      ├── ValidationError             (given per raise)    input that cannot be accepted; .field names it
+     │    └── RowsRejected           rows_rejected        a file import with bad rows; .rows names every one
      └── ConfigurationError          configuration        a setting that makes the service unable to start
 
 The English message passed to the constructor is for logs; people see the text catalogued
@@ -62,3 +63,11 @@ class ConfigurationError(DutylineError):
     """Raised when settings make it impossible to start."""
 
     code = "configuration"
+
+class RowsRejected(ValidationError):
+    """Raised when an imported file has bad rows; .rows lists (line, field, message), none saved."""
+
+    def __init__(self, rows: list[tuple[int | None, str | None, str]]):
+        super().__init__("; ".join(f"row {line}: {message}" if line else message
+                                   for line, _field, message in rows), field="rows", code="rows_rejected")
+        self.rows = rows

@@ -14,6 +14,7 @@ from intake.audit import Actor
 from intake.cases import acknowledge_case
 from intake.clock import Clock, WorkingCalendar
 from intake.feedback import rate_case
+from intake.holidays import load_calendar
 from intake.models import Case, InboundMessage, Leader, Liaison
 from intake.notifications import SmsContext
 from intake.phones import to_e164
@@ -61,7 +62,7 @@ def handle_inbound_sms(session: Session, from_number: str, body: str, message_si
     the number. Nothing here commits.
     """
     clock = clock or Clock()
-    calendar = calendar or WorkingCalendar()
+    calendar = calendar or load_calendar(session)
     sms = sms or SmsContext(lambda case: f"/cases/{case.id}", language)
     if message_sid:
         seen = session.scalar(select(InboundMessage).where(InboundMessage.message_sid == message_sid))

@@ -482,6 +482,26 @@ class WorkerHeartbeat(Base):
     state: Mapped[str] = mapped_column(String(40), default="idle")
 
 
+class DayKind(str, PyEnum):
+    """What a calendar entry makes of its day."""
+
+    HOLIDAY = "holiday"   # a day off (a public holiday, or one the bureau gives)
+    WORKDAY = "workday"   # an adjusted workday (调休), usually a weekend day
+
+
+class CalendarEntry(Base):
+    """The bureau's own holiday or adjusted workday; it wins over the package's data."""
+
+    __tablename__ = "calendar_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    kind: Mapped[DayKind] = mapped_column(_enum(DayKind, length=10))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    entered_by: Mapped[str] = mapped_column(String(80))  # an audit actor label: user:alice | cli
+    entered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 __all__ = [
     "Base",
     "Unit",
@@ -502,6 +522,8 @@ __all__ = [
     "DutyException",
     "SettingValue",
     "WorkerHeartbeat",
+    "DayKind",
+    "CalendarEntry",
     "utcnow",
     "join_tokens",
 ]

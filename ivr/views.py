@@ -18,7 +18,8 @@ from intake import inbound
 from intake.dispatch import QueuedWork, commit_and_dispatch, dispatch_after_recording
 from intake.links import page_link
 from intake.audit import TWILIO
-from intake.clock import Clock, WorkingCalendar
+from intake.clock import Clock
+from intake.holidays import load_calendar
 from intake.duty import DutySchedule, load_duty_schedule, prompt_audio_urls
 from intake.models import Call, utcnow
 from intake.notifications import SmsContext, record_delivery_status
@@ -245,7 +246,7 @@ def sms_inbound() -> Response:
     handled = inbound.handle_inbound_sms(
         db, request.form.get("From", ""), request.form.get("Body", ""),
         request.form.get("MessageSid", ""), TWILIO, settings.language,
-        Clock(settings.timezone), WorkingCalendar(),
+        Clock(settings.timezone), load_calendar(db),
         SmsContext(lambda case: page_link(settings.public_base_url, "case", case.id),
                    settings.language, settings.timezone))
     commit_and_dispatch(db, QueuedWork(sms=handled.sms), get_job_queue(), TWILIO)

@@ -13,7 +13,8 @@ from intake.access import sms_liaison
 from intake.audit import Actor
 from intake.cases import (CaseEntry, Confirmation, acknowledge_case, answer_case,
                           confirm_and_route, create_case, handle_case)
-from intake.clock import FixedClock, WorkingCalendar
+from intake.clock import FixedClock
+from intake.holidays import BureauCalendar
 from intake.directory import create_user
 from intake.exceptions import Forbidden, InvalidTransition, NotFound, ValidationError
 from intake.feedback import rate_case, record_feedback
@@ -28,7 +29,7 @@ SHANGHAI = ZoneInfo(TZ)
 # Tuesday 29 September 2026, 10:00 in Shanghai: three working days later is 9 October,
 # because 1–7 October are the National Day holiday.
 TUESDAY = datetime(2026, 9, 29, 2, 0, tzinfo=timezone.utc)
-CALENDAR = WorkingCalendar()
+CALENDAR = BureauCalendar()
 SMS = SmsContext(lambda case: f"https://dutyline.example/cases/{case.id}", "zh-CN", TZ)
 
 

@@ -4,11 +4,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from intake.clock import Clock, FixedClock, WorkingCalendar
+from intake.clock import Clock, FixedClock
+from intake.holidays import BureauCalendar
 from intake.deadlines import same_day_deadline, unit_result_deadline
 
 SHANGHAI = "Asia/Shanghai"
-CALENDAR = WorkingCalendar()
+CALENDAR = BureauCalendar()
 CLOCK = Clock(SHANGHAI)
 
 

@@ -57,18 +57,23 @@ def test_the_cli_edits_the_schedule_and_every_change_is_audited(env, engine, db_
     assert shown["periods"] == [{"weekday": 0, "starts": "08:30", "ends": "17:30"},
                                 {"weekday": 6, "starts": "00:00", "ends": "23:59"}]
     assert shown["exceptions"] == [
-        {"day": "2026-10-01", "staffed": False, "starts": None, "ends": None, "note": "国庆节"},
         {"day": "2026-10-10", "staffed": True, "starts": "09:00", "ends": "12:00", "note": ""}]
+    # A holiday goes into the one working calendar, which deadlines count with too.
+    calendar = json.loads(dutyline("calendar", "show", "2026", "--json").output)
+    assert {"date": "2026-10-01", "source": "entry", "reason": "国庆节"}.items() <= next(
+        d for d in calendar["days"] if d["date"] == "2026-10-01").items()
 
     assert "removed 1" in dutyline("duty", "clear", "--weekday", "sun").output
     assert dutyline("duty", "holiday", "2026-10-01", "--remove").exit_code == 0
     shown = json.loads(dutyline("duty", "show", "--json").output)
     assert len(shown["periods"]) == 1 and len(shown["exceptions"]) == 1
+    calendar = json.loads(dutyline("calendar", "show", "2026", "--json").output)
+    assert not [d for d in calendar["days"] if d["source"] == "entry"]
 
     actions = db_session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions == ["setting.changed", "duty.period_added", "duty.period_added",
-                       "duty.exception_set", "duty.exception_set", "duty.periods_cleared",
-                       "duty.exception_removed"]
+                       "calendar.entry_set", "duty.exception_set", "duty.periods_cleared",
+                       "calendar.entry_removed"]
     assert set(db_session.scalars(select(AuditEvent.actor))) == {"cli"}
 
 

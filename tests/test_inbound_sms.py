@@ -8,7 +8,8 @@ import pytest
 
 from intake.audit import TWILIO, Actor
 from intake.cases import Confirmation, answer_case, confirm_and_route, handle_case
-from intake.clock import FixedClock, WorkingCalendar
+from intake.clock import FixedClock
+from intake.holidays import BureauCalendar
 from intake.feedback import record_feedback
 from intake.inbound import handle_inbound_sms
 from intake.models import AuditEvent, InboundMessage, Leader, User
@@ -17,7 +18,7 @@ from tests.dashboard_support import make_call
 
 WANG_PHONE, ZHANG_PHONE = "+8613900000001", "+8613812345678"
 SMS = SmsContext(lambda case: f"https://x/cases/{case.id}")
-CALENDAR = WorkingCalendar()
+CALENDAR = BureauCalendar()
 
 
 @pytest.fixture
