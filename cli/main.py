@@ -173,6 +173,7 @@ def simulate_call(url, wav, from_number, to_number, digits, wait, timeout, as_js
 def _register_optional_commands() -> None:
     # Command groups owned by other modules register themselves here.
     from cli import bench_dashboard, bench_ivr, bench_transcription, duty, speech, users
+    from cli import directory as directory_commands
     from cli import eval as evaluation
 
     speech.register(main)
@@ -182,6 +183,7 @@ def _register_optional_commands() -> None:
     bench_dashboard.register(main)
     bench_transcription.register(main)
     evaluation.register(main)
+    directory_commands.register(main)
 
 
 _register_optional_commands()

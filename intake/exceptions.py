@@ -4,6 +4,7 @@
      ├── InvalidTransition      a status change the transition map does not allow
      ├── NotFound               an id that does not exist (or that the actor may not see)
      ├── ValidationError        input a person typed that cannot be accepted; .field names it
+     │    └── ImportRejected    a directory file with bad sheets, columns or rows; .problems
      └── ConfigurationError     a setting that makes the service unable to start
 """
 
@@ -29,10 +30,23 @@ class NotFound(DutylineError):
 class ValidationError(DutylineError):
     """Raised when a person's input cannot be accepted; nothing is saved."""
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, code: str | None = None):
         super().__init__(message)
         self.field = field
+        self.code = code  # stable, for the API envelope and translated page messages
 
 
 class ConfigurationError(DutylineError):
     """Raised when settings make it impossible to start."""
+
+
+class ImportRejected(ValidationError):
+    """Raised when a directory file has a wrong sheet, a missing column or bad rows; nothing is saved.
+
+    .problems lists every one, each naming its sheet, row and column.
+    """
+
+    def __init__(self, problems: list):
+        super().__init__(f"{len(problems)} problem(s) in the file; nothing was imported",
+                         field="file", code="import_rejected")
+        self.problems = problems

@@ -128,3 +128,9 @@ class Role(str, Enum):
 class UnitKind(str, Enum):
     TOWNSHIP = "township"  # 乡镇卫生院
     COUNTY = "county"  # 县直医疗卫生单位
+
+
+class CommendationKind(str, Enum):
+    LETTER = "letter"  # 表扬信
+    BANNER = "banner"  # 锦旗
+    MEDIA = "media"  # 媒体表扬
