@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from io import BytesIO
 from typing import IO
+from zipfile import BadZipFile
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -139,7 +140,7 @@ def _read_workbook(source: IO[bytes] | bytes) -> dict[str, list[tuple[int, dict]
     data = source if isinstance(source, bytes) else source.read()
     try:
         book = load_workbook(BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+    except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError) as exc:
         raise ImportRejected([Problem("(file)", None, None, "file_unreadable",
                                       f"not an XLSX workbook ({type(exc).__name__})")]) from None
     problems: list[Problem] = []
