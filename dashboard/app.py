@@ -82,7 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
         job_queue_factory=lambda: JobQueue(redis_client),
     ))
 
-    from dashboard import admin, auth, health, views
+    from dashboard import admin, auth, duties, health, views
     from dashboard.ratelimit import SignInLimiter
     from ivr.views import bp as ivr_bp
 
@@ -107,6 +107,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(duties.bp)
     app.register_blueprint(health.bp)
     views.register_filters(app)
 

@@ -75,6 +75,41 @@ FIELD_ERRORS = {
     "name": _l("Enter a name."),
     "active": _l("You cannot disable your own account."),
 }
+# Domain errors that carry a code; a code wins over the field's message.
+ERROR_CODES = {
+    "phone_invalid": _l("That is not a valid phone number. Enter a mobile number such as 139 0000 0001, or a landline with its area code."),
+    "phone_taken": _l("Another liaison already has that phone number."),
+    "name_missing": _l("Enter a name."),
+    "name_taken": _l("That name is already in the directory."),
+    "kind_unknown": _l("Choose a kind from the list."),
+    "reporting_cycle": _l("A member cannot report to themselves, directly or through others."),
+    "leader_inactive": _l("That leader is deactivated; choose an active one."),
+    "leader_missing": _l("A leader account needs a leader in the directory."),
+    "unit_missing": _l("A unit account needs a unit."),
+    "liaison_not_members": _l("That liaison is not one of this member's liaisons."),
+    "liaison_inactive": _l("That liaison is deactivated."),
+    "date_in_future": _l("The date cannot be in the future."),
+    "note_too_long": _l("The note is too long."),
+    "month_invalid": _l("Choose a month as YYYY-MM."),
+    "commendation_target": _l("Choose either a member or a unit, not both."),
+    "evidence_missing": _l("Say what proves the commendation (the letter, a photo, a link)."),
+    "evidence_too_long": _l("The evidence text is too long."),
+    "unknown_leader": _l("There is no active leader by that name."),
+    "unknown_liaison": _l("There is no active liaison by that name."),
+    "date_invalid": _l("Enter a date as YYYY-MM-DD."),
+}
+
+
+COMMENDATION_KINDS = {"letter": _l("Letter of praise"), "banner": _l("Silk banner"),
+                      "media": _l("Media praise")}
+
+
+def error_message(exc) -> str:
+    """Return the translated message of a domain error: by code, else by field, else its text."""
+    code = getattr(exc, "code", None)
+    if code in ERROR_CODES:
+        return str(ERROR_CODES[code])
+    return str(FIELD_ERRORS.get(getattr(exc, "field", None), str(exc)))
 
 
 def label(table: dict, value) -> str:

@@ -16,6 +16,7 @@ from intake import cases as case_service
 from intake.heartbeat import speech_readiness
 from intake.audit import list_events, record_event
 from intake.calls import correct_transcript
+from intake.contacts import list_member_contacts
 from intake.directory import list_leaders, search_directory
 from intake.exceptions import DutylineError, InvalidTransition, NotFound, ValidationError
 from intake.inbox import (REVIEWABLE_STATES, get_visible_call, get_visible_case, list_inbox,
@@ -265,8 +266,14 @@ def _case_link(case) -> str:
 @bp.get("/cases")
 @login_required()
 def my_cases():
-    """List the cases the signed-in person may see."""
-    return render_template("cases.html", cases=list_visible_cases(get_db(), current_user()))
+    """List the cases the signed-in person may see; a leader also sees this month's calls owed."""
+    user = current_user()
+    duty = None
+    if user.role == Role.LEADER and user.leader is not None:
+        today = utcnow().astimezone(ZoneInfo(get_settings().timezone)).date()
+        duty = list_member_contacts(get_db(), user.leader, today)
+    return render_template("cases.html", cases=list_visible_cases(get_db(), user),
+                           contact_duty=duty)
 
 
 @bp.get("/cases/<int:case_id>")
