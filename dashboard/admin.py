@@ -1,9 +1,10 @@
 """The admin screens: staff accounts and the directory (leaders, liaisons, units)."""
 from __future__ import annotations
 
+from io import BytesIO
+
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from io import BytesIO
 
 from dashboard import labels
 from dashboard.auth import actor, login_required
