@@ -110,6 +110,7 @@ def directory_page():
                            leaders=directory.list_leaders(db, include_inactive=True),
                            liaisons=directory.list_liaisons(db), units=directory.list_units(db),
                            load_warnings=directory.check_liaison_load(db),
+                           unlinked=directory.list_unlinked_liaisons(db),
                            limits=(directory.MIN_LIAISONS, directory.MAX_LIAISONS))
 
 

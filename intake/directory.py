@@ -292,7 +292,10 @@ def update_leader(session: Session, leader: Leader, changes: Mapping[str, Any],
             clean[key] = bool(value)
         elif key == "reports_to_id":
             clean[key] = _check_superior(session, leader, value)
-    return _apply(session, leader, clean, actor, "leader.updated")
+    _apply(session, leader, clean, actor, "leader.updated")
+    if "reports_to_id" in clean:
+        session.expire(leader, ["reports_to"])  # reload the relationship from the new id
+    return leader
 
 
 def _check_superior(session: Session, leader: Leader, superior_id: int | None) -> int | None:
@@ -305,7 +308,9 @@ def _check_superior(session: Session, leader: Leader, superior_id: int | None) -
             raise ValidationError("a member cannot report to themselves, directly or not",
                                   field="reports_to_id", code="reporting_cycle")
         seen.add(superior.id)
-        superior = superior.reports_to
+        # Follow the id, not the relationship: a loaded relationship can be stale within an
+        # import that changes several superiors before it flushes.
+        superior = session.get(Leader, superior.reports_to_id) if superior.reports_to_id else None
     return int(superior_id)
 
 
@@ -422,6 +427,14 @@ class LoadWarning:
     leader_name: str
     liaisons: int
     problem: str  # "too_few" | "too_many"
+
+
+def list_unlinked_liaisons(session: Session) -> list[Liaison]:
+    """Return active liaisons whose member is missing or deactivated: their calls route nowhere."""
+    return list(session.scalars(
+        select(Liaison).outerjoin(Leader, Liaison.leader_id == Leader.id)
+        .where(Liaison.active.is_(True), or_(Leader.id.is_(None), Leader.active.is_(False)))
+        .order_by(Liaison.id)))
 
 
 def check_liaison_load(session: Session) -> list[LoadWarning]:

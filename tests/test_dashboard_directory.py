@@ -55,6 +55,9 @@ def test_an_admin_reassigns_deactivates_and_sees_load_warnings(client, demo):
     assert "重新启用" in _page(client, "/admin/directory")
     actions = [e.action for e in list_events(demo, "units", unit.id)]
     assert actions[-1] == "unit.deactivated"
+    client.post(f"/admin/leaders/{li.id}/active", data={"active": "0"})
+    page = _page(client, "/admin/directory")
+    assert "张伟 没有在用的联线领导" in page and "陈明 没有在用的联线领导" in page
 
 
 def test_the_directory_downloads_and_uploads_as_xlsx(client, demo):

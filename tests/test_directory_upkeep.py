@@ -5,7 +5,7 @@ import pytest
 
 from intake.audit import Actor, list_events
 from intake.directory import (add_leader, add_liaison, add_unit, check_liaison_load,
-                              find_leader_by_name, reassign_liaison, set_active, update_leader,
+                              find_leader_by_name, list_unlinked_liaisons, reassign_liaison, set_active, update_leader,
                               update_liaison, update_unit, update_user, find_user)
 from intake.exceptions import ValidationError
 from intake.models import Leader, Liaison, Unit
@@ -156,3 +156,10 @@ def test_a_unit_phone_may_be_empty_but_not_bad(db_session):
     assert add_unit(db_session, "南山乡卫生院", UnitKind.TOWNSHIP, ADMIN).phone is None
     with pytest.raises(ValidationError):
         add_unit(db_session, "北山乡卫生院", UnitKind.TOWNSHIP, ADMIN, phone="12345")
+
+
+def test_liaisons_left_without_an_active_leader_are_listed(demo):
+    assert list_unlinked_liaisons(demo) == []
+    set_active(demo, _leader(demo, "李红"), False, ADMIN)
+    add_liaison(demo, "无主", "13700000009", None, ADMIN)
+    assert [li.name for li in list_unlinked_liaisons(demo)] == ["陈明", "无主"]
