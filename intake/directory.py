@@ -221,33 +221,29 @@ USER_FIELDS = ("name", "phone", "leader_id", "unit_id")
 
 def get_liaison(session: Session, liaison_id: int) -> Liaison:
     """Return a liaison, active or not."""
-    liaison = session.get(Liaison, liaison_id)
-    if liaison is None:
-        raise NotFound(f"liaison {liaison_id} does not exist")
-    return liaison
+    return _get(session, Liaison, liaison_id)
 
 
 def get_unit(session: Session, unit_id: int) -> Unit:
     """Return a unit, active or not."""
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        raise NotFound(f"unit {unit_id} does not exist")
-    return unit
+    return _get(session, Unit, unit_id)
 
 
 def get_any_leader(session: Session, leader_id: int) -> Leader:
     """Return a leader, active or not (for upkeep; routing uses get_leader)."""
-    leader = session.get(Leader, leader_id)
-    if leader is None:
-        raise NotFound(f"leader {leader_id} does not exist")
-    return leader
+    return _get(session, Leader, leader_id)
 
 
 def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} does not exist")
-    return user
+    """Return an account, active or not."""
+    return _get(session, User, user_id)
+
+
+def _get(session: Session, model, record_id: int):
+    record = session.get(model, record_id)
+    if record is None:
+        raise NotFound(f"{model.__tablename__} {record_id} does not exist")
+    return record
 
 
 def find_leader_by_name(session: Session, name: str) -> Leader:

@@ -124,8 +124,10 @@ def import_directory(session: Session, source: IO[bytes] | bytes, actor: Actor,
     report = ImportReport(dry_run=dry_run)
     problems: list[Problem] = []
     # Leaders first: liaisons and superiors refer to them by phone.
-    leaders = _import_leaders(session, rows_by_sheet["leaders"], actor, report, problems)
-    _import_superiors(session, rows_by_sheet["leaders"], leaders, actor, problems)
+    status: dict[int, str] = {}  # leader row -> created | updated | unchanged
+    leaders = _import_leaders(session, rows_by_sheet["leaders"], actor, report, status, problems)
+    _import_superiors(session, rows_by_sheet["leaders"], leaders, status, actor, report,
+                      problems)
     _import_liaisons(session, rows_by_sheet["liaisons"], actor, report, problems)
     _import_units(session, rows_by_sheet["units"], actor, report, problems)
     if problems:
@@ -231,16 +233,30 @@ def _check_duplicate(sheet: str, number: int, key: str, seen: dict, column: str,
     return False
 
 
-def _import_leaders(session, rows, actor, report, problems) -> dict[str, Leader]:
+def _row_phone(row: dict, key: str) -> str:
+    phone = to_valid_e164(row.get(key))
+    if phone is None:
+        raise ValidationError(f"not a valid phone number: {row.get(key)!r}", field=key,
+                              code="phone_invalid")
+    return phone
+
+
+def _leader_by_phone(session: Session, row: dict, key: str) -> Leader:
+    # Leaders added earlier in this import are in the session already (autoflush).
+    leader = session.scalar(select(Leader).where(Leader.phone == to_valid_e164(row[key])))
+    if leader is None:
+        raise ValidationError(f"no leader with phone {row[key]!r}", field=key,
+                              code="unknown_leader")
+    return leader
+
+
+def _import_leaders(session, rows, actor, report, status, problems) -> dict[str, Leader]:
     by_phone = {l.phone: l for l in directory.list_leaders(session, include_inactive=True)}
     seen: dict[str, int] = {}
     imported: dict[str, Leader] = {}
     for number, row in rows:
         try:
-            phone = to_valid_e164(row.get("phone"))
-            if phone is None:
-                raise ValidationError(f"not a valid phone number: {row.get('phone')!r}",
-                                      field="phone", code="phone_invalid")
+            phone = _row_phone(row, "phone")
             if _check_duplicate("leaders", number, phone, seen, "phone", problems):
                 continue
             changes = {"name": row.get("name", ""), "phone": phone}
@@ -261,17 +277,20 @@ def _import_leaders(session, rows, actor, report, problems) -> dict[str, Leader]
                     directory.update_leader(session, leader, {"is_head": True}, actor)
                 report.created["leaders"] += 1
                 directory.set_active(session, leader, active, actor)
+                status[number] = "created"
             else:
-                _count(report, "leaders", session, lambda: (
+                changed = _count(report, "leaders", session, lambda: (
                     directory.update_leader(session, leader, changes, actor),
                     directory.set_active(session, leader, active, actor)))
+                status[number] = "updated" if changed else "unchanged"
             imported[phone] = leader
         except (ValidationError, NotFound) as exc:
             problems.append(_row_problem("leaders", number, exc))
     return imported
 
 
-def _import_superiors(session, rows, imported: dict[str, Leader], actor, problems) -> None:
+def _import_superiors(session, rows, imported: dict[str, Leader], status: dict[int, str], actor,
+                      report, problems) -> None:
     for number, row in rows:
         if "reports_to_phone" not in row:
             continue
@@ -281,14 +300,13 @@ def _import_superiors(session, rows, imported: dict[str, Leader], actor, problem
         try:
             superior_id = None
             if row["reports_to_phone"]:
-                phone = to_valid_e164(row["reports_to_phone"])
-                superior = (imported.get(phone) or session.scalar(
-                    select(Leader).where(Leader.phone == phone))) if phone else None
-                if superior is None:
-                    raise ValidationError(f"no leader with phone {row['reports_to_phone']!r}",
-                                          field="reports_to_phone", code="unknown_leader")
-                superior_id = superior.id
-            directory.update_leader(session, leader, {"reports_to_id": superior_id}, actor)
+                superior_id = _leader_by_phone(session, row, "reports_to_phone").id
+            changed = _changes_anything(session, lambda: directory.update_leader(
+                session, leader, {"reports_to_id": superior_id}, actor))
+            if changed and status.get(number) == "unchanged":
+                report.unchanged["leaders"] -= 1
+                report.updated["leaders"] += 1
+                status[number] = "updated"
         except (ValidationError, NotFound) as exc:
             problems.append(_row_problem("leaders", number, exc))
 
@@ -298,20 +316,11 @@ def _import_liaisons(session, rows, actor, report, problems) -> None:
     seen: dict[str, int] = {}
     for number, row in rows:
         try:
-            phone = to_valid_e164(row.get("phone"))
-            if phone is None:
-                raise ValidationError(f"not a valid phone number: {row.get('phone')!r}",
-                                      field="phone", code="phone_invalid")
+            phone = _row_phone(row, "phone")
             if _check_duplicate("liaisons", number, phone, seen, "phone", problems):
                 continue
-            leader = None
-            if row.get("leader_phone"):
-                leader_phone = to_valid_e164(row["leader_phone"])
-                leader = session.scalar(select(Leader).where(Leader.phone == leader_phone)) \
-                    if leader_phone else None
-                if leader is None:
-                    raise ValidationError(f"no leader with phone {row['leader_phone']!r}",
-                                          field="leader_phone", code="unknown_leader")
+            leader = _leader_by_phone(session, row, "leader_phone") \
+                if row.get("leader_phone") else None
             active = _flag_value(row, "active", True)
             changes = {"name": row.get("name", ""), "phone": phone}
             for key in ("work_unit", "address"):
@@ -366,9 +375,14 @@ def _import_units(session, rows, actor, report, problems) -> None:
             problems.append(_row_problem("units", number, exc))
 
 
-def _count(report: ImportReport, sheet: str, session: Session, edit) -> None:
+def _count(report: ImportReport, sheet: str, session: Session, edit) -> bool:
+    changed = _changes_anything(session, edit)
+    (report.updated if changed else report.unchanged)[sheet] += 1
+    return changed
+
+
+def _changes_anything(session: Session, edit) -> bool:
     # An edit that changed anything wrote (and flushed) an audit row.
     before = session.scalar(select(func.max(AuditEvent.id)))
     edit()
-    changed = session.scalar(select(func.max(AuditEvent.id))) != before
-    (report.updated if changed else report.unchanged)[sheet] += 1
+    return session.scalar(select(func.max(AuditEvent.id))) != before

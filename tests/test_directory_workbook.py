@@ -164,3 +164,14 @@ def test_the_commands_export_and_import(env, demo, tmp_path):
     refused = runner.invoke(main, ["directory", "import", str(path)])
     assert refused.exit_code == 1
     assert "leaders row 4 column phone: not a valid phone number" in refused.output
+
+
+def test_a_new_superior_alone_counts_as_an_update(demo):
+    book = _book(export_directory(demo))
+    book["leaders"]["G3"] = "+8613900000001"  # 李红 reports to 王建国; nothing else changes
+    report = import_directory(demo, _save(book), ADMIN)
+    assert report.updated["leaders"] == 1 and report.unchanged["leaders"] == 1
+    book["leaders"]["G2"] = "+8613900000002"  # and 王建国 to 李红: a loop, refused
+    with pytest.raises(ImportRejected) as caught:
+        import_directory(demo, _save(book), ADMIN)
+    assert [(p.row, p.code) for p in caught.value.problems] == [(2, "reporting_cycle")]
