@@ -167,6 +167,7 @@ def _register_optional_commands() -> None:
     # Command groups owned by other modules register themselves here.
     from cli import bench_dashboard, bench_ivr, bench_transcription, duty, speech, users
     from cli import calendar as working_calendar
+    from cli import directory as directory_commands
     from cli import eval as evaluation
 
     speech.register(main)
@@ -177,6 +178,7 @@ def _register_optional_commands() -> None:
     bench_transcription.register(main)
     evaluation.register(main)
     working_calendar.register(main)
+    directory_commands.register(main)
 
 
 _register_optional_commands()

@@ -56,6 +56,28 @@ ERROR_MESSAGES = {
     "weekday_invalid": _l("Choose a weekday."),
     "period_ends_before_start": _l("A duty period must end after it starts."),
     "prompt_url_invalid": _l("The prompt audio must be an http(s) address Twilio can fetch."),
+    "import_rejected": _l("The file has problems; nothing was imported."),
+    "field_unknown": _l("That field cannot be changed here."),
+    "flag_invalid": _l("Write yes or no."),
+    # Directory upkeep, contact duties and commendations
+    "phone_taken": _l("Another liaison already has that phone number."),
+    "name_missing": _l("Enter a name."),
+    "name_taken": _l("That name is already in the directory."),
+    "kind_unknown": _l("Choose a kind from the list."),
+    "reporting_cycle": _l("A member cannot report to themselves, directly or through others."),
+    "leader_inactive": _l("That leader is deactivated; choose an active one."),
+    "leader_missing": _l("A leader account needs a leader in the directory."),
+    "unit_missing": _l("A unit account needs a unit."),
+    "liaison_not_members": _l("That liaison is not one of this member's liaisons."),
+    "liaison_inactive": _l("That liaison is deactivated."),
+    "date_in_future": _l("The date cannot be in the future."),
+    "month_invalid": _l("Choose a month as YYYY-MM."),
+    "commendation_target": _l("Choose either a member or a unit, not both."),
+    "evidence_missing": _l("Say what proves the commendation (the letter, a photo, a link)."),
+    "evidence_too_long": _l("The evidence text is too long."),
+    "unknown_leader": _l("There is no active leader by that name."),
+    "unknown_liaison": _l("There is no active liaison by that name."),
+    "date_invalid": _l("Enter a date as YYYY-MM-DD."),
 }
 
 

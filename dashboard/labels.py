@@ -62,6 +62,10 @@ CATEGORIES = {
 # Filters offered above the inbox: "" shows every open call.
 INBOX_FILTERS = ("", "queued", "transcribing", "draft", "failed", "no_message", "confirmed", "all")
 FILTER_NAMES = {"": _l("Open"), "all": _l("All")}
+COMMENDATION_KINDS = {"letter": _l("Letter of praise"), "banner": _l("Silk banner"),
+                      "media": _l("Media praise")}
+
+
 def label(table: dict, value) -> str:
     """Return the translated label of an enum member or its value."""
     key = getattr(value, "value", value)

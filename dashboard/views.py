@@ -19,6 +19,7 @@ from intake.links import base_url, page_link
 from intake.audit import list_events, record_event
 from intake.calls import correct_transcript
 from intake.dispatch import QueuedWork, commit_and_dispatch
+from intake.contacts import list_member_contacts
 from intake.directory import list_leaders, search_directory
 from intake.access import principal_of
 from intake.clock import Clock
@@ -274,8 +275,14 @@ def _case_link(case) -> str:
 @bp.get("/cases")
 @login_required()
 def my_cases():
-    """List the cases the signed-in person may see."""
-    return render_template("cases.html", cases=list_visible_cases(get_db(), current_user()))
+    """List the cases the signed-in person may see; a leader also sees this month's calls owed."""
+    user = current_user()
+    duty = None
+    if user.role == Role.LEADER and user.leader is not None:
+        today = utcnow().astimezone(ZoneInfo(get_settings().timezone)).date()
+        duty = list_member_contacts(get_db(), user.leader, today)
+    return render_template("cases.html", cases=list_visible_cases(get_db(), user),
+                           contact_duty=duty)
 
 
 @bp.get("/cases/<int:case_id>")

@@ -6,7 +6,8 @@ one input field); the dashboard, the JSON API and SMS replies translate the code
      ├── NotFound                    not_found            does not exist, or the actor may not see it
      ├── Forbidden                   forbidden            the actor may see it but may not do that
      ├── ValidationError             (given per raise)    input that cannot be accepted; .field names it
-     │    └── RowsRejected           rows_rejected        a file import with bad rows; .rows names every one
+     │    ├── RowsRejected           rows_rejected        a file import with bad rows; .rows names every one
+     │    └── ImportRejected         import_rejected      a directory workbook with bad sheets, columns or rows; .problems
      └── ConfigurationError          configuration        a setting that makes the service unable to start
 
 The English message passed to the constructor is for logs; people see the text catalogued
@@ -71,3 +72,15 @@ class RowsRejected(ValidationError):
         super().__init__("; ".join(f"row {line}: {message}" if line else message
                                    for line, _field, message in rows), field="rows", code="rows_rejected")
         self.rows = rows
+
+
+class ImportRejected(ValidationError):
+    """Raised when a directory file has a wrong sheet, a missing column or bad rows; nothing is saved.
+
+    .problems lists every one, each naming its sheet, row and column.
+    """
+
+    def __init__(self, problems: list):
+        super().__init__(f"{len(problems)} problem(s) in the file; nothing was imported",
+                         field="file", code="import_rejected")
+        self.problems = problems

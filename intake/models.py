@@ -31,6 +31,8 @@ from intake.statuses import (CallStatus, CaseChannel, CaseStatus, DeadlineKind, 
                              NotificationKind, NotificationStatus, ReturnCategory, Role,
                              Satisfaction, SupervisionCause, UnitKind, Verdict,
                              WORKING_STATES)
+from intake.statuses import (CallStatus, CaseStatus, CommendationKind, NotificationStatus, Role,
+                             UnitKind)
 
 
 def utcnow() -> datetime:
@@ -94,7 +96,11 @@ class Leader(Base):
     email: Mapped[str] = mapped_column(String(200), default="")
     on_duty: Mapped[bool] = mapped_column(Boolean, default=False)  # gets urgent alerts
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The member's superior, so an urgent matter can be reported up a chain; the head has none.
+    reports_to_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"))
+    is_head: Mapped[bool] = mapped_column(Boolean, default=False)  # heads the work group
     liaisons: Mapped[list["Liaison"]] = relationship(back_populates="leader")
+    reports_to: Mapped["Leader | None"] = relationship(remote_side="Leader.id")
 
 
 class Liaison(Base):
@@ -500,6 +506,36 @@ class CalendarEntry(Base):
     entered_by: Mapped[str] = mapped_column(String(80))  # an audit actor label: user:alice | cli
     entered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+class ContactLog(Base):
+    """A work-group member's call to one of their liaisons (the monthly contact duty)."""
+
+    __tablename__ = "contact_logs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    leader_id: Mapped[int] = mapped_column(ForeignKey("leaders.id"))
+    liaison_id: Mapped[int] = mapped_column(ForeignKey("liaisons.id"), index=True)
+    contacted_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    leader: Mapped[Leader] = relationship()
+    liaison: Mapped[Liaison] = relationship()
+
+    __table_args__ = (Index("ix_contact_logs_leader_day", "leader_id", "contacted_on"),)
+
+
+class Commendation(Base):
+    """A letter of praise, a banner or media praise, for a member or a unit; counts in the annual review."""
+
+    __tablename__ = "commendations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[CommendationKind] = mapped_column(_enum(CommendationKind))
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    received_on: Mapped[date] = mapped_column(Date, index=True)
+    giver: Mapped[str] = mapped_column(String(200), default="")  # who sent it, or which outlet
+    evidence: Mapped[str] = mapped_column(Text)  # what proves it: the letter's text, a link, a file reference
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    leader: Mapped[Leader | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
 
 
 __all__ = [
@@ -524,6 +560,8 @@ __all__ = [
     "WorkerHeartbeat",
     "DayKind",
     "CalendarEntry",
+    "ContactLog",
+    "Commendation",
     "utcnow",
     "join_tokens",
 ]

@@ -21,3 +21,15 @@ def to_e164(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
+
+
+def to_valid_e164(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
+    """Return the number in E.164 if it exists in its country's numbering plan, else None.
+
+    Stricter than to_e164, which only checks the length: "12345" is a possible number in
+    China but no real line has it, so the directory refuses it.
+    """
+    e164 = to_e164(raw, region)
+    if e164 is None or not phonenumbers.is_valid_number(phonenumbers.parse(e164)):
+        return None
+    return e164

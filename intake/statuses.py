@@ -193,3 +193,7 @@ class NotificationKind(str, Enum):
     UNIT_RETURN = "unit_return"  # to the unit whose result was returned
     FEEDBACK = "feedback"  # the leader's answer to the liaison, by SMS
     RATING_REQUEST = "rating_request"  # asks the liaison to reply 1, 2 or 3
+class CommendationKind(str, Enum):
+    LETTER = "letter"  # 表扬信
+    BANNER = "banner"  # 锦旗
+    MEDIA = "media"  # 媒体表扬

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Install what the tests need and run the whole suite: on SQLite, then (when
 # TEST_DATABASE_URL names a PostgreSQL server) again on PostgreSQL.
-# System packages the tests use: espeak-ng (speech), sox (audio), chromium (browser tests).
+# System packages the tests use: espeak-ng (speech), sox (audio), chromium (browser tests),
+# fonts-wqy-microhei (the CJK font embedded in contact cards and used by screenshots).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v espeak-ng >/dev/null || ! command -v sox >/dev/null || ! command -v chromium >/dev/null; then
+if ! command -v espeak-ng >/dev/null || ! command -v sox >/dev/null || ! command -v chromium >/dev/null \
+   || [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq espeak-ng sox chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq espeak-ng sox chromium fonts-wqy-microhei >/dev/null
 fi
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv

@@ -54,6 +54,22 @@ ALLOWED = {
     "calendar.set_entry": {"admin"},
     "calendar.remove_entry": {"admin"},
     "calendar.import_file": {"admin"},
+    "admin.user_page": {"admin"},
+    "admin.edit_user": {"admin"},
+    "admin.export_workbook": {"admin"},
+    "admin.import_workbook": {"admin"},
+    "admin.leader_page": {"admin"},
+    "admin.edit_leader": {"admin"},
+    "admin.liaison_page": {"admin"},
+    "admin.edit_liaison": {"admin"},
+    "admin.unit_page": {"admin"},
+    "admin.edit_unit": {"admin"},
+    "admin.set_record_active": {"admin"},
+    "duties.contacts": STAFF,
+    "duties.log_call": {"leader", "other_leader"},
+    "duties.commendations": STAFF,
+    "duties.add_commendation": {"admin", "supervisor"},
+    "duties.cards": STAFF | {"leader", "other_leader"},
 }
 # Object routes where the other leader and the unit pass the role check but must not see
 # this particular call or case: they get 404, exactly as for an id that does not exist.
@@ -96,7 +112,9 @@ def _as(client, user_id):
 def _url(rule, world) -> str:
     values = {"call_id": world["call"].id, "case_id": world["case"].id,
               "notification_id": world["notification"].id, "user_id": world["spare_user"],
-              "filename": "app.css"}
+              "filename": "app.css", "leader_id": world["call"].leader_id,
+              "liaison_id": world["call"].liaison_id, "unit_id": world["unit"].id,
+              "record_id": world["unit"].id, "kind": "units"}
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 
 
