@@ -11,6 +11,7 @@ import click
 
 from intake.audit import Actor
 from intake.db import session_scope, upgrade_database
+from intake.exceptions import ConfigurationError
 from intake.runtime import get_runtime
 
 CLI = Actor("cli")
@@ -20,7 +21,17 @@ def _echo_json(payload) -> None:
     click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
 
 
-@click.group()
+class _Commands(click.Group):
+    """Report a setting that stops the service as one line naming it, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Commands)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """dutyline: the liaison line's voicemail intake and case tracking."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
@@ -55,8 +56,15 @@ def login_required(*roles: Role):
 
 
 def _safe_next(target: str) -> str:
-    # Only same-site paths: "//evil.example" and "/\\evil.example" are other sites to a browser.
-    if not target.startswith("/") or target.startswith(("//", "/\\")):
+    # Only a same-site path. Browsers drop tabs and newlines from a URL and read "\\" as "/",
+    # so "/\t/evil.example" and "/\\evil.example" are "//evil.example", another site; and a
+    # newline in a Location header is refused outright. Any control character, space or
+    # backslash therefore disqualifies the target.
+    unsafe = any(ch == "\\" or ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in target)
+    if unsafe or not target.startswith("/") or target.startswith("//"):
+        return url_for("views.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return url_for("views.home")
     return target
 

@@ -7,6 +7,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from intake.audit import Actor, record_event
+from intake.db import LIKE_ESCAPE, contains_pattern
 from intake.exceptions import NotFound, ValidationError
 from intake.models import Leader, Liaison, Unit, User
 from intake.phones import to_e164
@@ -160,17 +161,20 @@ def list_on_duty_leaders(session: Session) -> list[Leader]:
 
 def search_directory(session: Session, query: str, limit: int = 10) -> list[dict]:
     """Find liaisons and units whose name, unit or phone contains the query (for typeahead)."""
-    like = f"%{query.strip()}%"
+    like = contains_pattern(query.strip())
     results: list[dict] = []
     for liaison in session.scalars(
         select(Liaison).where(
             Liaison.active.is_(True),
-            or_(Liaison.name.like(like), Liaison.phone.like(like), Liaison.work_unit.like(like)),
+            or_(Liaison.name.like(like, escape=LIKE_ESCAPE),
+                Liaison.phone.like(like, escape=LIKE_ESCAPE),
+                Liaison.work_unit.like(like, escape=LIKE_ESCAPE)),
         ).limit(limit)
     ):
         results.append({"kind": "liaison", "id": liaison.id, "name": liaison.name,
                         "phone": liaison.phone, "unit": liaison.work_unit,
                         "address": liaison.address, "leader_id": liaison.leader_id})
-    for unit in session.scalars(select(Unit).where(Unit.name.like(like)).limit(limit)):
+    units = select(Unit).where(Unit.name.like(like, escape=LIKE_ESCAPE)).limit(limit)
+    for unit in session.scalars(units):
         results.append({"kind": "unit", "id": unit.id, "name": unit.name})
     return results[:limit]

@@ -72,6 +72,16 @@ class Settings:
     urgent_keywords: tuple[str, ...] = ()
     webhook_fragment: str | None = None
 
+    def __post_init__(self) -> None:
+        # An account SID without its token must not fall back to the published development
+        # token: every forged webhook signed with it would be accepted, and SMS would
+        # silently go to the outbox instead of Twilio.
+        if self.twilio_account_sid and self.twilio_auth_token in ("", DEV_AUTH_TOKEN):
+            raise ConfigurationError(
+                "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not: set TWILIO_AUTH_TOKEN "
+                "to the account's auth token, or unset TWILIO_ACCOUNT_SID to run without Twilio"
+            )
+
     @property
     def has_twilio_account(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token != DEV_AUTH_TOKEN)

@@ -1,0 +1,99 @@
+"""Issue 12: the probes that got through, each replayed against the fix.
+
+One section per item of the issue; each test reproduces the attack or the fault and fails
+without its fix.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from intake.directory import add_unit, search_directory
+from intake.exceptions import ConfigurationError
+from intake.settings import load_settings
+from intake.statuses import UnitKind
+from intake.audit import Actor
+from tests.conftest import login
+
+TEST = Actor("test")
+
+
+# ---------------------------------------------------------------- 2: open redirect
+@pytest.mark.parametrize("target", ["/%09/evil.example", "/%0A/x", "/%0D%0A/x", "/%5Cevil.example",
+                                    "/%20/evil.example", "%2F%2Fevil.example"])
+def test_sign_in_redirects_only_to_a_same_site_path(app, demo, target):
+    response = app.test_client().post(f"/login?next={target}", data={
+        "username": "duty", "password": "dutyline-demo"})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_sign_in_keeps_a_same_site_path_with_its_query(app, demo):
+    response = app.test_client().post("/login?next=/inbox%3Fq%3D%25E8%258D%25AF%26page%3D2",
+                                      data={"username": "duty", "password": "dutyline-demo"})
+
+    assert response.headers["Location"] == "/inbox?q=%E8%8D%AF&page=2"
+
+
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/x", "//evil.example"])
+def test_the_language_switch_redirects_only_to_a_same_site_path(client, target):
+    response = client.post("/language", data={"locale": "en_US", "next": target})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+# ---------------------------------------------------------------- 4: fail-open signatures
+def test_an_account_sid_without_its_token_is_refused_naming_the_variable(tmp_path):
+    with pytest.raises(ConfigurationError, match="TWILIO_AUTH_TOKEN"):
+        load_settings({"DUTYLINE_INSTANCE": str(tmp_path), "TWILIO_ACCOUNT_SID": "AC1"})
+    with pytest.raises(ConfigurationError, match="TWILIO_AUTH_TOKEN"):
+        load_settings({"DUTYLINE_INSTANCE": str(tmp_path), "TWILIO_ACCOUNT_SID": "AC1",
+                       "TWILIO_AUTH_TOKEN": "dutyline-development-token"})
+
+
+def test_the_service_refuses_to_start_with_an_account_sid_and_no_token(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "DATABASE_"))}
+    env.update(DUTYLINE_INSTANCE=str(tmp_path), TWILIO_ACCOUNT_SID="AC1")
+    cli = subprocess.run([sys.executable, "-m", "cli", "db", "upgrade"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    web = subprocess.run([sys.executable, "-c", "from dashboard.app import create_app; create_app()"],
+                         env=env, capture_output=True, text=True, timeout=120)
+
+    assert cli.returncode != 0 and "TWILIO_AUTH_TOKEN" in cli.stderr
+    assert "Traceback" not in cli.stderr
+    assert web.returncode != 0 and "TWILIO_AUTH_TOKEN" in web.stderr
+
+
+def test_the_development_token_is_used_only_without_any_twilio_credentials(tmp_path):
+    bare = load_settings({"DUTYLINE_INSTANCE": str(tmp_path)})
+    token_only = load_settings({"DUTYLINE_INSTANCE": str(tmp_path),
+                                "TWILIO_AUTH_TOKEN": "real-token"})
+
+    assert bare.twilio_auth_token == "dutyline-development-token"
+    assert token_only.twilio_auth_token == "real-token"
+
+
+# ---------------------------------------------------------------- 12: LIKE wildcards
+@pytest.mark.parametrize("query", ["%", "_", "%%", "__"])
+def test_directory_search_takes_wildcards_literally(demo, query):
+    assert search_directory(demo, query) == []
+
+
+def test_directory_search_finds_a_literal_percent_or_underscore(demo):
+    add_unit(demo, "100%_达标卫生室", UnitKind.TOWNSHIP, TEST)
+    demo.commit()
+
+    assert [r["name"] for r in search_directory(demo, "100%_")] == ["100%_达标卫生室"]
+    assert search_directory(demo, "0_%") == []
+
+
+def test_the_typeahead_does_not_list_everyone_for_a_wildcard(client, demo):
+    login(client, "duty")
+
+    assert client.get("/api/directory?q=%25").get_json() == []
+    assert [r["name"] for r in client.get("/api/directory?q=张").get_json()] == ["张伟"]
