@@ -83,6 +83,7 @@ def create_app(config: dict | None = None) -> Flask:
     ))
 
     from dashboard import admin, auth, health, views
+    from dashboard.params import DatabaseIdConverter
     from dashboard.ratelimit import SignInLimiter
     from ivr.views import bp as ivr_bp
 
@@ -103,6 +104,7 @@ def create_app(config: dict | None = None) -> Flask:
     babel.domain_instance = CatalogDomain()
     csrf = CSRFProtect(app)
     csrf.exempt(ivr_bp)  # Twilio's requests carry a signature instead of a CSRF token
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any rule is added
     app.register_blueprint(ivr_bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)

@@ -97,3 +97,44 @@ def test_the_typeahead_does_not_list_everyone_for_a_wildcard(client, demo):
 
     assert client.get("/api/directory?q=%25").get_json() == []
     assert [r["name"] for r in client.get("/api/directory?q=张").get_json()] == ["张伟"]
+
+
+# ---------------------------------------------------------------- 11: absurd numbers
+HUGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize("path", ["/inbox?page=99999999999999999999", "/api/inbox?page=" + HUGE,
+                                  "/inbox?page=-1", "/inbox?page=abc"])
+def test_an_absurd_page_number_is_a_bad_request(client, demo, path):
+    login(client, "duty")
+
+    assert client.get(path).status_code == 400
+
+
+@pytest.mark.parametrize("path", [f"/calls/{HUGE}/audio", f"/calls/{HUGE}", f"/cases/{HUGE}",
+                                  "/calls/2147483648", "/calls/0"])
+def test_an_absurd_id_is_not_found(client, demo, path):
+    login(client, "duty")
+
+    assert client.get(path).status_code == 404
+
+
+def test_an_absurd_recording_duration_still_stores_the_call(signed_post, db_session):
+    from sqlalchemy import select
+
+    from intake.calls import MAX_RECORDING_DURATION_SECONDS
+    from intake.models import Call
+    from intake.statuses import CallStatus
+
+    sid = "CA" + "7" * 32
+    fields = {"AccountSid": "AC" + "0" * 32, "CallSid": sid, "RecordingSid": "RE" + "7" * 32,
+              "RecordingUrl": "https://api.twilio.com/2010-04-01/Recordings/RE" + "7" * 32,
+              "RecordingStatus": "completed", "RecordingDuration": "99999999999999999999",
+              "From": "+8613812345678", "To": "+8657112345"}
+
+    response = signed_post("/ivr/recording-status", fields)
+
+    assert response.status_code == 204
+    call = db_session.scalar(select(Call).where(Call.call_sid == sid))
+    assert call.status != CallStatus.RINGING and call.recording_sid == "RE" + "7" * 32
+    assert call.recording_duration == MAX_RECORDING_DURATION_SECONDS
