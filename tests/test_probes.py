@@ -138,3 +138,68 @@ def test_an_absurd_recording_duration_still_stores_the_call(signed_post, db_sess
     call = db_session.scalar(select(Call).where(Call.call_sid == sid))
     assert call.status != CallStatus.RINGING and call.recording_sid == "RE" + "7" * 32
     assert call.recording_duration == MAX_RECORDING_DURATION_SECONDS
+
+
+# ---------------------------------------------------------------- 9: slow downloads
+class Dribble:
+    """A loopback HTTP server that sends its answer one byte a second (headers too, if asked)."""
+
+    def __init__(self, slow_headers: bool = False):
+        import socket
+        import threading
+
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.slow_headers = slow_headers
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        import time
+
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                head = (b"HTTP/1.1 200 OK\r\nContent-Type: audio/x-wav\r\n"
+                        b"Content-Length: 100000\r\n\r\n")
+                body = b"RIFF" + b"\0" * 99996
+                try:
+                    if not self.slow_headers:
+                        conn.sendall(head)
+                        head = b""
+                    for byte in head + body:
+                        if self.stop.is_set():
+                            return
+                        conn.sendall(bytes([byte]))
+                        time.sleep(1.0)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stop.set()
+        self.listener.close()
+
+
+@pytest.mark.parametrize("slow_headers", [False, True], ids=["slow body", "slow headers"])
+def test_the_time_limit_covers_the_whole_download(tmp_path, slow_headers):
+    import time
+
+    from transcription.download import RecordingRefused, download_recording
+
+    server = Dribble(slow_headers)
+    started = time.monotonic()
+    try:
+        with pytest.raises(RecordingRefused, match="longer than allowed"):
+            download_recording(f"http://127.0.0.1:{server.port}/Recordings/RE1",
+                               tmp_path / "rec.wav", allowed_hosts=("127.0.0.1",), auth=None,
+                               attempts=3, backoff=(0.01,), read_timeout=30,
+                               total_timeout=3)
+    finally:
+        server.close()
+
+    assert time.monotonic() - started < 6
+    assert list(tmp_path.iterdir()) == []  # neither the recording nor a .part file

@@ -5,6 +5,11 @@ reach internal services. Only hosts in TWILIO_RECORDING_HOSTS are contacted, ove
 (plain http only on loopback, for the local simulator), and a redirect is followed only
 to another allow-listed host. Proxy variables in the environment are ignored.
 
+The time limit covers the whole download, headers and body: a read timeout alone bounds
+only the gap between two bytes, so a server sending one byte a second would hold the
+worker for hours. A watchdog thread shuts the download's sockets down at the deadline,
+which wakes any read blocked on them.
+
 Transient trouble (connection errors, timeouts, 5xx, and the 404 Twilio answers for a
 moment after the callback while the file is still being stored) is retried here a few
 times with backoff; if it persists the error propagates and the RQ job retries later.
@@ -17,12 +22,16 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +89,22 @@ def download_recording(url: str, destination: Path, *, allowed_hosts: tuple[str,
         raise RecordingRefused(f"recording URL host is not allowed: {_host(url)}")
     destination.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + total_timeout
-    with requests.Session() as http:
+    watchdog = _Watchdog(total_timeout)
+    with requests.Session() as http, watchdog:
         http.trust_env = False  # no HTTP(S)_PROXY detours, no .netrc credentials
+        for scheme in ("http://", "https://"):
+            http.mount(scheme, _WatchedAdapter(watchdog))
         for attempt in range(1, attempts + 1):
             try:
                 return _download_once(http, url, destination, allowed_hosts, auth, max_bytes,
-                                      read_timeout, deadline)
-            except (requests.ConnectionError, requests.Timeout, TransientDownloadError) as exc:
+                                      min(read_timeout, total_timeout), deadline)
+            except (requests.RequestException, TransientDownloadError) as exc:
+                if watchdog.expired:
+                    log.warning("download of %s cut off at the %.0f s limit", url, total_timeout)
+                    raise RecordingRefused("recording download took longer than allowed") from exc
+                if not isinstance(exc, (requests.ConnectionError, requests.Timeout,
+                                        TransientDownloadError)):
+                    raise
                 if attempt == attempts or time.monotonic() >= deadline:
                     log.warning("download of %s failed %d time(s): %s", url, attempt, exc)
                     raise
@@ -144,6 +162,72 @@ def _save(response: requests.Response, destination: Path, max_bytes: int,
         Path(tmp).unlink(missing_ok=True)
         raise
     return size
+
+
+class _Watchdog:
+    """Shut down every socket of one download when its time limit passes."""
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._connections: list = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Watchdog":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._timer.cancel()
+
+    def watch(self, connection) -> None:
+        with self._lock:
+            self._connections.append(connection)
+            expired = self.expired
+        if expired:
+            _shut(connection)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            connections = list(self._connections)
+        for connection in connections:
+            _shut(connection)
+
+
+def _shut(connection) -> None:
+    # shutdown(), unlike close(), wakes a read that another thread is blocked in.
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """An adapter whose connection pools hand each connection to the watchdog."""
+
+    def __init__(self, watchdog: _Watchdog):
+        self._watchdog = watchdog  # before super().__init__, which builds the pool manager
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        watchdog = self._watchdog
+
+        def watched(pool_class):
+            class WatchedPool(pool_class):
+                def _get_conn(self, timeout=None):
+                    connection = super()._get_conn(timeout)
+                    watchdog.watch(connection)
+                    return connection
+
+            return WatchedPool
+
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": watched(HTTPConnectionPool), "https": watched(HTTPSConnectionPool)}
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
