@@ -166,7 +166,7 @@ class Dribble:
                 conn.recv(65536)
                 head = (b"HTTP/1.1 200 OK\r\nContent-Type: audio/x-wav\r\n"
                         b"Content-Length: 100000\r\n\r\n")
-                body = b"RIFF" + b"\0" * 99996
+                body = b"RIFF\0\0\0\0WAVE" + b"\0" * 99988
                 try:
                     if not self.slow_headers:
                         conn.sendall(head)
@@ -203,3 +203,74 @@ def test_the_time_limit_covers_the_whole_download(tmp_path, slow_headers):
 
     assert time.monotonic() - started < 6
     assert list(tmp_path.iterdir()) == []  # neither the recording nor a .part file
+
+
+# ---------------------------------------------------------------- 10: ports and content
+def test_an_allow_list_entry_names_its_port_and_a_bare_host_means_the_default_port():
+    from transcription.download import is_allowed_url
+
+    assert is_allowed_url("https://api.twilio.com/x", ("api.twilio.com",))
+    assert is_allowed_url("https://api.twilio.com:443/x", ("api.twilio.com",))
+    assert not is_allowed_url("https://api.twilio.com:8443/x", ("api.twilio.com",))
+    assert is_allowed_url("https://media.example:8443/x", ("media.example:8443",))
+    assert not is_allowed_url("https://media.example/x", ("media.example:8443",))
+    assert is_allowed_url("http://127.0.0.1:8123/x", ("127.0.0.1:8123",))
+    assert not is_allowed_url("http://127.0.0.1:8000/healthz", ("127.0.0.1:8123",))
+    assert is_allowed_url("http://[::1]:8123/x", ("[::1]:8123",))
+    # A bare loopback host keeps meaning any port, for the simulator and the tests.
+    assert is_allowed_url("http://127.0.0.1:40123/x", ("127.0.0.1",))
+
+
+class Pages:
+    """A loopback server answering every GET with one scripted (content type, body)."""
+
+    def __init__(self, content_type, body):
+        from cli.loopback import LoopbackServer, QuietHandler
+
+        class Handler(QuietHandler):
+            def do_GET(self):
+                self.send_body(200, body, content_type)
+
+        self.server = LoopbackServer(Handler).start()
+
+    def url(self, path="/healthz"):
+        return self.server.base_url + path
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("application/json", b'{"ok": true, "database": {"ok": true}}'),  # the service's /healthz
+    ("text/html; charset=utf-8", b"<!doctype html><title>x</title>" * 10),
+    ("audio/x-wav", b'{"ok": true, "database": {"ok": true}}'),  # labelled audio, is not
+    (None, b"<!doctype html><title>x</title>" * 10),  # unlabelled: the bytes decide
+    ("audio/x-wav", b"RIFF"),  # too short to be anything
+], ids=["json", "html", "mislabelled", "unlabelled", "truncated"])
+def test_a_response_that_is_not_audio_is_refused_and_not_stored(tmp_path, content_type, body):
+    from transcription.download import RecordingRefused, download_recording
+
+    pages = Pages(content_type, body)
+    try:
+        with pytest.raises(RecordingRefused, match="not audio"):
+            download_recording(pages.url(), tmp_path / "call-55.wav",
+                               allowed_hosts=("127.0.0.1",), auth=None, attempts=1)
+    finally:
+        pages.server.close()
+
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("audio/x-wav", b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 64),
+    ("audio/mpeg", b"ID3\x04\x00" + b"\x00" * 64),
+    (None, b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 64),
+])
+def test_audio_is_still_accepted(tmp_path, content_type, body):
+    from transcription.download import download_recording
+
+    pages = Pages(content_type, body)
+    try:
+        size = download_recording(pages.url("/Recordings/RE1"), tmp_path / "rec.wav",
+                                  allowed_hosts=("127.0.0.1",), auth=None, attempts=1)
+    finally:
+        pages.server.close()
+
+    assert size == len(body) and (tmp_path / "rec.wav").read_bytes() == body

@@ -15,7 +15,7 @@ moment after the callback while the file is still being stored) is retried here 
 times with backoff; if it persists the error propagates and the RQ job retries later.
 
     download_recording
-      ├── RecordingRefused   not allowed, 4xx, too large, too slow: never retried
+      ├── RecordingRefused   not allowed, 4xx, not audio, too large, too slow: never retried
       └── requests.RequestException   transient, after local retries: the job retries
 """
 from __future__ import annotations
@@ -44,6 +44,8 @@ ATTEMPTS = 3
 BACKOFF_SECONDS = (1.0, 4.0)
 MAX_REDIRECTS = 3
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+DEFAULT_PORTS = {"https": 443, "http": 80}
+MAGIC_BYTES = 12  # enough to tell RIFF....WAVE from anything else
 # 404: Twilio may not have stored the file yet; 408/429: slow down and try again.
 _RETRY_STATUSES = {404, 408, 429}
 
@@ -57,19 +59,56 @@ class TransientDownloadError(requests.RequestException):
 
 
 def is_allowed_url(url: str, allowed_hosts: tuple[str, ...]) -> bool:
-    """Tell whether a recording URL points at an allow-listed host (host or host:port)."""
+    """Tell whether a recording URL points at an allow-listed host and port.
+
+    An entry "host:port" allows that port only. A bare "host" allows the scheme's default
+    port (443, or 80 for plain http), so "api.twilio.com" does not open api.twilio.com:8443.
+    A bare loopback host ("127.0.0.1") allows any port: the local simulator and the tests
+    serve recordings on a port picked at run time, and production never lists loopback.
+    """
     try:
         parts = urlsplit(url)
-        port = parts.port
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
     except ValueError:
         return False
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username:
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname or parts.username:
         return False
     host = parts.hostname.lower()
-    host_port = f"{host}:{port}" if port else host
     if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
         return False  # plain http only for a local simulator
-    return host in allowed_hosts or host_port in allowed_hosts
+    for entry in allowed_hosts:
+        entry_host, entry_port = _split_entry(entry)
+        if entry_host != host:
+            continue
+        if entry_port is not None:
+            if entry_port == port:
+                return True
+        elif port == DEFAULT_PORTS[parts.scheme] or host in LOOPBACK_HOSTS:
+            return True
+    return False
+
+
+def _split_entry(entry: str) -> tuple[str, int | None]:
+    """Split an allow-list entry into host and port: "h", "h:8080", "[::1]:8080", "::1"."""
+    entry = entry.strip().lower()
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif entry.count(":") == 1:
+        host, port = entry.split(":")
+    else:
+        host, port = entry, ""
+    return host, int(port) if port.isdigit() else None
+
+
+def is_audio(head: bytes) -> bool:
+    """Tell whether a file's first bytes are those of an audio format Twilio serves."""
+    return (
+        (head[:4] in (b"RIFF", b"RIFX") and head[8:12] == b"WAVE")
+        or head[:3] == b"ID3"  # MP3 with a tag
+        or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)  # MP3 frame
+        or head[:4] in (b"OggS", b"fLaC")
+    )
 
 
 def download_recording(url: str, destination: Path, *, allowed_hosts: tuple[str, ...],
@@ -137,6 +176,11 @@ def _download_once(http: requests.Session, url: str, destination: Path,
                 raise TransientDownloadError(f"HTTP {status} from {_host(url)}")
             if status >= 400:
                 raise RecordingRefused(f"recording download refused: HTTP {status}")
+            # The allow-list says where, not what: a URL naming some other page of an allowed
+            # host must not be stored and served as a recording. Twilio always labels audio.
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if content_type and not content_type.startswith("audio/"):
+                raise RecordingRefused(f"recording is not audio: Content-Type {content_type}")
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise RecordingRefused(f"recording is larger than {max_bytes} bytes")
@@ -149,6 +193,7 @@ def _save(response: requests.Response, destination: Path, max_bytes: int,
     size = 0
     fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=".part-")
     try:
+        head = b""
         with os.fdopen(fd, "wb") as out:
             for chunk in response.iter_content(CHUNK_BYTES):
                 size += len(chunk)
@@ -156,7 +201,13 @@ def _save(response: requests.Response, destination: Path, max_bytes: int,
                     raise RecordingRefused(f"recording is larger than {max_bytes} bytes")
                 if time.monotonic() > deadline:
                     raise RecordingRefused("recording download took longer than allowed")
+                if len(head) < MAGIC_BYTES:
+                    head += chunk[:MAGIC_BYTES - len(head)]
+                    if len(head) == MAGIC_BYTES and not is_audio(head):
+                        raise RecordingRefused("recording is not audio by its first bytes")
                 out.write(chunk)
+        if not is_audio(head):
+            raise RecordingRefused("recording is not audio by its first bytes")
         os.replace(tmp, destination)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
