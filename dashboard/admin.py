@@ -1,13 +1,16 @@
 """The admin screens: staff accounts and the directory (leaders, liaisons, units)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import redis
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from dashboard import labels
-from dashboard.auth import actor, login_required
+from dashboard.auth import LIMITER_KEY, actor, login_required
 from intake import directory
+from intake.audit import record_event
 from intake.exceptions import DutylineError
+from intake.models import User
 from intake.statuses import Role, UnitKind
 from ivr.appcontext import get_db
 
@@ -60,6 +63,23 @@ def set_active(user_id: int):
         _fail(exc)
         return redirect(url_for("admin.users"))
     db.commit()
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@login_required(Role.ADMIN)
+def unlock_user(user_id: int):
+    """Clear an account's sign-in locks, so its owner may try again at once."""
+    db = get_db()
+    user = db.get(User, user_id) or abort(404)
+    try:
+        cleared = current_app.extensions[LIMITER_KEY].unlock(user.username)
+    except redis.RedisError:
+        flash(_("Sign-in locks cannot be cleared while Redis is unreachable."), "error")
+        return redirect(url_for("admin.users"))
+    record_event(db, actor(), "user.sign_in_unlocked", user, after={"locks": cleared})
+    db.commit()
+    flash(_("Sign-in unlocked for %(name)s.", name=user.username), "success")
     return redirect(url_for("admin.users"))
 
 

@@ -78,7 +78,7 @@ def login():
     username = request.form.get("username", "").strip()
     address = request.remote_addr
     db = get_db()
-    if limiter.is_blocked(username, address):
+    if not limiter.begin_attempt(username, address):
         record_event(db, Actor(f"anonymous:{username[:40]}", None, address),
                      "user.sign_in_throttled", None, after={"username": username[:60]})
         db.commit()
@@ -86,13 +86,12 @@ def login():
         return render_template("login.html"), 429
     user = find_user(db, username)
     if user is None or not verify_password(user, request.form.get("password", "")):
-        limiter.record_failure(username, address)
         record_event(db, Actor(f"anonymous:{username[:40]}", None, address),
                      "user.sign_in_failed", None, after={"username": username[:60]})
         db.commit()
         flash(_("Wrong username or password."), "error")
         return render_template("login.html"), 401
-    limiter.clear_account(username)
+    limiter.succeed(username, address)
     locale = session.get("locale")
     session.clear()  # a fresh session on sign-in, so a planted session id is useless
     session["user_id"] = user.id

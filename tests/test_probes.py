@@ -274,3 +274,82 @@ def test_audio_is_still_accepted(tmp_path, content_type, body):
         pages.server.close()
 
     assert size == len(body) and (tmp_path / "rec.wav").read_bytes() == body
+
+
+# ---------------------------------------------------------------- 6: sign-in limits
+def test_forty_parallel_wrong_guesses_get_no_more_than_the_limit_checked(app, demo):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dashboard.ratelimit import ACCOUNT_LIMIT
+    from intake.models import AuditEvent
+
+    def guess(i):
+        return app.test_client().post("/login", data={"username": "duty",
+                                                      "password": f"guess-{i}"}).status_code
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        statuses = list(pool.map(guess, range(40)))
+
+    assert statuses.count(401) == ACCOUNT_LIMIT  # checked against the password
+    assert statuses.count(429) == 40 - ACCOUNT_LIMIT
+    demo.expire_all()
+    assert demo.query(AuditEvent).filter_by(action="user.sign_in_failed").count() == ACCOUNT_LIMIT
+
+
+def test_failures_from_one_address_do_not_lock_the_account_elsewhere(app, demo):
+    attacker = app.test_client()
+    for _ in range(5):
+        attacker.post("/login", data={"username": "duty", "password": "x"},
+                      environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    locked = attacker.post("/login", data={"username": "duty", "password": "dutyline-demo"},
+                           environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    duty_room = app.test_client().post("/login", data={"username": "duty",
+                                                       "password": "dutyline-demo"},
+                                       environ_base={"REMOTE_ADDR": "10.1.1.5"})
+
+    assert (locked.status_code, duty_room.status_code) == (429, 302)
+
+
+def test_a_busy_duty_room_is_not_locked_by_its_own_sign_ins(app, demo):
+    for _ in range(25):  # more than the per-address limit of 20, all successful
+        assert login(app.test_client(), "duty").status_code == 302
+
+
+def _lock(app, username="duty"):
+    for _ in range(5):
+        app.test_client().post("/login", data={"username": username, "password": "x"})
+    assert login(app.test_client(), username).status_code == 429
+
+
+def test_an_admin_unlocks_an_account_on_the_accounts_screen(app, demo):
+    from intake.models import AuditEvent, User
+
+    _lock(app)
+    admin = app.test_client()
+    admin.post("/login", data={"username": "admin", "password": "dutyline-demo"},
+               environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    duty_id = demo.query(User).filter_by(username="duty").one().id
+    assert "解除登录锁定" in admin.get("/admin/users").get_data(as_text=True)
+
+    response = admin.post(f"/admin/users/{duty_id}/unlock")
+
+    assert response.status_code == 302
+    assert login(app.test_client(), "duty").status_code == 302
+    demo.expire_all()
+    event = demo.query(AuditEvent).filter_by(action="user.sign_in_unlocked").one()
+    assert event.actor == "user:admin"
+
+
+def test_dutyline_users_unlock_clears_the_locks(app, demo):
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    _lock(app)
+    result = CliRunner().invoke(main, ["users", "unlock", "duty"])
+
+    assert result.exit_code == 0, result.output
+    assert "unlocked duty: 1 address" in result.output
+    assert login(app.test_client(), "duty").status_code == 302
+    missing = CliRunner().invoke(main, ["users", "unlock", "nobody"])
+    assert missing.exit_code != 0 and "nobody" in missing.output

@@ -41,6 +41,7 @@ ALLOWED = {
     "admin.users": {"admin"},
     "admin.create_user": {"admin"},
     "admin.set_active": {"admin"},
+    "admin.unlock_user": {"admin"},
     "admin.directory_page": {"admin"},
     "admin.add_leader": {"admin"},
     "admin.add_liaison": {"admin"},
