@@ -7,6 +7,7 @@ from babel import support
 from flask import Flask, request, session
 from flask_babel import Babel, Domain, get_locale
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake.db import make_engine, make_session_factory
 from intake.settings import Settings, load_settings
@@ -72,6 +73,11 @@ def create_app(config: dict | None = None) -> Flask:
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
     )
     app.config.update(config)
+    if settings.proxy_count:
+        # Once, here: every view then reads the client's address, scheme and host from
+        # request.remote_addr / request.url, taking only the entries our proxies appended.
+        n = settings.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     engine = make_engine(settings.database_url)
     # One client (and connection pool) per app; redis-py resets the pool after a fork, so
     # gunicorn workers forked from a preloaded app each get their own connections.

@@ -353,3 +353,71 @@ def test_dutyline_users_unlock_clears_the_locks(app, demo):
     assert login(app.test_client(), "duty").status_code == 302
     missing = CliRunner().invoke(main, ["users", "unlock", "nobody"])
     assert missing.exit_code != 0 and "nobody" in missing.output
+
+
+# ---------------------------------------------------------------- 8: forwarded headers
+def _proxied_app(settings, proxies):
+    from dashboard.app import create_app
+
+    return create_app({"DUTYLINE_SETTINGS": settings.with_overrides(
+        public_base_url=None, proxy_count=proxies), "TESTING": True, "WTF_CSRF_ENABLED": False})
+
+
+def _voice(client, signed_host, forwarded_host):
+    from twilio.request_validator import RequestValidator
+
+    from intake.settings import DEV_AUTH_TOKEN
+
+    fields = {"CallSid": "CA" + "8" * 32, "From": "+8613812345678", "To": "+8657112345",
+              "AccountSid": "AC" + "0" * 32, "CallStatus": "ringing"}
+    signature = RequestValidator(DEV_AUTH_TOKEN).compute_signature(
+        f"https://{signed_host}/ivr/voice", fields)
+    return client.post("/ivr/voice", data=fields, base_url="http://10.0.0.2:8000",
+                       headers={"X-Twilio-Signature": signature, "X-Forwarded-Proto": "https",
+                                "X-Forwarded-Host": forwarded_host})
+
+
+def test_a_client_set_forwarded_host_is_not_what_signatures_are_checked_against(
+        settings, db_session):
+    # The client sent "X-Forwarded-Host: evil.example"; our one proxy appended the real host.
+    client = _proxied_app(settings, 1).test_client()
+
+    forged = _voice(client, "evil.example", "evil.example, hotline.example.gov.cn")
+    genuine = _voice(client, "hotline.example.gov.cn", "evil.example, hotline.example.gov.cn")
+
+    assert (forged.status_code, genuine.status_code) == (403, 200)
+
+
+def test_the_legacy_switch_means_one_proxy(tmp_path):
+    base = {"DUTYLINE_INSTANCE": str(tmp_path)}
+
+    assert load_settings(base).proxy_count == 0
+    assert load_settings({**base, "DUTYLINE_TRUST_FORWARDED": "1"}).proxy_count == 1
+    assert load_settings({**base, "DUTYLINE_TRUST_FORWARDED": "1",
+                          "DUTYLINE_PROXY_COUNT": "2"}).proxy_count == 2
+    with pytest.raises(ConfigurationError, match="DUTYLINE_PROXY_COUNT"):
+        load_settings({**base, "DUTYLINE_PROXY_COUNT": "-1"})
+
+
+def test_sign_in_limits_count_the_address_our_proxy_saw(settings, demo):
+    from intake.models import AuditEvent
+
+    client = _proxied_app(settings, 1).test_client()
+
+    def attempt(spoofed, password="x"):
+        # Each guess claims another origin; the proxy appends the address it really saw.
+        return client.post("/login", data={"username": "duty", "password": password},
+                           headers={"X-Forwarded-For": f"{spoofed}, 198.51.100.7"},
+                           environ_base={"REMOTE_ADDR": "10.0.0.1"})
+
+    statuses = [attempt(f"192.0.2.{i}").status_code for i in range(6)]
+
+    assert statuses == [401] * 5 + [429]
+    demo.expire_all()
+    addresses = {e.remote_addr for e in demo.query(AuditEvent).filter(
+        AuditEvent.action.like("user.sign_in_%"))}
+    assert addresses == {"198.51.100.7"}
+    # Without a declared proxy the header is the client's word and is ignored.
+    direct = _proxied_app(settings, 0).test_client()
+    assert direct.post("/login", data={"username": "duty", "password": "dutyline-demo"},
+                       headers={"X-Forwarded-For": "198.51.100.7"}).status_code == 302
