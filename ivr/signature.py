@@ -33,7 +33,8 @@ def public_url() -> str:
         return settings.public_base_url + path
     # Behind DUTYLINE_PROXY_COUNT proxies, ProxyFix (in the app factory) has already set the
     # scheme and host from the entries our own proxies wrote, not from what the client sent.
-    return request.base_url + (("?" + request.query_string.decode()) if request.query_string else "")
+    query = request.query_string.decode()
+    return request.base_url + (f"?{query}" if query else "")
 
 
 def candidate_urls(url: str, fragment: str | None) -> list[str]:

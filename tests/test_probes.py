@@ -61,7 +61,8 @@ def test_the_service_refuses_to_start_with_an_account_sid_and_no_token(tmp_path)
     env.update(DUTYLINE_INSTANCE=str(tmp_path), TWILIO_ACCOUNT_SID="AC1")
     cli = subprocess.run([sys.executable, "-m", "cli", "db", "upgrade"], env=env,
                          capture_output=True, text=True, timeout=120)
-    web = subprocess.run([sys.executable, "-c", "from dashboard.app import create_app; create_app()"],
+    web = subprocess.run([sys.executable, "-c",
+                          "from dashboard.app import create_app; create_app()"],
                          env=env, capture_output=True, text=True, timeout=120)
 
     assert cli.returncode != 0 and "TWILIO_AUTH_TOKEN" in cli.stderr
