@@ -66,6 +66,27 @@ def users_list(as_json: bool) -> None:
                    + ("" if row["active"] else "  (disabled)"))
 
 
+@users.command("password")
+@click.argument("username")
+def users_password(username: str) -> None:
+    """Set an account's password from standard input and end all of its sessions."""
+    from sqlalchemy import select
+
+    from intake.directory import set_password
+    from intake.models import User
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with session_scope(get_runtime().session_factory) as session:
+            user_id = session.scalar(select(User.id).where(User.username == username))
+            if user_id is None:
+                raise click.ClickException(f"no account named {username!r}")
+            set_password(session, user_id, password, CLI)
+    except DutylineError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"password changed for {username}; its sessions are ended")
+
+
 @users.command("unlock")
 @click.argument("username")
 def users_unlock(username: str) -> None:

@@ -91,10 +91,13 @@ def create_app(config: dict | None = None) -> Flask:
     from dashboard import admin, auth, health, views
     from dashboard.params import DatabaseIdConverter
     from dashboard.ratelimit import SignInLimiter
+    from dashboard.sessions import SessionRevocations
     from ivr.views import bp as ivr_bp
 
-    app.extensions[auth.LIMITER_KEY] = SignInLimiter(
-        connect_redis(settings.effective_redis_url, timeout=1))
+    signin_redis = connect_redis(settings.effective_redis_url, timeout=1)
+    app.extensions[auth.LIMITER_KEY] = SignInLimiter(signin_redis)
+    app.extensions[auth.REVOCATIONS_KEY] = SessionRevocations(
+        signin_redis, int(app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()))
 
     def select_locale() -> str:
         # The explicit choice wins (session, then the year-long cookie); then the bureau's

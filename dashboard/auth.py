@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
@@ -9,7 +10,7 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
 from flask_babel import gettext as _
 
 from intake.audit import Actor, record_event
-from intake.directory import find_user, verify_password
+from intake.directory import end_sessions, find_user, verify_password
 from intake.models import User, utcnow
 from intake.statuses import Role
 from ivr.appcontext import get_db
@@ -19,6 +20,7 @@ UI_LOCALES = ("zh_CN", "en_US")
 LOCALE_COOKIE = "dutyline_locale"
 LOCALE_COOKIE_SECONDS = 365 * 86400
 LIMITER_KEY = "dutyline.signin_limiter"
+REVOCATIONS_KEY = "dutyline.session_revocations"
 
 
 def current_user() -> User | None:
@@ -26,8 +28,17 @@ def current_user() -> User | None:
     if "user" not in g:
         user_id = session.get("user_id")
         user = get_db().get(User, user_id) if user_id else None
-        g.user = user if user is not None and user.active else None
+        g.user = user if user is not None and _session_is_current(user) else None
     return g.user
+
+
+def _session_is_current(user: User) -> bool:
+    # A session from before a deactivation, a new password or a "sign out everywhere"
+    # carries an older generation; one that was signed out has its id recorded.
+    if not user.active or session.get("generation") != user.session_generation:
+        return False
+    session_id = session.get("sid")
+    return not (session_id and current_app.extensions[REVOCATIONS_KEY].is_revoked(session_id))
 
 
 def actor() -> Actor:
@@ -95,6 +106,8 @@ def login():
     locale = session.get("locale")
     session.clear()  # a fresh session on sign-in, so a planted session id is useless
     session["user_id"] = user.id
+    session["generation"] = user.session_generation
+    session["sid"] = secrets.token_urlsafe(16)
     if locale:
         session["locale"] = locale
     # "Remember this phone": a 30-day cookie; otherwise the cookie ends with the browser.
@@ -112,7 +125,11 @@ def logout():
     user = current_user()
     if user is not None:
         db = get_db()
-        record_event(db, Actor.user(user, request.remote_addr), "user.signed_out", user)
+        who = Actor.user(user, request.remote_addr)
+        session_id = session.get("sid")
+        if not (session_id and current_app.extensions[REVOCATIONS_KEY].revoke(session_id)):
+            end_sessions(db, user, who)  # cannot end just this one: end them all
+        record_event(db, who, "user.signed_out", user)
         db.commit()
     locale = session.get("locale")
     session.clear()

@@ -128,9 +128,33 @@ def set_user_active(session: Session, user_id: int, active: bool, actor: Actor) 
         raise ValidationError("you cannot disable your own account", field="active")
     before = user.active
     user.active = active
+    if not active:
+        user.session_generation += 1  # a copied cookie must not outlive the account
     record_event(session, actor, "user.activated" if active else "user.deactivated", user,
                  before={"active": before}, after={"active": active})
     return user
+
+
+def set_password(session: Session, user_id: int, password: str, actor: Actor) -> User:
+    """Give an account a new password and end every session it has open."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"the password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    user.password_hash = hash_password(password)
+    user.session_generation += 1
+    record_event(session, actor, "user.password_changed", user)
+    return user
+
+
+def end_sessions(session: Session, user: User, actor: Actor) -> None:
+    """End every session of an account, on every device."""
+    user.session_generation += 1
+    record_event(session, actor, "user.sessions_ended", user,
+                 after={"session_generation": user.session_generation})
 
 
 def list_liaisons(session: Session) -> list[Liaison]:

@@ -123,6 +123,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Bumped to end every session of the account: deactivation, a new password, or a
+    # sign-out that could not be recorded per session.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     leader: Mapped[Leader | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
 

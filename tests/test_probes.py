@@ -17,6 +17,7 @@ from intake.settings import load_settings
 from intake.statuses import UnitKind
 from intake.audit import Actor
 from tests.conftest import login
+from tests.dashboard_support import sign_in
 
 TEST = Actor("test")
 
@@ -422,3 +423,127 @@ def test_sign_in_limits_count_the_address_our_proxy_saw(settings, demo):
     direct = _proxied_app(settings, 0).test_client()
     assert direct.post("/login", data={"username": "duty", "password": "dutyline-demo"},
                        headers={"X-Forwarded-For": "198.51.100.7"}).status_code == 302
+
+
+# ---------------------------------------------------------------- 5: revocable sessions
+COOKIE = "dutyline_session"
+
+
+def _copy_session(source, app):
+    thief = app.test_client()
+    thief.set_cookie(COOKIE, source.get_cookie(COOKIE).value, domain="localhost")
+    return thief
+
+
+def _signed_in(client) -> bool:
+    return client.get("/inbox").status_code == 200
+
+
+def test_a_copied_cookie_dies_with_sign_out_and_other_devices_stay_signed_in(app, demo):
+    desk = app.test_client()
+    sign_in(desk, "duty", remember="1")
+    other_desk = app.test_client()
+    login(other_desk, "duty")  # the shared duty account on a second machine
+    thief = _copy_session(desk, app)
+    assert _signed_in(thief)
+
+    desk.post("/logout")
+
+    assert not _signed_in(thief) and not _signed_in(desk)
+    assert _signed_in(other_desk)
+
+
+def test_sign_out_without_redis_ends_every_session_of_the_account(app, demo):
+    import redis as redis_lib
+
+    from dashboard.auth import REVOCATIONS_KEY
+    from dashboard.sessions import SessionRevocations
+
+    desk = app.test_client()
+    login(desk, "duty")
+    other_desk = app.test_client()
+    login(other_desk, "duty")
+    thief = _copy_session(desk, app)
+    revocations = app.extensions[REVOCATIONS_KEY]
+    app.extensions[REVOCATIONS_KEY] = SessionRevocations(
+        redis_lib.Redis(unix_socket_path="/nonexistent/redis.sock"), 60)
+
+    desk.post("/logout")
+
+    app.extensions[REVOCATIONS_KEY] = revocations
+    assert not _signed_in(thief) and not _signed_in(other_desk)
+    assert login(app.test_client(), "duty").status_code == 302
+
+
+def test_deactivation_ends_sessions_for_good(app, demo):
+    from intake.models import User
+
+    desk = app.test_client()
+    login(desk, "duty")
+    thief = _copy_session(desk, app)
+    admin = app.test_client()
+    login(admin, "admin")
+    duty_id = demo.query(User).filter_by(username="duty").one().id
+
+    admin.post(f"/admin/users/{duty_id}/active", data={"active": "0"})
+    admin.post(f"/admin/users/{duty_id}/active", data={"active": "1"})
+
+    assert not _signed_in(thief) and not _signed_in(desk)
+    assert login(app.test_client(), "duty").status_code == 302
+
+
+def test_a_new_password_ends_sessions(app, demo):
+    from click.testing import CliRunner
+
+    from cli.main import main
+    from intake.models import AuditEvent
+
+    desk = app.test_client()
+    login(desk, "duty")
+    thief = _copy_session(desk, app)
+
+    result = CliRunner().invoke(main, ["users", "password", "duty"], input="a-new-password\n")
+
+    assert result.exit_code == 0, result.output
+    assert not _signed_in(thief) and not _signed_in(desk)
+    assert login(app.test_client(), "duty", "a-new-password").status_code == 302
+    assert login(app.test_client(), "duty").status_code == 401
+    demo.expire_all()
+    assert demo.query(AuditEvent).filter_by(action="user.password_changed").count() == 1
+
+
+def test_the_session_generation_revision_migrates_existing_accounts(tmp_path):
+    import secrets as random_names
+
+    from sqlalchemy import text
+
+    from intake.db import make_engine, upgrade_database
+
+    server = os.environ.get("TEST_DATABASE_URL")
+    if server:
+        name = f"dutyline_rev4_{random_names.token_hex(4)}"
+        admin = make_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = server.rsplit("/", 1)[0] + f"/{name}"
+    else:
+        url = f"sqlite:///{tmp_path / 'rev4.sqlite3'}"
+    try:
+        upgrade_database(url, "0001")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO users (username, name, phone, role, password_hash, active, "
+                "created_at) VALUES ('old', '老账号', '', 'duty', 'x', true, CURRENT_TIMESTAMP)"))
+
+        upgrade_database(url, "0004_session_generation")
+
+        with engine.connect() as conn:
+            assert conn.execute(text(
+                "SELECT session_generation FROM users WHERE username = 'old'")).scalar() == 0
+        engine.dispose()
+    finally:
+        if server:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()

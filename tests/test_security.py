@@ -83,6 +83,7 @@ def _as(client, user_id):
         session.clear()
         if user_id is not None:
             session["user_id"] = user_id
+            session["generation"] = 0  # a fresh account's; see dashboard/sessions.py
 
 
 def _url(rule, world) -> str:
