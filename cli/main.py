@@ -181,6 +181,28 @@ def simulate_call(url, wav, from_number, to_number, digits, wait, timeout, as_js
         click.echo(f"{record['call_sid']}: {record['status']} {record['transcript_display']}")
 
 
+@main.command("health")
+@click.option("--json", "as_json", is_flag=True)
+def health_command(as_json: bool) -> None:
+    """Check the database, Redis, the workers and the model, with details; exit 1 if down."""
+    from dashboard.health import COMPONENTS, build_report
+
+    runtime = get_runtime()
+    with session_scope(runtime.session_factory) as session:
+        report = build_report(runtime.settings, session)
+    if as_json:
+        _echo_json(report)
+    else:
+        for name in COMPONENTS:
+            detail = report[name].get("error") or report[name].get("hint") or ""
+            click.echo(f"{name:<9} {report[name]['status']:<9} {detail}".rstrip())
+        for worker in report["worker"]["workers"]:
+            click.echo(f"  worker {worker['name']} {worker['state']} seen {worker['seen_at']}"
+                       f" model {worker['model'] or '-'}")
+    if not report["ok"]:
+        sys.exit(1)
+
+
 def _register_optional_commands() -> None:
     # Command groups owned by other modules register themselves here.
     from cli import bench_dashboard, bench_ivr, bench_transcription, duty, speech, users

