@@ -1,7 +1,8 @@
 """Issue 12: the probes that got through, each replayed against the fix.
 
-One section per item of the issue; each test reproduces the attack or the fault and fails
-without its fix.
+One section per item of the issue (2, 4, 5, 6, 8, 9, 10, 11, 12, 14); each test reproduces
+the attack or the fault, on real processes where one is involved (the tests' own Redis,
+loopback HTTP servers, a subprocess), and fails without its fix.
 """
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import sys
 
 import pytest
 
+from intake.audit import Actor
 from intake.directory import add_unit, search_directory
 from intake.exceptions import ConfigurationError
 from intake.settings import load_settings
 from intake.statuses import UnitKind
-from intake.audit import Actor
 from tests.conftest import login
 from tests.dashboard_support import sign_in
 
