@@ -10,10 +10,21 @@ import click
 
 from cli.output import echo_json
 from intake.db import session_scope, upgrade_database
+from intake.exceptions import ConfigurationError
 from intake.runtime import get_runtime
 
 
-@click.group()
+class _Commands(click.Group):
+    """Report a setting that stops the service as one line naming it, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Commands)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """dutyline: the liaison line's voicemail intake and case tracking."""
@@ -161,6 +172,28 @@ def simulate_call(url, wav, from_number, to_number, digits, wait, timeout, as_js
         echo_json(record)
     else:
         click.echo(f"{record['call_sid']}: {record['status']} {record['transcript_display']}")
+
+
+@main.command("health")
+@click.option("--json", "as_json", is_flag=True)
+def health_command(as_json: bool) -> None:
+    """Check the database, Redis, the workers and the model, with details; exit 1 if down."""
+    from dashboard.health import COMPONENTS, build_report
+
+    runtime = get_runtime()
+    with session_scope(runtime.session_factory) as session:
+        report = build_report(runtime.settings, session)
+    if as_json:
+        echo_json(report)
+    else:
+        for name in COMPONENTS:
+            detail = report[name].get("error") or report[name].get("hint") or ""
+            click.echo(f"{name:<9} {report[name]['status']:<9} {detail}".rstrip())
+        for worker in report["worker"]["workers"]:
+            click.echo(f"  worker {worker['name']} {worker['state']} seen {worker['seen_at']}"
+                       f" model {worker['model'] or '-'}")
+    if not report["ok"]:
+        sys.exit(1)
 
 
 def _register_optional_commands() -> None:

@@ -66,5 +66,48 @@ def users_list(as_json: bool) -> None:
                    + ("" if row["active"] else "  (disabled)"))
 
 
+@users.command("password")
+@click.argument("username")
+def users_password(username: str) -> None:
+    """Set an account's password from standard input and end all of its sessions."""
+    from sqlalchemy import select
+
+    from intake.directory import set_password
+    from intake.models import User
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with session_scope(get_runtime().session_factory) as session:
+            user_id = session.scalar(select(User.id).where(User.username == username))
+            if user_id is None:
+                raise click.ClickException(f"no account named {username!r}")
+            set_password(session, user_id, password, CLI)
+    except DutylineError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"password changed for {username}; its sessions are ended")
+
+
+@users.command("unlock")
+@click.argument("username")
+def users_unlock(username: str) -> None:
+    """Clear an account's sign-in locks, so its owner may try again at once."""
+    from sqlalchemy import select
+
+    from dashboard.ratelimit import SignInLimiter
+    from intake.audit import record_event
+    from intake.models import User
+    from jobs.queue import connect_redis
+
+    runtime = get_runtime()
+    with session_scope(runtime.session_factory) as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no account named {username!r}")
+        limiter = SignInLimiter(connect_redis(runtime.settings.effective_redis_url))
+        cleared = limiter.unlock(username)
+        record_event(session, CLI, "user.sign_in_unlocked", user, after={"locks": cleared})
+    click.echo(f"unlocked {username}: {cleared} address(es) cleared")
+
+
 def register(main: click.Group) -> None:
     main.add_command(users)

@@ -3,14 +3,18 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+import redis
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   send_file, url_for)
 from flask_babel import gettext as _
 
-from dashboard.auth import actor, login_required
+from dashboard.auth import LIMITER_KEY, actor, login_required
 from dashboard.errors import error_message
 from intake import directory
+from intake.audit import record_event
 from intake.directory_workbook import export_directory, import_directory
 from intake.exceptions import DutylineError, ImportRejected
+from intake.models import User
 from intake.statuses import Role, UnitKind
 from web.services import get_db
 
@@ -98,6 +102,23 @@ def edit_user(user_id: int):
         return redirect(url_for("admin.user_page", user_id=user_id))
     db.commit()
     flash(_("Saved."), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@login_required(Role.ADMIN)
+def unlock_user(user_id: int):
+    """Clear an account's sign-in locks, so its owner may try again at once."""
+    db = get_db()
+    user = db.get(User, user_id) or abort(404)
+    try:
+        cleared = current_app.extensions[LIMITER_KEY].unlock(user.username)
+    except redis.RedisError:
+        flash(_("Sign-in locks cannot be cleared while Redis is unreachable."), "error")
+        return redirect(url_for("admin.users"))
+    record_event(db, actor(), "user.sign_in_unlocked", user, after={"locks": cleared})
+    db.commit()
+    flash(_("Sign-in unlocked for %(name)s.", name=user.username), "success")
     return redirect(url_for("admin.users"))
 
 

@@ -7,6 +7,7 @@ from babel import support
 from flask import Flask, request, session
 from flask_babel import Babel, Domain, get_locale
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake.db import make_engine, make_session_factory
 from intake.settings import Settings, load_settings
@@ -73,6 +74,11 @@ def create_app(config: dict | None = None) -> Flask:
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
     )
     app.config.update(config)
+    if settings.proxy_count:
+        # Once, here: every view then reads the client's address, scheme and host from
+        # request.remote_addr / request.url, taking only the entries our proxies appended.
+        n = settings.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     engine = make_engine(settings.database_url)
     # One client (and connection pool) per app; redis-py resets the pool after a fork, so
     # gunicorn workers forked from a preloaded app each get their own connections. Each
@@ -84,14 +90,17 @@ def create_app(config: dict | None = None) -> Flask:
         job_queue_factory=lambda: JobQueue(redis_client, budget=WEB_ENQUEUE_BUDGET_SECONDS),
     ))
 
-    from dashboard import admin, auth, health, views
-    from dashboard import calendar as working_calendar
     from dashboard import admin, auth, duties, health, views
+    from dashboard import calendar as working_calendar
+    from dashboard.params import DatabaseIdConverter
     from dashboard.ratelimit import SignInLimiter
+    from dashboard.sessions import SessionRevocations
     from ivr.views import bp as ivr_bp
 
-    app.extensions[auth.LIMITER_KEY] = SignInLimiter(
-        connect_redis(settings.effective_redis_url, timeout=1))
+    signin_redis = connect_redis(settings.effective_redis_url, timeout=1)
+    app.extensions[auth.LIMITER_KEY] = SignInLimiter(signin_redis)
+    app.extensions[auth.REVOCATIONS_KEY] = SessionRevocations(
+        signin_redis, int(app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()))
 
     def select_locale() -> str:
         # The explicit choice wins (session, then the year-long cookie); then the bureau's
@@ -107,6 +116,7 @@ def create_app(config: dict | None = None) -> Flask:
     babel.domain_instance = CatalogDomain()
     csrf = CSRFProtect(app)
     csrf.exempt(ivr_bp)  # Twilio's requests carry a signature instead of a CSRF token
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any rule is added
     app.register_blueprint(ivr_bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)

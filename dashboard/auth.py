@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import functools
+import secrets
+from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
 from flask_babel import gettext as _
 
 from intake.audit import Actor, record_event
-from intake.directory import find_user, verify_password
+from intake.directory import end_sessions, find_user, verify_password
 from intake.models import User, utcnow
 from intake.statuses import Role
 from web.services import get_db
@@ -18,6 +20,7 @@ UI_LOCALES = ("zh_CN", "en_US")
 LOCALE_COOKIE = "dutyline_locale"
 LOCALE_COOKIE_SECONDS = 365 * 86400
 LIMITER_KEY = "dutyline.signin_limiter"
+REVOCATIONS_KEY = "dutyline.session_revocations"
 
 
 def current_user() -> User | None:
@@ -25,8 +28,17 @@ def current_user() -> User | None:
     if "user" not in g:
         user_id = session.get("user_id")
         user = get_db().get(User, user_id) if user_id else None
-        g.user = user if user is not None and user.active else None
+        g.user = user if user is not None and _session_is_current(user) else None
     return g.user
+
+
+def _session_is_current(user: User) -> bool:
+    # A session from before a deactivation, a new password or a "sign out everywhere"
+    # carries an older generation; one that was signed out has its id recorded.
+    if not user.active or session.get("generation") != user.session_generation:
+        return False
+    session_id = session.get("sid")
+    return not (session_id and current_app.extensions[REVOCATIONS_KEY].is_revoked(session_id))
 
 
 def actor() -> Actor:
@@ -55,8 +67,15 @@ def login_required(*roles: Role):
 
 
 def _safe_next(target: str) -> str:
-    # Only same-site paths: "//evil.example" and "/\\evil.example" are other sites to a browser.
-    if not target.startswith("/") or target.startswith(("//", "/\\")):
+    # Only a same-site path. Browsers drop tabs and newlines from a URL and read "\\" as "/",
+    # so "/\t/evil.example" and "/\\evil.example" are "//evil.example", another site; and a
+    # newline in a Location header is refused outright. Any control character, space or
+    # backslash therefore disqualifies the target.
+    unsafe = any(ch == "\\" or ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in target)
+    if unsafe or not target.startswith("/") or target.startswith("//"):
+        return url_for("views.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return url_for("views.home")
     return target
 
@@ -70,7 +89,7 @@ def login():
     username = request.form.get("username", "").strip()
     address = request.remote_addr
     db = get_db()
-    if limiter.is_blocked(username, address):
+    if not limiter.begin_attempt(username, address):
         record_event(db, Actor(f"anonymous:{username[:40]}", None, address),
                      "user.sign_in_throttled", None, after={"username": username[:60]})
         db.commit()
@@ -78,16 +97,17 @@ def login():
         return render_template("login.html"), 429
     user = find_user(db, username)
     if user is None or not verify_password(user, request.form.get("password", "")):
-        limiter.record_failure(username, address)
         record_event(db, Actor(f"anonymous:{username[:40]}", None, address),
                      "user.sign_in_failed", None, after={"username": username[:60]})
         db.commit()
         flash(_("Wrong username or password."), "error")
         return render_template("login.html"), 401
-    limiter.clear_account(username)
+    limiter.succeed(username, address)
     locale = session.get("locale")
     session.clear()  # a fresh session on sign-in, so a planted session id is useless
     session["user_id"] = user.id
+    session["generation"] = user.session_generation
+    session["sid"] = secrets.token_urlsafe(16)
     if locale:
         session["locale"] = locale
     # "Remember this phone": a 30-day cookie; otherwise the cookie ends with the browser.
@@ -105,7 +125,11 @@ def logout():
     user = current_user()
     if user is not None:
         db = get_db()
-        record_event(db, Actor.user(user, request.remote_addr), "user.signed_out", user)
+        who = Actor.user(user, request.remote_addr)
+        session_id = session.get("sid")
+        if not (session_id and current_app.extensions[REVOCATIONS_KEY].revoke(session_id)):
+            end_sessions(db, user, who)  # cannot end just this one: end them all
+        record_event(db, who, "user.signed_out", user)
         db.commit()
     locale = session.get("locale")
     session.clear()

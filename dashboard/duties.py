@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from dashboard import labels
 from dashboard.errors import error_message
 from dashboard.auth import actor, current_user, login_required
 from intake import directory

@@ -1,28 +1,37 @@
-"""GET /healthz: the database, Redis, the worker heartbeat and the speech model."""
+"""GET /healthz: the database, Redis, the worker heartbeat and the speech model.
+
+Anyone may ask whether the service is up, so the public answer says only that: the overall
+state and each component's ok/degraded. Host names, error texts, worker names and PIDs and
+the model path help an attacker as much as an operator, so they go only to a signed-in
+admin (/healthz?detail=1) and to `dutyline health --json` on the machine itself.
+"""
 from __future__ import annotations
 
-
 import redis
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
+from dashboard.auth import current_user
 from intake.heartbeat import HEARTBEAT_FRESH
 from intake.models import WorkerHeartbeat, utcnow
+from intake.settings import Settings
+from intake.statuses import Role
 from jobs.queue import connect_redis
 from web.services import get_db, get_settings
 
 bp = Blueprint("health", __name__)
+COMPONENTS = ("database", "redis", "worker", "model")
 
 
-@bp.get("/healthz")
-def healthz():
-    """Report each dependency; 200 when the service can take calls, 503 otherwise."""
-    settings = get_settings()
+def build_report(settings: Settings, session: Session) -> dict:
+    """Check each dependency and return everything found, details included."""
     report: dict = {}
     try:
-        get_db().execute(text("SELECT 1"))
+        session.execute(text("SELECT 1"))
         report["database"] = {"ok": True}
     except Exception as exc:  # reported, not raised: this is the health check
+        session.rollback()
         report["database"] = {"ok": False, "error": str(exc)}
     try:
         connect_redis(settings.effective_redis_url, timeout=1).ping()
@@ -31,7 +40,7 @@ def healthz():
         report["redis"] = {"ok": False, "error": str(exc)}
     workers = []
     if report["database"]["ok"]:
-        for beat in get_db().scalars(select(WorkerHeartbeat)):
+        for beat in session.scalars(select(WorkerHeartbeat)):
             workers.append({"name": beat.name, "seen_at": beat.seen_at.isoformat(),
                             "fresh": utcnow() - beat.seen_at < HEARTBEAT_FRESH,
                             "model": beat.model_name, "language": beat.model_language,
@@ -45,6 +54,29 @@ def healthz():
         "hint": None if (model_present or model_in_worker)
         else "run `dutyline fetch-model` or set VOSK_MODEL_PATH; calls are kept meanwhile",
     }
-    ok = report["database"]["ok"] and report["redis"]["ok"]
-    report["ok"] = ok
-    return jsonify(report), 200 if ok else 503
+    for name in COMPONENTS:
+        report[name]["status"] = _state(report[name]["ok"])
+    report["ok"] = report["database"]["ok"] and report["redis"]["ok"]
+    report["status"] = _state(all(report[name]["ok"] for name in COMPONENTS))
+    return report
+
+
+def summarize(report: dict) -> dict:
+    """Keep only the overall state and each component's ok/degraded."""
+    summary = {"ok": report["ok"], "status": report["status"]}
+    for name in COMPONENTS:
+        summary[name] = {"ok": report[name]["ok"], "status": report[name]["status"]}
+    return summary
+
+
+def _state(ok: bool) -> str:
+    return "ok" if ok else "degraded"
+
+
+@bp.get("/healthz")
+def healthz():
+    """Report each dependency; 200 when the service can take calls, 503 otherwise."""
+    report = build_report(get_settings(), get_db())
+    user = current_user() if request.args.get("detail") == "1" else None
+    body = report if user is not None and user.role == Role.ADMIN else summarize(report)
+    return jsonify(body), 200 if report["ok"] else 503

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from dashboard import labels
 from dashboard.auth import actor, current_user, login_required
 from dashboard.errors import error_message
+from dashboard.params import page_number
 from intake import cases as case_service
 from intake.heartbeat import speech_readiness
 from intake.links import base_url, page_link
@@ -128,7 +129,7 @@ def _inbox_page():
     if state not in labels.INBOX_FILTERS:
         state = None
     return list_inbox(get_db(), state=state, query=request.args.get("q", "")[:100], day=day,
-                      page=max(request.args.get("page", 1, type=int) or 1, 1),
+                      page=page_number(),
                       tz=ZoneInfo(get_settings().timezone))
 
 

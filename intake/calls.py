@@ -24,6 +24,8 @@ REFERENCE_DIGITS = 6
 REFERENCE_ATTEMPTS = 20
 # Twilio reports these recording states; only "completed" carries audio.
 RECORDING_COMPLETED = "completed"
+# Twilio records at most 24 hours; a larger reported length is clamped to it.
+MAX_RECORDING_DURATION_SECONDS = 24 * 3600
 # A transcription is owed in these states; the reconciler checks each against the queue.
 OWED_STATES = (CallStatus.RECORDED, CallStatus.QUEUED, CallStatus.TRANSCRIBING)
 # Local audio may be purged once nothing will read it again.
@@ -144,7 +146,10 @@ def attach_recording(
     loser returns is_new=False so that nothing is alerted or enqueued twice.
     """
     call = register_call(session, call_sid, from_number, to_number, language, actor)
-    duration = max(int(duration_seconds or 0), 0)
+    # Clamped, not refused: the recording is real even when its reported length is absurd,
+    # and a number past the INTEGER column would otherwise fail the insert and leave the
+    # call RINGING with the message lost.
+    duration = min(max(int(duration_seconds or 0), 0), MAX_RECORDING_DURATION_SECONDS)
     if recording_status != RECORDING_COMPLETED or duration <= 0:
         claimed = _claim_call(
             session, call,

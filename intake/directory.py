@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from intake.audit import Actor, record_event
+from intake.db import LIKE_ESCAPE, contains_pattern
 from intake.exceptions import NotFound, ValidationError
 from intake.models import Leader, Liaison, Unit, User
 from intake.phones import to_e164, to_valid_e164
@@ -155,6 +156,8 @@ def set_user_active(session: Session, user_id: int, active: bool, actor: Actor) 
                               code="cannot_disable_self")
     before = user.active
     user.active = active
+    if not active:
+        user.session_generation += 1  # a copied cookie must not outlive the account
     record_event(session, actor, "user.activated" if active else "user.deactivated", user,
                  before={"active": before}, after={"active": active})
     return user
@@ -167,6 +170,28 @@ def _refuse_taken_liaison_phone(session: Session, e164: str, liaison_id: int | N
     if session.scalar(query):
         raise ValidationError(f"a liaison with phone {e164} already exists", field="phone",
                               code="phone_taken")
+
+
+def set_password(session: Session, user_id: int, password: str, actor: Actor) -> User:
+    """Give an account a new password and end every session it has open."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"the password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    user.password_hash = hash_password(password)
+    user.session_generation += 1
+    record_event(session, actor, "user.password_changed", user)
+    return user
+
+
+def end_sessions(session: Session, user: User, actor: Actor) -> None:
+    """End every session of an account, on every device."""
+    user.session_generation += 1
+    record_event(session, actor, "user.sessions_ended", user,
+                 after={"session_generation": user.session_generation})
 
 
 def list_liaisons(session: Session) -> list[Liaison]:
@@ -201,18 +226,21 @@ def list_on_duty_leaders(session: Session) -> list[Leader]:
 
 def search_directory(session: Session, query: str, limit: int = 10) -> list[dict]:
     """Find liaisons and units whose name, unit or phone contains the query (for typeahead)."""
-    like = f"%{query.strip()}%"
+    like = contains_pattern(query.strip())
     results: list[dict] = []
     for liaison in session.scalars(
         select(Liaison).where(
             Liaison.active.is_(True),
-            or_(Liaison.name.like(like), Liaison.phone.like(like), Liaison.work_unit.like(like)),
+            or_(Liaison.name.like(like, escape=LIKE_ESCAPE),
+                Liaison.phone.like(like, escape=LIKE_ESCAPE),
+                Liaison.work_unit.like(like, escape=LIKE_ESCAPE)),
         ).limit(limit)
     ):
         results.append({"kind": "liaison", "id": liaison.id, "name": liaison.name,
                         "phone": liaison.phone, "unit": liaison.work_unit,
                         "address": liaison.address, "leader_id": liaison.leader_id})
-    for unit in session.scalars(select(Unit).where(Unit.name.like(like)).limit(limit)):
+    units = select(Unit).where(Unit.name.like(like, escape=LIKE_ESCAPE)).limit(limit)
+    for unit in session.scalars(units):
         results.append({"kind": "unit", "id": unit.id, "name": unit.name})
     return results[:limit]
 

@@ -8,6 +8,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from intake.access import visible, visible_cases_clause
+from intake.db import LIKE_ESCAPE, contains_pattern
 from intake.exceptions import NotFound
 from intake.models import Call, Case, CaseAssignment, Liaison, Notification
 from intake.statuses import WORKING_STATES, CallStatus, CaseStatus, Role
@@ -57,23 +58,19 @@ def list_inbox(session: Session, *, state: str | None = None, query: str = "",
 
 def _matches_query(query: str):
     """Match a phone number, a liaison's name, a reference or any words of the transcript."""
-    like = f"%{_escape_like(query)}%"
-    unspaced = f"%{_escape_like(query.replace(' ', ''))}%"
+    like = contains_pattern(query)
+    unspaced = contains_pattern(query.replace(" ", ""))
     digits = "".join(ch for ch in query if ch.isdigit())
-    matches = [Call.transcript_text.ilike(like, escape="\\"),
-               Call.transcript_corrected.ilike(like, escape="\\"),
+    matches = [Call.transcript_text.ilike(like, escape=LIKE_ESCAPE),
+               Call.transcript_corrected.ilike(like, escape=LIKE_ESCAPE),
                Call.reference == query,
-               Call.liaison_id.in_(select(Liaison.id).where(Liaison.name.ilike(like, escape="\\")))]
+               Call.liaison_id.in_(select(Liaison.id).where(Liaison.name.ilike(like, escape=LIKE_ESCAPE)))]
     if len(digits) >= 3:
         matches.append(Call.from_number.like(f"%{digits}%"))
     # Vosk writes Mandarin with spaces between words ("药 店 没 有 药"); a person types
     # "药店没有药", so the unspaced transcript is searched too.
-    matches.append(func.replace(Call.transcript_text, " ", "").ilike(unspaced, escape="\\"))
+    matches.append(func.replace(Call.transcript_text, " ", "").ilike(unspaced, escape=LIKE_ESCAPE))
     return or_(*matches)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def next_call_to_review(session: Session, after_call_id: int | None = None) -> Call | None:

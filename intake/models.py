@@ -27,12 +27,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from intake.statuses import (CallStatus, CaseChannel, CaseStatus, DeadlineKind, FeedbackMethod,
-                             NotificationKind, NotificationStatus, ReturnCategory, Role,
-                             Satisfaction, SupervisionCause, UnitKind, Verdict,
+from intake.statuses import (CallStatus, CaseChannel, CaseStatus, CommendationKind, DeadlineKind,
+                             FeedbackMethod, NotificationKind, NotificationStatus, ReturnCategory,
+                             Role, Satisfaction, SupervisionCause, UnitKind, Verdict,
                              WORKING_STATES)
-from intake.statuses import (CallStatus, CaseStatus, CommendationKind, NotificationStatus, Role,
-                             UnitKind)
 
 
 def utcnow() -> datetime:
@@ -132,6 +130,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Bumped to end every session of the account: deactivation, a new password, or a
+    # sign-out that could not be recorded per session.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     leader: Mapped[Leader | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
 

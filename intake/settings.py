@@ -63,7 +63,8 @@ class Settings:
     recordings_dir: Path
     secret_key: str
     timezone: str = DEFAULT_TIMEZONE
-    trust_forwarded_headers: bool = False
+    # Reverse proxies in front of the web server that each append X-Forwarded-*; 0 believes none.
+    proxy_count: int = 0
     max_recording_seconds: int = DEFAULT_MAX_RECORDING_SECONDS
     recording_retention_days: int = DEFAULT_RETENTION_DAYS
     delete_twilio_recordings: bool = False
@@ -71,6 +72,19 @@ class Settings:
     voice_name: str = DEFAULT_VOICE_ZH
     urgent_keywords: tuple[str, ...] = ()
     webhook_fragment: str | None = None
+
+    def __post_init__(self) -> None:
+        # An account SID without its token must not fall back to the published development
+        # token: every forged webhook signed with it would be accepted, and SMS would
+        # silently go to the outbox instead of Twilio.
+        if self.proxy_count < 0:
+            raise ConfigurationError(
+                f"DUTYLINE_PROXY_COUNT must be 0 or more, got {self.proxy_count}")
+        if self.twilio_account_sid and self.twilio_auth_token in ("", DEV_AUTH_TOKEN):
+            raise ConfigurationError(
+                "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not: set TWILIO_AUTH_TOKEN "
+                "to the account's auth token, or unset TWILIO_ACCOUNT_SID to run without Twilio"
+            )
 
     @property
     def has_twilio_account(self) -> bool:
@@ -134,7 +148,9 @@ def load_settings(env: dict | None = None) -> Settings:
         recordings_dir=Path(env.get("RECORDINGS_DIR") or instance_dir / "recordings"),
         secret_key=env.get("SECRET_KEY") or _read_or_create_secret(instance_dir),
         timezone=env.get("DUTYLINE_TIMEZONE") or DEFAULT_TIMEZONE,
-        trust_forwarded_headers=_flag(env.get("DUTYLINE_TRUST_FORWARDED")),
+        # DUTYLINE_TRUST_FORWARDED=1, the older switch, means one proxy.
+        proxy_count=_int(env, "DUTYLINE_PROXY_COUNT",
+                         1 if _flag(env.get("DUTYLINE_TRUST_FORWARDED")) else 0),
         max_recording_seconds=_int(env, "MAX_RECORDING_SECONDS", DEFAULT_MAX_RECORDING_SECONDS),
         recording_retention_days=_int(env, "RECORDING_RETENTION_DAYS", DEFAULT_RETENTION_DAYS),
         delete_twilio_recordings=_flag(env.get("DELETE_TWILIO_RECORDINGS")),

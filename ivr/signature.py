@@ -2,7 +2,8 @@
 
 Twilio signs the exact URL it was configured with. Behind a TLS-terminating proxy the
 request arrives as http://internal:8000/..., so the URL is rebuilt from PUBLIC_BASE_URL
-(or, when the operator opts in, from X-Forwarded-Proto/Host). Connection overrides
+(or from X-Forwarded-Proto/Host as written by the DUTYLINE_PROXY_COUNT proxies the operator
+declared, through werkzeug's ProxyFix). Connection overrides
 (`#rc=2&rp=all`) never reach the server (a fragment is not sent over HTTP). Twilio's
 documentation does not say whether the fragment is part of the signed string, so the URL
 is checked both with the configured fragment (TWILIO_WEBHOOK_FRAGMENT) and without it;
@@ -30,21 +31,10 @@ def public_url() -> str:
     path = request.full_path if request.query_string else request.path
     if settings.public_base_url:
         return settings.public_base_url + path
-    if settings.trust_forwarded_headers:
-        proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-        host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
-        return f"{proto}://{host}{path}"
-    return request.base_url + (("?" + request.query_string.decode()) if request.query_string else "")
-
-
-def remote_address() -> str:
-    """Return the client address; X-Forwarded-For only counts when the operator trusts it."""
-    if get_settings().trust_forwarded_headers:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            # The right-most entry is the one our own proxy appended; the rest is hearsay.
-            return forwarded.split(",")[-1].strip()
-    return request.remote_addr or "unknown"
+    # Behind DUTYLINE_PROXY_COUNT proxies, ProxyFix (in the app factory) has already set the
+    # scheme and host from the entries our own proxies wrote, not from what the client sent.
+    query = request.query_string.decode()
+    return request.base_url + (f"?{query}" if query else "")
 
 
 def candidate_urls(url: str, fragment: str | None) -> list[str]:
@@ -76,7 +66,7 @@ def verify_twilio_signature(view):
             url, params, signature, settings.twilio_auth_token, fragment
         ):
             log.warning("refused webhook with a %s signature from %s for %s",
-                        "bad" if signature else "missing", remote_address(), url)
+                        "bad" if signature else "missing", request.remote_addr, url)
             abort(403)
         return view(*args, **kwargs)
 

@@ -12,7 +12,7 @@ from cli.loopback import LoopbackServer, QuietHandler
 from transcription.download import (RecordingRefused, TransientDownloadError,
                                     download_recording, is_allowed_url)
 
-AUDIO = b"RIFF" + b"\x00" * 4000
+AUDIO = b"RIFF\x00\x00\x00\x00WAVE" + b"\x00" * 3992
 
 
 class Recordings(LoopbackServer):

@@ -224,10 +224,23 @@ def test_long_messages_write_progress_while_decoding(settings, db_session, redis
 
 
 # ---------------------------------------------------------------- failures get states
+@pytest.mark.parametrize("kind", ["zero", "not_audio"])
+def test_a_download_that_is_not_audio_fails_the_call_and_is_not_kept(
+        settings, db_session, redis, host, audio, model_installed, client, kind):
+    # Issue 12 item 10: a URL naming some other page of an allowed host is not kept.
+    call_id = _new_call(db_session, kind, host.add(f"{kind}.wav", audio[kind]))
+    JobQueue(redis).enqueue_transcription(call_id)
+    _run_queue(redis)
+
+    record = _record(db_session, call_id)
+    assert record["status"] == "failed"
+    assert record["failure_reason"].startswith("refused: recording is not audio")
+    assert record["recording_path"] is None
+    assert list(settings.recordings_dir.glob("*")) == []  # no recording, no .part file
+
+
 @pytest.mark.parametrize("kind, words", [
     ("truncated", "truncated"),
-    ("zero", "empty (0 bytes)"),
-    ("not_audio", "not a recording we can read"),
 ])
 def test_unreadable_audio_fails_with_the_reason_and_keeps_the_audio(
         settings, db_session, redis, host, audio, model_installed, client, kind, words):

@@ -3,6 +3,7 @@ and recordings, text never rendered as HTML, and sign-in throttled per account a
 from __future__ import annotations
 
 import re
+import secrets
 
 import pytest
 
@@ -46,6 +47,7 @@ ALLOWED = {
     "admin.users": {"admin"},
     "admin.create_user": {"admin"},
     "admin.set_active": {"admin"},
+    "admin.unlock_user": {"admin"},
     "admin.directory_page": {"admin"},
     "admin.add_leader": {"admin"},
     "admin.add_liaison": {"admin"},
@@ -107,6 +109,8 @@ def _as(client, user_id):
         session.clear()
         if user_id is not None:
             session["user_id"] = user_id
+            session["generation"] = 0  # a fresh account's; see dashboard/sessions.py
+            session["sid"] = secrets.token_hex(8)  # so the census's sign-out ends only this one
 
 
 def _url(rule, world) -> str:

@@ -125,7 +125,7 @@ def test_forwarded_headers_count_only_when_the_operator_trusts_them(settings, db
                "X-Forwarded-Host": "hotline.example.gov.cn",
                "X-Forwarded-For": "spoofed, 54.172.60.1"}
 
-    untrusting = make_client(settings, public_base_url=None, trust_forwarded_headers=False)
+    untrusting = make_client(settings, public_base_url=None, proxy_count=0)
     with caplog.at_level(logging.WARNING, logger="ivr.signature"):
         refused = untrusting.post("/ivr/voice", data=FIELDS, base_url="http://10.0.0.2:8000",
                                   headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.1"})
@@ -133,7 +133,7 @@ def test_forwarded_headers_count_only_when_the_operator_trusts_them(settings, db
     assert "from 10.0.0.1 " in caplog.text  # X-Forwarded-For is not believed either
     assert_nothing_stored(db_session)
 
-    trusting = make_client(settings, public_base_url=None, trust_forwarded_headers=True)
+    trusting = make_client(settings, public_base_url=None, proxy_count=1)
     caplog.clear()
     accepted = trusting.post("/ivr/voice", data=FIELDS, base_url="http://10.0.0.2:8000",
                              headers=headers)

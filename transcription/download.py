@@ -5,24 +5,33 @@ reach internal services. Only hosts in TWILIO_RECORDING_HOSTS are contacted, ove
 (plain http only on loopback, for the local simulator), and a redirect is followed only
 to another allow-listed host. Proxy variables in the environment are ignored.
 
+The time limit covers the whole download, headers and body: a read timeout alone bounds
+only the gap between two bytes, so a server sending one byte a second would hold the
+worker for hours. A watchdog thread shuts the download's sockets down at the deadline,
+which wakes any read blocked on them.
+
 Transient trouble (connection errors, timeouts, 5xx, and the 404 Twilio answers for a
 moment after the callback while the file is still being stored) is retried here a few
 times with backoff; if it persists the error propagates and the RQ job retries later.
 
     download_recording
-      ├── RecordingRefused   not allowed, 4xx, too large, too slow: never retried
+      ├── RecordingRefused   not allowed, 4xx, not audio, too large, too slow: never retried
       └── requests.RequestException   transient, after local retries: the job retries
 """
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +44,8 @@ ATTEMPTS = 3
 BACKOFF_SECONDS = (1.0, 4.0)
 MAX_REDIRECTS = 3
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+DEFAULT_PORTS = {"https": 443, "http": 80}
+MAGIC_BYTES = 12  # enough to tell RIFF....WAVE from anything else
 # 404: Twilio may not have stored the file yet; 408/429: slow down and try again.
 _RETRY_STATUSES = {404, 408, 429}
 
@@ -48,19 +59,56 @@ class TransientDownloadError(requests.RequestException):
 
 
 def is_allowed_url(url: str, allowed_hosts: tuple[str, ...]) -> bool:
-    """Tell whether a recording URL points at an allow-listed host (host or host:port)."""
+    """Tell whether a recording URL points at an allow-listed host and port.
+
+    An entry "host:port" allows that port only. A bare "host" allows the scheme's default
+    port (443, or 80 for plain http), so "api.twilio.com" does not open api.twilio.com:8443.
+    A bare loopback host ("127.0.0.1") allows any port: the local simulator and the tests
+    serve recordings on a port picked at run time, and production never lists loopback.
+    """
     try:
         parts = urlsplit(url)
-        port = parts.port
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
     except ValueError:
         return False
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username:
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname or parts.username:
         return False
     host = parts.hostname.lower()
-    host_port = f"{host}:{port}" if port else host
     if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
         return False  # plain http only for a local simulator
-    return host in allowed_hosts or host_port in allowed_hosts
+    for entry in allowed_hosts:
+        entry_host, entry_port = _split_entry(entry)
+        if entry_host != host:
+            continue
+        if entry_port is not None:
+            if entry_port == port:
+                return True
+        elif port == DEFAULT_PORTS[parts.scheme] or host in LOOPBACK_HOSTS:
+            return True
+    return False
+
+
+def _split_entry(entry: str) -> tuple[str, int | None]:
+    """Split an allow-list entry into host and port: "h", "h:8080", "[::1]:8080", "::1"."""
+    entry = entry.strip().lower()
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif entry.count(":") == 1:
+        host, port = entry.split(":")
+    else:
+        host, port = entry, ""
+    return host, int(port) if port.isdigit() else None
+
+
+def is_audio(head: bytes) -> bool:
+    """Tell whether a file's first bytes are those of an audio format Twilio serves."""
+    return (
+        (head[:4] in (b"RIFF", b"RIFX") and head[8:12] == b"WAVE")
+        or head[:3] == b"ID3"  # MP3 with a tag
+        or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)  # MP3 frame
+        or head[:4] in (b"OggS", b"fLaC")
+    )
 
 
 def download_recording(url: str, destination: Path, *, allowed_hosts: tuple[str, ...],
@@ -80,13 +128,22 @@ def download_recording(url: str, destination: Path, *, allowed_hosts: tuple[str,
         raise RecordingRefused(f"recording URL host is not allowed: {_host(url)}")
     destination.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + total_timeout
-    with requests.Session() as http:
+    watchdog = _Watchdog(total_timeout)
+    with requests.Session() as http, watchdog:
         http.trust_env = False  # no HTTP(S)_PROXY detours, no .netrc credentials
+        for scheme in ("http://", "https://"):
+            http.mount(scheme, _WatchedAdapter(watchdog))
         for attempt in range(1, attempts + 1):
             try:
                 return _download_once(http, url, destination, allowed_hosts, auth, max_bytes,
-                                      read_timeout, deadline)
-            except (requests.ConnectionError, requests.Timeout, TransientDownloadError) as exc:
+                                      min(read_timeout, total_timeout), deadline)
+            except (requests.RequestException, TransientDownloadError) as exc:
+                if watchdog.expired:
+                    log.warning("download of %s cut off at the %.0f s limit", url, total_timeout)
+                    raise RecordingRefused("recording download took longer than allowed") from exc
+                if not isinstance(exc, (requests.ConnectionError, requests.Timeout,
+                                        TransientDownloadError)):
+                    raise
                 if attempt == attempts or time.monotonic() >= deadline:
                     log.warning("download of %s failed %d time(s): %s", url, attempt, exc)
                     raise
@@ -119,6 +176,11 @@ def _download_once(http: requests.Session, url: str, destination: Path,
                 raise TransientDownloadError(f"HTTP {status} from {_host(url)}")
             if status >= 400:
                 raise RecordingRefused(f"recording download refused: HTTP {status}")
+            # The allow-list says where, not what: a URL naming some other page of an allowed
+            # host must not be stored and served as a recording. Twilio always labels audio.
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if content_type and not content_type.startswith("audio/"):
+                raise RecordingRefused(f"recording is not audio: Content-Type {content_type}")
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise RecordingRefused(f"recording is larger than {max_bytes} bytes")
@@ -131,6 +193,7 @@ def _save(response: requests.Response, destination: Path, max_bytes: int,
     size = 0
     fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=_partial_prefix(destination))
     try:
+        head = b""
         with os.fdopen(fd, "wb") as out:
             for chunk in response.iter_content(CHUNK_BYTES):
                 size += len(chunk)
@@ -138,7 +201,13 @@ def _save(response: requests.Response, destination: Path, max_bytes: int,
                     raise RecordingRefused(f"recording is larger than {max_bytes} bytes")
                 if time.monotonic() > deadline:
                     raise RecordingRefused("recording download took longer than allowed")
+                if len(head) < MAGIC_BYTES:
+                    head += chunk[:MAGIC_BYTES - len(head)]
+                    if len(head) == MAGIC_BYTES and not is_audio(head):
+                        raise RecordingRefused("recording is not audio by its first bytes")
                 out.write(chunk)
+        if not is_audio(head):
+            raise RecordingRefused("recording is not audio by its first bytes")
         os.replace(tmp, destination)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -153,6 +222,72 @@ def partial_downloads(destination: Path) -> list[Path]:
 
 def _partial_prefix(destination: Path) -> str:
     return f".{destination.name}.part-"
+
+
+class _Watchdog:
+    """Shut down every socket of one download when its time limit passes."""
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._connections: list = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Watchdog":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._timer.cancel()
+
+    def watch(self, connection) -> None:
+        with self._lock:
+            self._connections.append(connection)
+            expired = self.expired
+        if expired:
+            _shut(connection)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            connections = list(self._connections)
+        for connection in connections:
+            _shut(connection)
+
+
+def _shut(connection) -> None:
+    # shutdown(), unlike close(), wakes a read that another thread is blocked in.
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """An adapter whose connection pools hand each connection to the watchdog."""
+
+    def __init__(self, watchdog: _Watchdog):
+        self._watchdog = watchdog  # before super().__init__, which builds the pool manager
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        watchdog = self._watchdog
+
+        def watched(pool_class):
+            class WatchedPool(pool_class):
+                def _get_conn(self, timeout=None):
+                    connection = super()._get_conn(timeout)
+                    watchdog.watch(connection)
+                    return connection
+
+            return WatchedPool
+
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": watched(HTTPConnectionPool), "https": watched(HTTPSConnectionPool)}
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
