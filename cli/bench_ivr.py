@@ -19,6 +19,7 @@ throughput.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -277,6 +278,7 @@ def benchmark(seconds: float, levels: tuple[int, ...] = CONNECTION_LEVELS,
               workers: int = DEFAULT_WORKERS, threads: int = DEFAULT_THREADS,
               database_url: str | None = None, warmup: float = 1.0) -> dict:
     """Run both servers at each connection level; return the figures as a plain record."""
+    from intake.db import scratch_database
     from intake.settings import DEV_AUTH_TOKEN
 
     results: list[RunResult] = []
@@ -287,15 +289,21 @@ def benchmark(seconds: float, levels: tuple[int, ...] = CONNECTION_LEVELS,
             port = _free_port()
             instance = directory / target
             instance.mkdir()
-            env = _prepare_instance(instance, database_url if target == "dutyline" else None,
-                                    port)
-            url = f"http://127.0.0.1:{port}{VOICE_PATH}"
-            with Server(app, env, port, workers, threads):
-                run_load("127.0.0.1", port, DEV_AUTH_TOKEN, url, max(levels), warmup)
-                for connections in levels:
-                    latencies, errors, wall = run_load("127.0.0.1", port, DEV_AUTH_TOKEN, url,
-                                                       connections, seconds)
-                    results.append(summarise(target, connections, latencies, errors, wall))
+            with contextlib.ExitStack() as stack:
+                target_url = None
+                if target == "dutyline" and database_url:
+                    # A scratch database beside the one named, dropped afterwards: the bench
+                    # never seeds or fills a database somebody else uses.
+                    target_url = stack.enter_context(
+                        scratch_database(database_url, instance, "dutyline_bench_ivr"))
+                env = _prepare_instance(instance, target_url, port)
+                url = f"http://127.0.0.1:{port}{VOICE_PATH}"
+                with Server(app, env, port, workers, threads):
+                    run_load("127.0.0.1", port, DEV_AUTH_TOKEN, url, max(levels), warmup)
+                    for connections in levels:
+                        latencies, errors, wall = run_load("127.0.0.1", port, DEV_AUTH_TOKEN,
+                                                           url, connections, seconds)
+                        results.append(summarise(target, connections, latencies, errors, wall))
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return _report(results, seconds, workers, threads, database_url)
