@@ -138,7 +138,9 @@ async def _client(host: str, port: int, token: str, url: str, deadline: float,
             status, length, close = _parse_head(head)
             payload = await reader.readexactly(length)
             elapsed = time.perf_counter() - started
-            if status == 200 and b"<Response>" in payload:
+            # A ring answered with the voicemail menu or a <Dial>; the polite fallback TwiML
+            # (after an error inside the view) has neither and counts as an error.
+            if status == 200 and (b"<Gather" in payload or b"<Dial" in payload):
                 latencies.append(elapsed)
             else:
                 errors[0] += 1

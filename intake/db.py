@@ -23,10 +23,10 @@ def make_engine(database_url: str, **kwargs) -> Engine:
         def _sqlite_pragmas(dbapi_conn, _record):
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            # In WAL mode NORMAL syncs at checkpoints, not on every commit: a commit survives
-            # a crash of any process, and only an OS crash or power cut can lose the last
-            # few. FULL cost an fsync per ring (2-10 ms on a busy disk). SQLite's own advice
-            # for WAL; production runs on PostgreSQL, whose durability this does not touch.
+            # SQLite's advice for WAL: sync at checkpoints, not on every commit. A commit
+            # survives a crash of any process; only an OS crash or power cut can lose the
+            # last few. FULL cost an fsync per ring (2-10 ms on a busy disk) for the
+            # one-machine default; production's PostgreSQL keeps its own durability.
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")

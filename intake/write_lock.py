@@ -10,6 +10,9 @@ BEGIN IMMEDIATE, which no other hotline writer can be holding. Other writers (th
 the dashboard) keep SQLite's own locking; they are rare next to rings.
 
 On PostgreSQL there is nothing to serialise: `write_transaction` just commits.
+
+`durable=False` lets one transaction commit without waiting for the disk; the ring webhook
+uses it because its row is re-created by the recording callbacks if a crash loses it.
 """
 from __future__ import annotations
 
@@ -62,15 +65,24 @@ def _lock_for(database: str) -> _FileLock:
 
 
 @contextmanager
-def write_transaction(session: Session) -> Iterator[None]:
+def write_transaction(session: Session, *, durable: bool = True) -> Iterator[None]:
     """Run the block as one write transaction and commit it; on SQLite, one writer at a time.
 
     Reads made earlier in the session stay outside the lock; on error everything rolls back.
+
+    Args:
+        durable: False commits on PostgreSQL without waiting for the WAL flush
+            (synchronous_commit=off, this transaction only): the commit is visible to
+            everyone at once, but a database-server crash in the next moment may lose it.
+            Only for rows that a later step re-creates when missing. SQLite commits the
+            same way always (intake.db: synchronous=NORMAL in WAL mode).
     """
     bind = session.get_bind()
     database = bind.url.database if bind.dialect.name == "sqlite" else None
     if not database or database == ":memory:":
         try:
+            if not durable and bind.dialect.name == "postgresql":
+                session.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             yield
             session.commit()
         except BaseException:
@@ -79,9 +91,9 @@ def write_transaction(session: Session) -> Iterator[None]:
         return
     with _lock_for(database).held():
         try:
+            connection = session.connection()
             # Python's sqlite3 has not begun a transaction yet (earlier reads run without
             # one), so this BEGIN is the transaction the inserts and the commit belong to.
-            connection = session.connection()
             if not connection.connection.dbapi_connection.in_transaction:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
             yield

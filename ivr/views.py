@@ -114,7 +114,10 @@ def _register_call(language: str) -> RegisteredCall:
     """Return the call for this webhook's CallSid, registering it on first sight, committed."""
     db = get_db()
     callers = hotline_config().callers
-    with write_transaction(db):
+    # Committed (visible to every later webhook) before the TwiML goes back, but without
+    # waiting for the disk: if an OS or database crash lost this row, the recording
+    # callbacks register the call again (intake.calls.attach_recording).
+    with write_transaction(db, durable=False):
         return call_service.register_call(db, request.form.get("CallSid", ""),
                                           request.form.get("From", ""),
                                           request.form.get("To", ""), language, TWILIO,
