@@ -388,3 +388,42 @@ def test_extractor_is_fast(directory):
     for _ in range(200):
         extract_caller_details(text, directory=directory)
     assert (time.perf_counter() - started) / 200 < 0.005
+
+
+def test_eval_extraction_scores_each_transcript_on_all_four_fields(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    dataset = tmp_path / "set.jsonl"
+    rows = [
+        {"class": "a", "text": "我 叫 李明 电话 幺 三 八 幺 二 三 四 五 六 七 八",
+         "phones": ["13812345678"], "name": "李明", "unit": None, "urgent": False},
+        # Right phones and name, wrong expectation for urgency: the line counts as wrong.
+        {"class": "b", "text": "我 叫 李明 电话 幺 三 八 幺 二 三 四 五 六 七 八",
+         "phones": ["13812345678"], "name": "李明", "unit": None, "urgent": True},
+        {"class": "b", "language": "en-US", "text": "my name is anna",
+         "phones": [], "name": "Anna", "unit": None, "urgent": False},
+    ]
+    dataset.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+
+    result = CliRunner().invoke(main, ["eval", "extraction", str(dataset), "--json"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["cases"], report["right"], report["score"]) == (3, 2, 0.6667)
+    assert report["fields"] == {"phones": 1.0, "name": 1.0, "unit": 1.0, "urgent": 0.6667}
+    assert report["classes"]["b"] == {"right": 1, "cases": 2, "score": 0.5}
+    assert report["misses"][0]["wrong"] == {"urgent": {"expected": True, "found": False}}
+
+
+def test_the_shipped_heldback_set_is_scored_by_default():
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    result = CliRunner().invoke(main, ["eval", "extraction"])
+    assert result.exit_code == 0, result.output
+    assert "transcripts fully right" in result.output.splitlines()[-1]
