@@ -13,12 +13,13 @@ streams, no client library), so the generator costs far less per request than th
 On a 2-core machine the generator still shares the CPU with the server; both servers are
 measured under the same handicap, which is why the ratio is the number to watch.
 
-Target: p99 under 50 ms at 64 connections, and at least 70% of the minimal endpoint's
-throughput.
+Target (issue 13): at 16 connections, in one run, p99 at most 50 ms and at least half the
+minimal endpoint's throughput. When 16 is not among the levels, the highest level is judged.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -41,7 +42,8 @@ DEFAULT_SECONDS = 10
 DEFAULT_WORKERS = 2
 DEFAULT_THREADS = 8
 P99_TARGET_MS = 50.0
-RATIO_TARGET = 0.70
+RATIO_TARGET = 0.50
+TARGET_CONNECTIONS = 16
 KNOWN_CALLERS = ("+8613812345678", "13812340000", "008613712345678")  # the demo liaisons
 UNKNOWN_CALLER = "+8613055550000"
 VOICE_PATH = "/ivr/voice"
@@ -137,7 +139,9 @@ async def _client(host: str, port: int, token: str, url: str, deadline: float,
             status, length, close = _parse_head(head)
             payload = await reader.readexactly(length)
             elapsed = time.perf_counter() - started
-            if status == 200 and b"<Response>" in payload:
+            # A ring answered with the voicemail menu or a <Dial>; the polite fallback TwiML
+            # (after an error inside the view) has neither and counts as an error.
+            if status == 200 and (b"<Gather" in payload or b"<Dial" in payload):
                 latencies.append(elapsed)
             else:
                 errors[0] += 1
@@ -277,6 +281,7 @@ def benchmark(seconds: float, levels: tuple[int, ...] = CONNECTION_LEVELS,
               workers: int = DEFAULT_WORKERS, threads: int = DEFAULT_THREADS,
               database_url: str | None = None, warmup: float = 1.0) -> dict:
     """Run both servers at each connection level; return the figures as a plain record."""
+    from intake.db import scratch_database
     from intake.settings import DEV_AUTH_TOKEN
 
     results: list[RunResult] = []
@@ -287,15 +292,21 @@ def benchmark(seconds: float, levels: tuple[int, ...] = CONNECTION_LEVELS,
             port = _free_port()
             instance = directory / target
             instance.mkdir()
-            env = _prepare_instance(instance, database_url if target == "dutyline" else None,
-                                    port)
-            url = f"http://127.0.0.1:{port}{VOICE_PATH}"
-            with Server(app, env, port, workers, threads):
-                run_load("127.0.0.1", port, DEV_AUTH_TOKEN, url, max(levels), warmup)
-                for connections in levels:
-                    latencies, errors, wall = run_load("127.0.0.1", port, DEV_AUTH_TOKEN, url,
-                                                       connections, seconds)
-                    results.append(summarise(target, connections, latencies, errors, wall))
+            with contextlib.ExitStack() as stack:
+                target_url = None
+                if target == "dutyline" and database_url:
+                    # A scratch database beside the one named, dropped afterwards: the bench
+                    # never seeds or fills a database somebody else uses.
+                    target_url = stack.enter_context(
+                        scratch_database(database_url, instance, "dutyline_bench_ivr"))
+                env = _prepare_instance(instance, target_url, port)
+                url = f"http://127.0.0.1:{port}{VOICE_PATH}"
+                with Server(app, env, port, workers, threads):
+                    run_load("127.0.0.1", port, DEV_AUTH_TOKEN, url, max(levels), warmup)
+                    for connections in levels:
+                        latencies, errors, wall = run_load("127.0.0.1", port, DEV_AUTH_TOKEN,
+                                                           url, connections, seconds)
+                        results.append(summarise(target, connections, latencies, errors, wall))
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return _report(results, seconds, workers, threads, database_url)
@@ -310,7 +321,8 @@ def _report(results: list[RunResult], seconds: float, workers: int, threads: int
         ratio = round(real.rps / ceiling.rps, 3) if ceiling.rps else None
         levels.append({"connections": connections, "dutyline": asdict(real),
                        "minimal": asdict(ceiling), "ratio": ratio})
-    top = levels[-1]
+    judged = [level for level in levels if level["connections"] == TARGET_CONNECTIONS]
+    top = judged[0] if judged else levels[-1]
     return {
         "seconds": seconds,
         "cpu_count": os.cpu_count(),
@@ -318,8 +330,9 @@ def _report(results: list[RunResult], seconds: float, workers: int, threads: int
         "database": "postgresql" if database_url and database_url.startswith("postgres")
         else "sqlite",
         "levels": levels,
-        "targets": {"p99_ms_below": P99_TARGET_MS, "ratio_at_least": RATIO_TARGET},
-        "meets_targets": bool(top["dutyline"]["p99_ms"] < P99_TARGET_MS
+        "targets": {"p99_ms_at_most": P99_TARGET_MS, "ratio_at_least": RATIO_TARGET,
+                    "connections": top["connections"]},
+        "meets_targets": bool(top["dutyline"]["p99_ms"] <= P99_TARGET_MS
                               and (top["ratio"] or 0) >= RATIO_TARGET
                               and top["dutyline"]["errors"] == 0),
     }
@@ -355,5 +368,5 @@ def bench_ivr_command(seconds: float, connections: str, workers: int, threads: i
             click.echo(f"{r['connections']:>5} {target:>9} {r['rps']:>8.1f} {r['p50_ms']:>7.2f} "
                        f"{r['p99_ms']:>7.2f} {r['errors']:>6} {ratio:>6}")
     click.echo("targets met" if report["meets_targets"] else
-               f"targets NOT met (p99 < {P99_TARGET_MS:g} ms and ratio >= {RATIO_TARGET:.0%} "
-               f"at {report['levels'][-1]['connections']} connections)")
+               f"targets NOT met (p99 <= {P99_TARGET_MS:g} ms and ratio >= {RATIO_TARGET:.0%} "
+               f"at {report['targets']['connections']} connections)")

@@ -1,10 +1,18 @@
-"""`dutyline eval MANIFEST`: accuracy and speed of a model on a bureau's own recordings.
+"""`dutyline eval MANIFEST` and `dutyline eval extraction`: how well speech and extraction do.
+
+`dutyline eval MANIFEST` scores a model on a bureau's own recordings.
 
 The manifest has one line per recording, `audio_path<TAB>reference text`; relative paths
 are read from the manifest's folder, blank lines and lines starting with # are skipped.
 Chinese (and other unspaced scripts) are scored by character error rate, everything else
 by word error rate, both with jiwer, over the whole set (errors summed over all files, not
 an average of per-file rates). The real-time factor is decoding wall time over audio time.
+
+`dutyline eval extraction [FILE]` scores the caller-detail extractor on transcripts as Vosk
+writes them (JSON lines: text, language, expected phones, name, unit, urgent; by default the
+held-back set shipped in cli/data). A line counts as right only when all four fields are.
+The held-back lines are not the table cases of tests/test_extraction.py, so the score says
+how the extractor does on speech it was not tuned on.
 """
 from __future__ import annotations
 
@@ -36,8 +44,26 @@ class FileScore:
     decode_seconds: float
 
 
+HELDBACK_EXTRACTION_SET = Path(__file__).resolve().parent / "data" / "extraction_heldback.jsonl"
+EXTRACTION_FIELDS = ("phones", "name", "unit", "urgent")
+
+
+class _EvalGroup(click.Group):
+    """`eval` with subcommands, where anything else is a manifest for the audio evaluation."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["audio", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("eval", cls=_EvalGroup)
+def eval_group() -> None:
+    """Score speech recognition (`eval MANIFEST`) or caller-detail extraction (`eval extraction`)."""
+
+
 def register(group: click.Group) -> None:
-    group.add_command(eval_command)
+    group.add_command(eval_group)
 
 
 def read_manifest(path: Path) -> list[ManifestLine]:
@@ -93,7 +119,7 @@ def score(references: list[str], hypotheses: list[str], metric: str) -> tuple[in
     return errors, units
 
 
-@click.command("eval")
+@eval_group.command("audio")
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--model", "model_path", default=None, help="A Vosk model directory.")
 @click.option("--language", default=None, type=click.Choice(["zh-CN", "en-US"]),
@@ -149,3 +175,81 @@ def eval_command(manifest: Path, model_path: str | None, language: str | None,
     click.echo(f"{metric.upper()} {summary[metric]:.2%} over {len(rows)} file(s) "
                f"({errors} errors / {units}); real-time factor {summary['real_time_factor']:.3f}; "
                f"model {model.name} {model.version}")
+
+
+@dataclass
+class ExtractionCase:
+    text: str
+    language: str
+    expected: dict
+    kind: str
+
+
+def read_extraction_set(path: Path) -> list[ExtractionCase]:
+    """Parse the JSON lines of an extraction evaluation set.
+
+    Raises:
+        click.ClickException: a line is not JSON or lacks text or an expected field.
+    """
+    cases = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        try:
+            row = json.loads(raw)
+            expected = {name: row[name] for name in EXTRACTION_FIELDS}
+            cases.append(ExtractionCase(row["text"], row.get("language", "zh-CN"), expected,
+                                        row.get("class", "")))
+        except (ValueError, KeyError) as exc:
+            raise click.ClickException(f"{path}:{number}: {exc!r}") from exc
+    if not cases:
+        raise click.ClickException(f"{path} has no cases")
+    return cases
+
+
+def score_extraction(cases: list[ExtractionCase]) -> dict:
+    """Run the extractor over the cases; return the share right, per field and per class."""
+    from transcription.extraction import extract_caller_details
+
+    field_hits = dict.fromkeys(EXTRACTION_FIELDS, 0)
+    by_class: dict[str, list[int]] = {}
+    misses = []
+    for case in cases:
+        found = extract_caller_details(case.text, language=case.language).to_json()
+        wrong = [name for name in EXTRACTION_FIELDS if found[name] != case.expected[name]]
+        for name in EXTRACTION_FIELDS:
+            field_hits[name] += name not in wrong
+        tally = by_class.setdefault(case.kind, [0, 0])
+        tally[0] += not wrong
+        tally[1] += 1
+        if wrong:
+            misses.append({"class": case.kind, "text": case.text, "wrong": {
+                name: {"expected": case.expected[name], "found": found[name]} for name in wrong}})
+    right = len(cases) - len(misses)
+    return {
+        "cases": len(cases), "right": right, "score": round(right / len(cases), 4),
+        "fields": {name: round(hits / len(cases), 4) for name, hits in field_hits.items()},
+        "classes": {kind: {"right": r, "cases": n, "score": round(r / n, 4)}
+                    for kind, (r, n) in sorted(by_class.items())},
+        "misses": misses,
+    }
+
+
+@eval_group.command("extraction")
+@click.argument("dataset", required=False, default=None,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def eval_extraction_command(dataset: Path | None, as_json: bool) -> None:
+    """Score caller-detail extraction on transcripts (the held-back set by default)."""
+    report = score_extraction(read_extraction_set(dataset or HELDBACK_EXTRACTION_SET))
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for miss in report["misses"]:
+        click.echo(f"MISS [{miss['class']}] {miss['text']}")
+        for name, pair in miss["wrong"].items():
+            click.echo(f"     {name}: expected {pair['expected']!r}, found {pair['found']!r}")
+    click.echo("   ".join(f"{kind} {c['right']}/{c['cases']}" for kind, c in report["classes"].items()))
+    click.echo("fields: " + "  ".join(f"{k} {v:.1%}" for k, v in report["fields"].items()))
+    click.echo(f"extraction: {report['right']}/{report['cases']} transcripts fully right "
+               f"({report['score']:.1%})")

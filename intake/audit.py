@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from intake.models import AuditEvent
@@ -24,6 +24,8 @@ class Actor:
         return cls(f"user:{user.username}", user.id, remote_addr, user.name)
 
 
+_INSERT_EVENT = insert(AuditEvent.__table__)
+
 TWILIO = Actor("twilio")
 WORKER = Actor("worker")
 SYSTEM = Actor("system")
@@ -38,18 +40,32 @@ def record_event(
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Add one audit row for an action on an entity (a model instance)."""
-    event = AuditEvent(
-        actor=actor.label,
-        actor_user_id=actor.user_id,
-        remote_addr=actor.remote_addr,
-        action=action,
-        entity_type=type(entity).__tablename__ if entity is not None else action.split(".")[0],
-        entity_id=getattr(entity, "id", None),
-        before=_jsonable(before),
-        after=_jsonable(after),
-    )
+    entity_type = type(entity).__tablename__ if entity is not None else action.split(".")[0]
+    event = AuditEvent(**_event_values(actor, action, entity_type, getattr(entity, "id", None),
+                                       before, after))
     session.add(event)
     return event
+
+
+def insert_event(session: Session, actor: Actor, action: str, entity_type: str,
+                 entity_id: int | None, after: dict[str, Any] | None = None) -> None:
+    """Write one audit row with a Core INSERT, for hot paths that hold no ORM object."""
+    session.connection().execute(_INSERT_EVENT,
+                                 _event_values(actor, action, entity_type, entity_id, None, after))
+
+
+def _event_values(actor: Actor, action: str, entity_type: str, entity_id: int | None,
+                  before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "actor": actor.label,
+        "actor_user_id": actor.user_id,
+        "remote_addr": actor.remote_addr,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "before": _jsonable(before),
+        "after": _jsonable(after),
+    }
 
 
 def list_events(session: Session, entity_type: str, entity_id: int) -> list[AuditEvent]:

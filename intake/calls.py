@@ -8,12 +8,16 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Mapping
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from intake.audit import Actor, record_event
+from intake.audit import Actor, insert_event, record_event
+from intake.directory import Caller, find_caller
 from intake.exceptions import NotFound
 from intake.models import Call, Liaison, utcnow
 from intake.phones import to_e164
@@ -28,6 +32,9 @@ RECORDING_COMPLETED = "completed"
 MAX_RECORDING_DURATION_SECONDS = 24 * 3600
 # A transcription is owed in these states; the reconciler checks each against the queue.
 OWED_STATES = (CallStatus.RECORDED, CallStatus.QUEUED, CallStatus.TRANSCRIBING)
+# Built once: INSERT ... ON CONFLICT DO NOTHING RETURNING id, for both databases.
+_INSERT_CALL = {name: insert(Call.__table__).on_conflict_do_nothing().returning(Call.__table__.c.id)
+                for name, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))}
 # Local audio may be purged once nothing will read it again.
 PURGEABLE_STATES = (CallStatus.DRAFT, CallStatus.CONFIRMED, CallStatus.FAILED)
 
@@ -52,6 +59,17 @@ def find_liaison_by_number(session: Session, number: str | None) -> Liaison | No
     return session.scalar(select(Liaison).where(Liaison.phone == e164, Liaison.active.is_(True)))
 
 
+@dataclass(frozen=True)
+class RegisteredCall:
+    """The call a webhook is about: enough to greet the caller and tell the reference."""
+
+    id: int
+    reference: str
+    liaison_id: int | None
+    liaison_name: str | None
+    is_new: bool
+
+
 def register_call(
     session: Session,
     call_sid: str,
@@ -59,48 +77,58 @@ def register_call(
     to_number: str,
     language: str,
     actor: Actor,
-) -> Call:
-    """Return the Call for a CallSid, creating it (linked to a known liaison) on first sight."""
-    existing = find_call_by_sid(session, call_sid)
-    if existing is not None:
-        return existing
-    liaison = find_liaison_by_number(session, from_number)
+    callers: Mapping[str, Caller] | None = None,
+) -> RegisteredCall:
+    """Return the call for a CallSid, creating it (linked to a known liaison) on first sight.
+
+    This runs on every ring, so it is two Core INSERTs and no ORM unit of work: the call
+    (ON CONFLICT DO NOTHING, so a duplicate delivery or a reference clash is no error and
+    needs no savepoint) and its audit row. The caller commits.
+
+    Args:
+        callers: active liaisons by E.164 phone (a process's cached copy); without it the
+            liaison is looked up in the database.
+    """
     e164 = to_e164(from_number)
+    if callers is None:
+        caller = find_caller(session, e164)
+    else:
+        caller = callers.get(e164) if e164 else None
+    values = {
+        "call_sid": call_sid, "from_number": from_number or "", "from_e164": e164,
+        "to_number": to_number or "", "language": language,
+        "liaison_id": caller.liaison_id if caller else None,
+        "leader_id": caller.leader_id if caller else None,
+    }
+    connection = session.connection()
+    statement = _INSERT_CALL[connection.dialect.name]
     for _attempt in range(REFERENCE_ATTEMPTS):
-        call = Call(
-            call_sid=call_sid,
-            # A random reference, checked by the unique constraint rather than a query first:
-            # a clash (rare) just draws again.
-            reference=_random_reference(),
-            from_number=from_number or "",
-            from_e164=e164,
-            to_number=to_number or "",
-            language=language,
-            liaison=liaison,
-            leader_id=liaison.leader_id if liaison else None,
-            status=CallStatus.RINGING,
-        )
-        try:
-            with session.begin_nested():
-                session.add(call)
-                session.flush()
+        # A random reference, checked by the unique constraint rather than a query first:
+        # a clash (rare) just draws again.
+        reference = _random_reference()
+        call_id = connection.execute(statement, {"reference": reference, **values}).scalar()
+        if call_id is not None:
             break
-        except IntegrityError:
-            # The same CallSid arrived twice at once and the other request created it, or
-            # the reference was taken: look for the former, else draw another reference.
-            existing = find_call_by_sid(session, call_sid)
-            if existing is not None:
-                return existing
+        # Nothing inserted: this CallSid is already there (a repeated or racing webhook),
+        # or the reference was taken and another must be drawn.
+        existing = _registered_call(session, call_sid)
+        if existing is not None:
+            return existing
     else:
         raise RuntimeError(f"no free reference number after {REFERENCE_ATTEMPTS} draws")
-    record_event(
-        session,
-        actor,
-        "call.received",
-        call,
-        after={"from": call.from_number, "liaison_id": call.liaison_id},
-    )
-    return call
+    insert_event(session, actor, "call.received", Call.__tablename__, call_id,
+                 after={"from": values["from_number"], "liaison_id": values["liaison_id"]})
+    return RegisteredCall(call_id, reference, values["liaison_id"],
+                          caller.name if caller else None, is_new=True)
+
+
+def _registered_call(session: Session, call_sid: str) -> RegisteredCall | None:
+    row = session.execute(
+        select(Call.id, Call.reference, Call.liaison_id, Liaison.name)
+        .outerjoin(Liaison, Liaison.id == Call.liaison_id)
+        .where(Call.call_sid == call_sid)
+    ).first()
+    return RegisteredCall(row[0], row[1], row[2], row[3], is_new=False) if row else None
 
 
 def mark_call_urgent(session: Session, call: Call, source: str, actor: Actor) -> bool:
@@ -145,7 +173,8 @@ def attach_recording(
     with one conditional UPDATE; the database lets exactly one of them match, and the
     loser returns is_new=False so that nothing is alerted or enqueued twice.
     """
-    call = register_call(session, call_sid, from_number, to_number, language, actor)
+    call = session.get(Call, register_call(session, call_sid, from_number, to_number,
+                                           language, actor).id)
     # Clamped, not refused: the recording is real even when its reported length is absurd,
     # and a number past the INTEGER column would otherwise fail the insert and leave the
     # call RINGING with the message lost.

@@ -41,6 +41,33 @@ def verify_password(user: User, password: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Caller:
+    """What the hotline needs to know about a liaison ringing in."""
+
+    liaison_id: int
+    name: str
+    leader_id: int | None
+
+
+_CALLER_COLUMNS = (Liaison.phone, Liaison.id, Liaison.name, Liaison.leader_id)
+
+
+def load_callers(session: Session) -> dict[str, Caller]:
+    """Return the active liaisons by E.164 phone, for a process to keep between rings."""
+    rows = session.execute(select(*_CALLER_COLUMNS).where(Liaison.active.is_(True)))
+    return {phone: Caller(liaison_id, name, leader_id) for phone, liaison_id, name, leader_id in rows}
+
+
+def find_caller(session: Session, e164: str | None) -> Caller | None:
+    """Return the active liaison with this E.164 phone, read from the database now."""
+    if e164 is None:
+        return None
+    row = session.execute(select(*_CALLER_COLUMNS)
+                          .where(Liaison.phone == e164, Liaison.active.is_(True))).first()
+    return Caller(row.id, row.name, row.leader_id) if row else None
+
+
 def _require_phone(raw: str, field: str = "phone") -> str:
     e164 = to_valid_e164(raw)
     if e164 is None:

@@ -161,8 +161,8 @@ def set_duty_exception(session: Session, day: date, staffed: bool, actor: Actor,
 class DutySchedule:
     """The duty phone, weekly windows and date exceptions, read in one go.
 
-    The hotline keeps one of these for a few seconds per web process, so answering a call
-    costs no schedule queries; an admin's change is live within that time.
+    Each web process keeps one between rings (intake.versioning): answering a call costs no
+    schedule queries, and an admin's change is live from the request after it commits.
     """
 
     phone: str | None

@@ -1,11 +1,15 @@
 """Phone numbers compared in E.164, so +8613812345678, 13812345678 and 008613812345678 match."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 DEFAULT_REGION = "CN"
 
 
+# Every ring normalises its caller ID and callers ring again: parsing costs more than the lookup.
+@lru_cache(maxsize=4096)
 def to_e164(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
     """Return the number in E.164, or None for a withheld, unknown or unparsable number."""
     if not raw:

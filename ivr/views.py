@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
+from dataclasses import dataclass
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, g, request, url_for
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -18,11 +18,15 @@ from intake import inbound
 from intake.dispatch import QueuedWork, commit_and_dispatch, dispatch_after_recording
 from intake.links import page_link
 from intake.audit import TWILIO
+from intake.calls import RegisteredCall
 from intake.clock import Clock
-from intake.holidays import load_calendar
+from intake.directory import Caller, load_callers
 from intake.duty import DutySchedule, load_duty_schedule, prompt_audio_urls
-from intake.models import Call, utcnow
+from intake.holidays import load_calendar
+from intake.models import utcnow
 from intake.notifications import SmsContext, record_delivery_status
+from intake.versioning import VersionedCache
+from intake.write_lock import write_transaction
 from web.services import get_db, get_job_queue, get_settings, services
 from ivr.prompts import spell_digits
 from ivr.signature import verify_twilio_signature
@@ -34,7 +38,7 @@ bp = Blueprint("ivr", __name__)
 DIAL_ANSWERED = "completed"
 RECORDING_EVENTS = "completed absent"
 MENU_TIMEOUT_SECONDS = 4
-HOTLINE_CONFIG_TTL_SECONDS = 5.0
+HOTLINE_CACHE_KEY = "hotline"
 
 
 def _callback(endpoint: str) -> str:
@@ -58,26 +62,39 @@ def _record_kwargs() -> dict:
     }
 
 
-def hotline_config() -> tuple[DutySchedule, dict[str, str]]:
-    """Return the duty schedule and the uploaded prompts, re-read at most every few seconds.
+@dataclass(frozen=True)
+class HotlineConfig:
+    """What answering a ring reads: known callers, the duty schedule, uploaded prompts."""
 
-    Answering a ring is the hot path; these change a few times a year, so each web process
-    keeps them for HOTLINE_CONFIG_TTL_SECONDS instead of querying them on every request.
+    callers: dict[str, Caller]
+    schedule: DutySchedule
+    prompts: dict[str, str]
+
+
+def _load_hotline_config(db) -> HotlineConfig:
+    return HotlineConfig(load_callers(db), load_duty_schedule(db),
+                         prompt_audio_urls(db, get_settings().language))
+
+
+def hotline_config() -> HotlineConfig:
+    """Return this process's copy of the hotline's configuration, current as of this request.
+
+    Answering a ring is the hot path and these change a few times a year, so each web
+    process keeps them and checks one version row per request (intake.versioning).
     """
-    cache = services().cache
-    entry = cache.get("hotline")
-    now = time.monotonic()
-    if entry is None or now - entry[0] > HOTLINE_CONFIG_TTL_SECONDS:
-        db = get_db()
-        entry = (now, load_duty_schedule(db), prompt_audio_urls(db, get_settings().language))
-        cache["hotline"] = entry
-    return entry[1], entry[2]
+    if "hotline_config" not in g:
+        cache = services().cache.get(HOTLINE_CACHE_KEY)
+        if cache is None:
+            cache = services().cache.setdefault(HOTLINE_CACHE_KEY,
+                                                VersionedCache(_load_hotline_config))
+        g.hotline_config = cache.get(get_db())
+    return g.hotline_config
 
 
 def _say(verb, key: str, **values) -> None:
     settings = get_settings()
-    add_prompt(verb, settings.language, key, settings.voice_name, hotline_config()[1].get(key),
-               **values)
+    add_prompt(verb, settings.language, key, settings.voice_name,
+               hotline_config().prompts.get(key), **values)
 
 
 def voice_webhook(view):
@@ -97,14 +114,18 @@ def voice_webhook(view):
     return wrapper
 
 
-def _register_call(language: str) -> Call:
-    """Return the Call for this webhook's CallSid, registering it on first sight, and commit."""
+def _register_call(language: str) -> RegisteredCall:
+    """Return the call for this webhook's CallSid, registering it on first sight, committed."""
     db = get_db()
-    call = call_service.register_call(db, request.form.get("CallSid", ""),
-                                      request.form.get("From", ""), request.form.get("To", ""),
-                                      language, TWILIO)
-    db.commit()
-    return call
+    callers = hotline_config().callers
+    # Committed (visible to every later webhook) before the TwiML goes back, but without
+    # waiting for the disk: if an OS or database crash lost this row, the recording
+    # callbacks register the call again (intake.calls.attach_recording).
+    with write_transaction(db, durable=False):
+        return call_service.register_call(db, request.form.get("CallSid", ""),
+                                          request.form.get("From", ""),
+                                          request.form.get("To", ""), language, TWILIO,
+                                          callers)
 
 
 def _voicemail(response: VoiceResponse) -> VoiceResponse:
@@ -123,11 +144,11 @@ def voice() -> Response:
     settings = get_settings()
     call = _register_call(settings.language)
     response = VoiceResponse()
-    if call.liaison is not None:
-        _say(response, "greeting_known", name=call.liaison.name)
+    if call.liaison_name is not None:
+        _say(response, "greeting_known", name=call.liaison_name)
     else:
         _say(response, "greeting")
-    duty_phone = hotline_config()[0].phone_at(utcnow(), settings.timezone)
+    duty_phone = hotline_config().schedule.phone_at(utcnow(), settings.timezone)
     if duty_phone:
         _say(response, "connecting")
         response.dial(duty_phone, timeout=settings.dial_timeout_seconds,

@@ -102,6 +102,69 @@ EN_LINES = [
 ]
 
 
+# Issue 13 item 5: what real callers say that a tidy transcript does not have.
+# (transcript, phones, name, unit, address, urgent), as in ZH_LINES / EN_LINES.
+SPEECH_ZH = [
+    # Filler syllables inside a spoken number.
+    ("电话 一 三 八 嗯 一 二 三 四 五 六 七 八", ["13812345678"], None, None, None, False),
+    ("我 的 手机 是 一 八 九 呃 一 二 三 四 呃 五 六 七 八", ["18912345678"], None, None, None, False),
+    ("号码 一 五 零 那个 二 二 三 三 那个 四 四 五 五", ["15022334455"], None, None, None, False),
+    ("我 叫 吴 强 电话 幺 三 五 额 七 九 二 四 啊 六 八 零 一", ["13579246801"], "吴强", None, None, False),
+    ("座机 零 五 七 一 嗯 八 八 八 八 嗯 六 六 六 六", ["057188886666"], None, None, None, False),
+    ("一 三 七 就是 一 一 一 一 就是 二 二 二 二 是 我 的 手机", ["13711112222"], None, None, None, False),
+    # A filler between a number and the next words is not part of the number.
+    ("手机 一 三 九 一 二 三 四 五 六 七 八 嗯 我 是 周 杰", ["13912345678"], "周杰", None, None, False),
+    # Spoken separators in landlines: 杠 (dash) and 转 (extension).
+    ("座机 零 五 七 一 杠 八 八 八 八 六 六 六 六", ["057188886666"], None, None, None, False),
+    ("电话 零 一 零 杠 六 二 三 四 杠 五 六 七 八", ["01062345678"], None, None, None, False),
+    ("办公室 零 五 七 七 横杠 八 八 一 二 三 四 五 六 转 三 零 二", ["057788123456"], None, None, None, False),
+    ("打 零 二 零 八 七 六 五 四 三 二 一 转 六 六 找 我", ["02087654321"], None, None, None, False),
+    ("总机 零 七 五 五 杠 一 二 三 四 五 六 七 八 分机 八 零 八", ["075512345678"], None, None, None, False),
+    ("我 是 何 平 座机 零 五 七 七 杠 八 八 一 二 三 四 五 六", ["057788123456"], "何平", None, None, False),
+    # Long digit strings that are not phones: IDs, insurance cards, account numbers.
+    ("身份证 号 一 一 零 一 零 一 一 九 九 零 零 三 零 七 一 二 三 四", [], None, None, None, False),
+    ("医保卡 号 是 一 三 八 零 零 一 二 三 四 五 六 七 八", [], None, None, None, False),
+    ("户号 一 八 六 零 零 零 零 二 二 二 二", [], None, None, None, False),
+    ("我 的 社保卡 号 一 五 零 二 二 三 三 四 四 五 五 电话 一 三 八 一 二 三 四 五 六 七 八",
+     ["13812345678"], None, None, None, False),
+    ("病历号 一 三 七 一 一 一 一 二 二 二 二 手机 一 九 九 八 八 八 八 七 七 七 七",
+     ["19988887777"], None, None, None, False),
+    ("三 三 零 一 零 二 一 九 八 八 零 一 零 一 一 三 八 九", [], None, None, None, False),
+    ("我 是 马 红 梅 身份证 是 三 三 零 三 二 六 一 九 八 零 零 五 零 五 四 四 二 一", [], "马红梅", None, None, False),
+    # Emergencies phrased with a negation, and negations that negate nothing.
+    ("老人 摔倒 了 没有 呼吸", [], None, None, None, True),
+    ("孩子 高烧 一直 叫 不 醒", [], None, None, None, True),
+    ("有 个 人 倒 在 路边 已经 没有 意识 了", [], None, None, None, True),
+    ("我 妈 喊 也 喊 不 醒 快 来", [], None, None, None, True),
+    ("病人 失去 意识 呼吸 停止 了", [], None, None, None, True),
+    ("学生 不 慎 中毒 送 到 卫生院", [], None, None, None, True),
+    ("这 事 非常 紧急 请 马上 回电", [], None, None, None, True),
+    ("大家 都 没有 意识 到 垃圾 的 问题", [], None, None, None, False),
+    ("孩子 没有 呼吸道 感染 就是 咳嗽", [], None, None, None, False),
+    ("反映 的 事情 没有 回音 也 不 紧急", [], None, None, None, False),
+]
+
+SPEECH_EN = [
+    # Phone numbers said as words, with hesitations and pauses.
+    ("my number is four one five um five five five uh zero one three four", ["4155550134"], None, None, None, False),
+    ("call me on two one two dash five five five dash zero one nine nine", ["2125550199"], None, None, None, False),
+    ("this is tom my cell is six four six and then five five five zero one two three",
+     ["6465550123"], "Tom", None, None, False),
+    ("reach me at three one two the number is five five five zero one eight eight", ["3125550188"], None, None, None, False),
+    ("phone eight hundred five five five one two one two", ["8005551212"], None, None, None, False),
+    ("my phone is four one five five five five twelve thirty four", ["4155551234"], None, None, None, False),
+    ("my account number is nine eight seven six five four three two one call me at four one five five five five zero one three four",
+     ["4155550134"], None, None, None, False),
+    ("call me on four one five five five five zero one three four extension two one two",
+     ["4155550134"], None, None, None, False),
+    # Emergencies said with a negation.
+    ("my father is not breathing", [], None, None, None, True),
+    ("we can't wake him up", [], None, None, None, True),
+    ("she is unresponsive on the floor", [], None, None, None, True),
+    ("it is not an emergency nobody is unconscious", [], None, None, None, False),
+]
+
+
 def _plain(details: CallerDetails):
     data = details.to_json()
     return data["phones"], data["name"], data["unit"], data["address"], data["urgent"]
@@ -117,8 +180,34 @@ def test_english_lines(text, phones, name, unit, address, urgent):
     assert _plain(extract_caller_details(text, language="en-US")) == (phones, name, unit, address, urgent)
 
 
+@pytest.mark.parametrize("text, phones, name, unit, address, urgent", SPEECH_ZH, ids=[line[0][:24] for line in SPEECH_ZH])
+def test_mandarin_speech(text, phones, name, unit, address, urgent):
+    assert _plain(extract_caller_details(text)) == (phones, name, unit, address, urgent)
+
+
+@pytest.mark.parametrize("text, phones, name, unit, address, urgent", SPEECH_EN, ids=[line[0][:24] for line in SPEECH_EN])
+def test_english_speech(text, phones, name, unit, address, urgent):
+    assert _plain(extract_caller_details(text, language="en-US")) == (phones, name, unit, address, urgent)
+
+
 def test_table_sizes():
     assert len(ZH_LINES) >= 45 and len(EN_LINES) >= 12
+    assert len(SPEECH_ZH) + len(SPEECH_EN) >= 30
+
+
+def test_an_extension_is_kept_beside_its_number_not_as_a_phone():
+    details = extract_caller_details("座机 零 五 七 七 杠 八 八 一 二 三 四 五 六 转 八 零 一")
+    assert details.phones == ["057788123456"]
+    assert details.to_json()["extensions"] == {"057788123456": "801"}
+    english = extract_caller_details("call four one five five five five zero one three four ext two one",
+                                     language="en-US")
+    assert english.phones == ["4155550134"] and english.extensions == {"4155550134": "21"}
+
+
+def test_urgent_situations_are_named_and_stay_urgent_with_custom_keywords():
+    details = extract_caller_details("奶奶 叫 不 醒 了", urgent_keywords=["井水"])
+    assert details.urgent and details.urgent_keywords == ["叫不醒"]
+    assert extract_caller_details("奶奶 睡 得 很 好", urgent_keywords=["井水"]).urgent is False
 
 
 def test_transcript_guesses_say_where_they_came_from():
@@ -299,3 +388,42 @@ def test_extractor_is_fast(directory):
     for _ in range(200):
         extract_caller_details(text, directory=directory)
     assert (time.perf_counter() - started) / 200 < 0.005
+
+
+def test_eval_extraction_scores_each_transcript_on_all_four_fields(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    dataset = tmp_path / "set.jsonl"
+    rows = [
+        {"class": "a", "text": "我 叫 李明 电话 幺 三 八 幺 二 三 四 五 六 七 八",
+         "phones": ["13812345678"], "name": "李明", "unit": None, "urgent": False},
+        # Right phones and name, wrong expectation for urgency: the line counts as wrong.
+        {"class": "b", "text": "我 叫 李明 电话 幺 三 八 幺 二 三 四 五 六 七 八",
+         "phones": ["13812345678"], "name": "李明", "unit": None, "urgent": True},
+        {"class": "b", "language": "en-US", "text": "my name is anna",
+         "phones": [], "name": "Anna", "unit": None, "urgent": False},
+    ]
+    dataset.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+
+    result = CliRunner().invoke(main, ["eval", "extraction", str(dataset), "--json"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["cases"], report["right"], report["score"]) == (3, 2, 0.6667)
+    assert report["fields"] == {"phones": 1.0, "name": 1.0, "unit": 1.0, "urgent": 0.6667}
+    assert report["classes"]["b"] == {"right": 1, "cases": 2, "score": 0.5}
+    assert report["misses"][0]["wrong"] == {"urgent": {"expected": True, "found": False}}
+
+
+def test_the_shipped_heldback_set_is_scored_by_default():
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    result = CliRunner().invoke(main, ["eval", "extraction"])
+    assert result.exit_code == 0, result.output
+    assert "transcripts fully right" in result.output.splitlines()[-1]

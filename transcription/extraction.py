@@ -53,6 +53,21 @@ _ZH_DIGITS = {
 # not part of a phone number.
 _ZH_MEASURE_WORDS = set("个人次天点岁名位户家年月日号楼层组栋单元辆只块元斤小分周")
 _DIGIT_SEPARATORS = set(" -—–_,，.、")
+# Said between the digits of one number: hesitations, and the dash of a written landline
+# ("零五七七杠八八..."). They only join digits on both sides; elsewhere they are words.
+_ZH_DIGIT_FILLERS = ("横杠", "那个", "这个", "就是", "杠", "嗯", "呃", "额", "啊", "唔")
+# "转 八零一" / "分机 八零一": an extension of the number just said, never a phone itself.
+_ZH_EXTENSION_WORDS = ("分机号", "分机", "转")
+_ZH_EXTENSION_MAX_DIGITS = 6
+# Long digit strings callers read out that are not phone numbers. The nearest label before
+# a run decides: after 身份证号 it is an ID, after 电话 a phone.
+_ZH_ID_LABELS = ("身份证", "证件", "医保", "社保", "卡号", "户号", "账号", "帐号", "编号", "证号",
+                 "工号", "学号", "单号", "病历号", "住院号", "档案号", "车牌")
+_ZH_PHONE_LABELS = ("电话", "手机", "座机", "号码是", "联系", "打", "拨", "找我")
+_LABEL_WINDOW = 10
+# A run this long that is not wholly phone numbers is something else read out (an ID); a
+# phone found inside it by sliding along would be a coincidence.
+_LONG_RUN_DIGITS = 14
 
 _EN_DIGIT_WORDS = {
     "zero": "0", "oh": "0", "o": "0", "nought": "0",
@@ -60,6 +75,20 @@ _EN_DIGIT_WORDS = {
     "six": "6", "seven": "7", "eight": "8", "nine": "9",
 }
 _EN_REPEATS = {"double": 2, "triple": 3}
+_EN_TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
+             "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19"}
+_EN_TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6",
+            "seventy": "7", "eighty": "8", "ninety": "9"}
+_EN_MULTIPLIERS = {"hundred": "00", "thousand": "000"}
+# Hesitations and spoken dashes inside a number; they join digits on both sides only.
+_EN_DIGIT_FILLERS = {"uh", "um", "er", "erm", "ah", "hmm", "mm", "dash", "hyphen", "and", "then"}
+# An area code, a pause with a few words ("the number is"), then the seven digits.
+_EN_AREA_CODE_GAP = 4
+_EN_EXTENSION_WORDS = {"extension", "ext"}
+_EN_ID_LABELS = {"medicare", "medicaid", "account", "card", "id", "security", "ssn", "policy",
+                 "member", "membership", "insurance", "reference", "case", "order", "zip",
+                 "passport", "license", "licence", "claim"}
+_EN_PHONE_LABELS = {"phone", "cell", "mobile", "call", "reach", "telephone", "landline", "text"}
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
@@ -69,6 +98,9 @@ _ZH_STOP_WORDS = (
     "电话", "手机", "号码", "联系", "今天", "昨天", "现在", "这边", "那边", "这里", "那里",
     "反映", "报告", "想要", "打电话", "我们", "他们", "你好", "您好", "请问", "一下", "有个", "有人",
     "座机", "办公", "地址", "紧急", "情况", "事情", "这个", "那个",
+    # Words that follow a name in speech; without them a two-character name takes the
+    # next character too ("谢云联络员" -> 谢云联).
+    "联络员", "同志", "医生", "护士", "老师", "主任", "疫情", "身份", "医保", "社保", "户号",
 )
 _ZH_STOP_CHARS = set("的是在我你他她它们想要来给跟和与及反报打说找问有住从也就呢啊吧呀了吗嘛哦嗯这那，。、！？,.!? ")
 # Characters that never appear in a person's name but do in units and places.
@@ -96,7 +128,8 @@ _SURNAME_READINGS = {
 _ZH_NUMERAL = "零〇一二两三四五六七八九十百幺0-9"
 _NAME_CHAR = rf"[{_HAN}]"
 # A place-name character: CJK but not a particle that starts the next phrase.
-_PLACE_CHAR = rf"(?:(?!{'|'.join(_ZH_STOP_WORDS)})[^\W\d_的是在我你他她们想要来给跟和与住从也就呢啊吧呀了吗嘛哦嗯这那有到去说叫姓{_ZH_NUMERAL}])"
+# "反映一下县妇幼保健院": the 下 of 一下 does not start a place name.
+_PLACE_CHAR = rf"(?:(?!{'|'.join(_ZH_STOP_WORDS)})(?!(?<=一)下)[^\W\d_的是在我你他她们想要来给跟和与住从也就呢啊吧呀了吗嘛哦嗯这那有到去说叫姓{_ZH_NUMERAL}])"
 
 _ZH_NAME_TRIGGERS = re.compile(
     # The lookahead keeps "rest" unconsumed, so "我是东风村的联络员陈芳" also
@@ -143,6 +176,29 @@ _EN_ADDRESS = re.compile(
 )
 _EN_NEGATIONS = {"not", "no", "never", "isn't", "wasn't", "aren't", "don't", "didn't", "nobody", "without"}
 _ZH_NEGATIONS = ("不", "没", "无", "非", "未")
+_ZH_FALSE_NEGATIONS = ("非常", "不小心", "不慎", "不明", "不停", "不断", "不得了", "不好了", "无法",
+                       "没想到", "不知道", "不知", "未成年")
+# Emergencies said with a negation ("没有呼吸", "叫不醒"): urgent whatever the keyword list,
+# and the negation rule does not apply to them. The lookaheads keep "没有呼吸道症状" (no
+# respiratory symptoms) and "没有意识到" (did not realise) out.
+_ZH_URGENT_SITUATIONS = (
+    ("没有呼吸", re.compile(r"(?:没有|没|无)了?(?:呼吸|气息)(?!道|科|机|器)")),
+    ("没有心跳", re.compile(r"(?:没有|没|无)了?(?:心跳|脉搏)")),
+    ("没有意识", re.compile(r"(?:没有|没|无|失去|丧失)了?(?:意识|知觉)(?!到)")),
+    ("叫不醒", re.compile(r"(?:叫|喊|唤|摇|拍)(?:也|都)?(?:叫|喊|唤|摇|拍)?不醒")),
+    ("不省人事", re.compile(r"不省人事")),
+    ("喘不上气", re.compile(r"(?:喘|透)不(?:上|过)来?气")),
+    ("呼吸停止", re.compile(r"(?:呼吸|心跳)(?:停止|停了|骤停|没了)")),
+)
+_EN_URGENT_SITUATIONS = (
+    ("not breathing", re.compile(r"\b(?:not|isn't|wasn't|stopped|no longer) breathing\b"
+                                 r"|\b(?:can't|cannot|can not|couldn't) breathe\b")),
+    ("won't wake up", re.compile(r"\b(?:can't|cannot|can not|couldn't|won't|will not|wouldn't|"
+                                 r"doesn't|didn't) (?:wake|be woken)\b")),
+    ("not responding", re.compile(r"\b(?:not|isn't|wasn't) (?:responding|responsive|conscious)\b"
+                                  r"|\bunresponsive\b")),
+    ("no pulse", re.compile(r"\bno (?:pulse|heartbeat)\b")),
+)
 
 
 @dataclass
@@ -174,6 +230,7 @@ class CallerDetails:
     """Everything the extractor found about the caller."""
 
     phones: list[str] = field(default_factory=list)
+    extensions: dict[str, str] = field(default_factory=dict)  # phone -> extension (转/ext.)
     name: FieldGuess | None = None
     unit: FieldGuess | None = None
     address: FieldGuess | None = None
@@ -188,6 +245,7 @@ class CallerDetails:
         guesses = {"name": self.name, "unit": self.unit, "address": self.address, "phone": self.phone}
         return {
             "phones": list(self.phones),
+            "extensions": dict(self.extensions),
             "name": self.name.value if self.name else None,
             "unit": self.unit.value if self.unit else None,
             "address": self.address.value if self.address else None,
@@ -290,6 +348,7 @@ def extract_caller_details(
 
     details = CallerDetails(
         phones=found.phones,
+        extensions=found.extensions,
         name=found.name,
         unit=found.unit,
         address=found.address,
@@ -328,6 +387,7 @@ def normalise_phone(number: str | None, region: str = "CN") -> str | None:
 class _Found:
     phones: list[str] = field(default_factory=list)
     phone_evidence: str = ""
+    extensions: dict[str, str] = field(default_factory=dict)
     name: FieldGuess | None = None
     name_candidates: list[tuple[str, str]] = field(default_factory=list)  # (name, evidence)
     unit: FieldGuess | None = None
@@ -337,7 +397,7 @@ class _Found:
 def _extract_zh(text: str) -> _Found:
     squashed = _squash(text)
     found = _Found()
-    found.phones, found.phone_evidence = _phones_zh(squashed)
+    found.phones, found.phone_evidence, found.extensions = _phones_zh(squashed)
     unit_match = _ZH_UNIT.search(squashed)
     unit_span = unit_match.span() if unit_match else (0, 0)
     if unit_match:
@@ -419,26 +479,44 @@ def _has_surname(name: str) -> bool:
     return name[0] in _ZH_SURNAMES or name[:2] in _ZH_COMPOUND_SURNAMES
 
 
-def _phones_zh(squashed: str) -> tuple[list[str], str]:
+def _phones_zh(squashed: str) -> tuple[list[str], str, dict[str, str]]:
     phones: list[str] = []
+    extensions: dict[str, str] = {}
     evidence = ""
-    for digits, span_text in _digit_runs_zh(squashed):
+    for digits, span_text, start in _digit_runs_zh(squashed):
+        if _is_extension(squashed, start, digits):
+            if phones and phones[-1] not in extensions:
+                extensions[phones[-1]] = digits
+            continue
+        if _labelled_as_id(squashed[max(0, start - _LABEL_WINDOW) : start], _ZH_ID_LABELS,
+                           _ZH_PHONE_LABELS):
+            continue
         for number in _split_numbers(digits):
             if number not in phones:
                 phones.append(number)
                 evidence = evidence or span_text
-    return phones, evidence
+    return phones, evidence, extensions
+
+
+def _is_extension(text: str, start: int, digits: str) -> bool:
+    before = text[:start].rstrip(" ")
+    return len(digits) <= _ZH_EXTENSION_MAX_DIGITS and before.endswith(_ZH_EXTENSION_WORDS)
+
+
+def _labelled_as_id(before: str, id_labels, phone_labels) -> bool:
+    """Tell whether the last label said before a run of digits names an ID, not a phone."""
+    last_id = max((before.rfind(label) for label in id_labels), default=-1)
+    last_phone = max((before.rfind(label) for label in phone_labels), default=-1)
+    return last_id > last_phone
 
 
 def _digit_runs_zh(text: str):
-    """Yield (digits, original span) for each run of spoken or written digits."""
+    """Yield (digits, original span, start) for each run of spoken or written digits."""
     run, start, last_digit_end = "", None, None
     i = 0
     while i <= len(text):
         ch = text[i] if i < len(text) else "\n"
-        digit = ch if ch.isascii() and ch.isdigit() else _ZH_DIGITS.get(ch)
-        if digit is not None and not ch.isascii() and _followed_by_measure(text, i):
-            digit = None
+        digit = _digit_at(text, i)
         if digit is not None:
             if start is None:
                 start = i
@@ -446,17 +524,46 @@ def _digit_runs_zh(text: str):
             last_digit_end = i + 1
         elif ch in _DIGIT_SEPARATORS and run:
             pass
+        elif run and (filler := _filler_between_digits(text, i)):
+            i += len(filler)
+            continue
         elif run:
-            yield run, text[start:last_digit_end]
+            yield run, text[start:last_digit_end], start
             run, start = "", None
         i += 1
+
+
+def _digit_at(text: str, i: int) -> str | None:
+    if i >= len(text):
+        return None
+    ch = text[i]
+    if ch.isascii():
+        return ch if ch.isdigit() else None
+    digit = _ZH_DIGITS.get(ch)
+    if digit is not None and _followed_by_measure(text, i):
+        return None
+    return digit
+
+
+def _filler_between_digits(text: str, i: int) -> str | None:
+    """Return the filler word at `i` if a digit follows it (after spaces), else None."""
+    for filler in _ZH_DIGIT_FILLERS:
+        if text.startswith(filler, i):
+            j = i + len(filler)
+            while j < len(text) and text[j] == " ":
+                j += 1
+            if _digit_at(text, j) is not None:
+                return filler
+    return None
 
 
 def _followed_by_measure(text: str, i: int) -> bool:
     j = i + 1
     while j < len(text) and text[j] == " ":
         j += 1
-    return j < len(text) and text[j] in _ZH_MEASURE_WORDS
+    # "...七八分机808": 分 starts 分机 (extension) here, not 分 (minutes).
+    return (j < len(text) and text[j] in _ZH_MEASURE_WORDS
+            and not text.startswith(_ZH_EXTENSION_WORDS, j))
 
 
 def _split_numbers(digits: str) -> list[str]:
@@ -479,6 +586,8 @@ def _split_numbers(digits: str) -> list[str]:
             i += len(taken)
         else:
             i += 1
+    if len(digits) >= _LONG_RUN_DIGITS and sum(map(len, numbers)) < len(digits) - 1:
+        return []
     return numbers
 
 
@@ -497,11 +606,20 @@ def _urgent_zh(squashed: str, keywords) -> list[str]:
     hits = []
     for word in keywords:
         for m in re.finditer(re.escape(word), squashed):
-            before = squashed[max(0, m.start() - 3) : m.start()]
-            if not any(neg in before for neg in _ZH_NEGATIONS):
+            if not _negated_zh(squashed, m.start()):
                 hits.append(word)
                 break
-    return hits
+    return hits + [label for label, pattern in _ZH_URGENT_SITUATIONS
+                   if pattern.search(squashed) and label not in hits]
+
+
+def _negated_zh(squashed: str, start: int) -> bool:
+    """Tell whether a negation word stands just before position `start`."""
+    before = squashed[max(0, start - 6) : start]
+    # "非常紧急" and "不小心中毒" contain 非 and 不 but negate nothing.
+    for phrase in _ZH_FALSE_NEGATIONS:
+        before = before.replace(phrase, "、" * len(phrase))
+    return any(neg in before[-3:] for neg in _ZH_NEGATIONS)
 
 
 # --- English --------------------------------------------------------------
@@ -510,7 +628,7 @@ def _urgent_zh(squashed: str, keywords) -> list[str]:
 def _extract_en(text: str) -> _Found:
     lowered = re.sub(r"\s+", " ", text.lower()).strip()
     found = _Found()
-    found.phones, found.phone_evidence = _phones_en(lowered)
+    found.phones, found.phone_evidence, found.extensions = _phones_en(lowered)
     m = _EN_NAME_TRIGGER.search(lowered)
     while m:
         words = []
@@ -546,38 +664,104 @@ def _en_phrase(pattern: re.Pattern, lowered: str, keep_numbers: bool = False) ->
     return " ".join(kept + [m["kind"]])
 
 
-def _phones_en(lowered: str) -> tuple[list[str], str]:
-    phones: list[str] = []
-    evidence = ""
+def _phones_en(lowered: str) -> tuple[list[str], str, dict[str, str]]:
     tokens = re.findall(r"[a-z']+|\+?\d[\d\-.()]*|[()]", lowered)
-    run, run_tokens, repeat = "", [], 1
-    for token in tokens + ["<end>"]:
-        bare = token.strip("()")
+    runs = _join_area_codes(_digit_runs_en(tokens))
+    phones: list[str] = []
+    extensions: dict[str, str] = {}
+    evidence = ""
+    for digits, start, end in runs:
+        before = tokens[max(0, start - 6) : start]
+        if before and before[-1] in _EN_EXTENSION_WORDS and len(digits) <= 6:
+            if phones and phones[-1] not in extensions:
+                extensions[phones[-1]] = digits
+            continue
+        if not 7 <= len(digits) <= 15 or _last_label_is_id(before):
+            continue
+        if digits not in phones:
+            phones.append(digits)
+            evidence = evidence or " ".join(tokens[start:end])
+    return phones, evidence, extensions
+
+
+def _digit_runs_en(tokens: list[str]) -> list[tuple[str, int, int]]:
+    """Return (digits, first token, end token) for each number said in words or figures."""
+    runs = []
+    run, start, repeat = "", None, 1
+    i = 0
+    while i <= len(tokens):
+        token = tokens[i] if i < len(tokens) else "<end>"
+        said, used = _digits_said(tokens, i)
         if token in _EN_REPEATS:
             repeat = _EN_REPEATS[token]
-            run_tokens.append(token)
+            start = i if start is None else start
+        elif said is not None:
+            start = i if start is None else start
+            run += said * repeat if len(said) == 1 else said
+            repeat = 1
+            i += used
             continue
-        if token in _EN_DIGIT_WORDS:
-            run += _EN_DIGIT_WORDS[token] * repeat
-        elif bare and re.fullmatch(r"\+?[\d\-.()]+", bare):
-            run += re.sub(r"\D", "", bare)
-        elif token in ("(", ")"):
+        elif token in _EN_MULTIPLIERS and run:
+            run += _EN_MULTIPLIERS[token]
+        elif token in ("(", ")") or (run and token in _EN_DIGIT_FILLERS
+                                     and _digits_follow(tokens, i + 1)):
             pass
         else:
-            if 7 <= len(run) <= 15:
-                if run not in phones:
-                    phones.append(run)
-                    evidence = evidence or " ".join(run_tokens)
-            run, run_tokens = "", []
-            repeat = 1
-            continue
-        repeat = 1
-        run_tokens.append(token)
-    return phones, evidence
+            if run:
+                runs.append((run, start, i))
+            run, start, repeat = "", None, 1
+        i += 1
+    return runs
+
+
+def _digits_said(tokens: list[str], i: int) -> tuple[str | None, int]:
+    """Return the digits spoken at tokens[i] and how many tokens they took."""
+    if i >= len(tokens):
+        return None, 1
+    token = tokens[i]
+    if token in _EN_DIGIT_WORDS:
+        return _EN_DIGIT_WORDS[token], 1
+    if token in _EN_TEENS:
+        return _EN_TEENS[token], 1
+    if token in _EN_TENS:
+        unit = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if unit in _EN_DIGIT_WORDS and _EN_DIGIT_WORDS[unit] != "0" and unit not in ("o", "oh"):
+            return _EN_TENS[token] + _EN_DIGIT_WORDS[unit], 2
+        return _EN_TENS[token] + "0", 1
+    bare = token.strip("()")
+    if bare and re.fullmatch(r"\+?[\d\-.()]+", bare):
+        return re.sub(r"\D", "", bare), 1
+    return None, 1
+
+
+def _digits_follow(tokens: list[str], i: int) -> bool:
+    while i < len(tokens) and tokens[i] in _EN_DIGIT_FILLERS:
+        i += 1
+    return _digits_said(tokens, i)[0] is not None
+
+
+def _join_area_codes(runs: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Join "four one five ... the number is five five five zero one three four"."""
+    joined: list[tuple[str, int, int]] = []
+    for digits, start, end in runs:
+        if joined:
+            prev_digits, prev_start, prev_end = joined[-1]
+            if len(prev_digits) == 3 and len(digits) == 7 and start - prev_end <= _EN_AREA_CODE_GAP:
+                joined[-1] = (prev_digits + digits, prev_start, end)
+                continue
+        joined.append((digits, start, end))
+    return joined
+
+
+def _last_label_is_id(before: list[str]) -> bool:
+    last_id = max((i for i, word in enumerate(before) if word in _EN_ID_LABELS), default=-1)
+    last_phone = max((i for i, word in enumerate(before) if word in _EN_PHONE_LABELS), default=-1)
+    return last_id > last_phone
 
 
 def _urgent_en(text: str, keywords) -> list[str]:
-    words = re.findall(r"[a-z']+", text.lower())
+    lowered = text.lower()
+    words = re.findall(r"[a-z']+", lowered)
     hits = []
     for keyword in keywords:
         target = keyword.lower().split()
@@ -585,7 +769,9 @@ def _urgent_en(text: str, keywords) -> list[str]:
             if words[i : i + len(target)] == target and not (set(words[max(0, i - 2) : i]) & _EN_NEGATIONS):
                 hits.append(keyword)
                 break
-    return hits
+    spaced = " ".join(words)
+    return hits + [label for label, pattern in _EN_URGENT_SITUATIONS
+                   if pattern.search(spaced) and label not in hits]
 
 
 # --- directory ------------------------------------------------------------
