@@ -8,16 +8,17 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from intake.audit import Actor, record_event
-from intake.exceptions import NotFound
+from intake.exceptions import InvalidTransition, NotFound
 from intake.models import Call, Liaison, utcnow
 from intake.phones import to_e164
-from intake.statuses import CallStatus
+from intake.statuses import CallStatus, FailureCode
 from intake.transitions import move_status
 
 REFERENCE_DIGITS = 6
@@ -217,6 +218,7 @@ def begin_transcription(session: Session, call: Call, actor: Actor) -> bool:
     call.progress = 0.0
     call.transcription_started_at = utcnow()
     call.failure_reason = None
+    call.failure_code = None
     return True
 
 
@@ -254,22 +256,62 @@ def attach_transcript(
                 words=len(words), no_speech=call.no_speech, model=model_name)
 
 
-def defer_transcription(session: Session, call: Call, reason: str, actor: Actor) -> None:
+def defer_transcription(session: Session, call: Call, reason: str, actor: Actor,
+                        code: FailureCode = FailureCode.RETRYING) -> None:
     """End an attempt that will be retried: show the call as waiting, with the reason."""
     call.failure_reason = reason
+    call.failure_code = code.value
     if call.status == CallStatus.TRANSCRIBING:
         move_status(session, call, CallStatus.QUEUED, actor, "call.retry_scheduled",
                     reason=reason)
 
 
-def fail_transcription(session: Session, call: Call, reason: str, actor: Actor) -> None:
+def fail_transcription(session: Session, call: Call, reason: str, actor: Actor,
+                       code: FailureCode = FailureCode.JOB_FAILED) -> None:
     """Mark the call failed with a reason a duty officer can read; the audio stays."""
     call.failure_reason = reason
+    call.failure_code = code.value
     if call.status == CallStatus.FAILED:
         return
     if call.status == CallStatus.RECORDED:
         move_status(session, call, CallStatus.QUEUED, actor, "call.enqueued")
-    move_status(session, call, CallStatus.FAILED, actor, "call.failed", reason=reason)
+    move_status(session, call, CallStatus.FAILED, actor, "call.failed", reason=reason,
+                code=code.value)
+
+
+# A retry fetches the recording again after these; after any other failure the audio on
+# disk is sound and only the decoding is repeated.
+REFETCH_AFTER = (FailureCode.DOWNLOAD_REFUSED.value, FailureCode.DOWNLOAD_FAILED.value,
+                 FailureCode.UNREADABLE_AUDIO.value)
+
+
+def retry_transcription(session: Session, call: Call, actor: Actor) -> bool:
+    """Send a failed call back to the queue; return True when its audio will be fetched again.
+
+    The audio is fetched again when it is missing or failed to decode (the local copy is
+    forgotten, so the job downloads it afresh); otherwise the kept audio is decoded again.
+    The caller enqueues the job after the commit; if that enqueue is lost, the reconciler
+    finds the QUEUED call and enqueues it.
+
+    Raises:
+        InvalidTransition: the call has not failed.
+    """
+    session.refresh(call, with_for_update=True)
+    if call.status != CallStatus.FAILED:
+        # Only FAILED is retried by hand; the map alone would also let a DRAFT go back.
+        raise InvalidTransition("Call", call.status.value, CallStatus.QUEUED.value)
+    audio_kept = bool(call.recording_path) and Path(call.recording_path).is_file()
+    refetch = not audio_kept or call.failure_code in REFETCH_AFTER
+    before = {"failure_code": call.failure_code, "failure_reason": call.failure_reason,
+              "recording_path": call.recording_path}
+    if refetch:
+        call.recording_path = None
+        call.recording_bytes = None
+    call.failure_reason = None
+    call.failure_code = None
+    move_status(session, call, CallStatus.QUEUED, actor, "call.retry_requested",
+                refetch=refetch, **before)
+    return refetch
 
 
 def correct_transcript(session: Session, call: Call, text: str, actor: Actor) -> None:
@@ -350,6 +392,7 @@ def describe_call(call: Call) -> dict:
         "model_version": call.model_version,
         "progress": call.progress,
         "failure_reason": call.failure_reason,
+        "failure_code": call.failure_code,
         "attempts": call.attempts,
         "started_at": call.started_at.isoformat() if call.started_at else None,
         "recorded_at": call.recorded_at.isoformat() if call.recorded_at else None,

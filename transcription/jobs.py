@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import requests
 from rq import get_current_job
 from sqlalchemy import select
 
@@ -30,6 +31,7 @@ from intake.calls import (attach_transcript, begin_transcription, defer_transcri
                           store_local_audio)
 from intake.db import session_scope
 from intake.models import Liaison, Unit
+from intake.statuses import FailureCode
 from intake.notifications import raise_urgent_alert
 from intake.runtime import get_runtime
 from transcription.audio import is_readable_audio
@@ -59,14 +61,16 @@ def transcribe_call(call_id: int) -> str:
             return call.status.value
         recording_url, existing = call.recording_url, call.recording_path
     audio_path = Path(existing) if existing else _audio_path(settings.recordings_dir, call_id)
-    if not audio_path.exists():
+    # No stored path means no verified local copy (first attempt, or a retry that asked for
+    # a fresh download): fetch it, replacing whatever file is there.
+    if existing is None or not audio_path.exists():
         try:
             size = download_recording(
                 recording_url, audio_path, allowed_hosts=settings.recording_hosts,
                 auth=(settings.twilio_account_sid or "", settings.twilio_auth_token),
             )
         except RecordingRefused as exc:
-            return _fail(runtime, call_id, f"refused: {exc}")
+            return _fail(runtime, call_id, f"refused: {exc}", FailureCode.DOWNLOAD_REFUSED)
         with session_scope(runtime.session_factory) as session:
             store_local_audio(get_call(session, call_id), str(audio_path), size)
     progress = _ProgressWriter(runtime.session_factory, call_id)
@@ -75,9 +79,9 @@ def transcribe_call(call_id: int) -> str:
                                      max_seconds=settings.max_recording_seconds + LENGTH_SLACK_SECONDS,
                                      on_progress=progress)
     except UnreadableAudio as exc:
-        return _fail(runtime, call_id, f"unreadable audio: {exc}")
+        return _fail(runtime, call_id, f"unreadable audio: {exc}", FailureCode.UNREADABLE_AUDIO)
     except AudioTooLong as exc:
-        return _fail(runtime, call_id, f"refused: {exc}")
+        return _fail(runtime, call_id, f"refused: {exc}", FailureCode.TOO_LONG)
     with session_scope(runtime.session_factory) as session:
         call = get_call(session, call_id)
         details = extract_caller_details(
@@ -127,19 +131,21 @@ def on_transcription_failed(job, connection, exc_type, exc_value, traceback) -> 
             # A worker without a model ran the job (it should not listen on this queue).
             # The call stays owed: the reconciler enqueues it again for a worker with a model.
             defer_transcription(session, call, f"waiting for a speech model: {exc_value}",
-                                WORKER)
+                                WORKER, FailureCode.WAITING_FOR_MODEL)
         elif job.retries_left:
             interval = job.get_retry_interval()
             defer_transcription(session, call, f"retrying in {interval} s after: {reason}",
                                 WORKER)
         else:
-            fail_transcription(session, call, reason, WORKER)
+            code = (FailureCode.DOWNLOAD_FAILED if issubclass(exc_type, requests.RequestException)
+                    else FailureCode.JOB_FAILED)
+            fail_transcription(session, call, reason, WORKER, code)
 
 
-def _fail(runtime, call_id: int, reason: str) -> str:
+def _fail(runtime, call_id: int, reason: str, code: FailureCode) -> str:
     with session_scope(runtime.session_factory) as session:
         call = get_call(session, call_id)
-        fail_transcription(session, call, reason, WORKER)
+        fail_transcription(session, call, reason, WORKER, code)
         return call.status.value
 
 
