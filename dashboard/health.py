@@ -16,7 +16,11 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    """Report each dependency; 200 when the service can take calls, 503 otherwise."""
+    """Report each dependency; 200 when the service can take calls, 503 otherwise.
+
+    The top-level "status" is "ok" when calls are also transcribed, "degraded" while the
+    worker or the speech model is missing, and "down" (with 503) without database or Redis.
+    """
     settings = get_settings()
     report: dict = {}
     try:
@@ -45,6 +49,10 @@ def healthz():
         "hint": None if (model_present or model_in_worker)
         else "run `dutyline fetch-model` or set VOSK_MODEL_PATH; calls are kept meanwhile",
     }
-    ok = report["database"]["ok"] and report["redis"]["ok"]
-    report["ok"] = ok
-    return jsonify(report), 200 if ok else 503
+    serving = report["database"]["ok"] and report["redis"]["ok"]
+    # Calls are taken without a worker or a model (the audio is kept), so that is 200 but
+    # "degraded": transcription cannot run until both are there.
+    transcribing = report["worker"]["ok"] and report["model"]["ok"]
+    report["status"] = "ok" if serving and transcribing else "degraded" if serving else "down"
+    report["ok"] = report["status"] == "ok"
+    return jsonify(report), 200 if serving else 503
