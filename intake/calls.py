@@ -5,6 +5,7 @@ on call_sid and recording_sid decide; code here only turns a duplicate into a no
 """
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -315,11 +316,43 @@ def retry_transcription(session: Session, call: Call, actor: Actor) -> bool:
 
 
 def correct_transcript(session: Session, call: Call, text: str, actor: Actor) -> None:
-    """Store a person's correction beside the model's original transcript."""
+    """Store a person's correction beside the model's original transcript.
+
+    The caller details drafted from the old text are now stale: whoever saves a correction
+    enqueues a redraft (transcription.redraft), which files them with `refresh_draft`.
+    """
     before = call.transcript_corrected
     call.transcript_corrected = text
     record_event(session, actor, "call.transcript_corrected", call,
                  before={"text": before}, after={"text": text})
+
+
+def refresh_draft(session: Session, call: Call, text: str, extracted: dict,
+                  actor: Actor) -> bool:
+    """File caller details drafted from a corrected transcript; False if the text is stale.
+
+    A later correction may have been saved while this one was being drafted; only the
+    draft of the text now stored is kept, so the last correction always wins.
+    """
+    session.refresh(call, with_for_update=True)
+    if not text or call.transcript_corrected != text:
+        return False
+    before = {key: (call.extracted or {}).get(key) for key in ("name", "unit", "address", "phone")}
+    call.extracted = {**extracted, "drafted_from": _digest(text)}
+    record_event(session, actor, "call.redrafted", call, before=before,
+                 after={key: extracted.get(key) for key in before})
+    return True
+
+
+def draft_is_current(call: Call) -> bool:
+    """Tell whether the drafted details come from the transcript now shown (original or corrected)."""
+    if not call.transcript_corrected:
+        return True
+    return (call.extracted or {}).get("drafted_from") == _digest(call.transcript_corrected)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def list_calls_to_reconcile(session: Session) -> list[Call]:

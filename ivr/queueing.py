@@ -36,6 +36,7 @@ SMS_QUEUE = "sms"
 TRANSCRIBE_JOB = "transcription.jobs.transcribe_call"
 SEND_SMS_JOB = "ivr.jobs.send_notification"
 DELETE_RECORDING_JOB = "ivr.jobs.delete_twilio_recording"
+REDRAFT_JOB = "transcription.redraft.redraft_call"
 TRANSCRIPTION_FAILED_CALLBACK = "transcription.jobs.on_transcription_failed"
 TRANSCRIPTION_TIMEOUT_SECONDS = 30 * 60
 SMS_RETRY = Retry(max=5, interval=[5, 15, 60, 300, 900])
@@ -67,6 +68,10 @@ def sms_job_id(notification_id: int) -> str:
 
 def delete_recording_job_id(call_id: int) -> str:
     return f"delete-recording-{call_id}"
+
+
+def redraft_job_id(call_id: int) -> str:
+    return f"redraft-call-{call_id}"
 
 
 def connect_redis(url: str, timeout: float = 2.0) -> redis.Redis:
@@ -166,6 +171,11 @@ class JobQueue:
     def enqueue_sms(self, notification_id: int) -> bool:
         return self._enqueue(SMS_QUEUE, SEND_SMS_JOB, notification_id,
                              sms_job_id(notification_id), retry=SMS_RETRY)
+
+    def enqueue_redraft(self, call_id: int) -> bool:
+        # The light queue: every worker serves it, with or without a speech model. A job
+        # still waiting covers a newer correction too, since it reads the text when it runs.
+        return self._enqueue(SMS_QUEUE, REDRAFT_JOB, call_id, redraft_job_id(call_id))
 
     def enqueue_recording_deletion(self, call_id: int) -> bool:
         return self._enqueue(SMS_QUEUE, DELETE_RECORDING_JOB, call_id,

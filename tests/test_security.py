@@ -30,6 +30,8 @@ ALLOWED = {
     "views.call_audio": EVERYONE,
     "views.edit_transcript": REVIEWERS,
     "views.confirm": REVIEWERS,
+    "views.retry": REVIEWERS,
+    "views.call_draft": REVIEWERS,
     "views.my_cases": EVERYONE,
     "views.case_page": EVERYONE,
     "views.acknowledge": {"admin", "leader", "other_leader"},

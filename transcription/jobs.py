@@ -85,7 +85,7 @@ def transcribe_call(call_id: int) -> str:
     with session_scope(runtime.session_factory) as session:
         call = get_call(session, call_id)
         details = extract_caller_details(
-            transcript.text, language=call.language, directory=_directory_index(session),
+            transcript.text, language=call.language, directory=load_directory_index(session),
             caller_number=call.from_number,
             urgent_keywords=list(settings.urgent_keywords) or None,
         )
@@ -153,7 +153,8 @@ def _audio_path(recordings_dir: Path, call_id: int) -> Path:
     return recordings_dir / f"call-{call_id}.wav"
 
 
-def _directory_index(session) -> DirectoryIndex:
+def load_directory_index(session) -> DirectoryIndex:
+    """Return the active liaisons and units, for matching names and units in a transcript."""
     entries = [DirectoryEntry("liaison", l.id, l.name, l.phone, l.work_unit or None)
                for l in session.scalars(select(Liaison).where(Liaison.active.is_(True)))]
     entries += [DirectoryEntry("unit", u.id, u.name)
