@@ -310,6 +310,8 @@ def retry_transcription(session: Session, call: Call, actor: Actor) -> bool:
         call.recording_bytes = None
     call.failure_reason = None
     call.failure_code = None
+    # Newer than the old attempt's failed job: the reconciler replaces that job, not obeys it.
+    call.enqueued_at = utcnow()
     move_status(session, call, CallStatus.QUEUED, actor, "call.retry_requested",
                 refetch=refetch, **before)
     return refetch

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from datetime import datetime, timezone
 from enum import Enum
 
 import redis
@@ -103,6 +104,16 @@ class JobQueue:
             return JobState.MISSING
         except redis.RedisError:
             return JobState.UNREACHABLE
+
+    def job_ended_at(self, job_id: str) -> datetime | None:
+        """Return when a job's last run ended (finished or failed), or None if unknown."""
+        try:
+            ended = Job.fetch(job_id, connection=self.connection).ended_at
+        except (NoSuchJobError, redis.RedisError):
+            return None
+        if ended is not None and ended.tzinfo is None:
+            ended = ended.replace(tzinfo=timezone.utc)
+        return ended
 
     def _has_live_worker(self, job: Job) -> bool:
         executions = job.get_executions()

@@ -154,3 +154,37 @@ def test_a_leader_sees_the_reason_but_no_retry_button(client, demo):
     assert "转写出错中止。" in page and 'id="retry-form"' not in page
     assert client.post(f"/calls/{call.id}/retry").status_code == 403
 
+
+
+def test_a_retry_whose_enqueue_was_lost_is_enqueued_by_the_reconciler(db_session, redis, queue):
+    from datetime import timedelta
+
+    from rq.job import Job
+
+    from intake.calls import attach_recording
+    from intake.models import utcnow
+    from ivr.queueing import JobState, transcription_job_id
+    from ivr.reconciler import reconcile
+
+    call = attach_recording(
+        db_session, call_sid="CA" + "7" * 32, recording_sid="RE" + "7" * 32,
+        recording_url="https://api.twilio.com/r", duration_seconds=10,
+        recording_status="completed", from_number="+8613812345678", to_number="+8657112345",
+        language="zh-CN", actor=TEST).call
+    db_session.commit()
+    queue.enqueue_transcription(call.id)
+    job = Job.fetch(transcription_job_id(call.id), connection=redis)
+    Queue(TRANSCRIPTION_QUEUE, connection=redis).remove(job)
+    job.set_status("failed")  # RQ gave up on it a minute ago
+    job.ended_at = utcnow() - timedelta(minutes=1)
+    job.save()
+    assert reconcile(db_session, queue).calls_failed == [call.id]
+
+    retry_transcription(db_session, call, TEST)  # …and Redis lost the fresh job's enqueue
+    db_session.commit()
+    report = reconcile(db_session, queue)
+
+    assert report.calls_enqueued == [call.id] and not report.calls_failed
+    assert queue.inspect_job(transcription_job_id(call.id)) == JobState.COVERED
+    db_session.refresh(call)
+    assert call.status.value == "queued"
