@@ -251,9 +251,8 @@ def edit_transcript(call_id: int):
     text = request.form.get("text", "").strip()[:10000]
     correct_transcript(db, call, text, actor())
     db.commit()
-    if text:
-        # After the commit, so the job reads this text; a lost enqueue only costs the redraft.
-        get_job_queue().enqueue_redraft(call.id)
+    # After the commit, so the job reads this text; a lost enqueue only costs the redraft.
+    get_job_queue().enqueue_redraft(call.id)
     if request.accept_mimetypes.best == "application/json":
         # The page saves in place, so what the officer typed in the form stays there.
         return jsonify({"saved": True, "text": text,

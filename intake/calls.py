@@ -331,13 +331,13 @@ def correct_transcript(session: Session, call: Call, text: str, actor: Actor) ->
 
 def refresh_draft(session: Session, call: Call, text: str, extracted: dict,
                   actor: Actor) -> bool:
-    """File caller details drafted from a corrected transcript; False if the text is stale.
+    """File caller details drafted from `text`; False if that is no longer the call's text.
 
     A later correction may have been saved while this one was being drafted; only the
     draft of the text now stored is kept, so the last correction always wins.
     """
     session.refresh(call, with_for_update=True)
-    if not text or call.transcript_corrected != text:
+    if not text or draft_source(call) != text:
         return False
     before = {key: (call.extracted or {}).get(key) for key in ("name", "unit", "address", "phone")}
     call.extracted = {**extracted, "drafted_from": _digest(text)}
@@ -346,11 +346,17 @@ def refresh_draft(session: Session, call: Call, text: str, extracted: dict,
     return True
 
 
+def draft_source(call: Call) -> str:
+    """Return the text caller details are drafted from: the correction, else the model's."""
+    return call.transcript_corrected or call.transcript_text or ""
+
+
 def draft_is_current(call: Call) -> bool:
-    """Tell whether the drafted details come from the transcript now shown (original or corrected)."""
-    if not call.transcript_corrected:
-        return True
-    return (call.extracted or {}).get("drafted_from") == _digest(call.transcript_corrected)
+    """Tell whether the drafted details come from the transcript now shown."""
+    extracted = call.extracted or {}
+    if "drafted_from" not in extracted:
+        return not call.transcript_corrected  # the worker's first draft, from the model's text
+    return extracted["drafted_from"] == _digest(draft_source(call))
 
 
 def _digest(text: str) -> str:

@@ -105,3 +105,16 @@ def test_the_units_name_is_labelled_and_the_page_has_a_favicon(client, demo):
     assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in page
     icon = client.get("/static/favicon.svg")
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+
+
+def test_clearing_the_correction_drafts_from_the_models_text_again(demo):
+    call = make_call(demo, words=HEARD)
+    assert draft_is_current(call)  # the worker's first draft
+    correct_transcript(demo, call, CORRECTED, TEST)
+    demo.commit()  # as the page does before the job runs
+    assert refresh_draft(demo, call, CORRECTED, {"name": "刘芳"}, TEST)
+    correct_transcript(demo, call, "", TEST)
+    demo.commit()
+    assert not draft_is_current(call)
+    assert refresh_draft(demo, call, "药店 没有 药", {"name": None}, TEST)
+    assert draft_is_current(call) and call.extracted["name"] is None

@@ -1,7 +1,7 @@
 """The RQ job that drafts caller details again from an officer's corrected transcript.
 
     redraft_call(call_id)
-      read the stored correction ─► extract (directory, caller ID, urgency words)
+      read the stored correction (the model's text if the correction was cleared) ─► extract (directory, caller ID, urgency words)
         ─► intake.calls.refresh_draft: kept only if that correction is still the latest,
            else drafted again from the newer one (whose enqueue found this job running)
 
@@ -11,7 +11,7 @@ Extraction is pure Python; an error propagates so that RQ records the failed job
 from __future__ import annotations
 
 from intake.audit import WORKER
-from intake.calls import get_call, refresh_draft
+from intake.calls import draft_source, get_call, refresh_draft
 from intake.db import session_scope
 from intake.runtime import get_runtime
 from transcription.extraction import extract_caller_details
@@ -29,7 +29,7 @@ def redraft_call(call_id: int) -> bool:
     for _attempt in range(REDRAFT_ATTEMPTS):
         with session_scope(runtime.session_factory) as session:
             call = get_call(session, call_id)
-            text = call.transcript_corrected
+            text = draft_source(call)
             if not text:
                 return False
             details = extract_caller_details(

@@ -234,7 +234,7 @@
           corrected.querySelector("span").textContent = saved.text;
           corrected.classList.toggle("hidden", !saved.text);
           note.textContent = transcriptForm.dataset.saved;
-          if (saved.text) pollDraft(saved.draft, DRAFT_POLLS);
+          pollDraft(saved.draft, DRAFT_POLLS);
         })
         .catch(function () { transcriptForm.submit(); });  // the ordinary post still works
     });
