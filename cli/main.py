@@ -184,6 +184,8 @@ def reconcile_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def simulate_call(url, wav, from_number, to_number, digits, wait, timeout, as_json) -> None:
     """Play Twilio's part of a call against a running server (signed webhooks, served WAV)."""
+    import requests
+
     from cli.simulate import FINAL_STATES, RecordingServer, TwilioSimulator
     from intake.settings import load_webhook_signing
 
@@ -191,7 +193,12 @@ def simulate_call(url, wav, from_number, to_number, digits, wait, timeout, as_js
     signing = load_webhook_signing()
     simulator = TwilioSimulator(url, signing.auth_token, signing.public_base_url)
     with RecordingServer(Path(wav)) as server:
-        sids = simulator.call(Path(wav), from_number, server.base_url, to_number, digits)
+        try:
+            sids = simulator.call(Path(wav), from_number, server.base_url, to_number, digits)
+        except requests.HTTPError as exc:
+            # 403 is the usual one: this side signs with a different token or public URL.
+            raise click.ClickException(
+                f"{exc}; sign with the server's TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL") from exc
         deadline = time.monotonic() + timeout
         # Keep serving the audio until the worker has fetched it (or, with --wait, until done).
         while True:
