@@ -94,8 +94,8 @@ def calls_show(call_sid: str, as_json: bool) -> None:
         _echo_json(record)
         return
     for key in ("call_sid", "reference", "status", "from", "liaison", "urgent",
-                "recording_duration", "recording_path", "failure_reason", "model_name",
-                "transcript_display", "case_number"):
+                "recording_duration", "recording_path", "failure_code", "failure_reason",
+                "model_name", "transcript_display", "case_number"):
         value = record[key] if record[key] is not None else ""
         if key == "transcript_display" and record["no_speech"] and record["status"] == "draft":
             value = "(no speech detected)"

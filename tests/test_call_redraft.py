@@ -95,6 +95,8 @@ def test_search_finds_confirmed_calls_from_the_open_view(client, demo):
     assert rows[0]["case_url"] == f"/cases/{case.id}"
     page = client.get("/inbox", query_string={"q": "陈明"}).get_data(as_text=True)
     assert f'href="/cases/{case.id}">{case.number}</a>' in page
+    call_page = client.get(f"/calls/{confirmed.id}").get_data(as_text=True)
+    assert f'<p id="case-link">已确认为 <a href="/cases/{case.id}">案件 {case.number}</a>' in call_page
 
 
 def test_the_units_name_is_labelled_and_the_page_has_a_favicon(client, demo):
