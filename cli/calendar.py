@@ -15,12 +15,11 @@ from pathlib import Path
 
 import click
 
-from intake.audit import Actor
+from intake.audit import CLI
 from intake.db import session_scope
 from intake.exceptions import DutylineError, RowsRejected
 from intake.runtime import get_runtime
 
-CLI = Actor("cli")
 
 
 def register(group: click.Group) -> None:

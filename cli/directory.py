@@ -17,12 +17,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from intake.audit import Actor
+from intake.audit import CLI
 from intake.db import session_scope
 from intake.exceptions import DutylineError, ImportRejected, ValidationError
 from intake.runtime import get_runtime
 
-CLI = Actor("cli")
 
 
 def register(main: click.Group) -> None:

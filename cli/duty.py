@@ -19,12 +19,11 @@ from pathlib import Path
 import click
 
 from cli.output import echo_json
-from intake.audit import Actor
+from intake.audit import CLI
 from intake.db import session_scope
 from intake.exceptions import DutylineError
 from intake.runtime import get_runtime
 
-CLI = Actor("cli")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

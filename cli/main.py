@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from cli.output import echo_json
+from intake.audit import CLI
 from intake.db import session_scope, upgrade_database
 from intake.exceptions import ConfigurationError
 from intake.runtime import get_runtime
@@ -30,6 +31,8 @@ def main(verbose: bool) -> None:
     """dutyline: the liaison line's voicemail intake and case tracking."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic reports every migration step at INFO, which buries `dutyline run`'s own lines.
+    logging.getLogger("alembic").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 @main.group()
@@ -96,26 +99,63 @@ def calls_show(call_sid: str, as_json: bool) -> None:
         echo_json(record)
         return
     for key in ("call_sid", "reference", "status", "from", "liaison", "urgent",
-                "recording_duration", "recording_path", "failure_reason", "model_name",
-                "transcript_display", "case_number"):
+                "recording_duration", "recording_path", "failure_code", "failure_reason",
+                "model_name", "transcript_display", "case_number"):
         value = record[key] if record[key] is not None else ""
         if key == "transcript_display" and record["no_speech"] and record["status"] == "draft":
             value = "(no speech detected)"
         click.echo(f"{key:>20}: {value}")
 
 
-def _load_call_record(key: str) -> dict | None:
+def _find_call(session, key: str):
     from sqlalchemy import or_, select
 
-    from intake.calls import describe_call
     from intake.models import Call
 
+    conditions = [Call.call_sid == key, Call.reference == key]
+    if key.isdigit():
+        conditions.append(Call.id == int(key))
+    return session.scalar(select(Call).where(or_(*conditions)))
+
+
+def _load_call_record(key: str) -> dict | None:
+    from intake.calls import describe_call
+
     with session_scope(get_runtime().session_factory) as session:
-        conditions = [Call.call_sid == key, Call.reference == key]
-        if key.isdigit():
-            conditions.append(Call.id == int(key))
-        call = session.scalar(select(Call).where(or_(*conditions)))
+        call = _find_call(session, key)
         return describe_call(call) if call else None
+
+
+@calls.command("retry")
+@click.argument("call_sid")
+@click.option("--json", "as_json", is_flag=True)
+def calls_retry(call_sid: str, as_json: bool) -> None:
+    """Transcribe a failed call again (by CallSid, id or reference), refetching its audio if needed."""
+    from intake.calls import retry_transcription
+    from intake.exceptions import InvalidTransition
+    from jobs.queue import JobQueue, connect_redis
+
+    runtime = get_runtime()
+    with session_scope(runtime.session_factory) as session:
+        call = _find_call(session, call_sid)
+        if call is None:
+            raise click.ClickException(f"no call {call_sid}")
+        try:
+            refetch = retry_transcription(session, call, CLI)
+        except InvalidTransition as exc:
+            raise click.ClickException(
+                f"call {call_sid} is {call.status.value}; only a failed call is retried") from exc
+        call_id = call.id
+    # After the commit; when Redis is away the reconciler enqueues the QUEUED call later.
+    queued = JobQueue(connect_redis(runtime.settings.effective_redis_url)).enqueue_transcription(
+        call_id)
+    result = {"call_id": call_id, "status": "queued", "refetch": refetch, "enqueued": queued}
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(("fetching the recording again, then transcribing" if refetch
+                    else "transcribing the kept recording again")
+                   + ("" if queued else "; Redis is unreachable, `dutyline reconcile` will queue it"))
 
 
 @main.command("reconcile")
@@ -149,25 +189,37 @@ def reconcile_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def simulate_call(url, wav, from_number, to_number, digits, wait, timeout, as_json) -> None:
     """Play Twilio's part of a call against a running server (signed webhooks, served WAV)."""
-    from cli.simulate import FINAL_STATES, RecordingServer, TwilioSimulator
+    import requests
 
-    settings = get_runtime().settings
-    simulator = TwilioSimulator(url, settings.twilio_auth_token, settings.public_base_url)
+    from cli.simulate import FINAL_STATES, RecordingServer, TwilioSimulator
+    from intake.settings import load_webhook_signing
+
+    # Over HTTP only: no settings load, which would create an instance folder here.
+    signing = load_webhook_signing()
+    simulator = TwilioSimulator(url, signing.auth_token, signing.public_base_url)
     with RecordingServer(Path(wav)) as server:
-        sids = simulator.call(Path(wav), from_number, server.base_url, to_number, digits)
+        try:
+            sids = simulator.call(Path(wav), from_number, server.base_url, to_number, digits)
+        except requests.HTTPError as exc:
+            # 403 is the usual one: this side signs with a different token or public URL.
+            raise click.ClickException(
+                f"{exc}; sign with the server's TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL") from exc
         deadline = time.monotonic() + timeout
-        record = _load_call_record(sids["call_sid"])
         # Keep serving the audio until the worker has fetched it (or, with --wait, until done).
-        while time.monotonic() < deadline:
-            record = _load_call_record(sids["call_sid"])
+        while True:
+            record = simulator.fetch_call(sids["call_sid"])
             done = record and record["status"] in FINAL_STATES
             fetched = record and record["recording_path"]
             if done or (fetched and not wait):
                 break
-            time.sleep(0.1)
-        else:
-            if wait:
-                raise click.ClickException(f"call {sids['call_sid']} not finished in {timeout}s")
+            if time.monotonic() >= deadline:
+                if wait:
+                    raise click.ClickException(
+                        f"call {sids['call_sid']} not finished in {timeout}s")
+                break
+            time.sleep(0.5)
+    if record is None:
+        raise click.ClickException(f"the server does not know call {sids['call_sid']}")
     if as_json:
         echo_json(record)
     else:
@@ -192,7 +244,7 @@ def health_command(as_json: bool) -> None:
         for worker in report["worker"]["workers"]:
             click.echo(f"  worker {worker['name']} {worker['state']} seen {worker['seen_at']}"
                        f" model {worker['model'] or '-'}")
-    if not report["ok"]:
+    if report["status"] == "down":
         sys.exit(1)
 
 

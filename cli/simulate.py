@@ -2,6 +2,10 @@
 
 It makes Twilio's requests in Twilio's order, with Twilio's form fields and signatures,
 and serves the WAV over HTTP so the worker downloads it as it would from api.twilio.com.
+It talks to the server over HTTP only: it reads the call's state from GET /ivr/calls/<sid>,
+signed like a webhook, so it needs no database and creates no instance folder. It signs
+with TWILIO_AUTH_TOKEN (the development token when unset) and PUBLIC_BASE_URL, as the
+server checks them.
 """
 from __future__ import annotations
 
@@ -53,6 +57,19 @@ class TwilioSimulator:
         signature = self.validator.compute_signature(self.public_base_url + path, params)
         return self.http.post(self.base_url + path, data=params,
                               headers={"X-Twilio-Signature": signature}, timeout=15)
+
+    def get(self, path: str) -> requests.Response:
+        signature = self.validator.compute_signature(self.public_base_url + path, {})
+        return self.http.get(self.base_url + path, headers={"X-Twilio-Signature": signature},
+                             timeout=15)
+
+    def fetch_call(self, call_sid: str) -> dict | None:
+        """Return the server's record of a call, or None while it does not know the call."""
+        response = self.get(f"/ivr/calls/{call_sid}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.json()
 
     def call(self, wav: Path, from_number: str, recording_base_url: str,
              to_number: str = "+8657112345", digits: str | None = None) -> dict:

@@ -76,7 +76,7 @@ def fetch_model_command(language: str | None, zip_path: str | None, sha256: str 
     target_root = settings.vosk_model_path.parent
     try:
         path = (install_model_zip(zip_path, target_root, sha256) if zip_path
-                else download_model(language, target_root, sha256))
+                else download_model(language, target_root, sha256, site=settings.model_site))
     except ModelInstallError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"model installed at {path}; set VOSK_MODEL_PATH={path} if it is not the default")

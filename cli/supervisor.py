@@ -13,8 +13,9 @@ import sys
 import time
 
 from cli.embedded_redis import start_embedded_redis
+from cli.first_model import ModelFetch, should_fetch_model
 from intake.db import session_scope, upgrade_database
-from intake.demo import DEMO_PASSWORD, seed_demo
+from intake.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_password_unchanged, seed_demo
 from intake.runtime import get_runtime
 from jobs.lifetime import die_with_parent
 
@@ -57,9 +58,11 @@ def run_service(host: str, port: int, web_workers: int, seed: bool) -> int:
     runtime = get_runtime()
     settings = runtime.settings
     upgrade_database(settings.database_url)
-    if seed:
-        with session_scope(runtime.session_factory) as session:
-            seeded = seed_demo(session)
+    with session_scope(runtime.session_factory) as session:
+        if seed:
+            seed_demo(session)
+        # Printed on every start, not only the first: the hint lasts as long as the password.
+        demo_login = demo_password_unchanged(session)
     env = dict(os.environ, DUTYLINE_INSTANCE=str(settings.instance_dir),
                SECRET_KEY=settings.secret_key)
     redis_process = None
@@ -73,6 +76,7 @@ def run_service(host: str, port: int, web_workers: int, seed: bool) -> int:
         "worker": [sys.executable, "-m", "cli", "worker"],
     }
     children = {name: _spawn(argv, env) for name, argv in commands.items()}
+    model_fetch = ModelFetch(settings).start() if should_fetch_model(settings) else None
     stopping = False
 
     def request_stop(signum, _frame):
@@ -82,12 +86,20 @@ def run_service(host: str, port: int, web_workers: int, seed: bool) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     print(f"dutyline is running at http://{host}:{port}/", flush=True)
-    if seed:
-        print(f"sign in as duty / {DEMO_PASSWORD} (also admin, wang, li)" if seeded
-              else "sign in with your accounts (`dutyline users create` adds one)", flush=True)
+    if demo_login:
+        print(f"sign in as {DEMO_USERNAME} / {DEMO_PASSWORD} (also admin, wang, li); "
+              f"change these demo passwords before real use", flush=True)
+    elif seed:
+        print("sign in with your accounts (`dutyline users create` adds one)", flush=True)
     print("press Ctrl-C to stop", flush=True)
     try:
         while not stopping:
+            if model_fetch is not None and model_fetch.installed.is_set():
+                # The worker loads its model once, at start: restart it to pick up the new one.
+                model_fetch = None
+                print("restarting the worker to load the speech model", flush=True)
+                _stop(children["worker"])
+                children["worker"] = _spawn(commands["worker"], env)
             for name, process in list(children.items()):
                 if process.poll() is not None and not stopping:
                     print(f"{name} exited with {process.returncode}; restarting", flush=True)

@@ -6,13 +6,12 @@ import sys
 
 import click
 
-from intake.audit import Actor
+from intake.audit import CLI
 from intake.db import session_scope
 from intake.exceptions import DutylineError
 from intake.runtime import get_runtime
 from intake.statuses import Role
 
-CLI = Actor("cli")
 
 
 @click.group()

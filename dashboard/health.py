@@ -56,8 +56,12 @@ def build_report(settings: Settings, session: Session) -> dict:
     }
     for name in COMPONENTS:
         report[name]["status"] = _state(report[name]["ok"])
-    report["ok"] = report["database"]["ok"] and report["redis"]["ok"]
-    report["status"] = _state(all(report[name]["ok"] for name in COMPONENTS))
+    serving = report["database"]["ok"] and report["redis"]["ok"]
+    # Calls are taken without a worker or a model (the audio is kept), so that is 200 but
+    # "degraded": transcription cannot run until both are there.
+    transcribing = report["worker"]["ok"] and report["model"]["ok"]
+    report["status"] = "ok" if serving and transcribing else "degraded" if serving else "down"
+    report["ok"] = report["status"] == "ok"
     return report
 
 
@@ -75,8 +79,13 @@ def _state(ok: bool) -> str:
 
 @bp.get("/healthz")
 def healthz():
-    """Report each dependency; 200 when the service can take calls, 503 otherwise."""
+    """Report each dependency; 200 when the service can take calls, 503 otherwise.
+
+    The top-level "status" is "ok" when calls are also transcribed, "degraded" while the
+    worker or the speech model is missing, and "down" (with 503) without database or Redis.
+    Details only for a signed-in admin asking ?detail=1.
+    """
     report = build_report(get_settings(), get_db())
     user = current_user() if request.args.get("detail") == "1" else None
     body = report if user is not None and user.role == Role.ADMIN else summarize(report)
-    return jsonify(body), 200 if report["ok"] else 503
+    return jsonify(body), 503 if report["status"] == "down" else 200

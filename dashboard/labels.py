@@ -50,6 +50,17 @@ SOURCES = {
     "directory": _l("directory"),
     "transcript": _l("transcript"),
 }
+# Why a call is not transcribed, by intake.statuses.FailureCode; the English detail stays in
+# the call's failure_reason for logs and `dutyline calls show`.
+FAILURES = {
+    "download_refused": _l("The recording could not be fetched: its address or the answer was refused."),
+    "download_failed": _l("The recording could not be downloaded (network trouble)."),
+    "unreadable_audio": _l("The recording could not be decoded: the file is empty or damaged."),
+    "too_long": _l("The recording is longer than the allowed maximum."),
+    "job_failed": _l("Transcription stopped with an error."),
+    "retrying": _l("Download trouble; trying again shortly."),
+    "waiting_for_model": _l("Waiting for a worker with a speech model."),
+}
 UNIT_KINDS = {"township": _l("Township health centre"), "county": _l("County unit")}
 CATEGORIES = {
     "medical_service": _l("Medical service"),

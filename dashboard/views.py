@@ -18,7 +18,7 @@ from intake import cases as case_service
 from intake.heartbeat import speech_readiness
 from intake.links import base_url, page_link
 from intake.audit import list_events, record_event
-from intake.calls import correct_transcript
+from intake.calls import correct_transcript, draft_is_current, retry_transcription
 from intake.dispatch import QueuedWork, commit_and_dispatch
 from intake.contacts import list_member_contacts
 from intake.directory import list_leaders, search_directory
@@ -172,6 +172,9 @@ def _call_row(call) -> dict:
         "duration": call.recording_duration, "progress": call.progress,
         "excerpt": call.transcript_for_display[:EXCERPT_CHARS], "no_speech": call.no_speech,
         "failure_reason": call.failure_reason,
+        "failure_label": labels.label(labels.FAILURES, call.failure_code),
+        "case_number": call.case.number if call.case else None,
+        "case_url": url_for("views.case_page", case_id=call.case.id) if call.case else None,
     }
 
 
@@ -196,10 +199,35 @@ def call_page(call_id: int):
     extracted = call.extracted or {}
     return render_template(
         "call.html", call=call, leaders=list_leaders(db), extracted=extracted,
-        fields=extracted.get("fields") or {},
+        fields=extracted.get("fields") or {}, suggested=_suggestions(call),
+        has_audio=bool(call.recording_path) and Path(call.recording_path).is_file(),
         summary=case_service.default_summary(call),
         confirmable=call.status in REVIEWABLE_STATES,
         events=list_events(db, "calls", call.id))
+
+
+def _suggestions(call) -> dict:
+    """Return the confirm form's suggestions: the directory's for a known caller, else the draft's."""
+    extracted = call.extracted or {}
+    dictated = ((extracted.get("fields") or {}).get("phone") or {}).get("value")
+    liaison = call.liaison
+    return {
+        "caller_name": liaison.name if liaison else (extracted.get("name") or ""),
+        "caller_unit": (liaison.work_unit if liaison else "") or extracted.get("unit")
+        or extracted.get("address") or "",
+        "caller_phone": dictated or call.from_number or "",
+        "phone_dictated": bool(dictated),
+        "liaison_id": call.liaison_id or extracted.get("liaison_id") or "",
+        "urgent": bool(call.urgent or extracted.get("urgent")),
+    }
+
+
+@bp.get("/api/calls/<int:call_id>/draft")
+@login_required(*REVIEWERS)
+def call_draft(call_id: int):
+    """Return the confirm form's suggestions, and whether they come from the latest correction."""
+    call = get_visible_call(get_db(), current_user(), call_id)
+    return jsonify({"current": draft_is_current(call), **_suggestions(call)})
 
 
 @bp.get("/calls/<int:call_id>/next")
@@ -231,12 +259,39 @@ def call_audio(call_id: int):
 @bp.post("/calls/<int:call_id>/transcript")
 @login_required(*REVIEWERS)
 def edit_transcript(call_id: int):
-    """Store the officer's correction beside the original transcript."""
+    """Store the officer's correction beside the original transcript and draft the details again."""
     db = get_db()
     call = get_visible_call(db, current_user(), call_id)
-    correct_transcript(db, call, request.form.get("text", "").strip()[:10000], actor())
+    text = request.form.get("text", "").strip()[:10000]
+    correct_transcript(db, call, text, actor())
     db.commit()
+    # After the commit, so the job reads this text; a lost enqueue only costs the redraft.
+    get_job_queue().enqueue_redraft(call.id)
+    if request.accept_mimetypes.best == "application/json":
+        # The page saves in place, so what the officer typed in the form stays there.
+        return jsonify({"saved": True, "text": text,
+                        "draft": url_for("views.call_draft", call_id=call_id)})
     flash(_("Correction saved; the original transcript is kept."), "success")
+    return redirect(url_for("views.call_page", call_id=call_id))
+
+
+@bp.post("/calls/<int:call_id>/retry")
+@login_required(*REVIEWERS)
+def retry(call_id: int):
+    """Send a failed call back to transcription, fetching its audio again when needed."""
+    db = get_db()
+    call = get_visible_call(db, current_user(), call_id)
+    try:
+        refetch = retry_transcription(db, call, actor())
+    except InvalidTransition:
+        db.rollback()
+        flash(_("Only a failed call can be retried."), "error")
+        return redirect(url_for("views.call_page", call_id=call_id))
+    db.commit()
+    # A lost enqueue is not an error here: the reconciler enqueues every QUEUED call.
+    get_job_queue().enqueue_transcription(call.id)
+    flash(_("Fetching the recording again, then transcribing it.") if refetch
+          else _("Transcribing the kept recording again."), "success")
     return redirect(url_for("views.call_page", call_id=call_id))
 
 
@@ -341,7 +396,8 @@ def sms_preview():
     args = request.args
     return jsonify(preview_case_sms(args.get("caller_name", "")[:60], args.get("caller_unit", "")[:200],
                                     args.get("summary", "")[:200], base_url(get_settings().public_base_url),
-                                    get_settings().language, utcnow().year))
+                                    get_settings().language,
+                                    case_service.peek_next_case_number(get_db(), Clock(get_settings().timezone))))
 
 
 @bp.get("/api/sms-segments")

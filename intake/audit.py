@@ -29,6 +29,7 @@ _INSERT_EVENT = insert(AuditEvent.__table__)
 TWILIO = Actor("twilio")
 WORKER = Actor("worker")
 SYSTEM = Actor("system")
+CLI = Actor("cli")  # a `dutyline` command run on the server
 
 
 def record_event(

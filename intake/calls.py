@@ -5,9 +5,11 @@ on call_sid and recording_sid decide; code here only turns a duplicate into a no
 """
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Mapping
 
 from sqlalchemy import or_, select, update
@@ -18,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from intake.audit import Actor, insert_event, record_event
 from intake.directory import Caller, find_caller
-from intake.exceptions import NotFound
+from intake.exceptions import InvalidTransition, NotFound
 from intake.models import Call, Liaison, utcnow
 from intake.phones import to_e164
-from intake.statuses import CallStatus
+from intake.statuses import CallStatus, FailureCode
 from intake.transitions import move_status
 
 REFERENCE_DIGITS = 6
@@ -250,6 +252,7 @@ def begin_transcription(session: Session, call: Call, actor: Actor) -> bool:
     call.progress = 0.0
     call.transcription_started_at = utcnow()
     call.failure_reason = None
+    call.failure_code = None
     return True
 
 
@@ -287,30 +290,110 @@ def attach_transcript(
                 words=len(words), no_speech=call.no_speech, model=model_name)
 
 
-def defer_transcription(session: Session, call: Call, reason: str, actor: Actor) -> None:
+def defer_transcription(session: Session, call: Call, reason: str, actor: Actor,
+                        code: FailureCode = FailureCode.RETRYING) -> None:
     """End an attempt that will be retried: show the call as waiting, with the reason."""
     call.failure_reason = reason
+    call.failure_code = code.value
     if call.status == CallStatus.TRANSCRIBING:
         move_status(session, call, CallStatus.QUEUED, actor, "call.retry_scheduled",
                     reason=reason)
 
 
-def fail_transcription(session: Session, call: Call, reason: str, actor: Actor) -> None:
+def fail_transcription(session: Session, call: Call, reason: str, actor: Actor,
+                       code: FailureCode = FailureCode.JOB_FAILED) -> None:
     """Mark the call failed with a reason a duty officer can read; the audio stays."""
     call.failure_reason = reason
+    call.failure_code = code.value
     if call.status == CallStatus.FAILED:
         return
     if call.status == CallStatus.RECORDED:
         move_status(session, call, CallStatus.QUEUED, actor, "call.enqueued")
-    move_status(session, call, CallStatus.FAILED, actor, "call.failed", reason=reason)
+    move_status(session, call, CallStatus.FAILED, actor, "call.failed", reason=reason,
+                code=code.value)
+
+
+# A retry fetches the recording again after these; after any other failure the audio on
+# disk is sound and only the decoding is repeated.
+REFETCH_AFTER = (FailureCode.DOWNLOAD_REFUSED.value, FailureCode.DOWNLOAD_FAILED.value,
+                 FailureCode.UNREADABLE_AUDIO.value)
+
+
+def retry_transcription(session: Session, call: Call, actor: Actor) -> bool:
+    """Send a failed call back to the queue; return True when its audio will be fetched again.
+
+    The audio is fetched again when it is missing or failed to decode (the local copy is
+    forgotten, so the job downloads it afresh); otherwise the kept audio is decoded again.
+    The caller enqueues the job after the commit; if that enqueue is lost, the reconciler
+    finds the QUEUED call and enqueues it.
+
+    Raises:
+        InvalidTransition: the call has not failed.
+    """
+    session.refresh(call, with_for_update=True)
+    if call.status != CallStatus.FAILED:
+        # Only FAILED is retried by hand; the map alone would also let a DRAFT go back.
+        raise InvalidTransition("Call", call.status.value, CallStatus.QUEUED.value)
+    audio_kept = bool(call.recording_path) and Path(call.recording_path).is_file()
+    refetch = not audio_kept or call.failure_code in REFETCH_AFTER
+    before = {"failure_code": call.failure_code, "failure_reason": call.failure_reason,
+              "recording_path": call.recording_path}
+    if refetch:
+        call.recording_path = None
+        call.recording_bytes = None
+    call.failure_reason = None
+    call.failure_code = None
+    # Newer than the old attempt's failed job: the reconciler replaces that job, not obeys it.
+    call.enqueued_at = utcnow()
+    move_status(session, call, CallStatus.QUEUED, actor, "call.retry_requested",
+                refetch=refetch, **before)
+    return refetch
 
 
 def correct_transcript(session: Session, call: Call, text: str, actor: Actor) -> None:
-    """Store a person's correction beside the model's original transcript."""
+    """Store a person's correction beside the model's original transcript.
+
+    The caller details drafted from the old text are now stale: whoever saves a correction
+    enqueues a redraft (transcription.redraft), which files them with `refresh_draft`.
+    """
     before = call.transcript_corrected
     call.transcript_corrected = text
     record_event(session, actor, "call.transcript_corrected", call,
                  before={"text": before}, after={"text": text})
+
+
+def refresh_draft(session: Session, call: Call, text: str, extracted: dict,
+                  actor: Actor) -> bool:
+    """File caller details drafted from `text`; False if that is no longer the call's text.
+
+    A later correction may have been saved while this one was being drafted; only the
+    draft of the text now stored is kept, so the last correction always wins.
+    """
+    session.refresh(call, with_for_update=True)
+    if not text or draft_source(call) != text:
+        return False
+    before = {key: (call.extracted or {}).get(key) for key in ("name", "unit", "address", "phone")}
+    call.extracted = {**extracted, "drafted_from": _digest(text)}
+    record_event(session, actor, "call.redrafted", call, before=before,
+                 after={key: extracted.get(key) for key in before})
+    return True
+
+
+def draft_source(call: Call) -> str:
+    """Return the text caller details are drafted from: the correction, else the model's."""
+    return call.transcript_corrected or call.transcript_text or ""
+
+
+def draft_is_current(call: Call) -> bool:
+    """Tell whether the drafted details come from the transcript now shown."""
+    extracted = call.extracted or {}
+    if "drafted_from" not in extracted:
+        return not call.transcript_corrected  # the worker's first draft, from the model's text
+    return extracted["drafted_from"] == _digest(draft_source(call))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def list_calls_to_reconcile(session: Session) -> list[Call]:
@@ -383,6 +466,7 @@ def describe_call(call: Call) -> dict:
         "model_version": call.model_version,
         "progress": call.progress,
         "failure_reason": call.failure_reason,
+        "failure_code": call.failure_code,
         "attempts": call.attempts,
         "started_at": call.started_at.isoformat() if call.started_at else None,
         "recorded_at": call.recorded_at.isoformat() if call.recorded_at else None,

@@ -295,7 +295,18 @@ def _next_case_number(session: Session, clock: Clock) -> str:
         session.add(counter)
     counter.last_value += 1
     session.flush()
-    return f"{year}-{counter.last_value:06d}"
+    return _format_case_number(year, counter.last_value)
+
+
+def peek_next_case_number(session: Session, clock: Clock) -> str:
+    """Return the number the next confirmed case gets, unless someone confirms one first."""
+    year = clock.today().year
+    last = session.scalar(select(CaseCounter.last_value).where(CaseCounter.year == year))
+    return _format_case_number(year, (last or 0) + 1)
+
+
+def _format_case_number(year: int, value: int) -> str:
+    return f"{year}-{value:06d}"
 
 
 __all__ = ["Confirmation", "CaseEntry", "confirm_call", "confirm_and_route",

@@ -5,12 +5,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.audit import Actor
-from intake.directory import add_leader, add_liaison, add_unit, create_user
+from intake.directory import (add_leader, add_liaison, add_unit, create_user, find_user,
+                             verify_password)
 from intake.models import Leader
 from intake.statuses import Role, UnitKind
 
 DEMO_PASSWORD = "dutyline-demo"
 DEMO = Actor("seed-demo")
+DEMO_USERNAME = "duty"
 
 
 def seed_demo(session: Session) -> bool:
@@ -36,3 +38,9 @@ def seed_demo(session: Session) -> bool:
     create_user(session, username="li", role=Role.LEADER, name="李红",
                 password=DEMO_PASSWORD, actor=DEMO, leader_id=li.id, phone=li.phone)
     return True
+
+
+def demo_password_unchanged(session: Session) -> bool:
+    """Tell whether the demo duty account still signs in with the published demo password."""
+    user = find_user(session, DEMO_USERNAME)
+    return user is not None and user.active and verify_password(user, DEMO_PASSWORD)

@@ -32,13 +32,19 @@ class InboxPage:
 
 def list_inbox(session: Session, *, state: str | None = None, query: str = "",
                day: date | None = None, page: int = 1, tz=timezone.utc) -> InboxPage:
-    """Return one page of unconfirmed calls, urgent first, newest first."""
-    stmt = select(Call).options(joinedload(Call.liaison), joinedload(Call.leader))
+    """Return one page of calls, urgent first, newest first.
+
+    Without a state the page holds the open (unconfirmed) calls, except for a search, which
+    looks through calls in every state: someone searching for a caller wants their
+    confirmed calls too.
+    """
+    stmt = select(Call).options(joinedload(Call.liaison), joinedload(Call.leader),
+                                joinedload(Call.case))
     if state == "all":
         pass
     elif state:
         stmt = stmt.where(Call.status == CallStatus(state))
-    else:
+    elif not query.strip():
         stmt = stmt.where(Call.status.in_(INBOX_STATES))
     if day is not None:
         start = datetime.combine(day, time(0), tzinfo=tz)

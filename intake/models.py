@@ -167,7 +167,8 @@ class Call(Base):
     model_name: Mapped[str | None] = mapped_column(String(120))
     model_version: Mapped[str | None] = mapped_column(String(120))
     progress: Mapped[float] = mapped_column(Float, default=0.0)
-    failure_reason: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)  # the detail, in English, for logs
+    failure_code: Mapped[str | None] = mapped_column(String(40))  # a FailureCode, shown translated
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     recorded_at: Mapped[datetime | None]

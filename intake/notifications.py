@@ -109,12 +109,16 @@ def compose_routed_text(number: str, caller_name: str, caller_unit: str, summary
 
 
 def preview_case_sms(caller_name: str, caller_unit: str, summary: str, link_base: str,
-                     language: str, year: int) -> dict:
-    """Return the SMS a confirmation would send, with its segment count, before confirming."""
-    placeholder_number = f"{year}-000000"  # same length as a real case number
-    body = compose_routed_text(placeholder_number, caller_name, caller_unit, summary,
+                     language: str, number: str) -> dict:
+    """Return the SMS a confirmation would send, with its segment count, before confirming.
+
+    `number` is the next free case number; the case's link gets its id only on confirm, so
+    the preview shows a placeholder id of the same width.
+    """
+    body = compose_routed_text(number, caller_name, caller_unit, summary,
                                f"{link_base}/cases/000000", language)
-    return {"body": body, "segments": count_segments(body), "chars": len(body)}
+    return {"body": body, "segments": count_segments(body), "chars": len(body),
+            "number": number}
 
 
 def compose_urgent_sms(call: Call, link: str, language: str) -> str:

@@ -16,6 +16,9 @@ SUPPORTED_LANGUAGES = ("zh-CN", "en-US")
 DEFAULT_LANGUAGE = "zh-CN"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_RECORDING_HOSTS = ("api.twilio.com",)
+# Without Twilio credentials the only recordings are those `dutyline simulate-call` serves
+# on this machine, so loopback is allowed by default; with credentials it never is.
+SIMULATOR_RECORDING_HOSTS = ("127.0.0.1", "localhost")
 DEFAULT_MAX_RECORDING_SECONDS = 300
 DEFAULT_RETENTION_DAYS = 365
 DEFAULT_DIAL_TIMEOUT_SECONDS = 20
@@ -25,6 +28,8 @@ DEFAULT_VOICE_EN = "Polly.Joanna"
 # still verifies signatures, made with this well-known development token, so that
 # `dutyline simulate-call` works and a forged request is still refused.
 DEV_AUTH_TOKEN = "dutyline-development-token"
+# Where `dutyline fetch-model` and the first `dutyline run` download models from.
+DEFAULT_MODEL_SITE = "https://alphacephei.com/vosk/models"
 MODEL_NAMES = {"zh-CN": "vosk-model-small-cn-0.22", "en-US": "vosk-model-small-en-us-0.15"}
 
 
@@ -72,6 +77,7 @@ class Settings:
     voice_name: str = DEFAULT_VOICE_ZH
     urgent_keywords: tuple[str, ...] = ()
     webhook_fragment: str | None = None
+    model_site: str = DEFAULT_MODEL_SITE
 
     def __post_init__(self) -> None:
         # An account SID without its token must not fall back to the published development
@@ -113,6 +119,34 @@ def _read_or_create_secret(instance_dir: Path) -> str:
     return key
 
 
+def has_twilio_credentials(env: dict) -> bool:
+    """Tell whether the environment names a Twilio account (an SID or a real auth token)."""
+    token = env.get("TWILIO_AUTH_TOKEN")
+    return bool(env.get("TWILIO_ACCOUNT_SID") or (token and token != DEV_AUTH_TOKEN))
+
+
+def default_recording_hosts(env: dict) -> tuple[str, ...]:
+    """Return the hosts recordings may come from when TWILIO_RECORDING_HOSTS is not set."""
+    if has_twilio_credentials(env):
+        return DEFAULT_RECORDING_HOSTS
+    return DEFAULT_RECORDING_HOSTS + SIMULATOR_RECORDING_HOSTS
+
+
+@dataclass(frozen=True)
+class WebhookSigning:
+    """What a client needs to sign webhooks as Twilio would: the token and the public URL."""
+
+    auth_token: str
+    public_base_url: str | None
+
+
+def load_webhook_signing(env: dict | None = None) -> WebhookSigning:
+    """Read only the signing token and public URL, touching no file (for simulate-call)."""
+    env = dict(os.environ if env is None else env)
+    return WebhookSigning(env.get("TWILIO_AUTH_TOKEN") or DEV_AUTH_TOKEN,
+                          (env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None)
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Read the environment once into a Settings object, creating the instance folder."""
     env = dict(os.environ if env is None else env)
@@ -127,16 +161,17 @@ def load_settings(env: dict | None = None) -> Settings:
     recording_hosts = (
         tuple(h.strip().lower() for h in hosts.split(",") if h.strip())
         if hosts
-        else DEFAULT_RECORDING_HOSTS
+        else default_recording_hosts(env)
     )
     keywords = env.get("DUTYLINE_URGENT_KEYWORDS")
+    signing = load_webhook_signing(env)
     return Settings(
         instance_dir=instance_dir,
         database_url=env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'dutyline.sqlite3'}",
         redis_url=env.get("REDIS_URL") or None,
-        public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        public_base_url=signing.public_base_url,
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
-        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or DEV_AUTH_TOKEN,
+        twilio_auth_token=signing.auth_token,
         twilio_from_number=env.get("TWILIO_FROM_NUMBER") or None,
         twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
         twilio_api_base_url=(env.get("TWILIO_API_BASE_URL") or "").rstrip("/") or None,
@@ -158,6 +193,7 @@ def load_settings(env: dict | None = None) -> Settings:
         voice_name=env.get("TWILIO_VOICE")
         or (DEFAULT_VOICE_ZH if language == "zh-CN" else DEFAULT_VOICE_EN),
         webhook_fragment=(env.get("TWILIO_WEBHOOK_FRAGMENT") or "").lstrip("#") or None,
+        model_site=(env.get("VOSK_MODEL_SITE") or DEFAULT_MODEL_SITE).rstrip("/"),
         urgent_keywords=tuple(k.strip() for k in keywords.split(",") if k.strip())
         if keywords
         else (),

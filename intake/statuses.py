@@ -54,6 +54,18 @@ CALL_TRANSITIONS: dict[CallStatus, frozenset[CallStatus]] = {
 }
 
 
+class FailureCode(str, Enum):
+    """Why a call is not (yet) transcribed; the dashboard translates each code."""
+
+    DOWNLOAD_REFUSED = "download_refused"  # host not allowed, 4xx, too large or too slow
+    DOWNLOAD_FAILED = "download_failed"  # network trouble outlasted every retry
+    UNREADABLE_AUDIO = "unreadable_audio"  # empty, truncated or corrupt file
+    TOO_LONG = "too_long"  # over MAX_RECORDING_SECONDS
+    JOB_FAILED = "job_failed"  # any other error, after every retry
+    RETRYING = "retrying"  # a transient error; another attempt is scheduled
+    WAITING_FOR_MODEL = "waiting_for_model"  # no worker with a speech model took it
+
+
 class CaseStatus(str, Enum):
     ROUTED = "routed"
     ACKNOWLEDGED = "acknowledged"

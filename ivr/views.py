@@ -9,7 +9,7 @@ import functools
 import logging
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, g, request, url_for
+from flask import Blueprint, Response, g, jsonify, request, url_for
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -275,3 +275,17 @@ def sms_inbound() -> Response:
     if handled.reply:
         response.message(handled.reply)
     return twiml(response)
+
+
+@bp.get("/ivr/calls/<call_sid>")
+@verify_twilio_signature
+def call_state(call_sid: str):
+    """Report one call's state as JSON to a client holding the webhook token (simulate-call).
+
+    The request is signed exactly as Twilio signs a webhook, so only someone with the auth
+    token (the development token when there is no Twilio account) can read a call here.
+    """
+    call = call_service.find_call_by_sid(get_db(), call_sid)
+    if call is None:
+        return jsonify({"error": {"code": "not_found", "message": f"no call {call_sid}"}}), 404
+    return jsonify(call_service.describe_call(call))

@@ -33,6 +33,7 @@ import logging
 import os
 import socket
 import time
+from datetime import datetime, timezone
 from enum import Enum
 
 import redis
@@ -51,6 +52,7 @@ SMS_QUEUE = "sms"
 TRANSCRIBE_JOB = "transcription.jobs.transcribe_call"
 SEND_SMS_JOB = "jobs.telephony.send_notification"
 DELETE_RECORDING_JOB = "jobs.telephony.delete_twilio_recording"
+REDRAFT_JOB = "transcription.redraft.redraft_call"
 TRANSCRIPTION_FAILED_CALLBACK = "transcription.jobs.on_transcription_failed"
 TRANSCRIPTION_TIMEOUT_SECONDS = 30 * 60
 SMS_RETRY = Retry(max=5, interval=[5, 15, 60, 300, 900])
@@ -85,6 +87,10 @@ def sms_job_id(notification_id: int) -> str:
 
 def delete_recording_job_id(call_id: int) -> str:
     return f"delete-recording-{call_id}"
+
+
+def redraft_job_id(call_id: int) -> str:
+    return f"redraft-call-{call_id}"
 
 
 def connect_redis(url: str, timeout: float = 2.0) -> redis.Redis:
@@ -131,6 +137,16 @@ class JobQueue:
             return JobState.MISSING
         except redis.RedisError:
             return JobState.UNREACHABLE
+
+    def job_ended_at(self, job_id: str) -> datetime | None:
+        """Return when a job's last run ended (finished or failed), or None if unknown."""
+        try:
+            ended = Job.fetch(job_id, connection=self.connection).ended_at
+        except (NoSuchJobError, redis.RedisError):
+            return None
+        if ended is not None and ended.tzinfo is None:
+            ended = ended.replace(tzinfo=timezone.utc)
+        return ended
 
     def _has_live_worker(self, job: Job) -> bool:
         executions = job.get_executions()
@@ -204,6 +220,11 @@ class JobQueue:
     def enqueue_sms(self, notification_id: int) -> bool:
         return self._enqueue(SMS_QUEUE, SEND_SMS_JOB, notification_id,
                              sms_job_id(notification_id), retry=SMS_RETRY)
+
+    def enqueue_redraft(self, call_id: int) -> bool:
+        # The light queue: every worker serves it, with or without a speech model. A job
+        # still waiting covers a newer correction too, since it reads the text when it runs.
+        return self._enqueue(SMS_QUEUE, REDRAFT_JOB, call_id, redraft_job_id(call_id))
 
     def enqueue_recording_deletion(self, call_id: int) -> bool:
         return self._enqueue(SMS_QUEUE, DELETE_RECORDING_JOB, call_id,

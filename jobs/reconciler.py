@@ -10,6 +10,7 @@ urgent alerts included, PENDING. Each owed call is checked against its job in Re
       └─ job missing, finished or stale                    ─► enqueue (atomic, unique id)
       └─ job "started" but its worker is dead              ─► RQ retries it now
       └─ job failed for good (RQ gave up)                  ─► mark the call FAILED
+      └─ job failed, but a person retried the call since   ─► enqueue afresh
 
 Enqueueing is idempotent (one job id per call), so running this often is harmless.
 """
@@ -68,7 +69,7 @@ def reconcile(session: Session, queue: JobQueue,
             if queue.requeue_abandoned(job_id):
                 report.calls_recovered.append(call.id)
             continue
-        if state == JobState.FAILED:
+        if state == JobState.FAILED and not _retried_since(call, queue.job_ended_at(job_id)):
             fail_transcription(session, call, "the transcription job failed after all retries",
                                SYSTEM)
             session.commit()
@@ -95,3 +96,9 @@ def reconcile(session: Session, queue: JobQueue,
             break
         report.sms_enqueued.append(notification.id)
     return report
+
+
+def _retried_since(call, job_ended_at) -> bool:
+    # A retry (intake.calls.retry_transcription) stamps enqueued_at; a failed run that ended
+    # before it is the old attempt, whose fresh job was lost with Redis.
+    return bool(call.enqueued_at and job_ended_at and job_ended_at < call.enqueued_at)

@@ -35,7 +35,8 @@ def test_segments_follow_gsm7_and_ucs2_limits(text, segments):
 def test_the_routed_sms_is_short_and_ellipsises_a_long_summary():
     body = compose_routed_text("2026-000012", "张伟", "", "一" * 30, "https://x/cases/12", "zh-CN")
     assert "一" * 20 + "…" in body and "一" * 21 not in body
-    preview = preview_case_sms("张伟", "东门社区", "药店没有药", "https://x", "zh-CN", 2026)
+    preview = preview_case_sms("张伟", "东门社区", "药店没有药", "https://x", "zh-CN", "2026-000013")
+    assert "2026-000013" in preview["body"]
     assert preview["chars"] == len(preview["body"])
     assert preview["segments"] == count_segments(preview["body"])
 

@@ -35,6 +35,8 @@ ALLOWED = {
     "views.call_audio": EVERYONE,
     "views.edit_transcript": REVIEWERS,
     "views.confirm": REVIEWERS,
+    "views.retry": REVIEWERS,
+    "views.call_draft": REVIEWERS,
     "views.my_cases": EVERYONE,
     "views.case_page": EVERYONE,
     # Staff may see the case but only its leader may acknowledge it (intake/access.py): 403.

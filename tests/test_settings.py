@@ -2,7 +2,7 @@
 import pytest
 
 from intake.exceptions import ConfigurationError
-from intake.settings import DEV_AUTH_TOKEN, load_settings
+from intake.settings import DEV_AUTH_TOKEN, load_settings, load_webhook_signing
 
 
 def test_a_fresh_checkout_runs_on_embedded_defaults(tmp_path):
@@ -12,7 +12,8 @@ def test_a_fresh_checkout_runs_on_embedded_defaults(tmp_path):
     assert settings.effective_redis_url == f"unix://{tmp_path / 'inst' / 'redis.sock'}"
     assert settings.language == "zh-CN"
     assert settings.voice_name == "Polly.Zhiyu"
-    assert settings.recording_hosts == ("api.twilio.com",)
+    # No Twilio account: the only recordings come from `simulate-call` on this machine.
+    assert settings.recording_hosts == ("api.twilio.com", "127.0.0.1", "localhost")
     assert settings.twilio_auth_token == DEV_AUTH_TOKEN and not settings.has_twilio_account
     assert settings.vosk_model_path.name == "vosk-model-small-cn-0.22"
     assert settings.recordings_dir == tmp_path / "inst" / "recordings"
@@ -40,6 +41,24 @@ def test_environment_overrides(tmp_path):
     assert settings.has_twilio_account
     assert settings.webhook_fragment == "rc=2&rp=all"
     assert settings.urgent_keywords == ("紧急", "中毒")
+
+
+@pytest.mark.parametrize("credentials", [
+    {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "real-token"},
+    {"TWILIO_AUTH_TOKEN": "real-token"},
+])  # an account SID alone refuses to start (tests/test_probes.py, issue 12 item 4)
+def test_with_twilio_credentials_only_twilio_serves_recordings_by_default(tmp_path, credentials):
+    settings = load_settings({"DUTYLINE_INSTANCE": str(tmp_path), **credentials})
+    assert settings.recording_hosts == ("api.twilio.com",)
+
+
+def test_webhook_signing_is_read_without_creating_an_instance_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    signing = load_webhook_signing({"PUBLIC_BASE_URL": "https://line.example.gov.cn/"})
+    assert signing.auth_token == DEV_AUTH_TOKEN
+    assert signing.public_base_url == "https://line.example.gov.cn"
+    assert load_webhook_signing({"TWILIO_AUTH_TOKEN": "t"}).auth_token == "t"
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("env, message", [

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import requests
 from rq import get_current_job
 from sqlalchemy import select
 
@@ -38,7 +39,7 @@ from intake.db import session_scope
 from intake.dispatch import QueuedWork, alert_urgent_call, commit_and_dispatch
 from intake.models import Liaison, Unit
 from intake.runtime import get_runtime
-from intake.statuses import CallStatus
+from intake.statuses import CallStatus, FailureCode
 from jobs.queue import JobQueue, connect_redis
 from transcription.audio import is_readable_audio
 from transcription.download import RecordingRefused, download_recording, partial_downloads
@@ -67,7 +68,9 @@ def transcribe_call(call_id: int) -> str:
             return call.status.value
         recording_url, existing = call.recording_url, call.recording_path
     audio_path = Path(existing) if existing else _audio_path(settings.recordings_dir, call_id)
-    if not audio_path.exists():
+    # No stored path means no verified local copy (first attempt, or a retry that asked for
+    # a fresh download): fetch it, replacing whatever file is there.
+    if existing is None or not audio_path.exists():
         for stale in partial_downloads(audio_path):
             stale.unlink(missing_ok=True)  # left by an attempt killed mid-download
         try:
@@ -76,7 +79,7 @@ def transcribe_call(call_id: int) -> str:
                 auth=(settings.twilio_account_sid or "", settings.twilio_auth_token),
             )
         except RecordingRefused as exc:
-            return _fail(runtime, call_id, f"refused: {exc}")
+            return _fail(runtime, call_id, f"refused: {exc}", FailureCode.DOWNLOAD_REFUSED)
         with session_scope(runtime.session_factory) as session:
             store_local_audio(get_call(session, call_id), str(audio_path), size)
     progress = _ProgressWriter(runtime.session_factory, call_id)
@@ -85,9 +88,9 @@ def transcribe_call(call_id: int) -> str:
                                      max_seconds=settings.max_recording_seconds + LENGTH_SLACK_SECONDS,
                                      on_progress=progress)
     except UnreadableAudio as exc:
-        return _fail(runtime, call_id, f"unreadable audio: {exc}")
+        return _fail(runtime, call_id, f"unreadable audio: {exc}", FailureCode.UNREADABLE_AUDIO)
     except AudioTooLong as exc:
-        return _fail(runtime, call_id, f"refused: {exc}")
+        return _fail(runtime, call_id, f"refused: {exc}", FailureCode.TOO_LONG)
     with session_scope(runtime.session_factory) as session:
         call = get_call(session, call_id)
         session.refresh(call, with_for_update=True)
@@ -97,7 +100,7 @@ def transcribe_call(call_id: int) -> str:
                         call.status.value)
             return call.status.value
         details = extract_caller_details(
-            transcript.text, language=call.language, directory=_directory_index(session),
+            transcript.text, language=call.language, directory=load_directory_index(session),
             caller_number=call.from_number,
             urgent_keywords=list(settings.urgent_keywords) or None,
         )
@@ -149,19 +152,21 @@ def on_transcription_failed(job, connection, exc_type, exc_value, traceback) -> 
             # A worker without a model ran the job (it should not listen on this queue).
             # The call stays owed: the reconciler enqueues it again for a worker with a model.
             defer_transcription(session, call, f"waiting for a speech model: {exc_value}",
-                                WORKER)
+                                WORKER, FailureCode.WAITING_FOR_MODEL)
         elif job.retries_left:
             interval = job.get_retry_interval()
             defer_transcription(session, call, f"retrying in {interval} s after: {reason}",
                                 WORKER)
         else:
-            fail_transcription(session, call, reason, WORKER)
+            code = (FailureCode.DOWNLOAD_FAILED if issubclass(exc_type, requests.RequestException)
+                    else FailureCode.JOB_FAILED)
+            fail_transcription(session, call, reason, WORKER, code)
 
 
-def _fail(runtime, call_id: int, reason: str) -> str:
+def _fail(runtime, call_id: int, reason: str, code: FailureCode) -> str:
     with session_scope(runtime.session_factory) as session:
         call = get_call(session, call_id)
-        fail_transcription(session, call, reason, WORKER)
+        fail_transcription(session, call, reason, WORKER, code)
         return call.status.value
 
 
@@ -169,7 +174,8 @@ def _audio_path(recordings_dir: Path, call_id: int) -> Path:
     return recordings_dir / f"call-{call_id}.wav"
 
 
-def _directory_index(session) -> DirectoryIndex:
+def load_directory_index(session) -> DirectoryIndex:
+    """Return the active liaisons and units, for matching names and units in a transcript."""
     entries = [DirectoryEntry("liaison", l.id, l.name, l.phone, l.work_unit or None)
                for l in session.scalars(select(Liaison).where(Liaison.active.is_(True)))]
     entries += [DirectoryEntry("unit", u.id, u.name)

@@ -12,14 +12,17 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import requests
 
+from intake.settings import DEFAULT_MODEL_SITE as MODEL_SITE
 from intake.settings import MODEL_NAMES
-
-MODEL_SITE = "https://alphacephei.com/vosk/models"
 PINNED_SHA256: dict[str, str] = {}
 DOWNLOAD_TIMEOUT = (10, 60)
+CHUNK_BYTES = 1 << 20
+# on_progress(bytes_done, bytes_total); the total is None when the site does not say.
+ProgressCallback = Callable[[int, "int | None"], None]
 
 
 class ModelInstallError(Exception):
@@ -64,17 +67,34 @@ def install_model_zip(zip_path: str | Path, target_root: Path, expected_sha256: 
     return destination
 
 
-def download_model(language: str, target_root: Path, expected_sha256: str | None = None) -> Path:
-    """Download the language's small model and install it."""
+def model_zip_url(language: str, site: str = MODEL_SITE) -> str:
+    """Return where the language's model zip is published."""
+    return f"{site.rstrip('/')}/{MODEL_NAMES[language]}.zip"
+
+
+def download_model(language: str, target_root: Path, expected_sha256: str | None = None,
+                   site: str = MODEL_SITE,
+                   on_progress: ProgressCallback | None = None) -> Path:
+    """Download the language's small model from `site` and install it.
+
+    Raises:
+        ModelInstallError: the site could not be reached, or the zip is not a good model.
+    """
     name = MODEL_NAMES[language]
-    url = f"{MODEL_SITE}/{name}.zip"
+    url = model_zip_url(language, site)
     target_root.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target_root, suffix=".zip") as tmp:
         try:
             with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT) as response:
                 response.raise_for_status()
-                for chunk in response.iter_content(1 << 20):
+                declared = response.headers.get("Content-Length", "")
+                total = int(declared) if declared.isdigit() else None
+                done = 0
+                for chunk in response.iter_content(CHUNK_BYTES):
                     tmp.write(chunk)
+                    done += len(chunk)
+                    if on_progress is not None:
+                        on_progress(done, total)
         except requests.RequestException as exc:
             raise ModelInstallError(
                 f"could not download {url} ({exc}); on an offline site, copy the zip here "

@@ -1,6 +1,8 @@
 // The call page: click a word to seek, the word being played is highlighted, keyboard
-// shortcuts (Space play/pause, J back 5 s, N next draft), directory typeahead, the
-// "another leader needs a reason" rule, and a live preview of the SMS with its segments.
+// shortcuts (Space play/pause, J back 5 s, N next draft), directory typeahead (which never
+// replaces a number already in the phone field), the "another leader needs a reason" rule,
+// a live preview of the SMS with its segments and the next case number, and corrections
+// saved in place that re-draft only the fields the officer has not touched.
 (function () {
   "use strict";
   var player = document.getElementById("player");
@@ -83,13 +85,46 @@
   leaderSelect.addEventListener("change", checkLeader);
   checkLeader();
 
+  var urgentBox = document.getElementById("urgent");
+  var alternative = document.getElementById("phone-alternative");
+  // Fields the officer has typed in or chosen keep their value when a correction re-drafts.
+  [nameInput, unitInput, phoneInput].forEach(function (el) {
+    el.addEventListener("input", function () { el.dataset.touched = "1"; });
+  });
+  urgentBox.addEventListener("change", function () { urgentBox.dataset.touched = "1"; });
+
+  function digits(phone) { return String(phone || "").replace(/\D/g, "").slice(-11); }
+  function offerPhone(phone) {
+    // Never replace a number already in the field (the caller may have dictated a better
+    // one): show the directory's beside it, one click away.
+    if (!phone || digits(phone) === digits(phoneInput.value)) {
+      alternative.classList.add("hidden");
+      return;
+    }
+    if (!phoneInput.value.trim()) {
+      phoneInput.value = phone;
+      alternative.classList.add("hidden");
+      return;
+    }
+    alternative.querySelector("span").textContent =
+      alternative.dataset.template.replace("{phone}", phone);
+    alternative.dataset.phone = phone;
+    alternative.classList.remove("hidden");
+  }
+  document.getElementById("use-directory-phone").addEventListener("click", function () {
+    phoneInput.value = alternative.dataset.phone;
+    phoneInput.dataset.touched = "1";
+    alternative.classList.add("hidden");
+  });
+
   var typeTimer = null;
   function closeList() { list.classList.add("hidden"); list.replaceChildren(); }
   function choose(item) {
     if (item.kind === "liaison") {
       nameInput.value = item.name;
       unitInput.value = item.unit || item.address || "";
-      if (item.phone) phoneInput.value = item.phone;
+      nameInput.dataset.touched = unitInput.dataset.touched = "1";
+      offerPhone(item.phone);
       liaisonInput.value = item.id;
       if (item.leader_id) {
         defaultLeader = String(item.leader_id);
@@ -97,6 +132,7 @@
       }
     } else {
       unitInput.value = item.name;
+      unitInput.dataset.touched = "1";
     }
     checkLeader();
     closeList();
@@ -130,6 +166,7 @@
   var previewTimer = null;
   var count = document.getElementById("sms-count");
   var bodyBox = document.getElementById("sms-body");
+  var numberLine = document.getElementById("sms-number");
   var template = document.getElementById("sms-preview").dataset.template;
   function preview() {
     window.clearTimeout(previewTimer);
@@ -145,10 +182,61 @@
           count.classList.toggle("warn", data.segments > 1);
           bodyBox.textContent = data.body;
           count.dataset.segments = data.segments;
+          numberLine.textContent = numberLine.dataset.template.replace("{number}", data.number);
         })
         .catch(function () {});
     }, 250);
   }
   [nameInput, unitInput, summary].forEach(function (el) { el.addEventListener("input", preview); });
   preview();
+
+  // Saving a correction in place: the server drafts the caller details again from it (a
+  // job), and the suggestions replace only the fields the officer has not touched.
+  var transcriptForm = document.getElementById("transcript-form");
+  var note = document.getElementById("redraft-note");
+  var corrected = document.getElementById("corrected");
+  var DRAFT_POLL_MS = 500, DRAFT_POLLS = 40;
+
+  function applySuggestions(data) {
+    [[nameInput, "caller_name"], [unitInput, "caller_unit"]].forEach(function (pair) {
+      if (!pair[0].dataset.touched) pair[0].value = data[pair[1]] || "";
+    });
+    if (!nameInput.dataset.touched) liaisonInput.value = data.liaison_id || "";
+    if (!phoneInput.dataset.touched) phoneInput.value = data.caller_phone || "";
+    if (!urgentBox.dataset.touched) urgentBox.checked = !!data.urgent;
+    preview();
+  }
+
+  function pollDraft(url, left) {
+    fetch(url, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (data && data.current) {
+          applySuggestions(data);
+          note.textContent = transcriptForm.dataset.redrafted;
+        } else if (left > 0) {
+          window.setTimeout(function () { pollDraft(url, left - 1); }, DRAFT_POLL_MS);
+        } else {
+          note.textContent = transcriptForm.dataset.unchanged;
+        }
+      })
+      .catch(function () { note.textContent = transcriptForm.dataset.unchanged; });
+  }
+
+  if (transcriptForm) {
+    transcriptForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      fetch(transcriptForm.action, { method: "POST", body: new FormData(transcriptForm),
+                                     credentials: "same-origin",
+                                     headers: { "Accept": "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+        .then(function (saved) {
+          corrected.querySelector("span").textContent = saved.text;
+          corrected.classList.toggle("hidden", !saved.text);
+          note.textContent = transcriptForm.dataset.saved;
+          pollDraft(saved.draft, DRAFT_POLLS);
+        })
+        .catch(function () { transcriptForm.submit(); });  // the ordinary post still works
+    });
+  }
 })();

@@ -62,7 +62,22 @@
     cell(tr, call.leader);
     cell(tr, call.duration ? call.duration + "s" : "", "c-num");
     cell(tr, call.excerpt, "excerpt");
-    cell(tr, call.state_label, "state state-" + call.status);
+    var state = cell(tr, call.state_label, "state state-" + call.status);
+    if (call.case_url) {
+      var link = document.createElement("a");
+      link.className = "case-link";
+      link.href = call.case_url;
+      link.textContent = call.case_number;
+      state.appendChild(document.createTextNode(" "));
+      state.appendChild(link);
+    }
+    if (call.failure_label) {
+      // Why the call failed (or waits), translated on the server.
+      var why = document.createElement("small");
+      why.className = "why";
+      why.textContent = call.failure_label;
+      state.appendChild(why);
+    }
     return tr;
   }
 

@@ -1,0 +1,14 @@
+"""`dutyline run` prints the demo sign-in while, and only while, the demo password works."""
+from intake.demo import DEMO_USERNAME, demo_password_unchanged
+from intake.directory import find_user, hash_password
+
+
+def test_the_hint_lasts_as_long_as_the_demo_password(demo):
+    assert demo_password_unchanged(demo)
+    find_user(demo, DEMO_USERNAME).password_hash = hash_password("a-real-password")
+    demo.commit()
+    assert not demo_password_unchanged(demo)
+
+
+def test_no_demo_directory_means_no_hint(db_session):
+    assert not demo_password_unchanged(db_session)
