@@ -69,10 +69,10 @@ SUPERVISION_OFFICE = Principal(Party.SUPERVISOR, "督办室", "system:overdue")
 
 
 def list_overdue_cases(session: Session, now: datetime) -> list[Case]:
-    """Return the cases past their deadline that are not yet under overdue supervision."""
+    """Return the cases past their deadline with no overdue entry for the deadline in force."""
     already = select(SupervisionEntry.id).where(
         SupervisionEntry.case_id == Case.id, SupervisionEntry.cause == SupervisionCause.OVERDUE,
-        SupervisionEntry.closed_at.is_(None))
+        SupervisionEntry.deadline_at == Case.deadline_at)
     return list(session.scalars(select(Case).where(
         Case.status.in_(WORKING_STATES), Case.deadline_at < now, ~already.exists())
         .order_by(Case.deadline_at, Case.id)))
@@ -81,12 +81,14 @@ def list_overdue_cases(session: Session, now: datetime) -> list[Case]:
 def supervise_overdue_cases(session: Session, clock: Clock, actor: Actor | None = None) -> list[Case]:
     """Hand every overdue case to the supervision office; return those newly registered.
 
-    Running it again at the same moment registers nothing new.
+    Running it again registers nothing new until a case misses another deadline; the
+    scheduled sweep (intake.sweep) does the same in bulk.
     """
     principal = SUPERVISION_OFFICE if actor is None else Principal(
         Party.SUPERVISOR, actor.name or actor.label, actor.label, actor.user_id)
     overdue = list_overdue_cases(session, clock.now())
     for case in overdue:
-        open_supervision(session, case, SupervisionCause.OVERDUE, principal, clock)
+        entry = open_supervision(session, case, SupervisionCause.OVERDUE, principal, clock)
+        entry.deadline_at = case.deadline_at
         note_event(session, case, principal, "case.overdue_supervised", due=case.deadline_at)
     return overdue
