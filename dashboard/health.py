@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from intake.heartbeat import HEARTBEAT_FRESH
 from intake.models import WorkerHeartbeat, utcnow
 from jobs.queue import connect_redis
+from jobs.schedule import last_sweep
 from web.services import get_db, get_settings
 
 bp = Blueprint("health", __name__)
@@ -25,10 +26,14 @@ def healthz():
     except Exception as exc:  # reported, not raised: this is the health check
         report["database"] = {"ok": False, "error": str(exc)}
     try:
-        connect_redis(settings.effective_redis_url, timeout=1).ping()
+        connection = connect_redis(settings.effective_redis_url, timeout=1)
+        connection.ping()
         report["redis"] = {"ok": True}
+        # When the scheduled sweep (or `dutyline sweep`) last ran, and as of what moment.
+        report["sweep"] = {"last": last_sweep(connection)}
     except redis.RedisError as exc:
         report["redis"] = {"ok": False, "error": str(exc)}
+        report["sweep"] = {"last": None}
     workers = []
     if report["database"]["ok"]:
         for beat in get_db().scalars(select(WorkerHeartbeat)):

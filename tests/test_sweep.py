@@ -214,3 +214,43 @@ def test_due_work_is_a_question_that_writes_nothing(demo, people):
     assert work[1].to_json()["to"] == f"user:{people['sup'].id}"
     assert demo.scalar(select(func.count(Reminder.id))) == 0
     assert demo.scalar(select(func.count(SupervisionEntry.id))) == 0
+
+
+def test_an_extension_is_told_to_the_office_which_may_overrule_it(demo, people):
+    from intake.exceptions import Forbidden, ValidationError
+    from intake.supervision import overrule_extension
+    from intake.transfers import transfer_case as transfer
+
+    case = route(demo, TUESDAY)
+    unit = people["units"]["城关镇卫生院"]
+    clock = FixedClock(TUESDAY)
+    transfer(demo, people["wang"], case, unit.id, clock, CALENDAR, SMS)
+    demo.commit()
+    in_force = case.deadline_at
+    for deadline, reason, code in ((in_force, "需要协调", "deadline_not_later"),
+                                   (in_force - timedelta(days=1), "需要协调", "deadline_not_later"),
+                                   (in_force + timedelta(days=2), "   ", "reason_required")):
+        with pytest.raises(ValidationError) as refused:
+            extend_deadline(demo, people["wang"], case, deadline, reason, clock, SMS)
+        assert refused.value.code == code
+    assert case.deadline_at == in_force and len(case.deadline_changes) == 2
+    outcome = extend_deadline(demo, people["wang"], case, at(10, 16, 17, 30), "需要协调药企供货",
+                              clock, SMS)
+    assert case.deadline_at == at(10, 16, 17, 30)  # at once
+    (notice,) = [demo.get(Notification, nid) for nid in outcome.sms]
+    assert notice.user_id == people["sup"].id and "10月16日 17:30" in notice.body
+    assert "需要协调药企供货" in notice.body and count_segments(notice.body) <= 2
+    with pytest.raises(Forbidden):
+        overrule_extension(demo, people["wang"], case, "不同意", clock)
+    with pytest.raises(ValidationError) as bare:
+        overrule_extension(demo, people["sup"], case, "", clock)
+    assert bare.value.code == "reason_required"
+    overrule_extension(demo, people["sup"], case, "供货不是理由，按原期限办结", clock)
+    demo.commit()
+    assert case.deadline_at == in_force
+    assert [(c.kind.value, c.new_deadline) for c in case.deadline_changes] == [
+        ("same_day", at(9, 30, 0)), ("transfer", in_force),
+        ("extension", at(10, 16, 17, 30)), ("overruled", in_force)]
+    with pytest.raises(ValidationError) as twice:
+        overrule_extension(demo, people["sup"], case, "再驳回", clock)
+    assert twice.value.code == "no_extension"
