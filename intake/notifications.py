@@ -10,13 +10,14 @@ from datetime import datetime
 from typing import Callable, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from intake.audit import Actor, record_event
 from intake.directory import list_on_duty_leaders
 from intake.exceptions import NotFound
-from intake.models import Call, Case, Leader, Liaison, Notification, Unit, User, utcnow
+from intake.models import (AuditEvent, Call, Case, Leader, Liaison, Notification, Unit, User,
+                           utcnow)
 from intake.statuses import (NOTIFICATION_FAILURES, NOTIFICATION_RANK, NotificationKind,
                              NotificationStatus)
 
@@ -219,6 +220,45 @@ def queue_sms(session: Session, *, kind: NotificationKind | str, body: str, acto
                  after={"kind": kind.value, "to": recipient.phone,
                         "segments": notification.segments})
     return notification
+
+
+@dataclass(frozen=True)
+class SmsDraft:
+    """One SMS to write in a batch: kind, body, the recipient's role and id, the case or call."""
+
+    kind: NotificationKind
+    body: str
+    party: str  # "leader" | "unit" | "liaison" | "user"
+    recipient_id: int
+    to_number: str
+    case_id: int | None = None
+    call_id: int | None = None
+
+
+def queue_sms_batch(session: Session, drafts: list[SmsDraft], actor: Actor,
+                    now: datetime | None = None) -> list[int]:
+    """Write many SMS as PENDING in one insert (the sweep's reminders); return their ids in order.
+
+    The same rows and audit rows as queue_sms, for a caller that has already looked up
+    each recipient's phone (and left out those without one).
+    """
+    if not drafts:
+        return []
+    now = now or utcnow()
+    table = Notification.__table__
+    rows = [{"kind": d.kind.value, "case_id": d.case_id, "call_id": d.call_id,
+             "leader_id": None, "unit_id": None, "liaison_id": None, "user_id": None,
+             f"{d.party}_id": d.recipient_id, "to_number": d.to_number, "body": d.body,
+             "segments": count_segments(d.body), "status": NotificationStatus.PENDING.value,
+             "attempts": 0, "created_at": now, "updated_at": now} for d in drafts]
+    ids = list(session.scalars(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+    session.execute(insert(AuditEvent), [
+        {"at": now, "actor": actor.label, "actor_user_id": actor.user_id, "action": "sms.queued",
+         "entity_type": Notification.__tablename__, "entity_id": nid, "before": None,
+         "after": {"kind": row["kind"], "to": row["to_number"], "segments": row["segments"]}}
+        for nid, row in zip(ids, rows)])
+    return ids
 
 
 def deliver_notification(session: Session, notification_id: int, notifier: Notifier,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from intake.audit import Actor
@@ -36,7 +36,7 @@ from intake.contacts import members_owing_contacts
 from intake.links import base_url, page_link
 from intake.models import (AuditEvent, Call, Case, CaseAssignment, Leader, Liaison, Notification,
                            Reminder, SupervisionEntry, Unit, User)
-from intake.notifications import SmsContext, compose_reminder, queue_sms
+from intake.notifications import SmsContext, SmsDraft, compose_reminder, queue_sms_batch
 from intake.statuses import (WORKING_STATES, CaseStatus, NotificationKind, ReminderKind, Role,
                              SupervisionCause)
 from intake.supervision import SUPERVISION_OFFICE
@@ -303,9 +303,8 @@ def apply_work(session: Session, work: list, now: datetime, context: SweepContex
     """Open the overdue entries and queue the reminders; the caller commits and dispatches."""
     report = SweepReport(now)
     _open_overdue_entries(session, [w for w in work if isinstance(w, OverdueCase)], now, report)
-    for item in work:
-        if isinstance(item, DueReminder):
-            _send_reminder(session, item, now, context, actor, report)
+    _send_reminders(session, [w for w in work if isinstance(w, DueReminder)], now, context,
+                    actor, report)
     if report.changed:
         session.flush()
         # The bulk inserts bypass the identity map; reload what a caller may hold.
@@ -357,44 +356,54 @@ def _audit_cases(session, actor: Actor, action: str, now: datetime,
 _RECIPIENTS = {"unit": Unit, "leader": Leader, "user": User}
 
 
-def _send_reminder(session, item: DueReminder, now, context: SweepContext, actor: Actor,
-                   report: SweepReport) -> None:
-    claimed = _insert_new(session, Reminder, [
-        {"kind": item.kind.value, "subject": item.subject, "day": item.day,
-         "case_id": item.case_id, "created_at": now}], Reminder.id)
-    if not claimed:
-        return  # another sweep sent it meanwhile
-    party, recipient_id = item.recipient
-    recipient = session.get(_RECIPIENTS[party], recipient_id)
-    case = session.get(Case, item.case_id) if item.case_id else None
-    call = session.get(Call, item.call_id) if item.call_id else None
-    body = _compose(item, case, context)
-    notification = queue_sms(session, kind=_NOTIFICATION_KINDS[item.kind], body=body,
-                             actor=actor, case=case, call=call, **{party: recipient})
-    if notification is None:
+def _send_reminders(session, items: list[DueReminder], now, context: SweepContext,
+                    actor: Actor, report: SweepReport) -> None:
+    """Claim each reminder's key, then write its SMS, all in a few statements."""
+    phones = {}
+    for party, model in _RECIPIENTS.items():
+        wanted = {i.recipient[1] for i in items if i.recipient[0] == party}
+        if wanted:
+            phones.update({(party, rid): phone for rid, phone in session.execute(
+                select(model.id, model.phone).where(model.id.in_(wanted))) if phone})
+    items = [i for i in items if i.recipient in phones]
+    claimed = {(row.kind, row.subject, row.day): row.id for row in _insert_new(
+        session, Reminder, [{"kind": i.kind.value, "subject": i.subject, "day": i.day,
+                             "case_id": i.case_id, "created_at": now} for i in items],
+        Reminder.id, Reminder.kind, Reminder.subject, Reminder.day)}
+    # Another sweep may have claimed some meanwhile: those are its to send.
+    items = [i for i in items if (i.kind, i.subject, i.day) in claimed]
+    drafts = [SmsDraft(_NOTIFICATION_KINDS[i.kind], _compose(i, context), i.recipient[0],
+                       i.recipient[1], phones[i.recipient], i.case_id, i.call_id)
+              for i in items]
+    ids = queue_sms_batch(session, drafts, actor, now)
+    if not ids:
         return
-    session.execute(update(Reminder).where(Reminder.id == claimed[0].id)
-                    .values(notification_id=notification.id))
-    report.sms.append(notification.id)
-    report.reminders[item.kind.value] += 1
-    details = {"by": actor.name, "kind": item.kind.value, "to": notification.to_number}
-    if item.kind is ReminderKind.OVERDUE_DIGEST:
-        _audit_cases(session, actor, "case.reminded", now,
-                     [(case_id, details) for case_id in item.facts["case_ids"]])
-    elif case is not None:
-        _audit_cases(session, actor, "case.reminded", now, [(case.id, details)])
+    table = Reminder.__table__
+    session.execute(update(table).where(table.c.id == bindparam("reminder_id"))
+                    .values(notification_id=bindparam("notification_id")),
+                    [{"reminder_id": claimed[(i.kind, i.subject, i.day)], "notification_id": nid}
+                     for i, nid in zip(items, ids)])
+    audit = []
+    for item, draft in zip(items, drafts):
+        details = {"by": actor.name, "kind": item.kind.value, "to": draft.to_number}
+        report.reminders[item.kind.value] += 1
+        case_ids = item.facts["case_ids"] if item.kind is ReminderKind.OVERDUE_DIGEST else (
+            [item.case_id] if item.case_id else [])
+        audit.extend((case_id, details) for case_id in case_ids)
+    _audit_cases(session, actor, "case.reminded", now, audit)
+    report.sms.extend(ids)
 
 
-def _compose(item: DueReminder, case: Case | None, context: SweepContext) -> str:
+def _compose(item: DueReminder, context: SweepContext) -> str:
     language, facts = context.language, item.facts
     key = item.kind.value
     if item.kind in (ReminderKind.UNIT_DUE_TOMORROW, ReminderKind.UNIT_DUE_TODAY):
         return compose_reminder(key, language, number=facts["number"],
                                 due=context.sms.due_text(facts["due"]),
-                                link=page_link(context.public_base_url, "case", case.id))
+                                link=page_link(context.public_base_url, "case", item.case_id))
     if item.kind is ReminderKind.LEADER_SAME_DAY:
         return compose_reminder(key, language, number=facts["number"], caller=facts["caller"],
-                                link=page_link(context.public_base_url, "case", case.id))
+                                link=page_link(context.public_base_url, "case", item.case_id))
     if item.kind is ReminderKind.OVERDUE_DIGEST:
         return compose_reminder(key, language, items=facts["numbers"],
                                 max_segments=LIST_SEGMENTS,
