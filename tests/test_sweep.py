@@ -254,3 +254,46 @@ def test_an_extension_is_told_to_the_office_which_may_overrule_it(demo, people):
     with pytest.raises(ValidationError) as twice:
         overrule_extension(demo, people["sup"], case, "再驳回", clock)
     assert twice.value.code == "no_extension"
+
+
+def test_a_calendar_change_recounts_transferred_cases_not_extended_ones(demo, people):
+    from intake.holidays import (Entry, EntryInput, import_calendar_entries,
+                                 remove_calendar_entry, set_calendar_entry)
+    from intake.models import DayKind
+
+    unit = people["units"]["城关镇卫生院"]
+    clock = FixedClock(TUESDAY)
+    counted = route(demo, TUESDAY)
+    extended = route(demo, TUESDAY, phone="+8613812340000")
+    direct = route(demo, TUESDAY, phone="+8613712345678")
+    for case in (counted, extended):
+        transfer_case(demo, people["wang"] if case.leader.name == "王建国" else people["li"],
+                      case, unit.id, clock, CALENDAR, SMS)
+    extend_deadline(demo, people["wang"], extended, at(10, 20, 17, 30), "等待检验报告", clock)
+    demo.commit()
+    assert counted.deadline_at == at(10, 9, 17, 30)
+    admin = Actor("user:admin", name="管理员")
+    set_calendar_entry(demo, EntryInput(date(2026, 10, 8), DayKind.HOLIDAY, "本局调休"), admin)
+    demo.commit()
+    with_entry = BureauCalendar([Entry(date(2026, 10, 8), DayKind.HOLIDAY)])
+    moved_to = with_entry.add_working_days(date(2026, 9, 29), 3)
+    assert moved_to > date(2026, 10, 9)
+    demo.refresh(counted)
+    assert counted.deadline_at.astimezone(TZ).date() == moved_to
+    assert counted.deadline_changes[-1].kind.value == "recomputed"
+    assert "2026-10-08" in counted.deadline_changes[-1].reason
+    assert extended.deadline_at == at(10, 20, 17, 30)
+    assert direct.deadline_at == at(9, 30, 0)
+    assert "case.deadline_recomputed" in demo.scalars(select(AuditEvent.action).where(
+        AuditEvent.entity_type == "cases", AuditEvent.entity_id == counted.id)).all()
+    remove_calendar_entry(demo, date(2026, 10, 8), admin)
+    demo.commit()
+    demo.refresh(counted)
+    assert counted.deadline_at == at(10, 9, 17, 30)
+    # An import recounts once, after all its rows are in.
+    import_calendar_entries(demo, [["2026-10-08", "holiday", "本局调休"],
+                                   ["2026-10-09", "holiday", "本局调休"]], admin)
+    demo.commit()
+    demo.refresh(counted)
+    assert [c.kind.value for c in counted.deadline_changes].count("recomputed") == 3
+    assert counted.deadline_at.astimezone(TZ).date() > moved_to
