@@ -253,7 +253,7 @@ def queue_sms_batch(session: Session, drafts: list[SmsDraft], actor: Actor,
              "attempts": 0, "created_at": now, "updated_at": now} for d in drafts]
     ids = list(session.scalars(
         insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
-    session.execute(insert(AuditEvent), [
+    session.execute(insert(AuditEvent.__table__), [
         {"at": now, "actor": actor.label, "actor_user_id": actor.user_id, "action": "sms.queued",
          "entity_type": Notification.__tablename__, "entity_id": nid, "before": None,
          "after": {"kind": row["kind"], "to": row["to_number"], "segments": row["segments"]}}

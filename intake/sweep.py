@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from intake.audit import Actor
+from intake.audit import Actor, record_event
 from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
 from intake.contacts import members_owing_contacts
 from intake.links import base_url, page_link
@@ -318,36 +318,55 @@ def run_sweep(session: Session, now: datetime, calendar: WorkingCalendar,
     return apply_work(session, due_work(session, now, calendar, context), now, context, actor)
 
 
-def _insert_new(session: Session, model, rows: list[dict], *returning):
-    """Insert rows, skipping any that a unique key already holds; return the new rows' columns."""
-    if not rows:
-        return []
+def _dialect_insert(session: Session, model):
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = dialect_insert(model.__table__).on_conflict_do_nothing().returning(*returning)
+    return dialect_insert(model.__table__)
+
+
+def _insert_new(session: Session, model, rows: list[dict], *returning):
+    """Insert rows, skipping any that a unique key already holds; return the new rows' columns."""
+    if not rows:
+        return []
+    statement = _dialect_insert(session, model).on_conflict_do_nothing().returning(*returning)
     return session.execute(statement, rows).all()
 
 
 def _open_overdue_entries(session, overdue: list[OverdueCase], now, report) -> None:
+    if not overdue:
+        return
     principal = SUPERVISION_OFFICE
-    opened = _insert_new(session, SupervisionEntry, [
-        {"case_id": o.case_id, "cause": SupervisionCause.OVERDUE.value, "reason": "",
-         "deadline_at": o.deadline_at, "opened_at": now, "opened_by": principal.label,
-         "decision": ""} for o in overdue], SupervisionEntry.case_id)
-    new = {row.case_id for row in opened}
+    by_id = {o.case_id: o for o in overdue}
+    opened = set()
+    # The database copies each case's deadline itself (INSERT … SELECT): after a long
+    # holiday thousands of cases fall overdue together, and a statement per row would not
+    # keep the sweep within its two seconds.
+    ids = list(by_id)
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start:start + 5000]
+        columns = ["case_id", "cause", "reason", "deadline_at", "opened_at", "opened_by",
+                   "decision"]
+        source = select(Case.id, literal(SupervisionCause.OVERDUE.value), literal(""),
+                        Case.deadline_at, literal(now, SupervisionEntry.opened_at.type),
+                        literal(principal.label), literal("")).where(
+            Case.id.in_(chunk), Case.status.in_(WORKING_STATES), Case.deadline_at < now)
+        statement = (_dialect_insert(session, SupervisionEntry).from_select(columns, source)
+                     .on_conflict_do_nothing().returning(SupervisionEntry.case_id))
+        opened.update(session.scalars(statement))
     _audit_cases(session, principal.actor, "case.overdue_supervised", now, [
         (o.case_id, {"by": principal.name, "due": o.deadline_at.isoformat()})
-        for o in overdue if o.case_id in new])
-    report.overdue_opened.extend(o.number for o in overdue if o.case_id in new)
+        for o in overdue if o.case_id in opened])
+    report.overdue_opened.extend(o.number for o in overdue if o.case_id in opened)
 
 
 def _audit_cases(session, actor: Actor, action: str, now: datetime,
                  rows: list[tuple[int, dict]]) -> None:
     # Thousands of cases can fall overdue at once (after a holiday): one insert for all rows.
     if rows:
-        session.execute(insert(AuditEvent), [
+        # The table, not the entity: a plain executemany, which psycopg pipelines.
+        session.execute(insert(AuditEvent.__table__), [
             {"at": now, "actor": actor.label, "actor_user_id": actor.user_id,
              "action": action, "entity_type": Case.__tablename__, "entity_id": case_id,
              "before": None, "after": after} for case_id, after in rows])
@@ -384,12 +403,16 @@ def _send_reminders(session, items: list[DueReminder], now, context: SweepContex
                     [{"reminder_id": claimed[(i.kind, i.subject, i.day)], "notification_id": nid}
                      for i, nid in zip(items, ids)])
     audit = []
-    for item, draft in zip(items, drafts):
-        details = {"by": actor.name, "kind": item.kind.value, "to": draft.to_number}
+    for item, draft, notification_id in zip(items, drafts, ids):
         report.reminders[item.kind.value] += 1
-        case_ids = item.facts["case_ids"] if item.kind is ReminderKind.OVERDUE_DIGEST else (
-            [item.case_id] if item.case_id else [])
-        audit.extend((case_id, details) for case_id in case_ids)
+        if item.case_id:
+            audit.append((item.case_id, {"by": actor.name, "kind": item.kind.value,
+                                         "to": draft.to_number}))
+        elif item.kind is ReminderKind.OVERDUE_DIGEST:
+            # The digest names its cases in its own row; each of them already has its
+            # "overdue" entry and event, and thousands of rows a morning would say no more.
+            record_event(session, actor, "sms.digest", session.get(Notification, notification_id),
+                         after={"kind": item.kind.value, "cases": item.facts["numbers"]})
     _audit_cases(session, actor, "case.reminded", now, audit)
     report.sms.extend(ids)
 
