@@ -15,6 +15,7 @@ from intake.clock import FixedClock
 from intake.contacts import log_contact
 from intake.directory import create_user
 from intake.holidays import BureauCalendar
+from intake.inbound import handle_inbound_sms
 from intake.models import (AuditEvent, Call, Leader, Liaison, Notification, Reminder,
                            SupervisionEntry, Unit, User)
 from intake.notifications import SmsContext, count_segments
@@ -199,9 +200,13 @@ def test_an_unacknowledged_urgent_call_goes_up_the_chain(demo, people):
     assert [n.leader_id for n in sms_of(demo, "urgent_escalation")] == [li.id, head.id]
     body = sms_of(demo, "urgent_escalation")[-1].body
     assert "急事留言" in body and call.reference in body and "20分钟" in body
-    # Acknowledged: nothing more, even for a leader added to the chain later.
-    demo.get(Call, call.id).urgent_acknowledged_at = at(11, 26, 2, 22)
-    head.is_head, li.is_head = False, True
+    # 李红 replies "1" to her alert: she has taken it on, and it goes no further up.
+    reply = handle_inbound_sms(demo, li.phone, "1", "SMack1", Actor("twilio"), "zh-CN",
+                               FixedClock(at(11, 26, 2, 22)), CALENDAR, SMS)
+    demo.commit()
+    assert reply.reply == f"已确认您接手急事留言{call.reference}，不再向上级报告。"
+    assert demo.get(Call, call.id).urgent_acknowledged_by == f"sms:{li.phone}"
+    head.is_head, wang.is_head = False, True  # even a head named later hears nothing
     demo.commit()
     assert sweep(demo, at(11, 26, 2, 40)).reminders == {}
 
