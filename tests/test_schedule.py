@@ -105,3 +105,23 @@ def test_healthz_shows_when_the_last_sweep_ran(client, redis, settings):
                                           "now": "2026-11-26T01:00:00+00:00"}))
     assert client.get("/healthz").get_json()["sweep"]["last"]["finished_at"] == \
         "2026-11-26T01:00:00+00:00"
+
+
+def test_the_worker_forks_a_cron_scheduler_that_sweeps_at_once_after_each_start(settings, redis):
+    import time
+
+    from cli.worker import _start_cron
+
+    queue = Queue(SCHEDULE_QUEUE, connection=redis)
+    for start in (1, 2):  # a restart enqueues the sweep again straight away
+        process = _start_cron(settings)
+        try:
+            deadline = time.monotonic() + 30
+            while queue.count < start and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert queue.count == start
+            assert all(job.func_name == "jobs.schedule.sweep_job" for job in queue.jobs)
+        finally:
+            process.terminate()
+            process.join(10)
+        assert process.exitcode is not None
