@@ -44,15 +44,33 @@ def parse_moment(text: str | None, tz: str) -> datetime | None:
 @click.command("sweep")
 @click.option("--now", "now_text", default=None,
               help="Sweep as of this moment (ISO 8601; local time without an offset).")
+@click.option("--dry-run", is_flag=True, help="Only list what is due; change nothing.")
 @click.option("--json", "as_json", is_flag=True)
-def sweep_command(now_text: str | None, as_json: bool) -> None:
+def sweep_command(now_text: str | None, dry_run: bool, as_json: bool) -> None:
     """Run, once, what the scheduler runs: overdue cases, reminders, contact duties."""
     from jobs.queue import connect_redis
-    from jobs.schedule import sweep_once
+    from jobs.schedule import sweep_context, sweep_once
 
     runtime = get_runtime()
     settings = runtime.settings
     now = parse_moment(now_text, settings.timezone)
+    if dry_run:
+        from intake.clock import Clock
+        from intake.holidays import load_calendar
+        from intake.sweep import due_work
+
+        with session_scope(runtime.session_factory) as session:
+            work = [item.to_json() for item in due_work(
+                session, now or Clock(settings.timezone).now(), load_calendar(session),
+                sweep_context(settings))]
+            session.rollback()
+        if as_json:
+            echo_json(work)
+        else:
+            for item in work:
+                click.echo(" ".join(f"{k}={v}" for k, v in item.items()
+                                    if k != "facts" and v is not None))
+        return
     report = sweep_once(connect_redis(settings.effective_redis_url), runtime.session_factory,
                         settings, now=now)
     if report is None:
