@@ -254,6 +254,7 @@ def _register_optional_commands() -> None:
     from cli import calendar as working_calendar
     from cli import directory as directory_commands
     from cli import eval as evaluation
+    from cli import sweep
 
     speech.register(main)
     duty.register(main)
@@ -264,6 +265,7 @@ def _register_optional_commands() -> None:
     evaluation.register(main)
     working_calendar.register(main)
     directory_commands.register(main)
+    sweep.register(main)
 
 
 _register_optional_commands()

@@ -13,8 +13,11 @@ so nothing a job allocates outlives it and memory does not grow with the number 
 The job code (transcription.jobs, the extractor's pinyin and number tables) is imported
 and exercised in the parent too: otherwise every work-horse would import it again, per job.
 
-Without a model the worker serves only the SMS queue: the transcription jobs wait in
-Redis (they do not fail) until a worker with a model starts.
+Without a model the worker serves only the schedule and SMS queues: the transcription jobs
+wait in Redis (they do not fail) until a worker with a model starts.
+
+Unless it runs in burst mode, the worker also forks RQ's cron scheduler (jobs.schedule),
+which enqueues the sweep every DUTYLINE_SWEEP_INTERVAL_SECONDS; it dies with the worker.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ from intake.runtime import get_runtime
 from jobs.lifetime import die_with_parent
 from jobs.queue import SMS_QUEUE, TRANSCRIPTION_QUEUE, JobQueue, connect_redis
 from jobs.reconciler import reconcile
+from jobs.schedule import SCHEDULE_QUEUE, run_cron_scheduler
 from jobs.worker import MAINTENANCE_INTERVAL_SECONDS, WORKER_TTL_SECONDS, DutylineWorker
 from transcription.worker import try_load_model
 
@@ -41,7 +45,7 @@ log = logging.getLogger(__name__)
 
 def worker_queues(has_model: bool) -> list[str]:
     """Return the queues a worker serves: transcription only when it holds a model."""
-    return [SMS_QUEUE] + ([TRANSCRIPTION_QUEUE] if has_model else [])
+    return [SCHEDULE_QUEUE, SMS_QUEUE] + ([TRANSCRIPTION_QUEUE] if has_model else [])
 
 
 def run_worker(burst: bool = False, name: str | None = None, with_model: bool = True,
@@ -65,10 +69,32 @@ def run_worker(burst: bool = False, name: str | None = None, with_model: bool = 
     # Move everything loaded so far out of the cyclic collector's reach: otherwise a
     # collection in a work-horse writes to every object header and copies those pages.
     gc.freeze()
-    if processes == 1:
-        _serve(base, model, burst)
-        return
-    _serve_in_children(base, model, burst, processes)
+    cron = None if burst else _start_cron(settings)
+    try:
+        if processes == 1:
+            _serve(base, model, burst)
+            return
+        _serve_in_children(base, model, burst, processes)
+    finally:
+        if cron is not None and cron.is_alive():
+            cron.terminate()
+            cron.join(10)
+
+
+def _start_cron(settings) -> multiprocessing.Process:
+    """Fork RQ's cron scheduler, which enqueues the sweep on its interval."""
+    process = multiprocessing.get_context("fork").Process(
+        target=_serve_cron, args=(settings.effective_redis_url,
+                                  settings.sweep_interval_seconds, os.getpid()),
+        name="dutyline-cron", daemon=True)
+    process.start()
+    return process
+
+
+def _serve_cron(redis_url: str, interval_seconds: int, parent_pid: int) -> None:
+    # SIGTERM, not SIGKILL: the scheduler then unregisters itself from Redis.
+    die_with_parent(signal.SIGTERM, parent_pid)
+    run_cron_scheduler(redis_url, interval_seconds)
 
 
 def _serve_in_children(base: str, model, burst: bool, processes: int) -> None:

@@ -41,6 +41,7 @@ ERROR_MESSAGES = {
     "escalation_target_invalid": _l("Escalate to the bureau meeting or to the county."),
     "deadline_invalid": _l("Give the new deadline as a date and time."),
     "deadline_not_later": _l("The new deadline must be later than the one in force."),
+    "no_extension": _l("The deadline in force is not an extension; there is nothing to overrule."),
     "feedback_method_invalid": _l("Choose how the liaison was told: phone, written, SMS or in person."),
     "rating_invalid": _l("Choose satisfied, basically satisfied or dissatisfied."),
     # Directory and duty hours

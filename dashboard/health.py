@@ -18,6 +18,7 @@ from intake.models import WorkerHeartbeat, utcnow
 from intake.settings import Settings
 from intake.statuses import Role
 from jobs.queue import connect_redis
+from jobs.schedule import last_sweep
 from web.services import get_db, get_settings
 
 bp = Blueprint("health", __name__)
@@ -34,10 +35,14 @@ def build_report(settings: Settings, session: Session) -> dict:
         session.rollback()
         report["database"] = {"ok": False, "error": str(exc)}
     try:
-        connect_redis(settings.effective_redis_url, timeout=1).ping()
+        connection = connect_redis(settings.effective_redis_url, timeout=1)
+        connection.ping()
         report["redis"] = {"ok": True}
+        # When the scheduled sweep (or `dutyline sweep`) last ran, and as of what moment.
+        report["sweep"] = {"last": last_sweep(connection)}
     except redis.RedisError as exc:
         report["redis"] = {"ok": False, "error": str(exc)}
+        report["sweep"] = {"last": None}
     workers = []
     if report["database"]["ok"]:
         for beat in session.scalars(select(WorkerHeartbeat)):
@@ -70,6 +75,8 @@ def summarize(report: dict) -> dict:
     summary = {"ok": report["ok"], "status": report["status"]}
     for name in COMPONENTS:
         summary[name] = {"ok": report[name]["ok"], "status": report[name]["status"]}
+    # When the scheduled sweep last ran is a time, not a detail of the machine: shown to all.
+    summary["sweep"] = report["sweep"]
     return summary
 
 

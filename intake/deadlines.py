@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.audit import Actor, record_event
 from intake.clock import Clock, WorkingCalendar
+from intake.lifecycle import set_deadline
+from intake.models import Case, DeadlineChange
+from intake.statuses import CaseStatus, DeadlineKind
 
 UNIT_RESULT_WORKING_DAYS = 3
 END_OF_WORKING_DAY = time(17, 30)
@@ -28,3 +35,41 @@ def unit_result_deadline(start: datetime, clock: Clock, calendar: WorkingCalenda
     """A transferred case is due at close of business, three working days after the start."""
     due_day = calendar.add_working_days(clock.local(start).date(), UNIT_RESULT_WORKING_DAYS)
     return end_of_day(due_day, clock)
+
+
+# Deadlines counted in working days from a start; an extension or an overruling is a date a
+# person chose, and stays as it is.
+_COUNTED = (DeadlineKind.TRANSFER, DeadlineKind.REDO)
+
+
+def recompute_deadlines(session: Session, calendar: WorkingCalendar, clock: Clock, actor: Actor,
+                        reason: str) -> list[Case]:
+    """Count again the working-day deadlines of transferred cases, after a calendar change.
+
+    A case whose deadline in force was counted (a transfer or a redo, or an earlier
+    recount) gets its deadline counted from the same start on the changed calendar; each
+    one that moves gets a deadline-change row and an audit row. Returns the cases moved.
+    """
+    latest: dict[int, DeadlineChange] = {}
+    counted_from: dict[int, datetime] = {}
+    for change in session.scalars(
+            select(DeadlineChange).join(Case, Case.id == DeadlineChange.case_id)
+            .where(Case.status == CaseStatus.TRANSFERRED).order_by(DeadlineChange.id)):
+        latest[change.case_id] = change
+        if change.kind in _COUNTED:
+            counted_from[change.case_id] = change.changed_at
+    moved = []
+    for case_id, change in latest.items():
+        if change.kind not in (*_COUNTED, DeadlineKind.RECOMPUTED) or case_id not in counted_from:
+            continue
+        due = unit_result_deadline(counted_from[case_id], clock, calendar)
+        case = session.get(Case, case_id)
+        if case.deadline_at is None or due == case.deadline_at:
+            continue
+        old = case.deadline_at
+        set_deadline(session, case, due, DeadlineKind.RECOMPUTED, actor, clock, reason)
+        record_event(session, actor, "case.deadline_recomputed", case,
+                     after={"by": actor.name or actor.label, "old": old, "due": due,
+                            "reason": reason})
+        moved.append(case)
+    return moved

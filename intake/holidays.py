@@ -38,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.audit import Actor, record_event
+from intake.clock import BUREAU_TIMEZONE, Clock
 from intake.exceptions import RowsRejected, ValidationError
 from intake.models import CalendarEntry, DayKind, utcnow
 
@@ -364,12 +365,23 @@ def check_entry(calendar: BureauCalendar, wanted: EntryInput) -> None:
 
 
 def set_calendar_entry(session: Session, wanted: EntryInput, actor: Actor,
-                       calendar: BureauCalendar | None = None) -> CalendarEntry:
+                       calendar: BureauCalendar | None = None,
+                       tz: str = BUREAU_TIMEZONE) -> CalendarEntry:
     """Enter (or change) the bureau's holiday or adjusted workday on one date, audited.
+
+    The working-day deadlines of transferred cases are counted again on the new calendar.
 
     Raises:
         ValidationError: see check_entry.
     """
+    row = _write_entry(session, wanted, actor, calendar)
+    _recount_deadlines(session, actor, tz, f"{wanted.day.isoformat()} 设为"
+                       f"{'休息日' if wanted.kind is DayKind.HOLIDAY else '工作日'}")
+    return row
+
+
+def _write_entry(session: Session, wanted: EntryInput, actor: Actor,
+                 calendar: BureauCalendar | None = None) -> CalendarEntry:
     calendar = calendar if calendar is not None else load_calendar(session)
     check_entry(calendar, wanted)
     row = session.scalar(select(CalendarEntry).where(CalendarEntry.day == wanted.day))
@@ -385,7 +397,17 @@ def set_calendar_entry(session: Session, wanted: EntryInput, actor: Actor,
     return row
 
 
-def remove_calendar_entry(session: Session, day: date, actor: Actor) -> None:
+def _recount_deadlines(session: Session, actor: Actor, tz: str, reason: str) -> None:
+    # Imported here: deadlines needs the case lifecycle, which the calendar otherwise does not.
+    from intake.deadlines import recompute_deadlines
+
+    session.flush()
+    recompute_deadlines(session, load_calendar(session), Clock(tz), actor,
+                        f"工作日历变更：{reason}")
+
+
+def remove_calendar_entry(session: Session, day: date, actor: Actor,
+                          tz: str = BUREAU_TIMEZONE) -> None:
     """Drop the bureau's entry on a date, so the package (or the estimate) decides again.
 
     Raises:
@@ -397,9 +419,11 @@ def remove_calendar_entry(session: Session, day: date, actor: Actor) -> None:
     record_event(session, actor, "calendar.entry_removed", row, before=_entry_record(row))
     session.delete(row)
     session.flush()
+    _recount_deadlines(session, actor, tz, f"{day.isoformat()} 取消设置")
 
 
-def import_calendar_entries(session: Session, rows: Sequence[Sequence], actor: Actor) -> int:
+def import_calendar_entries(session: Session, rows: Sequence[Sequence], actor: Actor,
+                            tz: str = BUREAU_TIMEZONE) -> int:
     """Enter every row (date, kind, reason) of a file, or none of them.
 
     Rows are checked against the calendar with the file's other rows already in, so a notice's
@@ -421,10 +445,11 @@ def import_calendar_entries(session: Session, rows: Sequence[Sequence], actor: A
     if not wanted:
         raise RowsRejected([(None, "file", "the file has no rows of date, kind and reason")])
     for item in wanted:
-        set_calendar_entry(session, item, actor, calendar)
+        _write_entry(session, item, actor, calendar)
+    first, last = min(w.day for w in wanted), max(w.day for w in wanted)
     record_event(session, actor, "calendar.imported", None,
-                 after={"rows": len(wanted), "first": min(w.day for w in wanted),
-                        "last": max(w.day for w in wanted)})
+                 after={"rows": len(wanted), "first": first, "last": last})
+    _recount_deadlines(session, actor, tz, f"导入{len(wanted)}天（{first}至{last}）")
     return len(wanted)
 
 

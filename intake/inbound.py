@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from intake.access import sms_leader, sms_liaison
 from intake.audit import Actor
 from intake.cases import acknowledge_case
+from intake.escalation import acknowledge_urgent_call, find_urgent_call_awaiting
 from intake.clock import Clock, WorkingCalendar
 from intake.feedback import rate_case
 from intake.holidays import load_calendar
@@ -28,12 +29,14 @@ RATING_WORDS = {
 }
 CASE_NUMBER = re.compile(r"\d{4}-\d{6}")
 REPLIES = {
-    "zh-CN": {"ack": "已确认收到案件{number}。", "rated": "感谢您的评价（案件{number}）。",
+    "zh-CN": {"ack": "已确认收到案件{number}。",
+              "urgent_ack": "已确认您接手急事留言{reference}，不再向上级报告。", "rated": "感谢您的评价（案件{number}）。",
               "redo": "已收到您的评价，案件{number}将退回重新办理。",
               "which": "您有多个案件待评价（{numbers}），请回复评分加案件号，如“1 {numbers}”。",
               "no_case": "未找到待处理的案件{number}。", "nothing": "目前没有待处理的案件。",
               "unknown": "未能识别您的回复。"},
-    "en-US": {"ack": "Case {number} acknowledged.", "rated": "Thank you for rating case {number}.",
+    "en-US": {"ack": "Case {number} acknowledged.",
+              "urgent_ack": "You have taken on urgent message {reference}; it goes no further up.", "rated": "Thank you for rating case {number}.",
               "redo": "Thank you; case {number} goes back to be handled again.",
               "which": "Several cases await your rating ({numbers}); reply with the rating and the case number.",
               "no_case": "No open case {number} was found.", "nothing": "No case is waiting.",
@@ -112,6 +115,13 @@ def _apply_reply(session, from_number, body, language, clock, calendar, sms):
 
 
 def _acknowledge_by_sms(session, leader: Leader, number, replies, clock):
+    # A bare "1" answers an urgent alert first: it stops the alerts going up the chain.
+    urgent = None if number is not None else find_urgent_call_awaiting(session, leader,
+                                                                        clock.now())
+    if urgent is not None:
+        acknowledge_urgent_call(session, urgent, sms_leader(leader).actor, clock)
+        return "urgent_acknowledged", None, InboundReply(
+            replies["urgent_ack"].format(reference=urgent.reference))
     waiting = select(Case).where(Case.leader_id == leader.id, Case.acknowledged_at.is_(None))
     if number is not None:
         case = session.scalar(waiting.where(Case.number == number))

@@ -24,11 +24,13 @@ from sqlalchemy import (
     Text,
     Time,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from intake.statuses import (CallStatus, CaseChannel, CaseStatus, CommendationKind, DeadlineKind,
-                             FeedbackMethod, NotificationKind, NotificationStatus, ReturnCategory,
+                             FeedbackMethod, NotificationKind, NotificationStatus, ReminderKind,
+                             ReturnCategory,
                              Role, Satisfaction, SupervisionCause, UnitKind, Verdict,
                              WORKING_STATES)
 
@@ -152,6 +154,9 @@ class Call(Base):
     language: Mapped[str] = mapped_column(String(8), default="zh-CN")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     urgent_source: Mapped[str | None] = mapped_column(String(20))  # keypad | keyword | staff
+    # An alerted leader took the urgent matter on; until then the sweep alerts up the chain.
+    urgent_acknowledged_at: Mapped[datetime | None]
+    urgent_acknowledged_by: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[CallStatus] = mapped_column(_enum(CallStatus), default=CallStatus.RINGING)
     dial_status: Mapped[str | None] = mapped_column(String(20))
     recording_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -352,18 +357,26 @@ class DeadlineChange(Base):
 
 
 class SupervisionEntry(Base):
-    """A case registered with the supervision office: escalated, or overdue; open until decided."""
+    """A case registered with the supervision office: escalated, or overdue; open until decided.
+
+    An overdue entry names the deadline it was opened for: the unique key lets the sweep
+    open one per deadline, however often (and on however many machines) it runs.
+    """
 
     __tablename__ = "supervision_entries"
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     cause: Mapped[SupervisionCause] = mapped_column(_enum(SupervisionCause, length=24))
+    deadline_at: Mapped[datetime | None]  # the deadline missed (overdue entries only)
     reason: Mapped[str] = mapped_column(Text, default="")
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     opened_by: Mapped[str] = mapped_column(String(80), default="")
     closed_at: Mapped[datetime | None]
     decision: Mapped[str] = mapped_column(Text, default="")
     case: Mapped[Case] = relationship(back_populates="supervision_entries")
+
+    __table_args__ = (UniqueConstraint("case_id", "cause", "deadline_at",
+                                       name="uq_supervision_entries_deadline"),)
 
 
 class UnitResult(Base):
@@ -410,10 +423,12 @@ class Notification(Base):
     kind: Mapped[NotificationKind] = mapped_column(_enum(NotificationKind, length=30))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)
-    # The recipient: exactly one of a leader, a unit or a liaison.
+    # The recipient: exactly one of a leader, a unit, a liaison or a user (the supervision
+    # office's staff, who are no one's leader or unit).
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     liaison_id: Mapped[int | None] = mapped_column(ForeignKey("liaisons.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     to_number: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)
     segments: Mapped[int] = mapped_column(Integer, default=1)
@@ -429,6 +444,25 @@ class Notification(Base):
     sent_at: Mapped[datetime | None]
     resent_as_id: Mapped[int | None] = mapped_column(Integer)  # the copy that replaced it
     case: Mapped[Case | None] = relationship()
+
+
+class Reminder(Base):
+    """One reminder the sweep sent: unique per (kind, subject, day), so it is sent once.
+
+    The subject names the recipient or the case ("case:12", "user:3", "leader:4",
+    "call:7/1"); the day is the bureau's local date the reminder belongs to.
+    """
+
+    __tablename__ = "reminders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ReminderKind] = mapped_column(_enum(ReminderKind, length=30))
+    subject: Mapped[str] = mapped_column(String(60))
+    day: Mapped[date] = mapped_column(Date)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("kind", "subject", "day", name="uq_reminders_once"),)
 
 
 class AuditEvent(Base):
@@ -555,6 +589,7 @@ __all__ = [
     "UnitResult",
     "InboundMessage",
     "Notification",
+    "Reminder",
     "AuditEvent",
     "DutyPeriod",
     "DutyException",

@@ -10,13 +10,14 @@ from datetime import datetime
 from typing import Callable, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from intake.audit import Actor, record_event
 from intake.directory import list_on_duty_leaders
 from intake.exceptions import NotFound
-from intake.models import Call, Case, Leader, Liaison, Notification, Unit, utcnow
+from intake.models import (AuditEvent, Call, Case, Leader, Liaison, Notification, Unit, User,
+                           utcnow)
 from intake.statuses import (NOTIFICATION_FAILURES, NOTIFICATION_RANK, NotificationKind,
                              NotificationStatus)
 
@@ -31,19 +32,37 @@ _GSM7 = set(
 MESSAGES = {
     "zh-CN": {
         "case_routed": "【民情联线】案件{number}：{caller}来电，{excerpt}。请查看并回复1确认收到：{link}",
-        "urgent_alert": "【民情联线·急】{caller}来电留言（急事），编号{reference}。请立即处理：{link}",
+        "urgent_alert": "【民情联线·急】{caller}来电留言（急事），编号{reference}。请立即处理，回复1确认接手：{link}",
         "unit_transfer": "【民情联线】案件{number}已转交贵单位办理，请于{due}前提交书面结果：{link}",
         "unit_return": "【民情联线】案件{number}的办理结果被退回重办（{reason}），请于{due}前重新提交：{link}",
         "feedback": "【民情联线】{leader}就您反映的问题（案件{number}）答复：{note}",
         "rating_request": "【民情联线】请评价案件{number}的办理情况，回复1满意、2基本满意、3不满意（可加案件号，如“1 {number}”）。",
+        "unit_due_tomorrow": "【民情联线】提醒：案件{number}明天{due}到期，请按时提交书面结果：{link}",
+        "unit_due_today": "【民情联线】提醒：案件{number}今天{due}到期，请尽快提交书面结果：{link}",
+        "leader_same_day": "【民情联线】提醒：案件{number}（{caller}）须今日办结，尚未答复：{link}",
+        "overdue_digest": "【民情联线】督办：超期未办结案件{count}件：{items}。详见{link}",
+        "contact_duty": "【民情联线】{leader}，本月尚未联系的联络员：{items}，请于月底前联系。",
+        "urgent_escalation": "【民情联线·急】{caller}的急事留言（编号{reference}）{minutes}分钟无人确认，请立即处理，回复1确认：{link}",
+        "extension_notice": "【民情联线】案件{number}期限由{old}延至{new}，理由：{reason}。如不同意可驳回：{link}",
+        "more_items": "等{count}项",
+        "item_separator": "、",
     },
     "en-US": {
         "case_routed": "[Dutyline] Case {number}: {caller} called: {excerpt}. Reply 1 to acknowledge: {link}",
-        "urgent_alert": "[Dutyline URGENT] {caller} left an urgent message, ref {reference}: {link}",
+        "urgent_alert": "[Dutyline URGENT] {caller} left an urgent message, ref {reference}. Reply 1 to take it on: {link}",
         "unit_transfer": "[Dutyline] Case {number} was transferred to your unit; file the written result by {due}: {link}",
         "unit_return": "[Dutyline] The result for case {number} was returned for redo ({reason}); file again by {due}: {link}",
         "feedback": "[Dutyline] {leader} answers your message (case {number}): {note}",
         "rating_request": "[Dutyline] Please rate case {number}: reply 1 satisfied, 2 basically satisfied, 3 dissatisfied (you may add the case number, e.g. \"1 {number}\").",
+        "unit_due_tomorrow": "[Dutyline] Reminder: case {number} is due tomorrow, {due}; file the written result in time: {link}",
+        "unit_due_today": "[Dutyline] Reminder: case {number} is due today, {due}; file the written result: {link}",
+        "leader_same_day": "[Dutyline] Reminder: case {number} ({caller}) is due today and not yet answered: {link}",
+        "overdue_digest": "[Dutyline] Supervision: {count} overdue case(s): {items}. See {link}",
+        "contact_duty": "[Dutyline] {leader}, liaisons you have not called this month: {items}. Please call them before the month ends.",
+        "urgent_escalation": "[Dutyline URGENT] {caller}'s urgent message (ref {reference}) has not been acknowledged for {minutes} min. Reply 1 to take it on: {link}",
+        "extension_notice": "[Dutyline] Case {number} was extended from {old} to {new}: {reason}. Overrule if you disagree: {link}",
+        "more_items": "and {count} more",
+        "item_separator": ", ",
     },
 }
 
@@ -148,22 +167,54 @@ def compose_rating_request(case: Case, language: str) -> str:
     return MESSAGES[language]["rating_request"].format(number=case.number)
 
 
+def compose_reminder(key: str, language: str, items: list[str] | None = None,
+                     max_segments: int = 1, **fields) -> str:
+    """Write a reminder from its template, listing as many `items` as fit in `max_segments`.
+
+    Items that do not fit are summed up ("等3项"), so a digest of forty overdue cases
+    still costs the bureau at most `max_segments` SMS segments.
+    """
+    texts = MESSAGES[language]
+    if items is None:
+        return texts[key].format(**fields)
+    shown = len(items)
+    while True:
+        listed = texts["item_separator"].join(items[:shown])
+        if shown < len(items):
+            listed += texts["more_items"].format(count=len(items) - shown)
+        body = texts[key].format(items=listed, count=len(items), **fields)
+        if shown <= 1 or count_segments(body) <= max_segments:
+            return body
+        shown -= 1
+
+
+def fit_text(key: str, language: str, field: str, text: str, max_segments: int,
+             **fields) -> str:
+    """Write a template, shortening one free-text field ("…") until the SMS fits the segments."""
+    text = text.strip()
+    while True:
+        body = MESSAGES[language][key].format(**{field: text}, **fields)
+        if count_segments(body) <= max_segments or len(text) <= 1:
+            return body
+        text = text[:-2] + "…"
+
+
 def queue_sms(session: Session, *, kind: NotificationKind | str, body: str, actor: Actor,
               leader: Leader | None = None, unit: Unit | None = None,
               liaison: Liaison | None = None, case: Case | None = None,
-              call: Call | None = None) -> Notification | None:
-    """Write an SMS to a leader, a unit or a liaison as PENDING; a job sends it after commit.
+              call: Call | None = None, user: User | None = None) -> Notification | None:
+    """Write an SMS to a leader, a unit, a liaison or a user as PENDING; a job sends it after commit.
 
     Returns None (and writes nothing) when the recipient has no phone number on file.
     """
-    recipient = leader or unit or liaison
+    recipient = leader or unit or liaison or user
     if recipient is None or not recipient.phone:
         return None
     kind = NotificationKind(kind)
     notification = Notification(
         kind=kind, case=case, call_id=call.id if call else None,
         leader_id=leader.id if leader else None, unit_id=unit.id if unit else None,
-        liaison_id=liaison.id if liaison else None,
+        liaison_id=liaison.id if liaison else None, user_id=user.id if user else None,
         to_number=recipient.phone, body=body, segments=count_segments(body),
         status=NotificationStatus.PENDING,
     )
@@ -173,6 +224,45 @@ def queue_sms(session: Session, *, kind: NotificationKind | str, body: str, acto
                  after={"kind": kind.value, "to": recipient.phone,
                         "segments": notification.segments})
     return notification
+
+
+@dataclass(frozen=True)
+class SmsDraft:
+    """One SMS to write in a batch: kind, body, the recipient's role and id, the case or call."""
+
+    kind: NotificationKind
+    body: str
+    party: str  # "leader" | "unit" | "liaison" | "user"
+    recipient_id: int
+    to_number: str
+    case_id: int | None = None
+    call_id: int | None = None
+
+
+def queue_sms_batch(session: Session, drafts: list[SmsDraft], actor: Actor,
+                    now: datetime | None = None) -> list[int]:
+    """Write many SMS as PENDING in one insert (the sweep's reminders); return their ids in order.
+
+    The same rows and audit rows as queue_sms, for a caller that has already looked up
+    each recipient's phone (and left out those without one).
+    """
+    if not drafts:
+        return []
+    now = now or utcnow()
+    table = Notification.__table__
+    rows = [{"kind": d.kind.value, "case_id": d.case_id, "call_id": d.call_id,
+             "leader_id": None, "unit_id": None, "liaison_id": None, "user_id": None,
+             f"{d.party}_id": d.recipient_id, "to_number": d.to_number, "body": d.body,
+             "segments": count_segments(d.body), "status": NotificationStatus.PENDING.value,
+             "attempts": 0, "created_at": now, "updated_at": now} for d in drafts]
+    ids = list(session.scalars(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+    session.execute(insert(AuditEvent.__table__), [
+        {"at": now, "actor": actor.label, "actor_user_id": actor.user_id, "action": "sms.queued",
+         "entity_type": Notification.__tablename__, "entity_id": nid, "before": None,
+         "after": {"kind": row["kind"], "to": row["to_number"], "segments": row["segments"]}}
+        for nid, row in zip(ids, rows)])
+    return ids
 
 
 def deliver_notification(session: Session, notification_id: int, notifier: Notifier,
@@ -226,8 +316,10 @@ def resend_notification(session: Session, notification: Notification, actor: Act
     unit = session.get(Unit, notification.unit_id) if notification.unit_id else None
     liaison = session.get(Liaison, notification.liaison_id) if notification.liaison_id else None
     call = session.get(Call, notification.call_id) if notification.call_id else None
+    user = session.get(User, notification.user_id) if notification.user_id else None
     copy = queue_sms(session, kind=notification.kind, leader=leader, unit=unit, liaison=liaison,
-                     body=notification.body, actor=actor, case=notification.case, call=call)
+                     body=notification.body, actor=actor, case=notification.case, call=call,
+                     user=user)
     if copy is None:
         raise NotFound("the SMS has no recipient with a phone to resend to",
                        code="sms_no_recipient")

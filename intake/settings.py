@@ -22,6 +22,8 @@ SIMULATOR_RECORDING_HOSTS = ("127.0.0.1", "localhost")
 DEFAULT_MAX_RECORDING_SECONDS = 300
 DEFAULT_RETENTION_DAYS = 365
 DEFAULT_DIAL_TIMEOUT_SECONDS = 20
+DEFAULT_URGENT_ESCALATION_MINUTES = 10
+DEFAULT_SWEEP_INTERVAL_SECONDS = 60
 DEFAULT_VOICE_ZH = "Polly.Zhiyu"
 DEFAULT_VOICE_EN = "Polly.Joanna"
 # Twilio signs webhooks with the account's auth token. Without an account the service
@@ -77,6 +79,9 @@ class Settings:
     voice_name: str = DEFAULT_VOICE_ZH
     urgent_keywords: tuple[str, ...] = ()
     webhook_fragment: str | None = None
+    # An urgent alert nobody acknowledged goes one level up the chain after this long.
+    urgent_escalation_minutes: int = DEFAULT_URGENT_ESCALATION_MINUTES
+    sweep_interval_seconds: int = DEFAULT_SWEEP_INTERVAL_SECONDS
     model_site: str = DEFAULT_MODEL_SITE
 
     def __post_init__(self) -> None:
@@ -194,6 +199,10 @@ def load_settings(env: dict | None = None) -> Settings:
         or (DEFAULT_VOICE_ZH if language == "zh-CN" else DEFAULT_VOICE_EN),
         webhook_fragment=(env.get("TWILIO_WEBHOOK_FRAGMENT") or "").lstrip("#") or None,
         model_site=(env.get("VOSK_MODEL_SITE") or DEFAULT_MODEL_SITE).rstrip("/"),
+        urgent_escalation_minutes=_int(env, "DUTYLINE_URGENT_ESCALATION_MINUTES",
+                                       DEFAULT_URGENT_ESCALATION_MINUTES),
+        sweep_interval_seconds=_int(env, "DUTYLINE_SWEEP_INTERVAL_SECONDS",
+                                    DEFAULT_SWEEP_INTERVAL_SECONDS),
         urgent_keywords=tuple(k.strip() for k in keywords.split(",") if k.strip())
         if keywords
         else (),

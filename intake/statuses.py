@@ -196,6 +196,8 @@ class DeadlineKind(str, Enum):
     TRANSFER = "transfer"  # three working days for a unit
     REDO = "redo"  # a returned result, three working days again
     EXTENSION = "extension"  # an explained new deadline
+    OVERRULED = "overruled"  # the supervision office set aside an extension
+    RECOMPUTED = "recomputed"  # a calendar entry changed the working days counted
 
 
 class NotificationKind(str, Enum):
@@ -205,6 +207,25 @@ class NotificationKind(str, Enum):
     UNIT_RETURN = "unit_return"  # to the unit whose result was returned
     FEEDBACK = "feedback"  # the leader's answer to the liaison, by SMS
     RATING_REQUEST = "rating_request"  # asks the liaison to reply 1, 2 or 3
+    UNIT_REMINDER = "unit_reminder"  # a unit's result is due tomorrow or today
+    LEADER_REMINDER = "leader_reminder"  # a same-day case not yet answered, at 16:00
+    OVERDUE_DIGEST = "overdue_digest"  # the supervision office's morning list
+    CONTACT_REMINDER = "contact_reminder"  # a member still owes liaison calls this month
+    URGENT_ESCALATION = "urgent_escalation"  # an urgent alert nobody acknowledged, one level up
+    EXTENSION_NOTICE = "extension_notice"  # tells the supervision office of an extension
+
+
+class ReminderKind(str, Enum):
+    """What the sweep sent; with (subject, day) the key that makes it send each thing once."""
+
+    UNIT_DUE_TOMORROW = "unit_due_tomorrow"
+    UNIT_DUE_TODAY = "unit_due_today"
+    LEADER_SAME_DAY = "leader_same_day"
+    OVERDUE_DIGEST = "overdue_digest"
+    CONTACT_DUTY = "contact_duty"
+    URGENT_ESCALATION = "urgent_escalation"
+
+
 class CommendationKind(str, Enum):
     LETTER = "letter"  # 表扬信
     BANNER = "banner"  # 锦旗

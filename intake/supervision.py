@@ -13,10 +13,14 @@ from sqlalchemy.orm import Session
 from intake.access import Party, Principal
 from intake.audit import Actor
 from intake.clock import Clock
-from intake.exceptions import InvalidTransition, ValidationError
+from intake.exceptions import Forbidden, InvalidTransition, ValidationError
 from intake.lifecycle import Outcome, begin, move, note_event, open_supervision, set_deadline
-from intake.models import Case, SupervisionEntry
-from intake.statuses import WORKING_STATES, CaseStatus, DeadlineKind, SupervisionCause
+from intake.models import Case, SupervisionEntry, User
+from intake.notifications import SmsContext, fit_text, queue_sms
+from intake.statuses import (WORKING_STATES, CaseStatus, DeadlineKind, NotificationKind, Role,
+                             SupervisionCause)
+
+NOTICE_SEGMENTS = 2  # the extension's reason is cut ("…") to keep the notice this short
 
 ESCALATIONS = {
     "bureau_meeting": (CaseStatus.BUREAU_MEETING, SupervisionCause.ESCALATION_BUREAU,
@@ -41,8 +45,12 @@ def escalate_case(session: Session, who, case: Case, to: str, reason: str, clock
 
 
 def extend_deadline(session: Session, who, case: Case, new_deadline: datetime, reason: str,
-                    clock: Clock) -> Outcome:
-    """Give a case that cannot finish in time an explained, later deadline."""
+                    clock: Clock, sms: SmsContext | None = None) -> Outcome:
+    """Give a case that cannot finish in time an explained, later deadline, in force at once.
+
+    An extension by the leader or the unit is told to the supervision office (an SMS to each
+    of its staff with a phone, when `sms` is given), which may overrule it.
+    """
     principal = begin(who, "extend", case)
     if case.status not in (CaseStatus.HANDLING, CaseStatus.TRANSFERRED):
         # The state machine has no "extended" state: only a case with a running deadline
@@ -62,17 +70,66 @@ def extend_deadline(session: Session, who, case: Case, new_deadline: datetime, r
                  reason.strip())
     note_event(session, case, principal, "case.deadline_extended", old=old, due=new_deadline,
                reason=reason.strip())
+    outcome = Outcome(case)
+    if sms is not None and principal.party is not Party.SUPERVISOR:
+        body = fit_text("extension_notice", sms.language, "reason", reason, NOTICE_SEGMENTS,
+                        number=case.number, old=sms.due_text(old), new=sms.due_text(new_deadline),
+                        link=sms.case_link(case))
+        for user in list_supervision_staff(session):
+            outcome.add(queue_sms(session, kind=NotificationKind.EXTENSION_NOTICE, body=body,
+                                  actor=principal.actor, case=case, user=user))
+    return outcome
+
+
+def overrule_extension(session: Session, who, case: Case, reason: str, clock: Clock,
+                       new_deadline: datetime | None = None) -> Outcome:
+    """Set aside the extension in force, for a reason of the supervision office's own.
+
+    The deadline goes back to the one the extension replaced, or to `new_deadline`.
+
+    Raises:
+        Forbidden: anyone but the supervision office.
+        ValidationError: no reason ("reason_required"), no extension in force
+            ("no_extension"), a deadline without its offset ("deadline_invalid").
+    """
+    principal = begin(who, "extend", case)
+    if principal.party is not Party.SUPERVISOR:
+        raise Forbidden("only the supervision office overrules an extension")
+    if case.status not in (CaseStatus.HANDLING, CaseStatus.TRANSFERRED):
+        raise InvalidTransition("Case", case.status.value, "overruled")
+    if not reason.strip():
+        raise ValidationError("say why the extension is overruled", field="reason",
+                              code="reason_required")
+    latest = case.deadline_changes[-1] if case.deadline_changes else None
+    if latest is None or latest.kind is not DeadlineKind.EXTENSION:
+        raise ValidationError("the deadline in force is not an extension", field="deadline",
+                              code="no_extension")
+    if new_deadline is not None and new_deadline.tzinfo is None:
+        raise ValidationError("give the new deadline with its offset", field="deadline",
+                              code="deadline_invalid")
+    restored = new_deadline or latest.old_deadline
+    old = case.deadline_at
+    set_deadline(session, case, restored, DeadlineKind.OVERRULED, principal, clock,
+                 reason.strip())
+    note_event(session, case, principal, "case.extension_overruled", old=old, due=restored,
+               reason=reason.strip())
     return Outcome(case)
+
+
+def list_supervision_staff(session: Session) -> list[User]:
+    """Return the supervision office's active accounts that have a phone for SMS."""
+    return list(session.scalars(select(User).where(
+        User.role == Role.SUPERVISOR, User.active.is_(True), User.phone != "").order_by(User.id)))
 
 
 SUPERVISION_OFFICE = Principal(Party.SUPERVISOR, "督办室", "system:overdue")
 
 
 def list_overdue_cases(session: Session, now: datetime) -> list[Case]:
-    """Return the cases past their deadline that are not yet under overdue supervision."""
+    """Return the cases past their deadline with no overdue entry for the deadline in force."""
     already = select(SupervisionEntry.id).where(
         SupervisionEntry.case_id == Case.id, SupervisionEntry.cause == SupervisionCause.OVERDUE,
-        SupervisionEntry.closed_at.is_(None))
+        SupervisionEntry.deadline_at == Case.deadline_at)
     return list(session.scalars(select(Case).where(
         Case.status.in_(WORKING_STATES), Case.deadline_at < now, ~already.exists())
         .order_by(Case.deadline_at, Case.id)))
@@ -81,12 +138,14 @@ def list_overdue_cases(session: Session, now: datetime) -> list[Case]:
 def supervise_overdue_cases(session: Session, clock: Clock, actor: Actor | None = None) -> list[Case]:
     """Hand every overdue case to the supervision office; return those newly registered.
 
-    Running it again at the same moment registers nothing new.
+    Running it again registers nothing new until a case misses another deadline; the
+    scheduled sweep (intake.sweep) does the same in bulk.
     """
     principal = SUPERVISION_OFFICE if actor is None else Principal(
         Party.SUPERVISOR, actor.name or actor.label, actor.label, actor.user_id)
     overdue = list_overdue_cases(session, clock.now())
     for case in overdue:
-        open_supervision(session, case, SupervisionCause.OVERDUE, principal, clock)
+        entry = open_supervision(session, case, SupervisionCause.OVERDUE, principal, clock)
+        entry.deadline_at = case.deadline_at
         note_event(session, case, principal, "case.overdue_supervised", due=case.deadline_at)
     return overdue

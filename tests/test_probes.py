@@ -576,7 +576,7 @@ def test_public_healthz_shows_only_states(settings, demo):
                     "database": {"ok": True, "status": "ok"},
                     "redis": {"ok": False, "status": "degraded"},
                     "worker": {"ok": True, "status": "ok"},
-                    "model": body["model"]}
+                    "model": body["model"], "sweep": {"last": None}}
     assert set(body["model"]) == {"ok", "status"}
     text = response.get_data(as_text=True)
     for secret in ("secret-host", "worker-host-7", "4242", str(settings.vosk_model_path)):

@@ -10,13 +10,14 @@ from rq import Queue
 from cli.worker import run_worker, worker_queues
 from intake.models import WorkerHeartbeat
 from jobs.queue import SMS_QUEUE, TRANSCRIPTION_QUEUE
+from jobs.schedule import SCHEDULE_QUEUE
 from transcription import worker as model_holder
 from transcription.exceptions import ModelMissing
 
 
 def test_only_a_worker_with_a_model_listens_for_transcription():
-    assert worker_queues(True) == [SMS_QUEUE, TRANSCRIPTION_QUEUE]
-    assert worker_queues(False) == [SMS_QUEUE]
+    assert worker_queues(True) == [SCHEDULE_QUEUE, SMS_QUEUE, TRANSCRIPTION_QUEUE]
+    assert worker_queues(False) == [SCHEDULE_QUEUE, SMS_QUEUE]
 
 
 def test_current_model_raises_model_missing_until_one_is_installed(speech_model):

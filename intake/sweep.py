@@ -1,0 +1,444 @@
+"""The sweep: what the clock makes due, asked as a question, then applied once.
+
+    due_work(session, now, calendar, rules)  ─► [OverdueCase | DueReminder ...]   reads only
+    apply_work(session, work, now, context)  ─► SweepReport (SMS ids to dispatch)   writes, no commit
+
+What is due at `now`, in the bureau's local time:
+
+    any hour     a case past its deadline (still being worked on) opens a supervision entry
+                 of cause "overdue", once per deadline (a unique key on the entry);
+                 an urgent call nobody acknowledged N minutes after its alert is sent to the
+                 alerted leaders' superiors (reports_to), after 2N minutes to the bureau head
+    07:00–22:00  reminders; outside these hours only urgent cases' (QUIET_FROM/QUIET_UNTIL)
+      08:00–     a unit, one working day before its result is due and on the day itself
+      16:00–     a leader, for a same-day case not yet answered
+      08:00–     on a working day, the supervision office: a digest of the overdue cases
+      09:00–     from the 25th, each member who still owes liaison calls that month
+
+A reminder is kept as a Reminder row, unique on (kind, subject, day): the question leaves out
+what is already on file, and the insert ignores a row another machine wrote meanwhile, so a
+sweep run twice, or on two machines, sends each reminder once. A reminder due at a time the
+sweep did not run (the worker was down) goes out at the next sweep of the same day.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from intake.audit import Actor, record_event
+from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
+from intake.contacts import members_owing_contacts
+from intake.links import base_url, page_link
+from intake.models import (AuditEvent, Call, Case, CaseAssignment, Leader, Liaison, Notification,
+                           Reminder, SupervisionEntry, Unit, User)
+from intake.notifications import SmsContext, SmsDraft, compose_reminder, queue_sms_batch
+from intake.statuses import (WORKING_STATES, CaseStatus, NotificationKind, ReminderKind, Role,
+                             SupervisionCause)
+from intake.supervision import SUPERVISION_OFFICE
+
+QUIET_FROM, QUIET_UNTIL = time(22, 0), time(7, 0)
+UNIT_REMINDERS_FROM = time(8, 0)
+LEADER_REMINDER_AT = time(16, 0)
+DIGEST_FROM = time(8, 0)
+CONTACT_REMINDER_DAY, CONTACT_REMINDER_FROM = 25, time(9, 0)
+# Lists (the digest, the liaisons owed a call) are cut to fit this many SMS segments.
+LIST_SEGMENTS = 2
+# An urgent call older than this is no longer escalated: someone has long dealt with it.
+URGENT_LOOKBACK = timedelta(days=2)
+DEFAULT_ESCALATION_MINUTES = 10
+SWEEPER = Actor("system:sweep", name="定时提醒")
+
+_NOTIFICATION_KINDS = {
+    ReminderKind.UNIT_DUE_TOMORROW: NotificationKind.UNIT_REMINDER,
+    ReminderKind.UNIT_DUE_TODAY: NotificationKind.UNIT_REMINDER,
+    ReminderKind.LEADER_SAME_DAY: NotificationKind.LEADER_REMINDER,
+    ReminderKind.OVERDUE_DIGEST: NotificationKind.OVERDUE_DIGEST,
+    ReminderKind.CONTACT_DUTY: NotificationKind.CONTACT_REMINDER,
+    ReminderKind.URGENT_ESCALATION: NotificationKind.URGENT_ESCALATION,
+}
+_LEADER_WAITING = (CaseStatus.ROUTED, CaseStatus.ACKNOWLEDGED, CaseStatus.HANDLING)
+
+
+@dataclass(frozen=True)
+class OverdueCase:
+    """A case past its deadline with no overdue entry for that deadline yet."""
+
+    case_id: int
+    number: str
+    deadline_at: datetime
+
+    def to_json(self) -> dict:
+        return {"work": "overdue", "case_id": self.case_id, "number": self.number,
+                "deadline": self.deadline_at.isoformat()}
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    """One SMS the clock makes due: its idempotency key, its recipient and what it says."""
+
+    kind: ReminderKind
+    subject: str
+    day: date
+    recipient: tuple[str, int]  # ("unit" | "leader" | "user", id)
+    case_id: int | None = None
+    call_id: int | None = None
+    urgent: bool = False
+    facts: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def to_json(self) -> dict:
+        facts = {key: (value.isoformat() if isinstance(value, datetime) else value)
+                 for key, value in self.facts.items()}
+        return {"work": "reminder", "kind": self.kind.value, "subject": self.subject,
+                "day": self.day.isoformat(), "to": f"{self.recipient[0]}:{self.recipient[1]}",
+                "case_id": self.case_id, "call_id": self.call_id, "urgent": self.urgent,
+                "facts": facts}
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    """What writing the reminders needs from the settings: links, language, time zone."""
+
+    public_base_url: str | None = None
+    language: str = "zh-CN"
+    tz: str = BUREAU_TIMEZONE
+    escalation_minutes: int = DEFAULT_ESCALATION_MINUTES
+
+    @property
+    def sms(self) -> SmsContext:
+        return SmsContext(lambda case: page_link(self.public_base_url, "case", case.id),
+                          self.language, self.tz)
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did: entries opened, reminders sent, and the SMS to dispatch."""
+
+    now: datetime
+    overdue_opened: list[str] = field(default_factory=list)  # case numbers
+    reminders: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    sms: list[int] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.overdue_opened or self.reminders)
+
+    def to_json(self) -> dict:
+        return {"now": self.now.isoformat(), "overdue_opened": len(self.overdue_opened),
+                "overdue_cases": self.overdue_opened, "reminders": dict(self.reminders),
+                "sms": len(self.sms)}
+
+
+# ---------------------------------------------------------------- the question
+def due_work(session: Session, now: datetime, calendar: WorkingCalendar,
+             context: SweepContext = SweepContext()) -> list[OverdueCase | DueReminder]:
+    """Return what is due at `now` and not yet done: overdue entries, then reminders."""
+    tz = ZoneInfo(context.tz)
+    local = now.astimezone(tz)
+    today, at = local.date(), local.time()
+    quiet = at >= QUIET_FROM or at < QUIET_UNTIL
+    overdue = list_new_overdue(session, now)
+    reminders = _urgent_escalations(session, now, tz, context.escalation_minutes)
+    if at >= UNIT_REMINDERS_FROM:
+        reminders += _unit_reminders(session, now, today, calendar, tz, quiet)
+    if at >= LEADER_REMINDER_AT:
+        reminders += _leader_reminders(session, now, today, tz, quiet)
+    if not quiet and at >= DIGEST_FROM and calendar.is_working_day(today):
+        reminders += _overdue_digest(session, now, today)
+    if not quiet and today.day >= CONTACT_REMINDER_DAY and at >= CONTACT_REMINDER_FROM:
+        reminders += _contact_reminders(session, today)
+    sent = _sent_keys(session, {r.day for r in reminders})
+    return [*overdue, *(r for r in reminders if (r.kind, r.subject, r.day) not in sent)]
+
+
+def list_new_overdue(session: Session, now: datetime) -> list[OverdueCase]:
+    """Return the cases past the deadline in force that have no overdue entry for it."""
+    entered = select(SupervisionEntry.id).where(
+        SupervisionEntry.case_id == Case.id, SupervisionEntry.cause == SupervisionCause.OVERDUE,
+        SupervisionEntry.deadline_at == Case.deadline_at)
+    rows = session.execute(
+        select(Case.id, Case.number, Case.deadline_at)
+        .where(Case.status.in_(WORKING_STATES), Case.deadline_at < now, ~entered.exists())
+        .order_by(Case.deadline_at, Case.id))
+    return [OverdueCase(*row) for row in rows]
+
+
+def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    # A deadline belongs to the day it falls in; midnight (a same-day deadline) ends the day
+    # before, so the window is (start, end].
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    return start, start + timedelta(days=1)
+
+
+def _unit_reminders(session, now, today, calendar, tz, quiet) -> list[DueReminder]:
+    days = [(today, ReminderKind.UNIT_DUE_TODAY)]
+    if calendar.is_working_day(today):
+        days.append((calendar.add_working_days(today, 1), ReminderKind.UNIT_DUE_TOMORROW))
+    out = []
+    for due_day, kind in days:
+        start, end = _day_bounds(due_day, tz)
+        rows = session.execute(
+            select(Case.id, Case.number, Case.deadline_at, Case.urgent)
+            .where(Case.status == CaseStatus.TRANSFERRED, Case.deadline_at > start,
+                   Case.deadline_at <= end, Case.deadline_at > now)).all()
+        units = _current_units(session, [row.id for row in rows])
+        for row in rows:
+            if (quiet and not row.urgent) or row.id not in units:
+                continue
+            out.append(DueReminder(kind, f"case:{row.id}", today, ("unit", units[row.id]),
+                                   case_id=row.id, urgent=row.urgent,
+                                   facts={"number": row.number, "due": row.deadline_at}))
+    return out
+
+
+def _current_units(session: Session, case_ids: list[int]) -> dict[int, int]:
+    units: dict[int, int] = {}
+    for start in range(0, len(case_ids), 1000):
+        chunk = case_ids[start:start + 1000]
+        for case_id, unit_id in session.execute(
+                select(CaseAssignment.case_id, CaseAssignment.unit_id)
+                .where(CaseAssignment.case_id.in_(chunk)).order_by(CaseAssignment.id)):
+            units[case_id] = unit_id  # the latest assignment wins
+    return units
+
+
+def _leader_reminders(session, now, today, tz, quiet) -> list[DueReminder]:
+    start, end = _day_bounds(today, tz)
+    rows = session.execute(
+        select(Case.id, Case.number, Case.caller_name, Case.leader_id, Case.urgent)
+        .where(Case.status.in_(_LEADER_WAITING), Case.leader_id.is_not(None),
+               Case.deadline_at > start, Case.deadline_at <= end, Case.deadline_at > now))
+    return [DueReminder(ReminderKind.LEADER_SAME_DAY, f"case:{row.id}", today,
+                        ("leader", row.leader_id), case_id=row.id, urgent=row.urgent,
+                        facts={"number": row.number, "caller": row.caller_name})
+            for row in rows if row.urgent or not quiet]
+
+
+def _overdue_digest(session, now, today) -> list[DueReminder]:
+    rows = session.execute(
+        select(Case.id, Case.number).where(Case.status.in_(WORKING_STATES),
+                                           Case.deadline_at < now)
+        .order_by(Case.deadline_at, Case.id)).all()
+    if not rows:
+        return []
+    staff = session.execute(
+        select(User.id).where(User.role == Role.SUPERVISOR, User.active.is_(True),
+                              User.phone != "").order_by(User.id)).scalars()
+    facts = {"numbers": [row.number for row in rows], "case_ids": [row.id for row in rows]}
+    return [DueReminder(ReminderKind.OVERDUE_DIGEST, f"user:{user_id}", today,
+                        ("user", user_id), facts=facts) for user_id in staff]
+
+
+def _contact_reminders(session, today) -> list[DueReminder]:
+    day = today.replace(day=CONTACT_REMINDER_DAY)
+    return [DueReminder(ReminderKind.CONTACT_DUTY, f"leader:{duty.leader_id}", day,
+                        ("leader", duty.leader_id),
+                        facts={"leader": duty.leader_name,
+                               "names": [liaison["name"] for liaison in duty.owing]})
+            for duty in members_owing_contacts(session, today) if duty.leader_phone]
+
+
+def _urgent_escalations(session, now, tz, minutes) -> list[DueReminder]:
+    """Return the alerts owed one and two levels up for urgent calls nobody acknowledged."""
+    case_acknowledged = select(Case.id).where(Case.call_id == Call.id,
+                                              Case.acknowledged_at.is_not(None))
+    calls = session.execute(
+        select(Call.id, Call.reference, Call.started_at, Call.recorded_at, Call.from_number,
+               Liaison.name.label("liaison"))
+        .outerjoin(Liaison, Liaison.id == Call.liaison_id)
+        .where(Call.urgent.is_(True), Call.urgent_acknowledged_at.is_(None),
+               Call.started_at >= now - URGENT_LOOKBACK, ~case_acknowledged.exists())).all()
+    if not calls:
+        return []
+    alerted: dict[int, set[int]] = defaultdict(set)
+    first_alert: dict[int, datetime] = {}
+    for call_id, leader_id, created_at in session.execute(
+            select(Notification.call_id, Notification.leader_id, Notification.created_at)
+            .where(Notification.call_id.in_([c.id for c in calls]),
+                   Notification.kind == NotificationKind.URGENT_ALERT)):
+        alerted[call_id].add(leader_id)
+        first_alert[call_id] = min(created_at, first_alert.get(call_id, created_at))
+    leaders = {row.id: row for row in session.execute(
+        select(Leader.id, Leader.reports_to_id, Leader.is_head, Leader.phone)
+        .where(Leader.active.is_(True)))}
+    heads = {lid for lid, row in leaders.items() if row.is_head and row.phone}
+    step = timedelta(minutes=minutes)
+    out = []
+    for call in calls:
+        alerted_at = first_alert.get(call.id) or call.recorded_at or call.started_at
+        waited = now - alerted_at
+        if waited < step:
+            continue
+        already = alerted[call.id]
+        superiors = {leaders[lid].reports_to_id for lid in already if lid in leaders} - {None}
+        first = {lid for lid in superiors if lid in leaders and leaders[lid].phone} - already
+        targets = first or (heads - already)  # no chain on file: straight to the head
+        if waited >= 2 * step:
+            targets |= heads - already
+        caller = call.liaison or call.from_number or "未知号码"
+        for leader_id in sorted(targets):
+            out.append(DueReminder(
+                ReminderKind.URGENT_ESCALATION, f"call:{call.id}/leader:{leader_id}",
+                call.started_at.astimezone(tz).date(), ("leader", leader_id),
+                call_id=call.id, urgent=True,
+                facts={"caller": caller, "reference": call.reference,
+                       "minutes": int(waited.total_seconds() // 60)}))
+    return out
+
+
+def _sent_keys(session: Session, days: set[date]) -> set[tuple]:
+    if not days:
+        return set()
+    return {tuple(row) for row in session.execute(
+        select(Reminder.kind, Reminder.subject, Reminder.day).where(Reminder.day.in_(days)))}
+
+
+# ---------------------------------------------------------------- the side effect
+def apply_work(session: Session, work: list, now: datetime, context: SweepContext,
+               actor: Actor = SWEEPER) -> SweepReport:
+    """Open the overdue entries and queue the reminders; the caller commits and dispatches."""
+    report = SweepReport(now)
+    _open_overdue_entries(session, [w for w in work if isinstance(w, OverdueCase)], now, report)
+    _send_reminders(session, [w for w in work if isinstance(w, DueReminder)], now, context,
+                    actor, report)
+    if report.changed:
+        session.flush()
+        # The bulk inserts bypass the identity map; reload what a caller may hold.
+        session.expire_all()
+    return report
+
+
+def run_sweep(session: Session, now: datetime, calendar: WorkingCalendar,
+              context: SweepContext = SweepContext(), actor: Actor = SWEEPER) -> SweepReport:
+    """Ask what is due at `now` and apply it (no commit)."""
+    return apply_work(session, due_work(session, now, calendar, context), now, context, actor)
+
+
+def _dialect_insert(session: Session, model):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(model.__table__)
+
+
+def _insert_new(session: Session, model, rows: list[dict], *returning):
+    """Insert rows, skipping any that a unique key already holds; return the new rows' columns."""
+    if not rows:
+        return []
+    statement = _dialect_insert(session, model).on_conflict_do_nothing().returning(*returning)
+    return session.execute(statement, rows).all()
+
+
+def _open_overdue_entries(session, overdue: list[OverdueCase], now, report) -> None:
+    if not overdue:
+        return
+    principal = SUPERVISION_OFFICE
+    by_id = {o.case_id: o for o in overdue}
+    opened = set()
+    # The database copies each case's deadline itself (INSERT … SELECT): after a long
+    # holiday thousands of cases fall overdue together, and a statement per row would not
+    # keep the sweep within its two seconds.
+    ids = list(by_id)
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start:start + 5000]
+        columns = ["case_id", "cause", "reason", "deadline_at", "opened_at", "opened_by",
+                   "decision"]
+        source = select(Case.id, literal(SupervisionCause.OVERDUE.value), literal(""),
+                        Case.deadline_at, literal(now, SupervisionEntry.opened_at.type),
+                        literal(principal.label), literal("")).where(
+            Case.id.in_(chunk), Case.status.in_(WORKING_STATES), Case.deadline_at < now)
+        statement = (_dialect_insert(session, SupervisionEntry).from_select(columns, source)
+                     .on_conflict_do_nothing().returning(SupervisionEntry.case_id))
+        opened.update(session.scalars(statement))
+    _audit_cases(session, principal.actor, "case.overdue_supervised", now, [
+        (o.case_id, {"by": principal.name, "due": o.deadline_at.isoformat()})
+        for o in overdue if o.case_id in opened])
+    report.overdue_opened.extend(o.number for o in overdue if o.case_id in opened)
+
+
+def _audit_cases(session, actor: Actor, action: str, now: datetime,
+                 rows: list[tuple[int, dict]]) -> None:
+    # Thousands of cases can fall overdue at once (after a holiday): one insert for all rows.
+    if rows:
+        # The table, not the entity: a plain executemany, which psycopg pipelines.
+        session.execute(insert(AuditEvent.__table__), [
+            {"at": now, "actor": actor.label, "actor_user_id": actor.user_id,
+             "action": action, "entity_type": Case.__tablename__, "entity_id": case_id,
+             "before": None, "after": after} for case_id, after in rows])
+
+
+_RECIPIENTS = {"unit": Unit, "leader": Leader, "user": User}
+
+
+def _send_reminders(session, items: list[DueReminder], now, context: SweepContext,
+                    actor: Actor, report: SweepReport) -> None:
+    """Claim each reminder's key, then write its SMS, all in a few statements."""
+    phones = {}
+    for party, model in _RECIPIENTS.items():
+        wanted = {i.recipient[1] for i in items if i.recipient[0] == party}
+        if wanted:
+            phones.update({(party, rid): phone for rid, phone in session.execute(
+                select(model.id, model.phone).where(model.id.in_(wanted))) if phone})
+    items = [i for i in items if i.recipient in phones]
+    claimed = {(row.kind, row.subject, row.day): row.id for row in _insert_new(
+        session, Reminder, [{"kind": i.kind.value, "subject": i.subject, "day": i.day,
+                             "case_id": i.case_id, "created_at": now} for i in items],
+        Reminder.id, Reminder.kind, Reminder.subject, Reminder.day)}
+    # Another sweep may have claimed some meanwhile: those are its to send.
+    items = [i for i in items if (i.kind, i.subject, i.day) in claimed]
+    drafts = [SmsDraft(_NOTIFICATION_KINDS[i.kind], _compose(i, context), i.recipient[0],
+                       i.recipient[1], phones[i.recipient], i.case_id, i.call_id)
+              for i in items]
+    ids = queue_sms_batch(session, drafts, actor, now)
+    if not ids:
+        return
+    table = Reminder.__table__
+    session.execute(update(table).where(table.c.id == bindparam("reminder_id"))
+                    .values(notification_id=bindparam("notification_id")),
+                    [{"reminder_id": claimed[(i.kind, i.subject, i.day)], "notification_id": nid}
+                     for i, nid in zip(items, ids)])
+    audit = []
+    for item, draft, notification_id in zip(items, drafts, ids):
+        report.reminders[item.kind.value] += 1
+        if item.case_id:
+            audit.append((item.case_id, {"by": actor.name, "kind": item.kind.value,
+                                         "to": draft.to_number}))
+        elif item.kind is ReminderKind.OVERDUE_DIGEST:
+            # The digest names its cases in its own row; each of them already has its
+            # "overdue" entry and event, and thousands of rows a morning would say no more.
+            record_event(session, actor, "sms.digest", session.get(Notification, notification_id),
+                         after={"kind": item.kind.value, "cases": item.facts["numbers"]})
+    _audit_cases(session, actor, "case.reminded", now, audit)
+    report.sms.extend(ids)
+
+
+def _compose(item: DueReminder, context: SweepContext) -> str:
+    language, facts = context.language, item.facts
+    key = item.kind.value
+    if item.kind in (ReminderKind.UNIT_DUE_TOMORROW, ReminderKind.UNIT_DUE_TODAY):
+        return compose_reminder(key, language, number=facts["number"],
+                                due=context.sms.due_text(facts["due"]),
+                                link=page_link(context.public_base_url, "case", item.case_id))
+    if item.kind is ReminderKind.LEADER_SAME_DAY:
+        return compose_reminder(key, language, number=facts["number"], caller=facts["caller"],
+                                link=page_link(context.public_base_url, "case", item.case_id))
+    if item.kind is ReminderKind.OVERDUE_DIGEST:
+        return compose_reminder(key, language, items=facts["numbers"],
+                                max_segments=LIST_SEGMENTS,
+                                link=base_url(context.public_base_url) + "/")
+    if item.kind is ReminderKind.CONTACT_DUTY:
+        return compose_reminder(key, language, items=facts["names"],
+                                max_segments=LIST_SEGMENTS, leader=facts["leader"])
+    return compose_reminder(key, language, caller=facts["caller"],
+                            reference=facts["reference"], minutes=facts["minutes"],
+                            link=page_link(context.public_base_url, "call", item.call_id))
+
+
+__all__ = ["due_work", "apply_work", "run_sweep", "list_new_overdue", "OverdueCase",
+           "DueReminder", "SweepContext", "SweepReport", "SWEEPER", "QUIET_FROM", "QUIET_UNTIL",
+           "LEADER_REMINDER_AT", "CONTACT_REMINDER_DAY"]
