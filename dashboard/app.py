@@ -84,7 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
         job_queue_factory=lambda: JobQueue(redis_client, budget=WEB_ENQUEUE_BUDGET_SECONDS),
     ))
 
-    from dashboard import admin, auth, health, views
+    from dashboard import admin, api, auth, health, views
     from dashboard import calendar as working_calendar
     from dashboard.ratelimit import SignInLimiter
     from ivr.views import bp as ivr_bp
@@ -106,12 +106,15 @@ def create_app(config: dict | None = None) -> Flask:
     babel.domain_instance = CatalogDomain()
     csrf = CSRFProtect(app)
     csrf.exempt(ivr_bp)  # Twilio's requests carry a signature instead of a CSRF token
+    # The API checks CSRF itself, only for cookie-authenticated writes (dashboard/api.py).
+    csrf.exempt(api.bp)
     app.register_blueprint(ivr_bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(working_calendar.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
     views.register_filters(app)
 
     @app.after_request
