@@ -187,6 +187,7 @@ def directory():
 @bp.post("/cases")
 def create_case():
     """Enter a case that did not come through voicemail; it goes to the liaison's leader."""
+    check(_who(), "create", None)
     body = _body()
     entry = case_actions.CaseEntry(
         caller_name=_text(body, "caller_name"), content=_text(body, "content"),
@@ -202,51 +203,53 @@ def create_case():
 @bp.post("/cases/<number>/acknowledge")
 def acknowledge(number: str):
     """Record that the leader has seen the case."""
-    return _done(case_actions.acknowledge_case(get_db(), _who(), _case(number), _clock(),
+    case = _case_for(number, "acknowledge")
+    return _done(case_actions.acknowledge_case(get_db(), _who(), case, _clock(),
                                                via="api"))
 
 
 @bp.post("/cases/<number>/handle")
 def handle(number: str):
     """The leader handles the case directly, due the same day."""
+    case = _case_for(number, "handle")
     body = _body()
-    return _done(case_actions.handle_case(get_db(), _who(), _case(number), _text(body, "note"),
+    return _done(case_actions.handle_case(get_db(), _who(), case, _text(body, "note"),
                                           _clock(), load_calendar(get_db())))
 
 
 @bp.post("/cases/<number>/transfer")
 def transfer(number: str):
     """Transfer the case to a unit, due in three working days."""
+    case = _case_for(number, "transfer")
     body = _body()
     unit_id = _int(body, "unit_id", code="unit_unknown")
-    if unit_id is None:
-        raise ValidationError("choose a unit", field="unit_id", code="unit_unknown")
-    return _done(transfers.transfer_case(get_db(), _who(), _case(number), unit_id, _clock(),
+    return _done(transfers.transfer_case(get_db(), _who(), case, unit_id, _clock(),
                                          load_calendar(get_db()), _sms()))
 
 
 @bp.post("/cases/<number>/escalate")
 def escalate(number: str):
     """Send the case to the bureau meeting or the county, with a reason."""
+    case = _case_for(number, "escalate")
     body = _body()
-    return _done(supervision.escalate_case(get_db(), _who(), _case(number), _text(body, "to"),
+    return _done(supervision.escalate_case(get_db(), _who(), case, _text(body, "to"),
                                            _text(body, "reason"), _clock()))
 
 
 @bp.post("/cases/<number>/extend")
 def extend(number: str):
     """Give the case an explained, later deadline."""
+    case = _case_for(number, "extend")
     body = _body()
     deadline = _time(body, "deadline", code="deadline_invalid")
-    if deadline is None:
-        raise ValidationError("give the new deadline", field="deadline", code="deadline_invalid")
-    return _done(supervision.extend_deadline(get_db(), _who(), _case(number), deadline,
+    return _done(supervision.extend_deadline(get_db(), _who(), case, deadline,
                                              _text(body, "reason"), _clock()))
 
 
 @bp.post("/cases/<number>/result")
 def file_result(number: str):
     """File the unit's written result, with the signed and sealed scan as `attachment`."""
+    case = _case_for(number, "result")
     body = _body()
     form = transfers.ResultForm(
         facts_true=_text(body, "facts_true"), causes=_text(body, "causes"),
@@ -254,21 +257,23 @@ def file_result(number: str):
         signed_by=_text(body, "signed_by"), sealed=_bool(body, "sealed"))
     upload = request.files.get("attachment")
     scan = read_upload(upload.stream, upload.filename) if upload is not None else None
-    return _done(transfers.file_result(get_db(), _who(), _case(number), form, _clock(),
+    return _done(transfers.file_result(get_db(), _who(), case, form, _clock(),
                                        scan=scan, recordings_dir=get_settings().recordings_dir))
 
 
 @bp.post("/cases/<number>/accept")
 def accept(number: str):
     """The supervision office accepts the unit's result."""
-    return _done(transfers.accept_result(get_db(), _who(), _case(number), _clock()))
+    case = _case_for(number, "accept")
+    return _done(transfers.accept_result(get_db(), _who(), case, _clock()))
 
 
 @bp.post("/cases/<number>/return")
 def return_result(number: str):
     """The supervision office returns the result for redo, with a category and a reason."""
+    case = _case_for(number, "return")
     body = _body()
-    return _done(transfers.return_result(get_db(), _who(), _case(number),
+    return _done(transfers.return_result(get_db(), _who(), case,
                                          _text(body, "category"), _text(body, "reason"),
                                          _clock(), load_calendar(get_db()), _sms()))
 
@@ -276,31 +281,28 @@ def return_result(number: str):
 @bp.post("/cases/<number>/answer")
 def answer(number: str):
     """Record the leader's answer (direct handling, or the meeting's or county's outcome)."""
+    case = _case_for(number, "answer")
     body = _body()
-    return _done(case_actions.answer_case(get_db(), _who(), _case(number), _text(body, "note"),
+    return _done(case_actions.answer_case(get_db(), _who(), case, _text(body, "note"),
                                           _clock()))
 
 
 @bp.post("/cases/<number>/feedback")
 def record_feedback(number: str):
     """Record the leader's feedback to the liaison; by SMS, send it."""
+    case = _case_for(number, "feedback")
     body = _body()
-    return _done(feedback.record_feedback(get_db(), _who(), _case(number), _text(body, "method"),
+    return _done(feedback.record_feedback(get_db(), _who(), case, _text(body, "method"),
                                           _text(body, "note"), _clock(), _sms()))
 
 
 @bp.post("/cases/<number>/rate")
 def rate(number: str):
     """Record a rating taken by phone: satisfied closes the case, dissatisfied sends it back."""
+    case = _case_for(number, "rate")
     body = _body()
-    return _done(feedback.rate_case(get_db(), _who(), _case(number), _text(body, "rating"),
+    return _done(feedback.rate_case(get_db(), _who(), case, _text(body, "rating"),
                                     _clock(), load_calendar(get_db()), _sms(), via="api"))
-
-
-@bp.route("/<path:_unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def unknown(_unknown: str):
-    """Answer an unknown API path in the API's envelope."""
-    raise NotFound(request.path)
 
 
 # ---------------------------------------------------------------- helpers
@@ -322,6 +324,14 @@ def _case(number: str) -> Case:
     case = get_db().scalar(select(Case).where(Case.number == number))
     if case is None:
         raise NotFound(f"case {number}")
+    return case
+
+
+def _case_for(number: str, action: str) -> Case:
+    # The domain function checks again; checking before the body is parsed means a caller who
+    # may not act gets 404 or 403, never a 422 that would confirm the case exists.
+    case = _case(number)
+    check(_who(), action, case)
     return case
 
 
