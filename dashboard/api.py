@@ -256,7 +256,8 @@ def file_result(number: str):
         measures=_text(body, "measures"), liaison_opinion=_text(body, "liaison_opinion"),
         signed_by=_text(body, "signed_by"), sealed=_bool(body, "sealed"))
     upload = request.files.get("attachment")
-    scan = read_upload(upload.stream, upload.filename) if upload is not None else None
+    # A form whose file input was left empty still sends the part, with no file name.
+    scan = read_upload(upload.stream, upload.filename) if upload and upload.filename else None
     return _done(transfers.file_result(get_db(), _who(), case, form, _clock(),
                                        scan=scan, recordings_dir=get_settings().recordings_dir))
 

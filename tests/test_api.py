@@ -390,3 +390,22 @@ def test_json_times_carry_the_bureau_offset(api):
     record = api("wang", "GET", f"/cases/{number}").get_json()
     assert record["created_at"] == "2026-11-26T09:00:00+08:00"
     assert json.dumps(record, ensure_ascii=False).count("+00:00") == 0
+
+
+def test_an_empty_file_input_files_the_result_without_a_scan(api, people, settings):
+    number = _new_case(api)["number"]
+    api("wang", "POST", f"/cases/{number}/transfer",
+        json={"unit_id": people["units"]["城关镇卫生院"].id})
+    response = api("cg", "POST", f"/cases/{number}/result",
+                   data={**_form(sealed="on"), "attachment": (io.BytesIO(b""), "")},
+                   content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["attachments"] == [] and _scans(settings) == []
+    # An empty file that does have a name is a refused scan, not a missing one.
+    returned = api("sup", "POST", f"/cases/{number}/return",
+                   json={"category": "format", "reason": "缺少扫描件"})
+    assert returned.status_code == 200
+    empty = api("cg", "POST", f"/cases/{number}/result",
+                data={**_form(sealed="on"), "attachment": (io.BytesIO(b""), "scan.pdf")},
+                content_type="multipart/form-data")
+    assert _error(empty)["code"] == "attachment_empty"

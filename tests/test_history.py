@@ -104,3 +104,19 @@ def test_unknown_actions_and_system_actors_still_read():
     assert describe_event("case.something_new", "系统", {}) == "系统 case.something_new"
     assert describe_event("case.acknowledged", "Wang", {"via": "sms"}, "en-US") == (
         "Wang acknowledged the case by SMS")
+
+
+def test_every_case_action_written_in_intake_has_a_sentence_in_both_languages():
+    import re
+    from pathlib import Path
+
+    from intake.history import SENTENCES
+
+    root = Path(__file__).resolve().parent.parent / "intake"
+    written = set()
+    for path in root.glob("*.py"):
+        written |= set(re.findall(r'"((?:case|unit)\.[a-z_]+)"', path.read_text()))
+    written -= {"unit.created"}  # a directory entry, not a case event
+    assert len(written) >= 15
+    for language in ("zh-CN", "en-US"):
+        assert written - set(SENTENCES[language]) == set(), language
