@@ -69,7 +69,8 @@ def read_upload(stream: BinaryIO, filename: str | None,
     if not data:
         raise ValidationError("the scan is empty", field="attachment", code="attachment_empty")
     if len(data) > max_bytes:
-        raise ValidationError(f"the scan is larger than the limit of {max_bytes // (1024 * 1024)} MB",
+        limit_mb = max_bytes // (1024 * 1024)
+        raise ValidationError(f"the scan is larger than the limit of {limit_mb} MB",
                               field="attachment", code="attachment_too_large")
     for magic, content_type, extension in SIGNATURES:
         if data.startswith(magic):

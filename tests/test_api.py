@@ -77,7 +77,8 @@ def test_a_case_goes_through_a_unit_with_a_return_to_closed(api, people, demo, s
     assert case["deadline"].endswith(OFFSET) and case["created_at"].endswith(OFFSET)
     assert case["history"][0]["text"] == "值班员小周 登记来访，交 王建国 办理"
 
-    assert api("wang", "POST", f"/cases/{number}/acknowledge").get_json()["status"] == "acknowledged"
+    acknowledged = api("wang", "POST", f"/cases/{number}/acknowledge").get_json()
+    assert acknowledged["status"] == "acknowledged"
     unit_id = people["units"]["城关镇卫生院"].id
     moved = api("wang", "POST", f"/cases/{number}/transfer", json={"unit_id": unit_id}).get_json()
     assert (moved["status"], moved["unit"], moved["unit_id"]) == ("transferred", "城关镇卫生院", unit_id)
@@ -310,7 +311,8 @@ def test_422_for_extend_return_rate_and_result_inputs(api, people):
     assert (_error(missing)["field"], _error(missing)["code"]) == ("measures", "result_incomplete")
     api("cg", "POST", f"/cases/{number}/result", json=_form())
     wrong = api("sup", "POST", f"/cases/{number}/return", json={"category": "mood", "reason": "x"})
-    assert (_error(wrong)["field"], _error(wrong)["code"]) == ("category", "return_category_invalid")
+    assert (_error(wrong)["field"], _error(wrong)["code"]) == (
+        "category", "return_category_invalid")
     api("sup", "POST", f"/cases/{number}/accept")
     api("wang", "POST", f"/cases/{number}/feedback", json={"method": "phone"})
     rating = api("duty", "POST", f"/cases/{number}/rate", json={"rating": "5 stars"})
@@ -349,9 +351,9 @@ def test_a_scan_over_the_limit_is_refused_with_the_limit_stated(api, people, dem
     too_big = PDF + b"\x00" * (MAX_ATTACHMENT_BYTES + 1 - len(PDF))
     # Just over the scan limit, and far over the request limit (refused before it is read).
     for size in (len(too_big), 21 * 1024 * 1024):
+        body = too_big[:size].ljust(size, b"\0")
         response = api("cg", "POST", f"/cases/{number}/result",
-                       data={**_form(sealed="true"),
-                             "attachment": (io.BytesIO(too_big[:size].ljust(size, b"\0")), "s.pdf")},
+                       data={**_form(sealed="true"), "attachment": (io.BytesIO(body), "s.pdf")},
                        content_type="multipart/form-data")
         assert response.status_code == 422, size
         error = _error(response)
@@ -377,7 +379,8 @@ def test_a_refused_result_with_a_good_scan_stores_no_file(api, people, demo, set
     assert other_unit.status_code == 404
     assert _scans(settings) == []
     accepted = api("cg", "POST", f"/cases/{number}/result",
-                   data={**_form(sealed="true"), "attachment": (io.BytesIO(JPEG), "../../etc/s.jpg")},
+                   data={**_form(sealed="true"),
+                         "attachment": (io.BytesIO(JPEG), "../../etc/s.jpg")},
                    content_type="multipart/form-data").get_json()
     [scan] = accepted["attachments"]
     assert (scan["filename"], scan["content_type"]) == ("s.jpg", "image/jpeg")

@@ -20,6 +20,10 @@ def _token(env, username):
     return token
 
 
+def _bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
 def _ack(client, number, token):
     return client.post(f"/api/v1/cases/{number}/acknowledge",
                        headers={"Authorization": f"Bearer {token}"})
@@ -62,7 +66,7 @@ def test_revoke_ends_all_of_a_users_tokens_or_one_by_id(env, client, demo):
     every = run(["users", "token", "wang", "--revoke"], env)
     assert every.returncode == 0 and "revoked 1" in every.stdout
     assert _ack(client, number, first).status_code == 401
-    assert client.get("/api/v1/cases", headers={"Authorization": f"Bearer {duty}"}).status_code == 200
+    assert client.get("/api/v1/cases", headers=_bearer(duty)).status_code == 200
     assert run(["users", "token", "wang", "--revoke", "--id", "9999"], env).returncode != 0
     demo.expire_all()
     assert demo.query(AuditEvent).filter_by(action="api_token.revoked").count() == 2
@@ -74,10 +78,10 @@ def test_a_disabled_users_token_fails_and_cannot_be_renewed(env, client, demo):
     from intake.models import User
 
     token = _token(env, "li")
-    assert client.get("/api/v1/directory", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.get("/api/v1/directory", headers=_bearer(token)).status_code == 200
     set_user_active(demo, demo.query(User).filter_by(username="li").one().id, False, Actor("test"))
     demo.commit()
-    assert client.get("/api/v1/directory", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert client.get("/api/v1/directory", headers=_bearer(token)).status_code == 401
     refused = run(["users", "token", "li"], env)
     assert refused.returncode != 0 and "disabled" in refused.stderr
 
