@@ -108,5 +108,68 @@ def users_unlock(username: str) -> None:
     click.echo(f"unlocked {username}: {cleared} address(es) cleared")
 
 
+@users.command("token")
+@click.argument("username")
+@click.option("--revoke", is_flag=True, help="End the user's tokens instead of making one.")
+@click.option("--id", "token_id", type=int, default=None,
+              help="With --revoke: end only this token (ids are in `users tokens`).")
+def users_token(username: str, revoke: bool, token_id: int | None) -> None:
+    """Print a new API token for USERNAME (only its hash is kept), or --revoke its tokens."""
+    from intake.tokens import issue_token, revoke_tokens
+
+    if token_id is not None and not revoke:
+        raise click.UsageError("--id goes with --revoke")
+    try:
+        with session_scope(get_runtime().session_factory) as session:
+            user = _account(session, username)
+            if user is None:
+                raise click.ClickException(f"no user {username!r}")
+            if revoke:
+                count = revoke_tokens(session, user, CLI, token_id)
+                click.echo(f"revoked {count} token(s) of {user.username}")
+                return
+            if not user.active:
+                raise click.ClickException(f"{username} is disabled; its tokens would not work")
+            row, token = issue_token(session, user, CLI)
+            # The token alone on stdout, so `TOKEN=$(dutyline users token wang)` works.
+            click.echo(token)
+            click.echo(f"token {row.id} for {user.username}; it is shown only once", err=True)
+    except DutylineError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@users.command("tokens")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True)
+def users_tokens(username: str, as_json: bool) -> None:
+    """List USERNAME's API tokens: id, made, last used, revoked (never the token itself)."""
+    from intake.tokens import list_tokens
+
+    with session_scope(get_runtime().session_factory) as session:
+        user = _account(session, username)
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        rows = [{"id": t.id, "created_at": t.created_at.isoformat(),
+                 "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+                 "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None}
+                for t in list_tokens(session, user)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "live"
+        click.echo(f"{row['id']:>5}  made {row['created_at']}  last used "
+                   f"{row['last_used_at'] or '-'}  {state}")
+
+
+def _account(session, username: str):
+    # Any account, disabled too: revoking a disabled user's tokens must still work.
+    from sqlalchemy import select
+
+    from intake.models import User
+
+    return session.scalar(select(User).where(User.username == username))
+
+
 def register(main: click.Group) -> None:
     main.add_command(users)

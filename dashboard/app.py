@@ -90,7 +90,7 @@ def create_app(config: dict | None = None) -> Flask:
         job_queue_factory=lambda: JobQueue(redis_client, budget=WEB_ENQUEUE_BUDGET_SECONDS),
     ))
 
-    from dashboard import admin, auth, duties, health, views
+    from dashboard import admin, api, auth, duties, health, views
     from dashboard import calendar as working_calendar
     from dashboard.params import DatabaseIdConverter
     from dashboard.ratelimit import SignInLimiter
@@ -117,6 +117,8 @@ def create_app(config: dict | None = None) -> Flask:
     csrf = CSRFProtect(app)
     csrf.exempt(ivr_bp)  # Twilio's requests carry a signature instead of a CSRF token
     app.url_map.converters["int"] = DatabaseIdConverter  # before any rule is added
+    # The API checks CSRF itself, only for cookie-authenticated writes (dashboard/api.py).
+    csrf.exempt(api.bp)
     app.register_blueprint(ivr_bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
@@ -124,6 +126,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(working_calendar.bp)
     app.register_blueprint(duties.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
     views.register_filters(app)
 
     @app.after_request

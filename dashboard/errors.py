@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from intake.attachments import MAX_ATTACHMENT_MB
+
 ERROR_MESSAGES = {
     "error": _l("That did not work."),
     "invalid_input": _l("Check the form: something in it cannot be accepted."),
@@ -44,6 +46,20 @@ ERROR_MESSAGES = {
     "no_extension": _l("The deadline in force is not an extension; there is nothing to overrule."),
     "feedback_method_invalid": _l("Choose how the liaison was told: phone, written, SMS or in person."),
     "rating_invalid": _l("Choose satisfied, basically satisfied or dissatisfied."),
+    "attachment_empty": _l("The scan is empty."),
+    "attachment_too_large": _l("The scan is larger than the limit of %(limit)s MB; nothing was stored.",
+                               limit=MAX_ATTACHMENT_MB),
+    "attachment_type_invalid": _l("The scan must be a PDF, JPEG or PNG file; nothing was stored."),
+    # The case API
+    "auth_required": _l("Sign in, or send an API token as Authorization: Bearer TOKEN."),
+    "auth_invalid": _l("The API token is unknown, revoked, or belongs to a disabled account."),
+    "csrf_invalid": _l("The request lacks this page's CSRF token (X-CSRFToken)."),
+    "body_invalid": _l("Send the fields as a JSON object or a form."),
+    "text_required": _l("This field must be text."),
+    "integer_required": _l("This field must be a whole number."),
+    "boolean_required": _l("This field must be true or false."),
+    "time_invalid": _l("Give the time as ISO 8601, for example 2026-12-01T17:30:00+08:00."),
+    "status_invalid": _l("That is not a case status."),
     # Directory and duty hours
     "name_required": _l("Enter a name."),
     "unit_name_taken": _l("A unit with that name already exists."),

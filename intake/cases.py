@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.audit import Actor, list_events, record_event
+from intake.audit import Actor, record_event
 from intake.calls import find_liaison_by_number, get_call
-from intake.clock import Clock, WorkingCalendar
+from intake.clock import BUREAU_TIMEZONE, Clock, WorkingCalendar
 from intake.deadlines import same_day_deadline
 from intake.exceptions import ValidationError
+from intake.history import list_case_history
 from intake.lifecycle import Outcome, begin, mark_answered, move, note_event, set_deadline
 from intake.models import Call, Case, CaseCounter, Liaison
 from intake.notifications import SmsContext, compose_case_sms, queue_sms
@@ -237,39 +239,59 @@ def answer_case(session: Session, who, case: Case, note: str, clock: Clock) -> O
     return Outcome(case)
 
 
-def describe_case(session: Session, case: Case, now: datetime) -> dict:
+def describe_case(session: Session, case: Case, now: datetime, *, tz: str | None = None,
+                  language: str = "zh-CN") -> dict:
     """Return a case as a plain record (design.md's case JSON), its history oldest first.
 
-    Each history entry carries what a sentence needs: `actor` (a person's name where the
-    action was signed with one), `action`, and the audit row's details (unit, due, reason…).
+    Times are ISO 8601 with the offset of `tz` (the bureau's zone; UTC when not given). Each
+    history entry carries `at`, `actor` (a person's name where the action was signed with
+    one), `action`, `text` (the sentence in `language`, intake/history.py) and the audit
+    row's details (unit, due, reason…).
     """
-    def iso(moment):
-        return moment.isoformat() if moment else None
+    zone = ZoneInfo(tz) if tz else None
 
-    history = []
-    for event in list_events(session, "cases", case.id):
-        details = dict(event.after or {})
-        history.append({"at": iso(event.at), "actor": details.pop("by", None) or event.actor,
-                        "action": event.action, "details": details})
+    def iso(moment):
+        if moment is None:
+            return None
+        return (moment.astimezone(zone) if zone else moment).isoformat()
+
+    history = [{"at": iso(entry.at), "actor": entry.actor, "action": entry.action,
+                "text": entry.text, "details": entry.details}
+               for entry in list_case_history(session, case, language, tz or BUREAU_TIMEZONE)]
     return {
         "number": case.number, "status": case.status.value, "channel": case.channel.value,
         "caller_name": case.caller_name, "caller_unit": case.caller_unit,
         "caller_phone": case.caller_phone, "summary": case.summary, "urgent": case.urgent,
-        "leader": case.leader.name if case.leader else None,
-        "liaison": case.liaison.name if case.liaison else None,
-        "unit": case.unit.name if case.unit else None,
-        "deadline": iso(case.deadline_at), "overdue": case.is_overdue(now),
+        "leader": case.leader.name if case.leader else None, "leader_id": case.leader_id,
+        "liaison": case.liaison.name if case.liaison else None, "liaison_id": case.liaison_id,
+        "unit": case.unit.name if case.unit else None, "unit_id": case.unit_id,
+        "deadline": iso(case.deadline_at), "deadline_reason": case.deadline_reason,
+        "overdue": case.is_overdue(now),
         "redo_count": case.redo_count, "supervised": case.supervised,
         "satisfaction": case.satisfaction.value if case.satisfaction else None,
         "feedback_method": case.feedback_method.value if case.feedback_method else None,
+        "handling_note": case.handling_note, "feedback_note": case.feedback_note,
         "created_at": iso(case.created_at), "routed_at": iso(case.routed_at),
         "acknowledged_at": iso(case.acknowledged_at), "answered_at": iso(case.answered_at),
         "fed_back_at": iso(case.fed_back_at), "closed_at": iso(case.closed_at),
-        "assignments": [{"unit": a.unit.name, "assigned_at": iso(a.assigned_at),
+        "assignments": [{"unit": a.unit.name, "unit_id": a.unit_id,
+                         "assigned_at": iso(a.assigned_at),
                          "due_at": iso(a.due_at), "result_at": iso(a.result_at),
                          "returns": a.returns,
                          "criticism_flagged": a.criticism_flagged_at is not None}
                         for a in case.assignments],
+        "results": [{"id": r.id, "unit_id": r.unit_id, "facts_true": r.facts_true,
+                     "causes": r.causes, "measures": r.measures,
+                     "liaison_opinion": r.liaison_opinion, "signed_by": r.signed_by,
+                     "sealed": r.sealed, "submitted_at": iso(r.submitted_at),
+                     "verdict": r.verdict.value if r.verdict else None,
+                     "return_category": r.return_category.value if r.return_category else None,
+                     "verdict_reason": r.verdict_reason, "verdict_at": iso(r.verdict_at)}
+                    for r in case.results],
+        "attachments": [{"id": a.id, "result_id": a.result_id, "filename": a.filename,
+                         "content_type": a.content_type, "size": a.size, "sha256": a.sha256,
+                         "uploaded_at": iso(a.uploaded_at)}
+                        for a in case.attachments],
         "deadline_changes": [{"kind": d.kind.value, "old": iso(d.old_deadline),
                               "new": iso(d.new_deadline), "reason": d.reason,
                               "by": d.changed_by, "at": iso(d.changed_at)}

@@ -14,9 +14,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from intake.access import principal_of
 from intake.audit import Actor, record_event
 from intake.db import LIKE_ESCAPE, contains_pattern
-from intake.exceptions import NotFound, ValidationError
+from intake.exceptions import Forbidden, NotFound, ValidationError
 from intake.models import Leader, Liaison, Unit, User
 from intake.phones import to_e164, to_valid_e164
 from intake.statuses import Role, UnitKind
@@ -506,3 +507,30 @@ def check_liaison_load(session: Session) -> list[LoadWarning]:
             warnings.append(LoadWarning(leader.id, leader.name, count,
                                         "too_few" if count < MIN_LIAISONS else "too_many"))
     return warnings
+
+
+# design.md: the duty room, leaders, the supervision office and admins read the directory
+# (to route, transfer and follow cases); a unit account does not.
+DIRECTORY_READERS = frozenset({"admin", "duty", "leader", "supervisor"})
+
+
+def describe_directory(session: Session, who) -> dict:
+    """Return the active leaders, liaisons and units as plain records, for those who may read them.
+
+    Raises:
+        Forbidden: a unit account, or a disabled one.
+    """
+    principal = principal_of(who)
+    if principal.party.value not in DIRECTORY_READERS or not principal.active:
+        raise Forbidden(f"{principal.party.value} may not read the directory")
+    return {
+        "leaders": [{"id": leader.id, "name": leader.name, "title": leader.title,
+                     "phone": leader.phone, "email": leader.email, "on_duty": leader.on_duty}
+                    for leader in list_leaders(session)],
+        "liaisons": [{"id": liaison.id, "name": liaison.name, "phone": liaison.phone,
+                      "work_unit": liaison.work_unit, "address": liaison.address,
+                      "leader_id": liaison.leader_id}
+                     for liaison in list_liaisons(session) if liaison.active],
+        "units": [{"id": unit.id, "name": unit.name, "kind": unit.kind.value, "phone": unit.phone}
+                  for unit in list_units(session) if unit.active],
+    }

@@ -139,6 +139,20 @@ class User(Base):
     unit: Mapped[Unit | None] = relationship()
 
 
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is kept, like a password hash."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    user: Mapped[User] = relationship()
+
+
 class Call(Base):
     """One incoming call and its voicemail, from ringing to a confirmed case."""
 
@@ -289,6 +303,8 @@ class Case(Base):
         back_populates="case", order_by="SupervisionEntry.id")
     results: Mapped[list["UnitResult"]] = relationship(back_populates="case",
                                                        order_by="UnitResult.id")
+    attachments: Mapped[list["ResultAttachment"]] = relationship(
+        back_populates="case", order_by="ResultAttachment.id")
 
     @property
     def assignment(self) -> "CaseAssignment | None":
@@ -399,6 +415,23 @@ class UnitResult(Base):
     verdict_reason: Mapped[str] = mapped_column(Text, default="")
     verdict_at: Mapped[datetime | None]
     case: Mapped[Case] = relationship(back_populates="results")
+
+
+class ResultAttachment(Base):
+    """A signed and sealed scan of a unit's written result, kept under RECORDINGS_DIR/attachments."""
+
+    __tablename__ = "result_attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    result_id: Mapped[int | None] = mapped_column(ForeignKey("unit_results.id"))
+    filename: Mapped[str] = mapped_column(String(200))  # as uploaded, for the download name
+    content_type: Mapped[str] = mapped_column(String(40))  # found from the content, not claimed
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)  # never the uploaded name
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    uploaded_by: Mapped[str] = mapped_column(String(80))
+    case: Mapped[Case] = relationship(back_populates="attachments")
 
 
 class InboundMessage(Base):

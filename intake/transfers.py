@@ -7,8 +7,11 @@ unit starts again at zero, and acceptance ends the streak.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session
+
+from intake.attachments import Upload, store_attachment
 
 from intake.clock import Clock, WorkingCalendar
 from intake.deadlines import unit_result_deadline
@@ -70,21 +73,33 @@ def transfer_case(session: Session, who, case: Case, unit_id: int, clock: Clock,
     return outcome
 
 
-def file_result(session: Session, who, case: Case, form: ResultForm, clock: Clock) -> Outcome:
-    """File the unit's written result; every prescribed element is required."""
+def file_result(session: Session, who, case: Case, form: ResultForm, clock: Clock,
+                scan: Upload | None = None, recordings_dir: Path | None = None) -> Outcome:
+    """File the unit's written result, with its signed and sealed scan when one was uploaded.
+
+    Every prescribed element is required. The scan (already checked by
+    intake.attachments.read_upload) is written only once the permission, the form and the
+    state have all been accepted, so a refused result stores nothing.
+    """
     principal = begin(who, "result", case)
     form.validate()
+    if scan is not None and recordings_dir is None:
+        raise ValueError("a scan needs the recordings folder to be stored in")
     assignment = case.assignment
     move(session, case, CaseStatus.RESULT_FILED, principal, "case.result_filed",
          unit=assignment.unit.name)
     now = clock.now()
     session.flush()  # the assignment made by a transfer in this same session needs its id
-    session.add(UnitResult(
+    result = UnitResult(
         case=case, unit_id=assignment.unit_id, assignment_id=assignment.id,
         facts_true=form.facts_true, causes=form.causes.strip(), measures=form.measures.strip(),
         liaison_opinion=form.liaison_opinion.strip(), signed_by=form.signed_by.strip(),
-        sealed=form.sealed, submitted_at=now))
+        sealed=form.sealed, submitted_at=now)
+    session.add(result)
     assignment.result_at = now
+    if scan is not None:
+        session.flush()
+        store_attachment(session, principal, case, result, scan, recordings_dir, clock)
     return Outcome(case)
 
 

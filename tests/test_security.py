@@ -15,7 +15,7 @@ from intake.notifications import SmsContext
 from intake.transfers import transfer_case
 from intake.calls import correct_transcript
 from intake.directory import add_liaison, create_user, get_leader
-from intake.models import AuditEvent, Case, Unit, User, utcnow
+from intake.models import AuditEvent, Case, ResultAttachment, Unit, User, utcnow
 from tests.dashboard_support import make_call, sign_in
 
 TEST = Actor("test")
@@ -74,15 +74,34 @@ ALLOWED = {
     "duties.commendations": STAFF,
     "duties.add_commendation": {"admin", "supervisor"},
     "duties.cards": STAFF | {"leader", "other_leader"},
+    # The case API (dashboard/api.py) answers a signed-in session as it answers a token.
+    "api.list_cases": EVERYONE,
+    "api.show_case": EVERYONE,
+    "api.download_attachment": EVERYONE,
+    "api.directory": EVERYONE - {"unit"},
+    "api.create_case": REVIEWERS,
+    "api.acknowledge": {"leader", "other_leader", "unit"},
+    "api.handle": {"leader", "other_leader", "unit"},
+    "api.transfer": {"leader", "other_leader", "unit"},
+    "api.escalate": {"leader", "other_leader", "unit"},
+    "api.extend": {"leader", "other_leader", "unit", "supervisor"},
+    "api.file_result": {"other_leader", "unit"},
+    "api.accept": {"supervisor", "other_leader", "unit"},
+    "api.return_result": {"supervisor", "other_leader", "unit"},
+    "api.answer": {"leader", "other_leader", "unit"},
+    "api.record_feedback": {"leader", "other_leader", "unit"},
+    "api.rate": {"duty", "leader", "other_leader", "unit"},
 }
 # Object routes where the other leader and the unit pass the role check but must not see
 # this particular call or case: they get 404, exactly as for an id that does not exist.
-OBJECT_HIDDEN = {"views.call_page", "views.call_audio", "views.case_page", "views.acknowledge"}
+OBJECT_HIDDEN = {"views.call_page", "views.call_audio", "views.case_page", "views.acknowledge",
+                 *(e for e in ALLOWED if e.startswith("api.") and e not in (
+                     "api.list_cases", "api.directory", "api.create_case"))}
 
 
 @pytest.fixture
-def world(demo, tmp_path):
-    """Wang's case (with audio) from a confirmed call, and accounts of every role."""
+def world(demo, tmp_path, settings):
+    """Wang's case (with audio and a result scan) from a confirmed call, and every role."""
     session = demo
     wav = tmp_path / "call.wav"
     wav.write_bytes(b"RIFF" + b"\0" * 100)
@@ -91,6 +110,12 @@ def world(demo, tmp_path):
         session, call.id, Confirmation(caller_name="张伟", liaison_id=call.liaison_id), TEST,
         lambda c: f"https://x/cases/{c.id}", "zh-CN")
     unit = session.query(Unit).first()
+    scans = settings.recordings_dir / "attachments"
+    scans.mkdir(parents=True, exist_ok=True)
+    (scans / "census.pdf").write_bytes(b"%PDF-1.4\n")
+    scan = ResultAttachment(case=case, filename="s.pdf", content_type="application/pdf", size=10,
+                            sha256="0" * 64, stored_name="census.pdf", uploaded_by="test")
+    session.add(scan)
     create_user(session, username="sup", role="supervisor", name="督办", password="dutyline-demo",
                 actor=TEST)
     create_user(session, username="spare", role="duty", name="备用", password="dutyline-demo",
@@ -100,6 +125,7 @@ def world(demo, tmp_path):
     session.commit()
     users = {u.username: u.id for u in session.query(User)}
     return {"call": call, "case": case, "notification": notification, "unit": unit,
+            "scan": scan,
             "spare_user": users["spare"],
             "users": {"admin": users["admin"], "duty": users["duty"], "supervisor": users["sup"],
                       "leader": users["wang"], "other_leader": users["li"],
@@ -120,7 +146,9 @@ def _url(rule, world) -> str:
               "notification_id": world["notification"].id, "user_id": world["spare_user"],
               "filename": "app.css", "leader_id": world["call"].leader_id,
               "liaison_id": world["call"].liaison_id, "unit_id": world["unit"].id,
-              "record_id": world["unit"].id, "kind": "units"}
+              "record_id": world["unit"].id, "kind": "units",
+              "number": world["case"].number,
+              "attachment_id": world["scan"].id}
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 
 
