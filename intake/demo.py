@@ -17,8 +17,8 @@ def seed_demo(session: Session) -> bool:
     """Create the demo directory and accounts; return False if a directory already exists."""
     if session.scalar(select(Leader.id).limit(1)) is not None:
         return False
-    add_unit(session, "城关镇卫生院", UnitKind.TOWNSHIP, DEMO, phone="+8657188880001")
-    add_unit(session, "县人民医院", UnitKind.COUNTY, DEMO, phone="+8657188880002")
+    chengguan = add_unit(session, "城关镇卫生院", UnitKind.TOWNSHIP, DEMO, phone="+8657188880001")
+    hospital = add_unit(session, "县人民医院", UnitKind.COUNTY, DEMO, phone="+8657188880002")
     wang = add_leader(session, "王建国", "+8613900000001", DEMO, title="副局长",
                       email="wang@example.gov.cn", on_duty=True)
     li = add_leader(session, "李红", "+8613900000002", DEMO, title="医政科科长",
