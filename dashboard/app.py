@@ -84,7 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
         job_queue_factory=lambda: JobQueue(redis_client, budget=WEB_ENQUEUE_BUDGET_SECONDS),
     ))
 
-    from dashboard import admin, auth, health, views
+    from dashboard import admin, auth, casework, health, views
     from dashboard import calendar as working_calendar
     from dashboard.ratelimit import SignInLimiter
     from ivr.views import bp as ivr_bp
@@ -109,6 +109,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(ivr_bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(casework.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(working_calendar.bp)
     app.register_blueprint(health.bp)

@@ -35,4 +35,10 @@ def seed_demo(session: Session) -> bool:
                 password=DEMO_PASSWORD, actor=DEMO, leader_id=wang.id, phone=wang.phone)
     create_user(session, username="li", role=Role.LEADER, name="李红",
                 password=DEMO_PASSWORD, actor=DEMO, leader_id=li.id, phone=li.phone)
+    create_user(session, username="duban", role=Role.SUPERVISOR, name="督办室老孙",
+                password=DEMO_PASSWORD, actor=DEMO)
+    create_user(session, username="chengguan", role=Role.UNIT, name="城关镇卫生院办公室",
+                password=DEMO_PASSWORD, actor=DEMO, unit_id=chengguan.id)
+    create_user(session, username="renmin", role=Role.UNIT, name="县人民医院医务科",
+                password=DEMO_PASSWORD, actor=DEMO, unit_id=hospital.id)
     return True
