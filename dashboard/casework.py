@@ -18,7 +18,7 @@ from dashboard.errors import error_message
 from dashboard.views import render_case_page
 from intake import cases as case_service
 from intake import feedback, supervision, transfers
-from intake.access import principal_of
+from intake.access import check, principal_of
 from intake.clock import Clock
 from intake.directory import list_leaders, list_liaisons
 from intake.dispatch import QueuedWork, commit_and_dispatch
@@ -133,7 +133,7 @@ def file_result(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/accept")
-@login_required(Role.SUPERVISOR, Role.ADMIN)
+@login_required(Role.SUPERVISOR)
 def accept(case_id: int):
     """Accept the unit's result; the case is answered."""
     return _act(case_id, lambda db, case: transfers.accept_result(db, _who(), case, _clock()),
@@ -141,7 +141,7 @@ def accept(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/return")
-@login_required(Role.SUPERVISOR, Role.ADMIN)
+@login_required(Role.SUPERVISOR)
 def return_result(case_id: int):
     """Return the unit's result for redo, with a category and a reason."""
     return _act(case_id, lambda db, case: transfers.return_result(
@@ -164,6 +164,7 @@ def feedback_preview(case_id: int):
     """Show the SMS the liaison would get, with its segment count, before it is sent."""
     db = get_db()
     case = get_visible_case(db, current_user(), case_id)
+    check(_who(), "feedback", case)  # only the one who may send it previews it
     note = request.args.get("note", "")[:feedback.FEEDBACK_NOTE_MAX_CHARS]
     body = compose_feedback_sms(case, note, get_settings().language)
     return render_template("feedback_preview.html", case=case, note=note, body=body,
