@@ -3,6 +3,12 @@
 The audit rows carry what a sentence needs (intake/lifecycle.py): `by` (a person's name),
 and where it applies `unit`, `due`, `reason`, `note`, `category`, `method`, `satisfaction`.
 The msgids are written out here so that `pybabel extract` sees them.
+
+SEAM (merge with the API branch): intake/history.py there writes the same sentences for the
+pages and the JSON API (`list_case_history(session, case, language, tz)`, entries with
+`.at`, `.action`, `.text`, like HistoryLine). Once it is on main, views.render_case_page
+should call it instead of `describe_events`, and SENTENCES here should go, so that the two
+doors cannot word a case differently. `time_left` stays.
 """
 from __future__ import annotations
 

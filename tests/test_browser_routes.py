@@ -311,7 +311,8 @@ def test_a_dissatisfied_sms_sends_the_case_back_for_redo_then_satisfied(live, de
     _sms_reply(live, "3", "SMredo0001")  # Twilio redelivers: counted once
     leader.open_case(case_id)
     assert leader.state() == "直接办理中"
-    assert "评价：不满意，退回重办" in _history(leader.page)
+    redo = leader.page.inner_text('#history li[data-action="case.rated_dissatisfied"]')
+    assert "张伟" in redo and "不满意" in redo and "重办" in redo
     leader.submit("#answer-form", note="路灯已于今日修好。")
     leader.submit("#feedback-form", method="phone")
     assert "感谢" in _sms_reply(live, "1", "SMredo0002")
