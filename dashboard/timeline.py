@@ -13,7 +13,7 @@ doors cannot word a case differently. `time_left` stays.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -72,20 +72,23 @@ def describe_event(event) -> str:
     values = {key: "" for key in ("leader", "unit", "reason", "note", "returns")}
     values.update({key: value for key, value in details.items() if value is not None})
     values["by"] = details.get("by") or event.actor
-    values["due"] = local_time(details.get("due"))
+    due = details.get("due")
+    values["due"] = deadline_text(datetime.fromisoformat(due) if isinstance(due, str) else due)
     values["category"] = labels.label(labels.RETURN_CATEGORIES, details.get("category"))
     values["method"] = labels.label(labels.FEEDBACK_METHODS, details.get("method"))
     values["satisfaction"] = labels.label(labels.SATISFACTION, details.get("satisfaction"))
     return str(template) % values
 
 
-def local_time(value, fmt: str = "%m-%d %H:%M") -> str:
-    """Write a moment (datetime or ISO text) in the bureau's time zone."""
-    if not value:
+def deadline_text(value: datetime | None) -> str:
+    """Write a deadline in the bureau's time zone; midnight reads as 24:00 of the day before."""
+    if value is None:
         return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.astimezone(ZoneInfo(get_settings().timezone)).strftime(fmt)
+    local = value.astimezone(ZoneInfo(get_settings().timezone))
+    if (local.hour, local.minute) == (0, 0):
+        # "Due the same day" is stored as the next midnight; people read it as that day, 24:00.
+        return (local - timedelta(days=1)).strftime("%Y-%m-%d") + " 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 def time_left(deadline: datetime | None, now: datetime) -> str:

@@ -65,6 +65,7 @@ def register_filters(app) -> None:
         return f"{round((value or 0) * 100)}%"
 
     app.add_template_global(timeline.time_left, "time_left")
+    app.add_template_filter(timeline.deadline_text, "deadline")
 
     @app.context_processor
     def inject_globals():
