@@ -350,3 +350,17 @@ def test_the_supervision_office_and_units_cannot_act_as_the_leader(client, demo)
     sign_in(client, "chengguan")
     assert client.get(f"/cases/{case.id}").status_code == 404  # not yet transferred to it
     assert client.post(f"/cases/{case.id}/accept").status_code == 403  # role check first
+
+
+def test_the_same_day_deadline_reads_as_24_00_and_the_page_reads_in_english(client, demo):
+    case = _case(demo)
+    sign_in(client, "wang")
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    local_day = case.routed_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d")
+    assert f"办理时限 {local_day} 24:00" in page and "剩余" in page
+    client.post("/language", data={"locale": "en_US", "next": f"/cases/{case.id}"})
+    client.post(f"/cases/{case.id}/transfer", data={"unit_id": _unit(demo).id})
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    line = _history_line(page, "case.transferred")
+    assert "王建国 transferred the case to 城关镇卫生院, result due by" in line
+    assert "Transfer to a unit" in page and "left)" in page
