@@ -201,7 +201,8 @@ def new_case():
     form = request.form
     entry = case_service.CaseEntry(
         caller_name=form.get("caller_name", "")[:60], content=form.get("content", ""),
-        caller_unit=form.get("caller_unit", "")[:200], caller_phone=form.get("caller_phone", "")[:40],
+        caller_unit=form.get("caller_unit", "")[:200],
+        caller_phone=form.get("caller_phone", "")[:40],
         liaison_id=form.get("liaison_id", type=int), leader_id=form.get("leader_id", type=int),
         route_reason=form.get("route_reason", "")[:REASON_MAX_CHARS],
         urgent=bool(form.get("urgent")), channel=form.get("channel", ""),

@@ -1,4 +1,4 @@
-"""Refresh the README's screenshots: the duty room, the leader's phone, the unit and the supervision office.
+"""Refresh the README's screenshots: duty room, leader's phone, unit and supervision office.
 
     python scripts/screenshots.py [--out docs/screenshots]
 
@@ -142,7 +142,7 @@ def _seed_routes(session) -> dict:
     from intake.models import Unit, User, utcnow
     from intake.notifications import SmsContext
     from intake.supervision import escalate_case, supervise_overdue_cases
-    from intake.transfers import ResultForm, accept_result, file_result, return_result, transfer_case
+    from intake.transfers import ResultForm, file_result, return_result, transfer_case
 
     users = {u.username: u for u in session.scalars(select(User))}
     units = {u.name: u for u in session.scalars(select(Unit))}

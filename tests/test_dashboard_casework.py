@@ -86,7 +86,8 @@ def test_duty_enters_a_case_by_hand_and_the_leader_gets_an_sms(client, demo):
     case = demo.scalar(select(Case))
     assert case.leader.name == "王建国" and case.channel.value == "in_person"
     assert case.liaison.name == "张伟"  # found by the phone number
-    assert case.created_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%m-%d %H:%M") == "11-20 09:30"
+    received = case.created_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert received.strftime("%m-%d %H:%M") == "11-20 09:30"
     assert _kinds(demo, case) == ["case_routed"]
     line = _history_line(client.get(response.headers["Location"]).get_data(as_text=True),
                          "case.routed")
@@ -318,7 +319,8 @@ def test_the_cases_list_filters_by_state_and_overdue(client, demo):
     sign_in(client, "duty")
     every = client.get("/cases").get_data(as_text=True)
     assert first.number in every and second.number in every
-    transferred = client.get("/cases", query_string={"status": "transferred"}).get_data(as_text=True)
+    transferred = client.get("/cases", query_string={"status": "transferred"}).get_data(
+        as_text=True)
     assert second.number in transferred and first.number not in transferred
     routed = client.get("/cases", query_string={"status": "routed"}).get_data(as_text=True)
     assert first.number in routed and second.number not in routed
