@@ -54,7 +54,8 @@ def seed_demo_command() -> None:
 
     with session_scope(get_runtime().session_factory) as session:
         created = seed_demo(session)
-    click.echo(f"demo accounts admin / duty / wang / li, password {DEMO_PASSWORD}"
+    click.echo(f"demo accounts admin / duty / wang / li / duban / chengguan / renmin, "
+               f"password {DEMO_PASSWORD}"
                if created else "the directory already has data; nothing seeded")
 
 

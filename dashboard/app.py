@@ -90,7 +90,7 @@ def create_app(config: dict | None = None) -> Flask:
         job_queue_factory=lambda: JobQueue(redis_client, budget=WEB_ENQUEUE_BUDGET_SECONDS),
     ))
 
-    from dashboard import admin, api, auth, duties, health, views
+    from dashboard import admin, api, auth, casework, duties, health, views
     from dashboard import calendar as working_calendar
     from dashboard.params import DatabaseIdConverter
     from dashboard.ratelimit import SignInLimiter
@@ -122,6 +122,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(ivr_bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(casework.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(working_calendar.bp)
     app.register_blueprint(duties.bp)

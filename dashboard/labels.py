@@ -70,6 +70,44 @@ CATEGORIES = {
     "staff_conduct": _l("Staff conduct"),
     "other": _l("Other"),
 }
+CHANNELS = {
+    "voicemail": _l("Voicemail"),
+    "phone": _l("Live call to the duty phone"),
+    "in_person": _l("Came in person"),
+    "leader": _l("Told the leader directly"),
+}
+FEEDBACK_METHODS = {
+    "phone": _l("by phone"),
+    "written": _l("in writing"),
+    "sms": _l("by SMS"),
+    "in_person": _l("in person"),
+}
+SATISFACTION = {
+    "satisfied": _l("Satisfied"),
+    "basically_satisfied": _l("Basically satisfied"),
+    "dissatisfied": _l("Dissatisfied"),
+}
+RETURN_CATEGORIES = {
+    "format": _l("Incomplete format"),
+    "quality": _l("Evades the question"),
+    "dissatisfied": _l("Liaison dissatisfied"),
+}
+ESCALATIONS = {
+    "bureau_meeting": _l("Bureau meeting"),
+    "county": _l("County committee and government"),
+}
+SUPERVISION_CAUSES = {
+    "escalation_bureau": _l("Bureau meeting"),
+    "escalation_county": _l("County committee and government"),
+    "overdue": _l("Overdue"),
+}
+DEADLINE_KINDS = {
+    "same_day": _l("Same day (direct handling)"),
+    "transfer": _l("Three working days (unit)"),
+    "redo": _l("Redo"),
+    "extension": _l("Extension"),
+}
+FACTS = {"true": _l("True"), "partly": _l("Partly true"), "false": _l("Not true")}
 # Filters offered above the inbox: "" shows every open call.
 INBOX_FILTERS = ("", "queued", "transcribing", "draft", "failed", "no_message", "confirmed", "all")
 FILTER_NAMES = {"": _l("Open"), "all": _l("All")}

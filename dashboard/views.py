@@ -10,7 +10,7 @@ from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, 
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from dashboard import labels
+from dashboard import labels, timeline
 from dashboard.auth import actor, current_user, login_required
 from dashboard.errors import error_message
 from dashboard.params import page_number
@@ -20,11 +20,13 @@ from intake.links import base_url, page_link
 from intake.audit import list_events, record_event
 from intake.calls import correct_transcript, draft_is_current, retry_transcription
 from intake.dispatch import QueuedWork, commit_and_dispatch
+from intake import supervision
 from intake.contacts import list_member_contacts
-from intake.directory import list_leaders, search_directory
-from intake.access import principal_of
+from intake.directory import list_leaders, list_units, search_directory
+from intake.access import allowed, principal_of
 from intake.clock import Clock
 from intake.exceptions import DutylineError, Forbidden, InvalidTransition, NotFound, ValidationError
+from intake.history import list_case_history
 from intake.inbox import (REVIEWABLE_STATES, get_visible_call, get_visible_case, list_inbox,
                           list_visible_cases, next_call_to_review)
 from intake.models import is_unspaced, join_tokens, utcnow
@@ -64,6 +66,9 @@ def register_filters(app) -> None:
     @app.template_filter("percent")
     def percent(value):
         return f"{round((value or 0) * 100)}%"
+
+    app.add_template_global(timeline.time_left, "time_left")
+    app.add_template_filter(timeline.deadline_text, "deadline")
 
     @app.context_processor
     def inject_globals():
@@ -110,13 +115,15 @@ def _user_message(exc: DutylineError) -> str:
     return error_message(exc)
 
 
+HOMES = {Role.ADMIN: "views.inbox", Role.DUTY: "views.inbox", Role.LEADER: "views.my_cases",
+         Role.SUPERVISOR: "views.supervision_home", Role.UNIT: "views.unit_home"}
+
+
 @bp.get("/")
 @login_required()
 def home():
     """Send each role to its own start page."""
-    if current_user().role in STAFF:
-        return redirect(url_for("views.inbox"))
-    return redirect(url_for("views.my_cases"))
+    return redirect(url_for(HOMES[current_user().role]))
 
 
 def _inbox_page():
@@ -331,25 +338,69 @@ def _case_link(case) -> str:
 @bp.get("/cases")
 @login_required()
 def my_cases():
-    """List the cases the signed-in person may see; a leader also sees this month's calls owed."""
+    """List the cases the signed-in person may see, optionally in one state or overdue.
+
+    A leader also sees this month's liaison calls still owed.
+    """
     user = current_user()
+    status = request.args.get("status") or None
+    if status not in labels.CASE_STATES:
+        status = None
+    overdue = request.args.get("overdue") == "1"
     duty = None
     if user.role == Role.LEADER and user.leader is not None:
         today = utcnow().astimezone(ZoneInfo(get_settings().timezone)).date()
         duty = list_member_contacts(get_db(), user.leader, today)
-    return render_template("cases.html", cases=list_visible_cases(get_db(), user),
-                           contact_duty=duty)
+    cases = list_visible_cases(get_db(), user, limit=500, status=status,
+                               overdue_at=utcnow() if overdue else None)
+    return render_template("cases.html", cases=cases, status=status, overdue=overdue,
+                           now=utcnow(), contact_duty=duty)
 
 
 @bp.get("/cases/<int:case_id>")
 @login_required()
 def case_page(case_id: int):
-    """Show a case: who called, what about, where it stands, and its SMS (phone-sized)."""
+    """Show a case: who called, what about, where it stands, its history and the actions open."""
     db = get_db()
-    case = get_visible_case(db, current_user(), case_id)
-    return render_template("case.html", case=case,
-                           notifications=list_case_notifications(db, case.id),
-                           events=list_events(db, "cases", case.id))
+    return render_case_page(db, get_visible_case(db, current_user(), case_id))
+
+
+def render_case_page(db, case) -> str:
+    """Render a case page for the signed-in user with the action forms they may use."""
+    principal = principal_of(current_user(), request.remote_addr)
+    return render_template(
+        "case.html", case=case, now=utcnow(),
+        can=lambda action: allowed(principal, action, case),
+        units=[u for u in list_units(db) if u.active],
+        notifications=list_case_notifications(db, case.id),
+        history=[entry for entry in list_case_history(db, case, str(get_locale()),
+                                                      get_settings().timezone)
+                 if not entry.action.startswith("sms.")])
+
+
+@bp.get("/unit")
+@login_required(Role.UNIT)
+def unit_home():
+    """Show a unit its cases: those waiting for its written result first, with time left."""
+    user = current_user()
+    cases = list_visible_cases(get_db(), user, limit=500)
+    waiting = [c for c in cases if allowed(user, "result", c)]
+    return render_template("unit_home.html", waiting=waiting,
+                           others=[c for c in cases if c not in waiting], now=utcnow())
+
+
+@bp.get("/supervision")
+@login_required(Role.SUPERVISOR, Role.ADMIN)
+def supervision_home():
+    """Show the supervision office its work: verdicts, escalations, overdue cases, criticism."""
+    db = get_db()
+    now = utcnow()
+    return render_template(
+        "supervision_home.html", now=now,
+        results=supervision.list_results_awaiting_verdict(db),
+        escalations=supervision.list_escalations(db),
+        overdue=list_visible_cases(db, current_user(), limit=500, overdue_at=now),
+        flagged=supervision.list_flagged_units(db))
 
 
 @bp.post("/cases/<int:case_id>/acknowledge")

@@ -39,6 +39,8 @@ _INSERT_CALL = {name: insert(Call.__table__).on_conflict_do_nothing().returning(
                 for name, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))}
 # Local audio may be purged once nothing will read it again.
 PURGEABLE_STATES = (CallStatus.DRAFT, CallStatus.CONFIRMED, CallStatus.FAILED)
+# Twilio's DialCallStatus when the duty phone picked up.
+DIAL_ANSWERED = "completed"
 
 
 def get_call(session: Session, call_id: int) -> Call:
@@ -144,9 +146,16 @@ def mark_call_urgent(session: Session, call: Call, source: str, actor: Actor) ->
 
 
 def record_dial_outcome(session: Session, call: Call, dial_status: str, actor: Actor) -> None:
-    """Remember how the attempt to reach the duty phone ended."""
+    """Remember how the attempt to reach the duty phone ended.
+
+    A call the duty phone answered leaves no voicemail: it moves on to NO_MESSAGE, which the
+    duty officer confirms like any reviewed call (as a case that came in by phone). Left
+    RINGING it could never be confirmed.
+    """
     call.dial_status = dial_status
     record_event(session, actor, "call.dial_finished", call, after={"dial_status": dial_status})
+    if dial_status == DIAL_ANSWERED and call.status == CallStatus.RINGING:
+        move_status(session, call, CallStatus.NO_MESSAGE, actor, "call.answered_live")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.audit import Actor, record_event
-from intake.calls import find_liaison_by_number, get_call
+from intake.calls import DIAL_ANSWERED, find_liaison_by_number, get_call
 from intake.clock import BUREAU_TIMEZONE, Clock, WorkingCalendar
 from intake.deadlines import same_day_deadline
 from intake.exceptions import ValidationError
@@ -70,7 +70,9 @@ def confirm_call(session: Session, call_id: int, confirmation: Confirmation, act
     route = choose_leader(session, liaison, confirmation.leader_id, confirmation.route_reason)
     move_status(session, call, CallStatus.CONFIRMED, actor, "call.confirmed")
     return _open_case(session, confirmation, liaison, route, actor, clock, call=call,
-                      channel=CaseChannel.VOICEMAIL,
+                      # A call the duty phone answered came in live, not as a voicemail.
+                      channel=(CaseChannel.PHONE if call.dial_status == DIAL_ANSWERED
+                               else CaseChannel.VOICEMAIL),
                       summary=confirmation.summary.strip() or default_summary(call),
                       urgent=confirmation.urgent or call.urgent)
 

@@ -19,8 +19,8 @@ def seed_demo(session: Session) -> bool:
     """Create the demo directory and accounts; return False if a directory already exists."""
     if session.scalar(select(Leader.id).limit(1)) is not None:
         return False
-    add_unit(session, "城关镇卫生院", UnitKind.TOWNSHIP, DEMO, phone="+8657188880001")
-    add_unit(session, "县人民医院", UnitKind.COUNTY, DEMO, phone="+8657188880002")
+    chengguan = add_unit(session, "城关镇卫生院", UnitKind.TOWNSHIP, DEMO, phone="+8657188880001")
+    hospital = add_unit(session, "县人民医院", UnitKind.COUNTY, DEMO, phone="+8657188880002")
     wang = add_leader(session, "王建国", "+8613900000001", DEMO, title="副局长",
                       email="wang@example.gov.cn", on_duty=True)
     li = add_leader(session, "李红", "+8613900000002", DEMO, title="医政科科长",
@@ -37,6 +37,12 @@ def seed_demo(session: Session) -> bool:
                 password=DEMO_PASSWORD, actor=DEMO, leader_id=wang.id, phone=wang.phone)
     create_user(session, username="li", role=Role.LEADER, name="李红",
                 password=DEMO_PASSWORD, actor=DEMO, leader_id=li.id, phone=li.phone)
+    create_user(session, username="duban", role=Role.SUPERVISOR, name="督办室老孙",
+                password=DEMO_PASSWORD, actor=DEMO)
+    create_user(session, username="chengguan", role=Role.UNIT, name="城关镇卫生院办公室",
+                password=DEMO_PASSWORD, actor=DEMO, unit_id=chengguan.id)
+    create_user(session, username="renmin", role=Role.UNIT, name="县人民医院医务科",
+                password=DEMO_PASSWORD, actor=DEMO, unit_id=hospital.id)
     return True
 
 

@@ -20,6 +20,9 @@ from intake.statuses import (CaseStatus, DeadlineKind, FeedbackMethod, Notificat
 from intake.transfers import send_back_to_unit
 
 FEEDBACK_NOTE_MAX_CHARS = 500
+# The reason a redo carries: it goes into the unit's SMS and the case's deadline list, so it
+# is written in the bureau's language like every other SMS text.
+DISSATISFIED_REASON = {"zh-CN": "联络员不满意", "en-US": "liaison dissatisfied"}
 
 
 def record_feedback(session: Session, who, case: Case, method: str, note: str, clock: Clock,
@@ -72,7 +75,7 @@ def rate_case(session: Session, who, case: Case, rating: str, clock: Clock,
 def _redo_after_dissatisfaction(session, case: Case, principal, clock: Clock,
                                 calendar: WorkingCalendar, sms: SmsContext, via: str) -> Outcome:
     answered_from = case.answered_from or CaseStatus.HANDLING
-    reason = "liaison dissatisfied"
+    reason = DISSATISFIED_REASON.get(sms.language, DISSATISFIED_REASON["en-US"])
     if answered_from == CaseStatus.RESULT_FILED and case.assignment is not None:
         return send_back_to_unit(session, case, principal, ReturnCategory.DISSATISFIED, reason,
                                  clock, calendar, sms, "case.rated_dissatisfied")

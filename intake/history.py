@@ -13,7 +13,7 @@ The wording is kept here, not in the Babel catalogue, because intake/ imports no
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -222,9 +222,13 @@ def _when(value, language: str, tz: ZoneInfo) -> str:
     if moment.tzinfo is None:
         return str(value)
     local = moment.astimezone(tz)
+    clock = f"{local:%H:%M}"
+    if clock == "00:00":
+        # "Due the same day" is stored as the next midnight; people read it as that day, 24:00.
+        local, clock = local - timedelta(days=1), "24:00"
     if language == ZH:
-        return f"{local.month}月{local.day}日 {local:%H:%M}"
-    return f"{local.day} {local:%b %H:%M}"
+        return f"{local.month}月{local.day}日 {clock}"
+    return f"{local.day} {local:%b} {clock}"
 
 
 __all__ = ["HistoryEntry", "describe_event", "list_case_history", "actor_name",

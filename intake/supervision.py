@@ -15,7 +15,7 @@ from intake.audit import Actor
 from intake.clock import Clock
 from intake.exceptions import Forbidden, InvalidTransition, ValidationError
 from intake.lifecycle import Outcome, begin, move, note_event, open_supervision, set_deadline
-from intake.models import Case, SupervisionEntry, User
+from intake.models import Case, CaseAssignment, SupervisionEntry, User
 from intake.notifications import SmsContext, fit_text, queue_sms
 from intake.statuses import (WORKING_STATES, CaseStatus, DeadlineKind, NotificationKind, Role,
                              SupervisionCause)
@@ -120,6 +120,31 @@ def list_supervision_staff(session: Session) -> list[User]:
     """Return the supervision office's active accounts that have a phone for SMS."""
     return list(session.scalars(select(User).where(
         User.role == Role.SUPERVISOR, User.active.is_(True), User.phone != "").order_by(User.id)))
+
+
+ESCALATION_CAUSES = (SupervisionCause.ESCALATION_BUREAU, SupervisionCause.ESCALATION_COUNTY)
+
+
+def list_escalations(session: Session, limit: int = 200) -> list[SupervisionEntry]:
+    """Return the register of escalated cases, open ones first, each with its decision."""
+    return list(session.scalars(
+        select(SupervisionEntry).where(SupervisionEntry.cause.in_(ESCALATION_CAUSES))
+        .order_by(SupervisionEntry.closed_at.is_not(None), SupervisionEntry.opened_at.desc(),
+                  SupervisionEntry.id.desc())
+        .limit(limit)))
+
+
+def list_results_awaiting_verdict(session: Session) -> list[Case]:
+    """Return the cases whose unit result waits for the supervision office, oldest first."""
+    return list(session.scalars(select(Case).where(Case.status == CaseStatus.RESULT_FILED)
+                                .order_by(Case.deadline_at, Case.id)))
+
+
+def list_flagged_units(session: Session) -> list[CaseAssignment]:
+    """Return the assignments that flagged their unit for a criticism notice, newest first."""
+    return list(session.scalars(
+        select(CaseAssignment).where(CaseAssignment.criticism_flagged_at.is_not(None))
+        .order_by(CaseAssignment.criticism_flagged_at.desc(), CaseAssignment.id.desc())))
 
 
 SUPERVISION_OFFICE = Principal(Party.SUPERVISOR, "督办室", "system:overdue")

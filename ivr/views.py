@@ -35,7 +35,6 @@ from ivr.twiml import add_prompt, fallback_response, twiml
 log = logging.getLogger(__name__)
 bp = Blueprint("ivr", __name__)
 
-DIAL_ANSWERED = "completed"
 RECORDING_EVENTS = "completed absent"
 MENU_TIMEOUT_SECONDS = 4
 HOTLINE_CACHE_KEY = "hotline"
@@ -169,7 +168,7 @@ def dial_status() -> Response:
         call_service.record_dial_outcome(db, call, dial_outcome, TWILIO)
         db.commit()
     response = VoiceResponse()
-    if dial_outcome == DIAL_ANSWERED:
+    if dial_outcome == call_service.DIAL_ANSWERED:
         _say(response, "dial_done")
         response.hangup()
         return twiml(response)

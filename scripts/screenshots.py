@@ -1,4 +1,4 @@
-"""Refresh the README's screenshots: the inbox, the call page and the leader's phone page.
+"""Refresh the README's screenshots: duty room, leader's phone, unit and supervision office.
 
     python scripts/screenshots.py [--out docs/screenshots]
 
@@ -28,6 +28,8 @@ sys.path.insert(0, str(ROOT))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = ("inbox.png", "call.png", "leader-phone.png", "leader-feedback-sms.png", "unit-home.png",
+         "unit-result.png", "supervision.png", "cases.png", "new-case.png", "case-history.png")
 CALLS = [
     # (from, words with (text, start, end, confidence), urgent, minutes ago)
     ("+8613812345678", [("我", 0.3, 0.5, 0.95), ("是", 0.5, 0.7, 0.93), ("东门", 0.7, 1.1, 0.9),
@@ -126,7 +128,71 @@ def _seed(session, audio_dir: Path) -> dict:
                                       summary="医保报销太慢，希望加快办理"),
         duty, lambda c: f"https://dutyline.example.gov.cn/cases/{c.id}", "zh-CN")
     session.commit()
-    return {"call": ids[0], "case": second.id}
+    return {"call": ids[0], "case": second.id, **_seed_routes(session)}
+
+
+def _seed_routes(session) -> dict:
+    """Carry a few cases along the bureau's routes, through the domain actions, for the homes."""
+    from sqlalchemy import select
+
+    from intake.cases import CaseEntry, answer_case, create_case, handle_case
+    from intake.clock import Clock, FixedClock
+    from intake.feedback import rate_case, record_feedback
+    from intake.holidays import load_calendar
+    from intake.models import Unit, User, utcnow
+    from intake.notifications import SmsContext
+    from intake.supervision import escalate_case, supervise_overdue_cases
+    from intake.transfers import ResultForm, file_result, return_result, transfer_case
+
+    users = {u.username: u for u in session.scalars(select(User))}
+    units = {u.name: u for u in session.scalars(select(Unit))}
+    sms = SmsContext(lambda c: f"https://dutyline.example.gov.cn/cases/{c.id}")
+    calendar = load_calendar(session)
+    clock = Clock()
+
+    def enter(content, name="张伟", phone="13812345678", channel="phone", at=None):
+        entry = CaseEntry(caller_name=name, content=content, caller_phone=phone, channel=channel)
+        case = create_case(session, users["duty"], entry, at or clock, sms).case
+        session.commit()
+        return case
+
+    def result(measures):
+        return ResultForm(facts_true="true", causes="挂号窗口少，高峰时段人手不足",
+                          measures=measures, liaison_opinion="基本认可", signed_by="李院长",
+                          sealed=True)
+
+    waiting = enter("城关镇卫生院门诊排队太久，老人站不住。")
+    transfer_case(session, users["wang"], waiting, units["城关镇卫生院"].id, clock, calendar, sms)
+    filed = enter("县人民医院夜间急诊没有儿科医生。", "陈明", "13712345678")
+    transfer_case(session, users["li"], filed, units["县人民医院"].id, clock, calendar, sms)
+    file_result(session, users["renmin"], filed, result("夜间增设儿科值班医生一名"), clock)
+    flagged = enter("东门村卫生室长期缺医生。", channel="in_person")
+    transfer_case(session, users["wang"], flagged, units["城关镇卫生院"].id, clock, calendar, sms)
+    for reason in ("未加盖公章的扫描件", "未说明何时派驻医生", "联络员仍不满意"):
+        file_result(session, users["chengguan"], flagged, result("派医生轮流坐诊"), clock)
+        return_result(session, users["duban"], flagged, "quality", reason, clock, calendar, sms)
+    meeting = enter("全县村卫生室降压药配送不及时。", channel="leader")
+    escalate_case(session, users["wang"], meeting, "bureau_meeting", "涉及全县药品配送", clock)
+    county = enter("县城新区没有社区卫生服务中心。", "陈明", "13712345678")
+    escalate_case(session, users["li"], county, "county", "需县政府统筹规划", clock)
+    answer_case(session, users["li"], county, "县政府已将新区卫生服务中心列入明年计划。", clock)
+    late = enter("南山乡卫生院B超机坏了一个月。", "刘芳", "13812340000",
+                 at=FixedClock(utcnow() - timedelta(days=2)))
+    supervise_overdue_cases(session, clock)
+    closed = enter("村卫生室缺降压药，老人要跑到镇上拿药。", channel="leader")
+    handle_case(session, users["wang"], closed, "我来协调镇卫生院送药", clock, calendar)
+    answer_case(session, users["wang"], closed, "已协调镇卫生院每周二送药到村。", clock)
+    record_feedback(session, users["wang"], closed, "phone", "电话告知张伟", clock, sms)
+    rate_case(session, users["duty"], closed, "dissatisfied", clock, calendar, sms, via="phone")
+    answer_case(session, users["wang"], closed, "镇卫生院改为每周二、五送药到村。", clock)
+    record_feedback(session, users["wang"], closed, "phone", "", clock, sms)
+    rate_case(session, users["duty"], closed, "satisfied", clock, calendar, sms, via="phone")
+    answered = enter("疫苗接种点周末不开放。", "刘芳", "13812340000")
+    handle_case(session, users["wang"], answered, "", clock, calendar)
+    answer_case(session, users["wang"], answered, "自12月起周六上午开放接种。", clock)
+    session.commit()
+    return {"waiting": waiting.id, "closed": closed.id, "answered": answered.id,
+            "late": late.id}
 
 
 def main() -> int:
@@ -167,7 +233,7 @@ def main() -> int:
             _photograph(base, ids, out)
         finally:
             server.shutdown()
-    for name in ("inbox.png", "call.png", "leader-phone.png"):
+    for name in SHOTS:
         print(out / name)
     return 0
 
@@ -192,6 +258,26 @@ def _photograph(base: str, ids: dict, out: Path) -> None:
         _sign_in(phone, base, "wang")
         phone.goto(f"{base}/cases/{ids['case']}")
         phone.screenshot(path=str(out / "leader-phone.png"))
+        phone.goto(f"{base}/cases/{ids['answered']}/feedback/preview?note="
+                   "自12月起周六上午开放接种，可到乡卫生院预约。")
+        phone.screenshot(path=str(out / "leader-feedback-sms.png"))
+        unit = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                   has_touch=True, device_scale_factor=2,
+                                   locale="zh-CN").new_page()
+        _sign_in(unit, base, "chengguan")
+        unit.screenshot(path=str(out / "unit-home.png"))
+        unit.goto(f"{base}/cases/{ids['waiting']}")
+        unit.locator("#result-form").scroll_into_view_if_needed()
+        unit.screenshot(path=str(out / "unit-result.png"), full_page=True)
+        office = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+        _sign_in(office, base, "duban")
+        office.screenshot(path=str(out / "supervision.png"), full_page=True)
+        desk.goto(f"{base}/cases")
+        desk.screenshot(path=str(out / "cases.png"))
+        desk.goto(f"{base}/cases/new")
+        desk.screenshot(path=str(out / "new-case.png"))
+        desk.goto(f"{base}/cases/{ids['closed']}")
+        desk.screenshot(path=str(out / "case-history.png"), full_page=True)
         browser.close()
 
 

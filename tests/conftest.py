@@ -198,7 +198,7 @@ def signed_post(client):
 
 @pytest.fixture
 def demo(db_session):
-    """The demo directory: two units, two leaders, three liaisons, four accounts."""
+    """The demo directory: two units, two leaders, three liaisons, seven accounts (every role)."""
     from intake.demo import seed_demo
 
     seed_demo(db_session)

@@ -21,7 +21,7 @@ def test_db_upgrade_then_seed_demo_is_idempotent(env, engine, db_session):
     assert "password dutyline-demo" in first.stdout
     second = run(["seed-demo"], env)
     assert "nothing seeded" in second.stdout
-    assert db_session.query(User).count() == 4
+    assert db_session.query(User).count() == 7
 
 
 def test_users_create_reads_the_password_from_stdin(env, engine, db_session):

@@ -89,13 +89,13 @@ def test_direct_handling_escalation_and_overdue_read_as_sentences(demo, clock):
         "王建国 已向联络员反馈（短信）",
         "王建国 评价「不满意」，退回联线领导重办",
         # Back with the leader, due the same day again: the sweep a day later finds it late.
-        "逾期未办结（期限 9月30日 00:00），转督办室督办",
+        "逾期未办结（期限 9月29日 24:00），转督办室督办",
     ]
     assert _texts(demo, meeting)[1:] == [
         "王建国 提交局务会议研究：涉及多个乡镇，列入督办",
         "王建国 上报县委、县政府：需县政府协调，列入督办",
     ]
-    assert _texts(demo, late)[-1] == "逾期未办结（期限 9月30日 00:00），转督办室督办"
+    assert _texts(demo, late)[-1] == "逾期未办结（期限 9月29日 24:00），转督办室督办"
     assert _texts(demo, direct, "en-US")[-2] == (
         "王建国 rated the answer \"dissatisfied\"; back to the leader for redo")
 

@@ -208,6 +208,8 @@ def test_an_answered_duty_call_says_goodbye_and_hangs_up(hotline, db_session, la
     assert verbs(root) == ["Say", "Hangup"]
     assert_say(root[0], language, "dial_done")
     assert db_session.scalar(select(Call.dial_status)) == "completed"
+    # No voicemail will follow: the call waits in the inbox to be confirmed as a phone case.
+    assert db_session.scalar(select(Call.status)).value == "no_message"
 
 
 @pytest.mark.parametrize("outcome", ["no-answer", "busy", "failed", "canceled"])
@@ -221,6 +223,7 @@ def test_an_unanswered_duty_call_falls_through_to_voicemail(hotline, db_session,
     assert verbs(root) == ["Gather", "Record"]
     assert_voicemail(root, language, 0)
     assert db_session.scalar(select(Call.dial_status)) == outcome
+    assert db_session.scalar(select(Call.status)).value == "ringing"  # the voicemail follows
     assert db_session.scalar(select(func.count()).where(
         AuditEvent.action == "call.dial_finished")) == 1
 

@@ -91,12 +91,30 @@ ALLOWED = {
     "api.answer": {"leader", "other_leader", "unit"},
     "api.record_feedback": {"leader", "other_leader", "unit"},
     "api.rate": {"duty", "leader", "other_leader", "unit"},
+    "views.unit_home": {"unit"},
+    "views.supervision_home": {"supervisor", "admin"},
+    # Case actions pass the sign-in check for everyone; the permission table (intake/access.py)
+    # then gives 403 to a party with no such action and 404 to one who may not see the case.
+    "casework.handle": {"leader", "other_leader", "unit"},
+    "casework.transfer": {"leader", "other_leader", "unit"},
+    "casework.escalate": {"leader", "other_leader", "unit"},
+    "casework.answer": {"leader", "other_leader", "unit"},
+    "casework.feedback_preview": {"leader", "other_leader", "unit"},
+    "casework.record_feedback": {"leader", "other_leader", "unit"},
+    "casework.extend": {"leader", "other_leader", "unit", "supervisor"},
+    "casework.rate": {"leader", "other_leader", "unit", "duty"},
+    "casework.file_result": {"other_leader", "unit"},  # its unit only, once transferred
+    "casework.accept": {"supervisor"},
+    "casework.return_result": {"supervisor"},
+    "casework.new_case": REVIEWERS,
 }
+CASE_ACTIONS = {e for e in ALLOWED if e.startswith("casework.") and e != "casework.new_case"}
 # Object routes where the other leader and the unit pass the role check but must not see
 # this particular call or case: they get 404, exactly as for an id that does not exist.
 OBJECT_HIDDEN = {"views.call_page", "views.call_audio", "views.case_page", "views.acknowledge",
                  *(e for e in ALLOWED if e.startswith("api.") and e not in (
-                     "api.list_cases", "api.directory", "api.create_case"))}
+                     "api.list_cases", "api.directory", "api.create_case")),
+                 *(CASE_ACTIONS - {"casework.accept", "casework.return_result"})}
 
 
 @pytest.fixture

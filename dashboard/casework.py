@@ -1,0 +1,230 @@
+"""Case actions on screen: one form per action of design.md's case API.
+
+Each view parses the form, calls the one intake function for that action, commits and
+dispatches the queued SMS (intake.dispatch.commit_and_dispatch), and redirects to the case
+with a flash. A refused move (409) or bad input (422) rolls back and flashes the error's
+message by its code; NotFound and Forbidden go to the app's 404 and 403 pages.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from dashboard.auth import current_user, login_required
+from dashboard.errors import error_message
+from dashboard.views import render_case_page
+from intake import cases as case_service
+from intake import feedback, supervision, transfers
+from intake.attachments import read_upload
+from intake.access import check, principal_of
+from intake.clock import Clock
+from intake.directory import list_leaders, list_liaisons
+from intake.dispatch import QueuedWork, commit_and_dispatch
+from intake.exceptions import InvalidTransition, ValidationError
+from intake.holidays import load_calendar
+from intake.inbox import get_visible_case
+from intake.links import page_link
+from intake.notifications import SmsContext, compose_feedback_sms, count_segments
+from intake.statuses import CaseChannel, Role
+from web.services import get_db, get_job_queue, get_settings
+
+bp = Blueprint("casework", __name__)
+ENTERERS = (Role.ADMIN, Role.DUTY)
+NOTE_MAX_CHARS = 2000
+REASON_MAX_CHARS = 500
+
+
+def _clock() -> Clock:
+    return Clock(get_settings().timezone)
+
+
+def _sms() -> SmsContext:
+    settings = get_settings()
+    return SmsContext(lambda case: page_link(settings.public_base_url, "case", case.id),
+                      settings.language, settings.timezone)
+
+
+def _who():
+    return principal_of(current_user(), request.remote_addr)
+
+
+def _text(name: str, limit: int = NOTE_MAX_CHARS) -> str:
+    return request.form.get(name, "")[:limit]
+
+
+def _act(case_id: int, action, done: str):
+    """Run one case action for the signed-in user; commit, dispatch its SMS, redirect."""
+    db = get_db()
+    case = get_visible_case(db, current_user(), case_id)
+    try:
+        outcome = action(db, case)
+    except (ValidationError, InvalidTransition) as exc:
+        db.rollback()
+        flash(error_message(exc), "error")
+        # The case page again, with the refusal's status: 409 for the state, 422 for input.
+        status = 409 if isinstance(exc, InvalidTransition) else 422
+        return render_case_page(db, get_visible_case(db, current_user(), case_id)), status
+    commit_and_dispatch(db, QueuedWork(sms=outcome.sms), get_job_queue(), _who().actor)
+    flash(done, "success")
+    return redirect(url_for("views.case_page", case_id=case_id), code=303)
+
+
+def _local_datetime(text: str) -> datetime | None:
+    """Read a datetime-local field ("2026-12-01T17:30") as the bureau's local time."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(get_settings().timezone))
+    return moment
+
+
+@bp.post("/cases/<int:case_id>/handle")
+@login_required()
+def handle(case_id: int):
+    """The leader handles the case personally (due the same day)."""
+    return _act(case_id, lambda db, case: case_service.handle_case(
+        db, _who(), case, _text("note"), _clock(), load_calendar(db)),
+        _("You handle this case yourself; it is due today."))
+
+
+@bp.post("/cases/<int:case_id>/transfer")
+@login_required()
+def transfer(case_id: int):
+    """Transfer the case to a unit chosen from the directory."""
+    return _act(case_id, lambda db, case: transfers.transfer_case(
+        db, _who(), case, request.form.get("unit_id", type=int), _clock(), load_calendar(db),
+        _sms()), _("Transferred; the unit has been sent an SMS."))
+
+
+@bp.post("/cases/<int:case_id>/escalate")
+@login_required()
+def escalate(case_id: int):
+    """Escalate the case to the bureau meeting or the county, with a reason."""
+    return _act(case_id, lambda db, case: supervision.escalate_case(
+        db, _who(), case, request.form.get("to", ""), _text("reason", REASON_MAX_CHARS),
+        _clock()), _("Escalated and registered with the supervision office."))
+
+
+@bp.post("/cases/<int:case_id>/extend")
+@login_required()
+def extend(case_id: int):
+    """Put an explained, later deadline in force."""
+    return _act(case_id, lambda db, case: supervision.extend_deadline(
+        db, _who(), case, _local_datetime(request.form.get("deadline", "")),
+        _text("reason", REASON_MAX_CHARS), _clock(), _sms()), _("The new deadline is in force."))
+
+
+@bp.post("/cases/<int:case_id>/result")
+@login_required()
+def file_result(case_id: int):
+    """File the unit's written result with every prescribed element."""
+    form = transfers.ResultForm(
+        facts_true=request.form.get("facts_true", ""), causes=_text("causes"),
+        measures=_text("measures"), liaison_opinion=_text("liaison_opinion"),
+        signed_by=_text("signed_by", 60), sealed=bool(request.form.get("sealed")))
+
+    def file_with_scan(db, case):
+        # Read inside the action, so a refused scan is an ordinary 422 on the case page; the
+        # domain checks permission and state before it writes the file.
+        upload = request.files.get("attachment")
+        scan = read_upload(upload.stream, upload.filename) if upload and upload.filename else None
+        return transfers.file_result(db, _who(), case, form, _clock(), scan=scan,
+                                     recordings_dir=get_settings().recordings_dir)
+
+    return _act(case_id, file_with_scan,
+                _("The written result is filed with the supervision office."))
+
+
+@bp.post("/cases/<int:case_id>/accept")
+@login_required(Role.SUPERVISOR)
+def accept(case_id: int):
+    """Accept the unit's result; the case is answered."""
+    return _act(case_id, lambda db, case: transfers.accept_result(db, _who(), case, _clock()),
+                _("Result accepted."))
+
+
+@bp.post("/cases/<int:case_id>/return")
+@login_required(Role.SUPERVISOR)
+def return_result(case_id: int):
+    """Return the unit's result for redo, with a category and a reason."""
+    return _act(case_id, lambda db, case: transfers.return_result(
+        db, _who(), case, request.form.get("category", ""), _text("reason", REASON_MAX_CHARS),
+        _clock(), load_calendar(db), _sms()),
+        _("Result returned for redo; the unit has been sent an SMS."))
+
+
+@bp.post("/cases/<int:case_id>/answer")
+@login_required()
+def answer(case_id: int):
+    """Record the answer (direct handling, or the meeting's or the county's decision)."""
+    return _act(case_id, lambda db, case: case_service.answer_case(
+        db, _who(), case, _text("note"), _clock()), _("Answer recorded."))
+
+
+@bp.get("/cases/<int:case_id>/feedback/preview")
+@login_required()
+def feedback_preview(case_id: int):
+    """Show the SMS the liaison would get, with its segment count, before it is sent."""
+    db = get_db()
+    case = get_visible_case(db, current_user(), case_id)
+    check(_who(), "feedback", case)  # only the one who may send it previews it
+    note = request.args.get("note", "")[:feedback.FEEDBACK_NOTE_MAX_CHARS]
+    body = compose_feedback_sms(case, note, get_settings().language)
+    return render_template("feedback_preview.html", case=case, note=note, body=body,
+                           segments=count_segments(body))
+
+
+@bp.post("/cases/<int:case_id>/feedback")
+@login_required()
+def record_feedback(case_id: int):
+    """Record how the answer was fed back to the liaison; by SMS, send it."""
+    return _act(case_id, lambda db, case: feedback.record_feedback(
+        db, _who(), case, request.form.get("method", ""), _text("note"), _clock(), _sms()),
+        _("Feedback recorded; the liaison is asked to rate it by SMS."))
+
+
+@bp.post("/cases/<int:case_id>/rate")
+@login_required()
+def rate(case_id: int):
+    """Record a rating the liaison gave by phone."""
+    return _act(case_id, lambda db, case: feedback.rate_case(
+        db, _who(), case, request.form.get("rating", ""), _clock(), load_calendar(db), _sms(),
+        via="phone"), _("Rating recorded."))
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@login_required(*ENTERERS)
+def new_case():
+    """Enter a case by hand: told to the leader, brought in person, or taken on a live call."""
+    db = get_db()
+    choices = {"leaders": list_leaders(db), "liaisons": [l for l in list_liaisons(db) if l.active],
+               "channels": [c.value for c in CaseChannel if c != CaseChannel.VOICEMAIL]}
+    if request.method == "GET":
+        return render_template("case_new.html", form={}, **choices)
+    form = request.form
+    entry = case_service.CaseEntry(
+        caller_name=form.get("caller_name", "")[:60], content=form.get("content", ""),
+        caller_unit=form.get("caller_unit", "")[:200],
+        caller_phone=form.get("caller_phone", "")[:40],
+        liaison_id=form.get("liaison_id", type=int), leader_id=form.get("leader_id", type=int),
+        route_reason=form.get("route_reason", "")[:REASON_MAX_CHARS],
+        urgent=bool(form.get("urgent")), channel=form.get("channel", ""),
+        received_at=_local_datetime(form["received_at"]) if form.get("received_at") else None,
+        category=form.get("category", "")[:40])
+    try:
+        outcome = case_service.create_case(db, _who(), entry, _clock(), _sms())
+    except ValidationError as exc:
+        db.rollback()
+        flash(error_message(exc), "error")
+        return render_template("case_new.html", form=form, error_field=exc.field,
+                               **choices), 422
+    commit_and_dispatch(db, QueuedWork(sms=outcome.sms), get_job_queue(), _who().actor)
+    case = outcome.case
+    flash(_("Case %(number)s created and sent to %(leader)s.", number=case.number,
+            leader=case.leader.name), "success")
+    return redirect(url_for("views.case_page", case_id=case.id), code=303)
