@@ -72,7 +72,7 @@ def test_an_admin_edits_a_leader_in_the_browser(site, browser):
     page.fill("input[name=phone]", "12345")
     page.click("#edit-form button")
     page.wait_for_load_state()
-    assert "电话号码无效" in page.locator(".flash.error").inner_text()
+    assert "电话号码无效" in page.locator(".flash.error[role=alert]").inner_text()
     page.fill("input[name=title]", "医政科主任")
     page.select_option("select[name=reports_to_id]", label="王建国")
     page.check("input[type=checkbox][name=on_duty]")
