@@ -32,7 +32,6 @@ from intake import cases as case_actions
 from intake import feedback, supervision, transfers
 from intake.access import Principal, check, principal_of
 from intake.attachments import MAX_ATTACHMENT_MB, open_attachment, read_upload
-from intake.clock import Clock
 from intake.directory import describe_directory
 from intake.dispatch import QueuedWork, commit_and_dispatch
 from intake.exceptions import (DutylineError, Forbidden, InvalidTransition, NotFound,
@@ -40,12 +39,10 @@ from intake.exceptions import (DutylineError, Forbidden, InvalidTransition, NotF
 from intake.holidays import load_calendar
 from intake.inbox import list_visible_cases
 from intake.lifecycle import Outcome
-from intake.links import page_link
 from intake.models import Case
-from intake.notifications import SmsContext
 from intake.statuses import CaseStatus
 from intake.tokens import authenticate_token
-from web.services import get_db, get_job_queue, get_settings
+from web.services import get_clock, get_db, get_job_queue, get_settings, get_sms_context
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -153,7 +150,7 @@ def list_cases():
         raise ValidationError("unknown status", field="status", code="status_invalid")
     unit_id = _int(args, "unit", code="unit_unknown")
     limit = _int(args, "limit", code="integer_required") or LIST_LIMIT_DEFAULT
-    now = _clock().now()
+    now = get_clock().now()
     overdue_at = now if _bool(args, "overdue") else None
     rows = list_visible_cases(get_db(), _who(), min(max(limit, 1), LIST_LIMIT_MAX),
                               status=status, unit_id=unit_id, overdue_at=overdue_at)
@@ -197,14 +194,14 @@ def create_case():
         route_reason=_text(body, "route_reason"), urgent=_bool(body, "urgent"),
         received_at=_time(body, "received_at"), channel=_text(body, "channel") or "phone",
         category=_text(body, "category")[:40])
-    return _done(case_actions.create_case(get_db(), _who(), entry, _clock(), _sms()), 201)
+    return _done(case_actions.create_case(get_db(), _who(), entry, get_clock(), get_sms_context()), 201)
 
 
 @bp.post("/cases/<number>/acknowledge")
 def acknowledge(number: str):
     """Record that the leader has seen the case."""
     case = _case_for(number, "acknowledge")
-    return _done(case_actions.acknowledge_case(get_db(), _who(), case, _clock(),
+    return _done(case_actions.acknowledge_case(get_db(), _who(), case, get_clock(),
                                                via="api"))
 
 
@@ -214,7 +211,7 @@ def handle(number: str):
     case = _case_for(number, "handle")
     body = _body()
     return _done(case_actions.handle_case(get_db(), _who(), case, _text(body, "note"),
-                                          _clock(), load_calendar(get_db())))
+                                          get_clock(), load_calendar(get_db())))
 
 
 @bp.post("/cases/<number>/transfer")
@@ -223,8 +220,8 @@ def transfer(number: str):
     case = _case_for(number, "transfer")
     body = _body()
     unit_id = _int(body, "unit_id", code="unit_unknown")
-    return _done(transfers.transfer_case(get_db(), _who(), case, unit_id, _clock(),
-                                         load_calendar(get_db()), _sms()))
+    return _done(transfers.transfer_case(get_db(), _who(), case, unit_id, get_clock(),
+                                         load_calendar(get_db()), get_sms_context()))
 
 
 @bp.post("/cases/<number>/escalate")
@@ -233,7 +230,7 @@ def escalate(number: str):
     case = _case_for(number, "escalate")
     body = _body()
     return _done(supervision.escalate_case(get_db(), _who(), case, _text(body, "to"),
-                                           _text(body, "reason"), _clock()))
+                                           _text(body, "reason"), get_clock()))
 
 
 @bp.post("/cases/<number>/extend")
@@ -243,7 +240,7 @@ def extend(number: str):
     body = _body()
     deadline = _time(body, "deadline", code="deadline_invalid")
     return _done(supervision.extend_deadline(get_db(), _who(), case, deadline,
-                                             _text(body, "reason"), _clock(), _sms()))
+                                             _text(body, "reason"), get_clock(), get_sms_context()))
 
 
 @bp.post("/cases/<number>/result")
@@ -258,7 +255,7 @@ def file_result(number: str):
     upload = request.files.get("attachment")
     # A form whose file input was left empty still sends the part, with no file name.
     scan = read_upload(upload.stream, upload.filename) if upload and upload.filename else None
-    return _done(transfers.file_result(get_db(), _who(), case, form, _clock(),
+    return _done(transfers.file_result(get_db(), _who(), case, form, get_clock(),
                                        scan=scan, recordings_dir=get_settings().recordings_dir))
 
 
@@ -266,7 +263,7 @@ def file_result(number: str):
 def accept(number: str):
     """The supervision office accepts the unit's result."""
     case = _case_for(number, "accept")
-    return _done(transfers.accept_result(get_db(), _who(), case, _clock()))
+    return _done(transfers.accept_result(get_db(), _who(), case, get_clock()))
 
 
 @bp.post("/cases/<number>/return")
@@ -276,7 +273,7 @@ def return_result(number: str):
     body = _body()
     return _done(transfers.return_result(get_db(), _who(), case,
                                          _text(body, "category"), _text(body, "reason"),
-                                         _clock(), load_calendar(get_db()), _sms()))
+                                         get_clock(), load_calendar(get_db()), get_sms_context()))
 
 
 @bp.post("/cases/<number>/answer")
@@ -285,7 +282,7 @@ def answer(number: str):
     case = _case_for(number, "answer")
     body = _body()
     return _done(case_actions.answer_case(get_db(), _who(), case, _text(body, "note"),
-                                          _clock()))
+                                          get_clock()))
 
 
 @bp.post("/cases/<number>/feedback")
@@ -294,7 +291,7 @@ def record_feedback(number: str):
     case = _case_for(number, "feedback")
     body = _body()
     return _done(feedback.record_feedback(get_db(), _who(), case, _text(body, "method"),
-                                          _text(body, "note"), _clock(), _sms()))
+                                          _text(body, "note"), get_clock(), get_sms_context()))
 
 
 @bp.post("/cases/<number>/rate")
@@ -303,22 +300,12 @@ def rate(number: str):
     case = _case_for(number, "rate")
     body = _body()
     return _done(feedback.rate_case(get_db(), _who(), case, _text(body, "rating"),
-                                    _clock(), load_calendar(get_db()), _sms(), via="api"))
+                                    get_clock(), load_calendar(get_db()), get_sms_context(), via="api"))
 
 
 # ---------------------------------------------------------------- helpers
 def _who() -> Principal:
     return principal_of(g.api_user, request.remote_addr)
-
-
-def _clock() -> Clock:
-    return Clock(get_settings().timezone)
-
-
-def _sms() -> SmsContext:
-    settings = get_settings()
-    return SmsContext(lambda case: page_link(settings.public_base_url, "case", case.id),
-                      settings.language, settings.timezone)
 
 
 def _case(number: str) -> Case:
@@ -344,7 +331,7 @@ def _done(outcome: Outcome, status: int = 200):
 
 def _record(case: Case) -> dict:
     settings = get_settings()
-    record = case_actions.describe_case(get_db(), case, _clock().now(), tz=settings.timezone,
+    record = case_actions.describe_case(get_db(), case, get_clock().now(), tz=settings.timezone,
                                         language=str(get_locale() or settings.language))
     for attachment in record["attachments"]:
         attachment["url"] = (f"{request.script_root}/api/v1/cases/{case.number}"

@@ -20,31 +20,20 @@ from intake import cases as case_service
 from intake import feedback, supervision, transfers
 from intake.attachments import read_upload
 from intake.access import check, principal_of
-from intake.clock import Clock
 from intake.directory import list_leaders, list_liaisons
 from intake.dispatch import QueuedWork, commit_and_dispatch
 from intake.exceptions import InvalidTransition, ValidationError
 from intake.holidays import load_calendar
 from intake.inbox import get_visible_case
-from intake.links import page_link
-from intake.notifications import SmsContext, compose_feedback_sms, count_segments
+from intake.notifications import compose_feedback_sms, count_segments
 from intake.statuses import CaseChannel, Role
-from web.services import get_db, get_job_queue, get_settings
+from web.services import get_clock, get_db, get_job_queue, get_settings, get_sms_context
 
 bp = Blueprint("casework", __name__)
 ENTERERS = (Role.ADMIN, Role.DUTY)
 NOTE_MAX_CHARS = 2000
 REASON_MAX_CHARS = 500
 
-
-def _clock() -> Clock:
-    return Clock(get_settings().timezone)
-
-
-def _sms() -> SmsContext:
-    settings = get_settings()
-    return SmsContext(lambda case: page_link(settings.public_base_url, "case", case.id),
-                      settings.language, settings.timezone)
 
 
 def _who():
@@ -88,7 +77,7 @@ def _local_datetime(text: str) -> datetime | None:
 def handle(case_id: int):
     """The leader handles the case personally (due the same day)."""
     return _act(case_id, lambda db, case: case_service.handle_case(
-        db, _who(), case, _text("note"), _clock(), load_calendar(db)),
+        db, _who(), case, _text("note"), get_clock(), load_calendar(db)),
         _("You handle this case yourself; it is due today."))
 
 
@@ -97,8 +86,8 @@ def handle(case_id: int):
 def transfer(case_id: int):
     """Transfer the case to a unit chosen from the directory."""
     return _act(case_id, lambda db, case: transfers.transfer_case(
-        db, _who(), case, request.form.get("unit_id", type=int), _clock(), load_calendar(db),
-        _sms()), _("Transferred; the unit has been sent an SMS."))
+        db, _who(), case, request.form.get("unit_id", type=int), get_clock(), load_calendar(db),
+        get_sms_context()), _("Transferred; the unit has been sent an SMS."))
 
 
 @bp.post("/cases/<int:case_id>/escalate")
@@ -107,7 +96,7 @@ def escalate(case_id: int):
     """Escalate the case to the bureau meeting or the county, with a reason."""
     return _act(case_id, lambda db, case: supervision.escalate_case(
         db, _who(), case, request.form.get("to", ""), _text("reason", REASON_MAX_CHARS),
-        _clock()), _("Escalated and registered with the supervision office."))
+        get_clock()), _("Escalated and registered with the supervision office."))
 
 
 @bp.post("/cases/<int:case_id>/extend")
@@ -116,7 +105,7 @@ def extend(case_id: int):
     """Put an explained, later deadline in force."""
     return _act(case_id, lambda db, case: supervision.extend_deadline(
         db, _who(), case, _local_datetime(request.form.get("deadline", "")),
-        _text("reason", REASON_MAX_CHARS), _clock(), _sms()), _("The new deadline is in force."))
+        _text("reason", REASON_MAX_CHARS), get_clock(), get_sms_context()), _("The new deadline is in force."))
 
 
 @bp.post("/cases/<int:case_id>/result")
@@ -133,7 +122,7 @@ def file_result(case_id: int):
         # domain checks permission and state before it writes the file.
         upload = request.files.get("attachment")
         scan = read_upload(upload.stream, upload.filename) if upload and upload.filename else None
-        return transfers.file_result(db, _who(), case, form, _clock(), scan=scan,
+        return transfers.file_result(db, _who(), case, form, get_clock(), scan=scan,
                                      recordings_dir=get_settings().recordings_dir)
 
     return _act(case_id, file_with_scan,
@@ -144,7 +133,7 @@ def file_result(case_id: int):
 @login_required(Role.SUPERVISOR)
 def accept(case_id: int):
     """Accept the unit's result; the case is answered."""
-    return _act(case_id, lambda db, case: transfers.accept_result(db, _who(), case, _clock()),
+    return _act(case_id, lambda db, case: transfers.accept_result(db, _who(), case, get_clock()),
                 _("Result accepted."))
 
 
@@ -154,7 +143,7 @@ def return_result(case_id: int):
     """Return the unit's result for redo, with a category and a reason."""
     return _act(case_id, lambda db, case: transfers.return_result(
         db, _who(), case, request.form.get("category", ""), _text("reason", REASON_MAX_CHARS),
-        _clock(), load_calendar(db), _sms()),
+        get_clock(), load_calendar(db), get_sms_context()),
         _("Result returned for redo; the unit has been sent an SMS."))
 
 
@@ -163,7 +152,7 @@ def return_result(case_id: int):
 def answer(case_id: int):
     """Record the answer (direct handling, or the meeting's or the county's decision)."""
     return _act(case_id, lambda db, case: case_service.answer_case(
-        db, _who(), case, _text("note"), _clock()), _("Answer recorded."))
+        db, _who(), case, _text("note"), get_clock()), _("Answer recorded."))
 
 
 @bp.get("/cases/<int:case_id>/feedback/preview")
@@ -184,7 +173,7 @@ def feedback_preview(case_id: int):
 def record_feedback(case_id: int):
     """Record how the answer was fed back to the liaison; by SMS, send it."""
     return _act(case_id, lambda db, case: feedback.record_feedback(
-        db, _who(), case, request.form.get("method", ""), _text("note"), _clock(), _sms()),
+        db, _who(), case, request.form.get("method", ""), _text("note"), get_clock(), get_sms_context()),
         _("Feedback recorded; the liaison is asked to rate it by SMS."))
 
 
@@ -193,7 +182,7 @@ def record_feedback(case_id: int):
 def rate(case_id: int):
     """Record a rating the liaison gave by phone."""
     return _act(case_id, lambda db, case: feedback.rate_case(
-        db, _who(), case, request.form.get("rating", ""), _clock(), load_calendar(db), _sms(),
+        db, _who(), case, request.form.get("rating", ""), get_clock(), load_calendar(db), get_sms_context(),
         via="phone"), _("Rating recorded."))
 
 
@@ -217,7 +206,7 @@ def new_case():
         received_at=_local_datetime(form["received_at"]) if form.get("received_at") else None,
         category=form.get("category", "")[:40])
     try:
-        outcome = case_service.create_case(db, _who(), entry, _clock(), _sms())
+        outcome = case_service.create_case(db, _who(), entry, get_clock(), get_sms_context())
     except ValidationError as exc:
         db.rollback()
         flash(error_message(exc), "error")

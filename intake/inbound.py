@@ -66,7 +66,7 @@ def handle_inbound_sms(session: Session, from_number: str, body: str, message_si
     """
     clock = clock or Clock()
     calendar = calendar or load_calendar(session)
-    sms = sms or SmsContext(lambda case: f"/cases/{case.id}", language)
+    sms = sms or SmsContext.for_site(None, language)
     if message_sid:
         seen = session.scalar(select(InboundMessage).where(InboundMessage.message_sid == message_sid))
         if seen is not None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from intake.audit import Actor, record_event
 from intake.directory import list_on_duty_leaders
 from intake.exceptions import NotFound
+from intake.links import page_link
 from intake.models import (AuditEvent, Call, Case, Leader, Liaison, Notification, Unit, User,
                            utcnow)
 from intake.statuses import (NOTIFICATION_FAILURES, NOTIFICATION_RANK, NotificationKind,
@@ -80,6 +81,12 @@ class SmsContext:
     case_link: Callable[[Case], str]
     language: str = "zh-CN"
     tz: str = "Asia/Shanghai"
+
+    @classmethod
+    def for_site(cls, public_base_url: str | None, language: str = "zh-CN",
+                 tz: str = "Asia/Shanghai") -> "SmsContext":
+        """Return the context whose links open the case page under PUBLIC_BASE_URL (or its fallback)."""
+        return cls(lambda case: page_link(public_base_url, "case", case.id), language, tz)
 
     def due_text(self, due: datetime | None) -> str:
         """Write a deadline as the recipient reads it, in the bureau's time zone."""

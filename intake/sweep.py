@@ -110,8 +110,7 @@ class SweepContext:
 
     @property
     def sms(self) -> SmsContext:
-        return SmsContext(lambda case: page_link(self.public_base_url, "case", case.id),
-                          self.language, self.tz)
+        return SmsContext.for_site(self.public_base_url, self.language, self.tz)
 
 
 @dataclass

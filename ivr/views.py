@@ -16,7 +16,6 @@ from twilio.twiml.voice_response import VoiceResponse
 from intake import calls as call_service
 from intake import inbound
 from intake.dispatch import QueuedWork, commit_and_dispatch, dispatch_after_recording
-from intake.links import page_link
 from intake.audit import TWILIO
 from intake.calls import RegisteredCall
 from intake.clock import Clock
@@ -24,10 +23,10 @@ from intake.directory import Caller, load_callers
 from intake.duty import DutySchedule, load_duty_schedule, prompt_audio_urls
 from intake.holidays import load_calendar
 from intake.models import utcnow
-from intake.notifications import SmsContext, record_delivery_status
+from intake.notifications import record_delivery_status
 from intake.versioning import VersionedCache
 from intake.write_lock import write_transaction
-from web.services import get_db, get_job_queue, get_settings, services
+from web.services import get_db, get_job_queue, get_settings, get_sms_context, services
 from ivr.prompts import spell_digits
 from ivr.signature import verify_twilio_signature
 from ivr.twiml import add_prompt, fallback_response, twiml
@@ -267,8 +266,7 @@ def sms_inbound() -> Response:
         db, request.form.get("From", ""), request.form.get("Body", ""),
         request.form.get("MessageSid", ""), TWILIO, settings.language,
         Clock(settings.timezone), load_calendar(db),
-        SmsContext(lambda case: page_link(settings.public_base_url, "case", case.id),
-                   settings.language, settings.timezone))
+        get_sms_context())
     commit_and_dispatch(db, QueuedWork(sms=handled.sms), get_job_queue(), TWILIO)
     response = MessagingResponse()
     if handled.reply:

@@ -11,6 +11,8 @@ from typing import Callable
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
+from intake.clock import Clock
+from intake.notifications import SmsContext
 from intake.settings import Settings
 
 EXTENSION_KEY = "dutyline"
@@ -43,6 +45,17 @@ def get_db() -> Session:
     if "db" not in g:
         g.db = services().session_factory()
     return g.db
+
+
+def get_clock() -> Clock:
+    """Return the clock every case action of this request runs on (the bureau's zone)."""
+    return Clock(get_settings().timezone)
+
+
+def get_sms_context() -> SmsContext:
+    """Return how this site's case SMS link to case pages, in its language and zone."""
+    settings = get_settings()
+    return SmsContext.for_site(settings.public_base_url, settings.language, settings.timezone)
 
 
 def get_job_queue():
