@@ -1,0 +1,496 @@
+"""The four 100% rates (四个100%) for cases received in a period, overall, per unit and per kind.
+
+| figure              | numerator                                   | denominator                  |
+|---------------------|---------------------------------------------|------------------------------|
+| completion_rate     | answered (answered, fed_back or closed)     | received                     |
+| feedback_rate       | fed back (fed_back or closed)               | answered                     |
+| satisfaction_rate   | latest rating satisfied/basically satisfied | rated                        |
+| participation_rate  | result filed by the deadline in force       | results in, or deadline past |
+| answered_on_time_rate | answered by the deadline in force         | answered                     |
+
+A rate whose denominator is zero is None (null in JSON): "no cases" is not "0%".
+
+"Received in a period" reads `Case.created_at` between the local midnights of the first day
+and of the day after the last, in the bureau's time zone. A unit's cases are those
+transferred to it (any assignment); a kind's cases are those transferred to a unit of that
+kind. Participation is counted per assignment: the latest assignment of each case to a unit,
+which ends early when the case is reassigned (a unit relieved before its deadline owes
+nothing). A returned result awaiting redo is not "in". The overall participation reads each
+case's current assignment.
+
+All counting is done by the database (GROUP BY); Python only turns each distinct pair of
+(received day, answered day) into working days, with one pass over the calendar.
+"""
+from __future__ import annotations
+
+import calendar as month_calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, and_, case as when, cast, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
+from intake.exceptions import ValidationError
+from intake.models import Case, CaseAssignment, Unit
+from intake.statuses import CaseStatus, Satisfaction, UnitKind
+
+ANSWERED_STATES = (CaseStatus.ANSWERED, CaseStatus.FED_BACK, CaseStatus.CLOSED)
+FED_BACK_STATES = (CaseStatus.FED_BACK, CaseStatus.CLOSED)
+SATISFIED_RATINGS = (Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED)
+# The longest period a report covers: a few years is a review, more is a mistake.
+MAX_PERIOD_DAYS = 366 * 5
+TREND_MONTHS = 12
+
+# Figure name -> (numerator, denominator), in the order design.md lists them.
+RATES = {
+    "completion_rate": ("completed", "received"),
+    "feedback_rate": ("fed_back", "completed"),
+    "satisfaction_rate": ("satisfied", "rated"),
+    "participation_rate": ("on_time", "transferred_due"),
+    "answered_on_time_rate": ("answered_on_time", "completed"),
+}
+COUNTS = ("received", "completed", "fed_back", "rated", "satisfied", "transferred_due",
+          "on_time", "answered_on_time")
+# The figures a person can drill down into (each a list of cases).
+DRILL_FIGURES = COUNTS
+
+
+class Grouping(str, Enum):
+    """How a report's rows are grouped."""
+
+    NONE = ""
+    UNIT = "unit"
+    KIND = "kind"
+
+
+@dataclass(frozen=True)
+class Period:
+    """Days from `start` to `end`, both included, in the bureau's time zone."""
+
+    start: date
+    end: date
+
+    def bounds(self, tz: str) -> tuple[datetime, datetime]:
+        """Return the period as [start, end) aware datetimes: local midnight to midnight."""
+        zone = ZoneInfo(tz)
+        return (datetime.combine(self.start, time(), zone),
+                datetime.combine(self.end + timedelta(days=1), time(), zone))
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+@dataclass
+class Figures:
+    """The counts behind the rates, and the working days from receipt to answer."""
+
+    received: int = 0
+    completed: int = 0
+    fed_back: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    transferred_due: int = 0
+    on_time: int = 0
+    answered_on_time: int = 0
+    working_days_total: int = 0  # summed over answered cases
+
+    def rate(self, name: str) -> float | None:
+        """Return a rate as a fraction, or None when nothing is in its denominator."""
+        numerator, denominator = RATES[name]
+        below = getattr(self, denominator)
+        return getattr(self, numerator) / below if below else None
+
+    @property
+    def average_working_days(self) -> float | None:
+        return self.working_days_total / self.completed if self.completed else None
+
+    def to_json(self) -> dict:
+        out: dict = {}
+        for name, (numerator, denominator) in RATES.items():
+            for count in (denominator, numerator):
+                out.setdefault(count, getattr(self, count))
+            out[name] = _round(self.rate(name))
+        out["average_working_days"] = _round(self.average_working_days, 2)
+        return out
+
+
+@dataclass
+class ReportRow:
+    """One unit's or one kind's figures."""
+
+    figures: Figures
+    unit: str | None = None
+    unit_id: int | None = None
+    kind: UnitKind | None = None
+
+    def to_json(self) -> dict:
+        head: dict = {"unit": self.unit} if self.unit is not None else {}
+        if self.unit_id is not None:
+            head["unit_id"] = self.unit_id
+        if self.kind is not None:
+            head["kind"] = self.kind.value
+        return {**head, **self.figures.to_json()}
+
+
+@dataclass
+class RatesReport:
+    """The rates for a period: the whole bureau, and rows per unit or per kind."""
+
+    period: Period
+    total: Figures
+    rows: list[ReportRow] = field(default_factory=list)
+    grouping: Grouping = Grouping.NONE
+
+    def to_json(self) -> dict:
+        return {"from": self.period.start.isoformat(), "to": self.period.end.isoformat(),
+                "group": self.grouping.value or None, "total": self.total.to_json(),
+                "rows": [row.to_json() for row in self.rows]}
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+# ---------------------------------------------------------------- input
+def parse_period(start, end) -> Period:
+    """Read a period from two ISO dates (or dates); the end may not come before the start.
+
+    Raises:
+        ValidationError: a date that is not YYYY-MM-DD, an end before the start, or a
+            period longer than five years.
+    """
+    first = _parse_date(start, "from")
+    last = _parse_date(end, "to")
+    if last < first:
+        raise ValidationError("the period ends before it starts", field="to",
+                              code="period_reversed")
+    if (last - first).days >= MAX_PERIOD_DAYS:
+        raise ValidationError("the period is too long", field="to", code="period_too_long")
+    return Period(first, last)
+
+
+def _parse_date(value, name: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        raise ValidationError("give the date as YYYY-MM-DD", field=name,
+                              code="date_invalid") from None
+
+
+def parse_grouping(value: str | None) -> Grouping:
+    """Read a grouping: "", "unit" or "kind"."""
+    try:
+        return Grouping((value or "").strip())
+    except ValueError:
+        raise ValidationError("group by unit or kind", field="group",
+                              code="group_invalid") from None
+
+
+def find_unit(session: Session, key: str | int) -> Unit:
+    """Return a unit by id or exact name.
+
+    Raises:
+        ValidationError: no such unit (code unit_unknown).
+    """
+    text = str(key).strip()
+    unit = session.get(Unit, int(text)) if text.isdigit() else None
+    if unit is None:
+        unit = session.scalar(select(Unit).where(Unit.name == text))
+    if unit is None:
+        raise ValidationError(f"no unit {text}", field="unit", code="unit_unknown")
+    return unit
+
+
+def month_period(year: int, month: int) -> Period:
+    """Return one calendar month."""
+    return Period(date(year, month, 1), date(year, month, month_calendar.monthrange(year, month)[1]))
+
+
+def quarter_period(year: int, quarter: int) -> Period:
+    """Return one quarter (1–4)."""
+    first = 3 * (quarter - 1) + 1
+    return Period(date(year, first, 1), month_period(year, first + 2).end)
+
+
+def year_period(year: int) -> Period:
+    """Return one calendar year."""
+    return Period(date(year, 1, 1), date(year, 12, 31))
+
+
+# ---------------------------------------------------------------- predicates
+def _completed():
+    return Case.status.in_(ANSWERED_STATES)
+
+
+def _fed_back():
+    return Case.status.in_(FED_BACK_STATES)
+
+
+def _rated():
+    return Case.satisfaction.is_not(None)
+
+
+def _satisfied():
+    return Case.satisfaction.in_(SATISFIED_RATINGS)
+
+
+def _answered_on_time():
+    # Escalated cases may run without a deadline: none was missed.
+    return and_(_completed(), or_(Case.deadline_at.is_(None), Case.answered_at <= Case.deadline_at))
+
+
+CASE_PREDICATES = {"completed": _completed, "fed_back": _fed_back, "rated": _rated,
+                   "satisfied": _satisfied, "answered_on_time": _answered_on_time}
+
+
+def _count(predicate):
+    return func.coalesce(func.sum(when((predicate, 1), else_=0)), 0)
+
+
+def _assignment_spans():
+    """Each case's latest assignment to each unit, with when a later assignment ended it."""
+    spans = select(
+        CaseAssignment.id.label("id"), CaseAssignment.case_id.label("case_id"),
+        CaseAssignment.unit_id.label("unit_id"), CaseAssignment.due_at.label("due_at"),
+        CaseAssignment.result_at.label("result_at"),
+        func.lead(CaseAssignment.assigned_at).over(
+            partition_by=CaseAssignment.case_id, order_by=CaseAssignment.id).label("ended_at"),
+        func.row_number().over(partition_by=(CaseAssignment.case_id, CaseAssignment.unit_id),
+                               order_by=CaseAssignment.id.desc()).label("nth"),
+    ).subquery("spans")
+    return spans
+
+
+def _participation(spans, now: datetime):
+    """Return (due, on time) predicates over an assignment span joined to its case."""
+    # A result returned for redo is not in: the current assignment of a TRANSFERRED case
+    # is waiting for a (new) result.
+    awaiting = and_(spans.c.ended_at.is_(None), Case.status == CaseStatus.TRANSFERRED)
+    result_in = and_(spans.c.result_at.is_not(None), ~awaiting)
+    deadline_passed = or_(
+        and_(spans.c.ended_at.is_(None), spans.c.due_at < now),
+        and_(spans.c.ended_at.is_not(None), spans.c.due_at < spans.c.ended_at))
+    due = or_(result_in, deadline_passed)
+    on_time = and_(result_in, spans.c.due_at.is_not(None), spans.c.result_at <= spans.c.due_at)
+    return due, on_time
+
+
+# ---------------------------------------------------------------- counting
+def compute_rates(session: Session, period: Period, *, now: datetime,
+                  calendar: WorkingCalendar, tz: str = BUREAU_TIMEZONE,
+                  grouping: Grouping = Grouping.NONE, unit: Unit | None = None) -> RatesReport:
+    """Count the rates for cases received in a period, overall and grouped.
+
+    Args:
+        now: the report's moment (a deadline past `now` with no result counts as missed).
+        calendar: working days, for the average time to an answer.
+        grouping: rows per unit (every unit, those without cases too) or per kind.
+        unit: only this unit's row (implies grouping per unit).
+    """
+    start, end = period.bounds(tz)
+    in_period = and_(Case.created_at >= start, Case.created_at < end)
+    total = _case_figures(session, in_period, None, None)
+    _fill_participation(session, in_period, now, {None: total}, Grouping.NONE,
+                        current_only=True)
+    days = _WorkingDays(calendar, period.start)
+    _fill_working_days(session, in_period, tz, {None: total}, None, days)
+    report = RatesReport(period, total, grouping=Grouping.UNIT if unit else grouping)
+    if report.grouping == Grouping.UNIT:
+        units = [unit] if unit else list(session.scalars(
+            select(Unit).order_by(Unit.kind, Unit.name)))
+        report.rows = _grouped_rows(session, in_period, now, tz, days, Grouping.UNIT,
+                                    [(u.id, ReportRow(Figures(), unit=u.name, unit_id=u.id,
+                                                      kind=u.kind)) for u in units],
+                                    unit_filter=unit.id if unit else None)
+    elif report.grouping == Grouping.KIND:
+        report.rows = _grouped_rows(session, in_period, now, tz, days, Grouping.KIND,
+                                    [(k, ReportRow(Figures(), kind=k)) for k in UnitKind])
+    return report
+
+
+def _grouped_rows(session, in_period, now, tz, days, grouping, rows, unit_filter=None):
+    by_key = {key: row.figures for key, row in rows}
+    key_column = CaseAssignment.unit_id if grouping == Grouping.UNIT else Unit.kind
+    pairs = select(CaseAssignment.case_id, key_column.label("key")).join(
+        Unit, Unit.id == CaseAssignment.unit_id).distinct()
+    if unit_filter is not None:
+        pairs = pairs.where(CaseAssignment.unit_id == unit_filter)
+    pairs = pairs.subquery("pairs")
+    _case_figures(session, in_period, pairs, by_key)
+    _fill_participation(session, in_period, now, by_key, grouping, current_only=False,
+                        unit_filter=unit_filter)
+    _fill_working_days(session, in_period, tz, by_key, pairs, days)
+    return [row for _key, row in rows]
+
+
+def _case_figures(session, in_period, pairs, by_key):
+    columns = [func.count(Case.id).label("received")] + [
+        _count(predicate()).label(name) for name, predicate in CASE_PREDICATES.items()]
+    if pairs is None:
+        found = session.execute(select(*columns).where(in_period)).one()
+        return Figures(**found._asdict())
+    query = (select(pairs.c.key, *columns).join(pairs, pairs.c.case_id == Case.id)
+             .where(in_period).group_by(pairs.c.key))
+    for found in session.execute(query):
+        values = found._asdict()
+        figures = by_key.get(_key(values.pop("key")))
+        if figures is not None:
+            for name, value in values.items():
+                setattr(figures, name, int(value))
+    return None
+
+
+def _fill_participation(session, in_period, now, by_key, grouping, *, current_only,
+                        unit_filter=None):
+    spans = _assignment_spans()
+    due, on_time = _participation(spans, now)
+    key_column = spans.c.unit_id if grouping == Grouping.UNIT else Unit.kind
+    if current_only:
+        key = literal(None).label("key")
+        selector = spans.c.ended_at.is_(None)
+    else:
+        key = key_column.label("key")
+        selector = spans.c.nth == 1
+    query = (select(key, _count(due).label("transferred_due"),
+                    _count(and_(due, on_time)).label("on_time"))
+             .select_from(spans).join(Case, Case.id == spans.c.case_id)
+             .join(Unit, Unit.id == spans.c.unit_id).where(in_period, selector))
+    if unit_filter is not None:
+        query = query.where(spans.c.unit_id == unit_filter)
+    if not current_only:
+        query = query.group_by(key_column)
+    for found in session.execute(query):
+        figures = by_key.get(_key(found.key))
+        if figures is not None:
+            figures.transferred_due = int(found.transferred_due)
+            figures.on_time = int(found.on_time)
+
+
+def _fill_working_days(session, in_period, tz, by_key, pairs, days):
+    received = _local_day(session, Case.created_at, tz).label("received_day")
+    answered = _local_day(session, Case.answered_at, tz).label("answered_day")
+    key = pairs.c.key.label("key") if pairs is not None else literal(None).label("key")
+    query = select(key, received, answered, func.count().label("n")).where(in_period, _completed())
+    if pairs is not None:
+        query = query.join(pairs, pairs.c.case_id == Case.id)
+    query = query.group_by(key, received, answered) if pairs is not None else \
+        query.group_by(received, answered)
+    for found in session.execute(query):
+        figures = by_key.get(_key(found.key))
+        if figures is not None and found.received_day and found.answered_day:
+            figures.working_days_total += found.n * days.between(
+                _as_date(found.received_day), _as_date(found.answered_day))
+
+
+def _key(value):
+    # SQLite returns the kind column as the enum already; a raw string comes back elsewhere.
+    if isinstance(value, str) and not isinstance(value, UnitKind):
+        try:
+            return UnitKind(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _local_day(session: Session, column, tz: str):
+    """A SQL expression for a UTC timestamp's day in the bureau's time zone."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone(tz, column), Date)
+    # SQLite keeps naive UTC text. The bureau's zone (China) has had no daylight saving since
+    # 1991, so one fixed offset is exact; a zone with DST would be off by an hour at its edges.
+    offset = datetime.now(ZoneInfo(tz)).utcoffset() or timedelta()
+    minutes = int(offset.total_seconds() // 60)
+    return func.date(column, f"{minutes:+d} minutes")
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+class _WorkingDays:
+    """Working days between two days, from one cumulative count over the calendar."""
+
+    def __init__(self, calendar: WorkingCalendar, anchor: date):
+        self.calendar = calendar
+        self.anchor = anchor  # no case in the report was received before it
+        self.cumulative = [0]  # working days in (anchor, anchor + i]
+
+    def _upto(self, day: date) -> int:
+        offset = max(0, (day - self.anchor).days)
+        while len(self.cumulative) <= offset:
+            following = self.anchor + timedelta(days=len(self.cumulative))
+            self.cumulative.append(self.cumulative[-1]
+                                   + int(self.calendar.is_working_day(following)))
+        return self.cumulative[offset]
+
+    def between(self, received: date, answered: date) -> int:
+        """Return the working days after the day of receipt up to the day of the answer."""
+        return max(0, self._upto(answered) - self._upto(received))
+
+
+# ---------------------------------------------------------------- trend and drill-down
+def compute_trend(session: Session, last_month: date, *, now: datetime,
+                  calendar: WorkingCalendar, tz: str = BUREAU_TIMEZONE,
+                  months: int = TREND_MONTHS) -> list[tuple[Period, Figures]]:
+    """Return the overall figures for each of the `months` months ending with `last_month`."""
+    out = []
+    year, month = last_month.year, last_month.month
+    for back in range(months - 1, -1, -1):
+        y, m = divmod((year * 12 + month - 1) - back, 12)
+        period = month_period(y, m + 1)
+        out.append((period, compute_rates(session, period, now=now, calendar=calendar,
+                                          tz=tz).total))
+    return out
+
+
+def list_report_cases(session: Session, period: Period, figure: str, *, now: datetime,
+                      tz: str = BUREAU_TIMEZONE, unit: Unit | None = None,
+                      kind: UnitKind | None = None, missed: bool = False,
+                      limit: int = 500) -> list[Case]:
+    """Return the cases behind one number of a report, oldest first.
+
+    Args:
+        figure: one of DRILL_FIGURES ("received", "completed", "on_time", ...).
+        unit, kind: the row the number sits in (None: the total).
+        missed: the complement within the denominator's cases, e.g. answered but not fed back.
+
+    Raises:
+        ValidationError: an unknown figure (code figure_unknown).
+    """
+    if figure not in DRILL_FIGURES:
+        raise ValidationError("no such figure", field="figure", code="figure_unknown")
+    start, end = period.bounds(tz)
+    query = select(Case).where(Case.created_at >= start, Case.created_at < end)
+    if unit is not None or kind is not None:
+        scope = select(CaseAssignment.case_id).join(Unit, Unit.id == CaseAssignment.unit_id)
+        scope = scope.where(CaseAssignment.unit_id == unit.id) if unit is not None else \
+            scope.where(Unit.kind == kind)
+        query = query.where(Case.id.in_(scope))
+    if figure in ("transferred_due", "on_time"):
+        spans = _assignment_spans()
+        due, on_time = _participation(spans, now)
+        chosen = select(spans.c.case_id).select_from(spans).join(Case, Case.id == spans.c.case_id)
+        if unit is None and kind is None:
+            chosen = chosen.where(spans.c.ended_at.is_(None))
+        else:
+            chosen = chosen.join(Unit, Unit.id == spans.c.unit_id).where(
+                spans.c.nth == 1,
+                spans.c.unit_id == unit.id if unit is not None else Unit.kind == kind)
+        wanted = due if figure == "transferred_due" else and_(due, on_time)
+        if missed and figure == "on_time":
+            wanted = and_(due, ~on_time)
+        query = query.where(Case.id.in_(chosen.where(wanted)))
+    elif figure != "received":
+        predicate = CASE_PREDICATES[figure]()
+        if missed:
+            denominator = next(d for n, d in RATES.values() if n == figure)
+            base = CASE_PREDICATES.get(denominator)
+            predicate = and_(base(), ~predicate) if base else ~predicate
+        query = query.where(predicate)
+    return list(session.scalars(query.order_by(Case.created_at, Case.id).limit(limit)))
