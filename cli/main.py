@@ -169,6 +169,7 @@ def _register_optional_commands() -> None:
     from cli import calendar as working_calendar
     from cli import directory as directory_commands
     from cli import eval as evaluation
+    from cli import reports as report_commands
 
     speech.register(main)
     duty.register(main)
@@ -179,6 +180,7 @@ def _register_optional_commands() -> None:
     evaluation.register(main)
     working_calendar.register(main)
     directory_commands.register(main)
+    report_commands.register(main)
 
 
 _register_optional_commands()
