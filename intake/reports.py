@@ -18,8 +18,9 @@ which ends early when the case is reassigned (a unit relieved before its deadlin
 nothing). A returned result awaiting redo is not "in". The overall participation reads each
 case's current assignment.
 
-All counting is done by the database (GROUP BY); Python only turns each distinct pair of
-(received day, answered day) into working days, with one pass over the calendar.
+All counting is done by the database (GROUP BY). The working days from receipt to answer
+too: the report sends a small VALUES table numbering each day of the period (and up to now)
+by the working days before it, so a case's working days are a subtraction the database sums.
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ from datetime import date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, and_, case as when, cast, func, literal, or_, select
+from sqlalchemy import (Date, Integer, String, and_, case as when, cast, column, func, or_, select,
+                        values)
 from sqlalchemy.orm import Session
 
 from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
@@ -253,9 +255,13 @@ def _count(predicate):
     return func.coalesce(func.sum(when((predicate, 1), else_=0)), 0)
 
 
-def _assignment_spans():
-    """Each case's latest assignment to each unit, with when a later assignment ended it."""
-    spans = select(
+def _assignment_spans(in_period, days=None):
+    """Each assignment of the period's cases, numbered within its (case, unit) from the
+    latest, with the moment a later assignment of the case ended it (None: current).
+
+    With `days` (a session's _DaySums), also the case's working days to its answer.
+    """
+    columns = [
         CaseAssignment.id.label("id"), CaseAssignment.case_id.label("case_id"),
         CaseAssignment.unit_id.label("unit_id"), CaseAssignment.due_at.label("due_at"),
         CaseAssignment.result_at.label("result_at"),
@@ -263,8 +269,11 @@ def _assignment_spans():
             partition_by=CaseAssignment.case_id, order_by=CaseAssignment.id).label("ended_at"),
         func.row_number().over(partition_by=(CaseAssignment.case_id, CaseAssignment.unit_id),
                                order_by=CaseAssignment.id.desc()).label("nth"),
-    ).subquery("spans")
-    return spans
+    ]
+    query = select(*columns).join(Case, Case.id == CaseAssignment.case_id).where(in_period)
+    if days is not None:
+        query = days.join(query.add_columns(days.per_case.label("working_days")))
+    return query.subquery("spans")
 
 
 def _participation(spans, now: datetime):
@@ -295,97 +304,101 @@ def compute_rates(session: Session, period: Period, *, now: datetime,
     """
     start, end = period.bounds(tz)
     in_period = and_(Case.created_at >= start, Case.created_at < end)
-    total = _case_figures(session, in_period, None, None)
-    _fill_participation(session, in_period, now, {None: total}, Grouping.NONE,
-                        current_only=True)
-    days = _WorkingDays(calendar, period.start)
-    _fill_working_days(session, in_period, tz, {None: total}, None, days)
-    report = RatesReport(period, total, grouping=Grouping.UNIT if unit else grouping)
+    # Answers come after receipt and by `now`; a day beyond both is not needed.
+    last = max(period.end, now.astimezone(ZoneInfo(tz)).date()) + timedelta(days=1)
+    days = _day_ordinals(session, calendar, period.start, last)
+    report = RatesReport(period, _total_figures(session, in_period, now, tz, days),
+                         grouping=Grouping.UNIT if unit else grouping)
     if report.grouping == Grouping.UNIT:
         units = [unit] if unit else list(session.scalars(
             select(Unit).order_by(Unit.kind, Unit.name)))
-        report.rows = _grouped_rows(session, in_period, now, tz, days, Grouping.UNIT,
-                                    [(u.id, ReportRow(Figures(), unit=u.name, unit_id=u.id,
-                                                      kind=u.kind)) for u in units],
-                                    unit_filter=unit.id if unit else None)
+        report.rows = [ReportRow(Figures(), unit=u.name, unit_id=u.id, kind=u.kind)
+                       for u in units]
+        _fill_rows(session, in_period, now, tz, days, Grouping.UNIT,
+                   {row.unit_id: row.figures for row in report.rows},
+                   unit_filter=unit.id if unit else None)
     elif report.grouping == Grouping.KIND:
-        report.rows = _grouped_rows(session, in_period, now, tz, days, Grouping.KIND,
-                                    [(k, ReportRow(Figures(), kind=k)) for k in UnitKind])
+        report.rows = [ReportRow(Figures(), kind=kind) for kind in UnitKind]
+        _fill_rows(session, in_period, now, tz, days, Grouping.KIND,
+                   {row.kind: row.figures for row in report.rows})
     return report
 
 
-def _grouped_rows(session, in_period, now, tz, days, grouping, rows, unit_filter=None):
-    by_key = {key: row.figures for key, row in rows}
-    key_column = CaseAssignment.unit_id if grouping == Grouping.UNIT else Unit.kind
-    pairs = select(CaseAssignment.case_id, key_column.label("key")).join(
-        Unit, Unit.id == CaseAssignment.unit_id).distinct()
-    if unit_filter is not None:
-        pairs = pairs.where(CaseAssignment.unit_id == unit_filter)
-    pairs = pairs.subquery("pairs")
-    _case_figures(session, in_period, pairs, by_key)
-    _fill_participation(session, in_period, now, by_key, grouping, current_only=False,
-                        unit_filter=unit_filter)
-    _fill_working_days(session, in_period, tz, by_key, pairs, days)
-    return [row for _key, row in rows]
-
-
-def _case_figures(session, in_period, pairs, by_key):
-    columns = [func.count(Case.id).label("received")] + [
+def _case_counts():
+    return [func.count(Case.id).label("received")] + [
         _count(predicate()).label(name) for name, predicate in CASE_PREDICATES.items()]
-    if pairs is None:
-        found = session.execute(select(*columns).where(in_period)).one()
-        return Figures(**found._asdict())
-    query = (select(pairs.c.key, *columns).join(pairs, pairs.c.case_id == Case.id)
-             .where(in_period).group_by(pairs.c.key))
-    for found in session.execute(query):
-        values = found._asdict()
-        figures = by_key.get(_key(values.pop("key")))
-        if figures is not None:
-            for name, value in values.items():
-                setattr(figures, name, int(value))
-    return None
 
 
-def _fill_participation(session, in_period, now, by_key, grouping, *, current_only,
-                        unit_filter=None):
-    spans = _assignment_spans()
+class _DaySums:
+    """Working days from receipt to answer, per case, as SQL.
+
+    `ordinals` numbers each day by the working days before it, so the working days between
+    two days are a subtraction the database can sum.
+    """
+
+    def __init__(self, session, tz, ordinals):
+        self.received_n = ordinals.alias("received_n")
+        self.answered_n = ordinals.alias("answered_n")
+        self.received = _local_day(session, Case.created_at, tz)
+        self.answered = _local_day(session, Case.answered_at, tz)
+        self.per_case = when((_completed(), self.answered_n.c.n - self.received_n.c.n), else_=0)
+
+    def join(self, query):
+        # Every received day is in the table (the period's own days); an answer may be missing.
+        return (query.join(self.received_n, self.received_n.c.day == self.received)
+                .outerjoin(self.answered_n, self.answered_n.c.day == self.answered))
+
+
+def _total_figures(session, in_period, now, tz, ordinals) -> Figures:
+    days = _DaySums(session, tz, ordinals)
+    working_days = func.coalesce(func.sum(days.per_case), 0).label("working_days_total")
+    found = session.execute(days.join(select(*_case_counts(), working_days).select_from(Case))
+                            .where(in_period)).one()
+    total = Figures(**{k: int(v or 0) for k, v in found._asdict().items()})
+    spans = _assignment_spans(in_period)
     due, on_time = _participation(spans, now)
-    key_column = spans.c.unit_id if grouping == Grouping.UNIT else Unit.kind
-    if current_only:
-        key = literal(None).label("key")
-        selector = spans.c.ended_at.is_(None)
-    else:
-        key = key_column.label("key")
-        selector = spans.c.nth == 1
-    query = (select(key, _count(due).label("transferred_due"),
-                    _count(and_(due, on_time)).label("on_time"))
+    found = session.execute(
+        select(_count(due).label("transferred_due"), _count(and_(due, on_time)).label("on_time"))
+        .select_from(spans).join(Case, Case.id == spans.c.case_id)
+        .where(spans.c.ended_at.is_(None))).one()
+    total.transferred_due, total.on_time = int(found.transferred_due), int(found.on_time)
+    return total
+
+
+def _fill_rows(session, in_period, now, tz, ordinals, grouping, by_key, unit_filter=None):
+    # Each (case, unit) once: the latest assignment of the case to the unit.
+    spans = _assignment_spans(in_period, _DaySums(session, tz, ordinals))
+    due, on_time = _participation(spans, now)
+    key = spans.c.unit_id if grouping == Grouping.UNIT else Unit.kind
+    query = (select(key.label("key"), *_case_counts(), _count(due).label("transferred_due"),
+                    _count(and_(due, on_time)).label("on_time"),
+                    func.coalesce(func.sum(spans.c.working_days), 0).label("working_days_total"))
              .select_from(spans).join(Case, Case.id == spans.c.case_id)
-             .join(Unit, Unit.id == spans.c.unit_id).where(in_period, selector))
+             .join(Unit, Unit.id == spans.c.unit_id))
+    query = query.where(spans.c.nth == 1).group_by(key)
     if unit_filter is not None:
         query = query.where(spans.c.unit_id == unit_filter)
-    if not current_only:
-        query = query.group_by(key_column)
     for found in session.execute(query):
         figures = by_key.get(_key(found.key))
         if figures is not None:
-            figures.transferred_due = int(found.transferred_due)
-            figures.on_time = int(found.on_time)
+            for name, value in found._asdict().items():
+                if name != "key":
+                    setattr(figures, name, int(value or 0))
 
 
-def _fill_working_days(session, in_period, tz, by_key, pairs, days):
-    received = _local_day(session, Case.created_at, tz).label("received_day")
-    answered = _local_day(session, Case.answered_at, tz).label("answered_day")
-    key = pairs.c.key.label("key") if pairs is not None else literal(None).label("key")
-    query = select(key, received, answered, func.count().label("n")).where(in_period, _completed())
-    if pairs is not None:
-        query = query.join(pairs, pairs.c.case_id == Case.id)
-    query = query.group_by(key, received, answered) if pairs is not None else \
-        query.group_by(received, answered)
-    for found in session.execute(query):
-        figures = by_key.get(_key(found.key))
-        if figures is not None and found.received_day and found.answered_day:
-            figures.working_days_total += found.n * days.between(
-                _as_date(found.received_day), _as_date(found.answered_day))
+def _day_ordinals(session, calendar: WorkingCalendar, first: date, last: date):
+    """A VALUES table: each day from `first` to `last` and the working days in (first, day]."""
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    rows, count, day = [], 0, first
+    while day <= last:
+        if day > first and calendar.is_working_day(day):
+            count += 1
+        rows.append((day if is_pg else day.isoformat(), count))
+        day += timedelta(days=1)
+    # A CTE, since SQLite cannot name a VALUES list's columns in FROM.
+    return values(column("day", Date if is_pg else String), column("n", Integer),
+                  name="workday_ordinals").data(rows).cte("workday_ordinals").prefix_with(
+        "MATERIALIZED")
 
 
 def _key(value):
@@ -407,31 +420,6 @@ def _local_day(session: Session, column, tz: str):
     offset = datetime.now(ZoneInfo(tz)).utcoffset() or timedelta()
     minutes = int(offset.total_seconds() // 60)
     return func.date(column, f"{minutes:+d} minutes")
-
-
-def _as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-class _WorkingDays:
-    """Working days between two days, from one cumulative count over the calendar."""
-
-    def __init__(self, calendar: WorkingCalendar, anchor: date):
-        self.calendar = calendar
-        self.anchor = anchor  # no case in the report was received before it
-        self.cumulative = [0]  # working days in (anchor, anchor + i]
-
-    def _upto(self, day: date) -> int:
-        offset = max(0, (day - self.anchor).days)
-        while len(self.cumulative) <= offset:
-            following = self.anchor + timedelta(days=len(self.cumulative))
-            self.cumulative.append(self.cumulative[-1]
-                                   + int(self.calendar.is_working_day(following)))
-        return self.cumulative[offset]
-
-    def between(self, received: date, answered: date) -> int:
-        """Return the working days after the day of receipt up to the day of the answer."""
-        return max(0, self._upto(answered) - self._upto(received))
 
 
 # ---------------------------------------------------------------- trend and drill-down
@@ -473,7 +461,7 @@ def list_report_cases(session: Session, period: Period, figure: str, *, now: dat
             scope.where(Unit.kind == kind)
         query = query.where(Case.id.in_(scope))
     if figure in ("transferred_due", "on_time"):
-        spans = _assignment_spans()
+        spans = _assignment_spans(and_(Case.created_at >= start, Case.created_at < end))
         due, on_time = _participation(spans, now)
         chosen = select(spans.c.case_id).select_from(spans).join(Case, Case.id == spans.c.case_id)
         if unit is None and kind is None:
