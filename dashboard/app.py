@@ -87,6 +87,7 @@ def create_app(config: dict | None = None) -> Flask:
     from dashboard import admin, auth, health, views
     from dashboard import calendar as working_calendar
     from dashboard import admin, auth, duties, health, views
+    from dashboard import reports
     from dashboard.ratelimit import SignInLimiter
     from ivr.views import bp as ivr_bp
 
@@ -113,6 +114,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(working_calendar.bp)
     app.register_blueprint(duties.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(health.bp)
     views.register_filters(app)
 

@@ -482,3 +482,41 @@ def list_report_cases(session: Session, period: Period, figure: str, *, now: dat
             predicate = and_(base(), ~predicate) if base else ~predicate
         query = query.where(predicate)
     return list(session.scalars(query.order_by(Case.created_at, Case.id).limit(limit)))
+
+
+PRESETS = ("month", "quarter", "year", "custom")
+
+
+def resolve_period(preset: str, value: str, start: str, end: str, today: date) -> Period:
+    """Read the period picker: a month "2026-11", a quarter "2026-Q4", a year "2026", or from/to.
+
+    Without a value, the preset means the one containing `today`.
+
+    Raises:
+        ValidationError: an unknown preset or a value that does not read (code period_invalid),
+            or a bad custom period (see parse_period).
+    """
+    value = (value or "").strip()
+    try:
+        if preset == "custom" or (start and end and not value):
+            return parse_period(start, end)
+        if preset == "month":
+            year, month = (int(p) for p in value.split("-")) if value else (today.year,
+                                                                               today.month)
+            return month_period(year, month)
+        if preset == "quarter":
+            if value:
+                year_text, quarter_text = value.upper().split("-Q")
+                year, quarter = int(year_text), int(quarter_text)
+            else:
+                year, quarter = today.year, (today.month - 1) // 3 + 1
+            if not 1 <= quarter <= 4:
+                raise ValueError(value)
+            return quarter_period(year, quarter)
+        if preset == "year":
+            return year_period(int(value) if value else today.year)
+    except ValueError:
+        raise ValidationError("choose a month, quarter or year", field="period",
+                              code="period_invalid") from None
+    raise ValidationError("choose a month, quarter or year", field="period",
+                          code="period_invalid")
