@@ -70,6 +70,11 @@ ALLOWED = {
     "duties.commendations": STAFF,
     "duties.add_commendation": {"admin", "supervisor"},
     "duties.cards": STAFF | {"leader", "other_leader"},
+    "reports.page": {"admin", "supervisor"},
+    "reports.cases": {"admin", "supervisor"},
+    "reports.export": {"admin", "supervisor"},
+    "reports.weekly": {"admin", "supervisor"},
+    "reports.api_rates": {"admin", "supervisor"},
 }
 # Object routes where the other leader and the unit pass the role check but must not see
 # this particular call or case: they get 404, exactly as for an id that does not exist.
