@@ -269,8 +269,13 @@ def _assignment_spans(in_period, days=None):
             partition_by=CaseAssignment.case_id, order_by=CaseAssignment.id).label("ended_at"),
         func.row_number().over(partition_by=(CaseAssignment.case_id, CaseAssignment.unit_id),
                                order_by=CaseAssignment.id.desc()).label("nth"),
+        Unit.kind.label("kind"),
+        # A case moved between two township centres counts once for the kind.
+        func.row_number().over(partition_by=(CaseAssignment.case_id, Unit.kind),
+                               order_by=CaseAssignment.id.desc()).label("nth_of_kind"),
     ]
-    query = select(*columns).join(Case, Case.id == CaseAssignment.case_id).where(in_period)
+    query = (select(*columns).join(Case, Case.id == CaseAssignment.case_id)
+             .join(Unit, Unit.id == CaseAssignment.unit_id).where(in_period))
     if days is not None:
         query = days.join(query.add_columns(days.per_case.label("working_days")))
     return query.subquery("spans")
@@ -369,13 +374,13 @@ def _fill_rows(session, in_period, now, tz, ordinals, grouping, by_key, unit_fil
     # Each (case, unit) once: the latest assignment of the case to the unit.
     spans = _assignment_spans(in_period, _DaySums(session, tz, ordinals))
     due, on_time = _participation(spans, now)
-    key = spans.c.unit_id if grouping == Grouping.UNIT else Unit.kind
+    by_unit = grouping == Grouping.UNIT
+    key = spans.c.unit_id if by_unit else spans.c.kind
     query = (select(key.label("key"), *_case_counts(), _count(due).label("transferred_due"),
                     _count(and_(due, on_time)).label("on_time"),
                     func.coalesce(func.sum(spans.c.working_days), 0).label("working_days_total"))
-             .select_from(spans).join(Case, Case.id == spans.c.case_id)
-             .join(Unit, Unit.id == spans.c.unit_id))
-    query = query.where(spans.c.nth == 1).group_by(key)
+             .select_from(spans).join(Case, Case.id == spans.c.case_id))
+    query = query.where((spans.c.nth if by_unit else spans.c.nth_of_kind) == 1).group_by(key)
     if unit_filter is not None:
         query = query.where(spans.c.unit_id == unit_filter)
     for found in session.execute(query):
@@ -467,9 +472,9 @@ def list_report_cases(session: Session, period: Period, figure: str, *, now: dat
         if unit is None and kind is None:
             chosen = chosen.where(spans.c.ended_at.is_(None))
         else:
-            chosen = chosen.join(Unit, Unit.id == spans.c.unit_id).where(
-                spans.c.nth == 1,
-                spans.c.unit_id == unit.id if unit is not None else Unit.kind == kind)
+            chosen = chosen.where(
+                and_(spans.c.nth == 1, spans.c.unit_id == unit.id) if unit is not None
+                else and_(spans.c.nth_of_kind == 1, spans.c.kind == kind))
         wanted = due if figure == "transferred_due" else and_(due, on_time)
         if missed and figure == "on_time":
             wanted = and_(due, ~on_time)

@@ -11,7 +11,8 @@ from intake.holidays import BureauCalendar
 from intake.reports import (Grouping, Period, compute_rates, compute_trend, find_unit,
                             list_report_cases, parse_grouping, parse_period, quarter_period)
 from intake.statuses import UnitKind
-from tests.report_seed import NOW, seed_report_cases
+from intake.models import CaseAssignment
+from tests.report_seed import NOW, local, seed_report_cases
 
 NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30))
 CALENDAR = BureauCalendar()
@@ -66,10 +67,20 @@ def test_rows_per_unit_hold_the_cases_transferred_to_it(demo, seeded):
                               "participation_rate", "average_working_days")] == [None] * 5
 
 
-def test_rows_per_kind(demo, seeded):
+def test_rows_per_kind_count_a_case_once_per_kind(demo, seeded):
+    # c2 moves on from 城关镇卫生院 to another township centre, which answers in time.
+    demo.add(CaseAssignment(case=seeded["cases"]["c2"], unit=seeded["units"]["南山乡卫生院"],
+                            assigned_at=local(11, 7), due_at=local(11, 12, 17, 30),
+                            result_at=local(11, 10)))
+    demo.commit()
     rows = {r["kind"]: r for r in _report(demo, grouping=Grouping.KIND)["rows"]}
     assert rows["township"]["received"] == 4 and rows["township"]["transferred_due"] == 3
+    assert rows["township"]["on_time"] == 2 and rows["township"]["completed"] == 2
     assert rows["county"]["received"] == 3 and rows["county"]["on_time"] == 0
+    assert rows["county"]["average_working_days"] == 4.5
+    township = {c.number for c in list_report_cases(demo, NOVEMBER, "transferred_due", now=NOW,
+                                                     kind=UnitKind.TOWNSHIP)}
+    assert township == {seeded["cases"][n].number for n in ("c2", "c7", "c10")}
 
 
 def test_one_unit(demo, seeded):
