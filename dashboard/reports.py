@@ -9,7 +9,8 @@ from datetime import date, datetime, timezone
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, jsonify, render_template, request, send_file, url_for
+from flask import (Blueprint, flash, jsonify, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import gettext as _
 
 from dashboard.auth import login_required
@@ -108,8 +109,7 @@ def export():
         period = parse_period(request.args.get("from", ""), request.args.get("to", ""))
     except ValidationError as exc:
         flash(error_message(exc), "error")
-        return render_template("report_cases.html", cases=[], figure=None, period=None,
-                               unit=None, kind=None, missed=False), 422
+        return redirect(url_for("reports.page"))
     fmt = request.args.get("format", "csv")
     if fmt == "docx":
         db = get_db()

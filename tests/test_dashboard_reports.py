@@ -47,8 +47,10 @@ def test_api_refuses_bad_input_with_422(client, seeded):
     unknown = client.get("/api/v1/reports/rates", query_string={**NOVEMBER, "unit": "火星医院"})
     assert unknown.status_code == 422
     assert unknown.get_json()["error"] == {"code": "unit_unknown", "field": "unit",
-                                          "message": "请从名录中选择单位。"} or \
-        unknown.get_json()["error"]["code"] == "unit_unknown"
+                                          "message": "请从通讯录中选择承办单位。"}
+    bad_group = client.get("/api/v1/reports/rates", query_string={**NOVEMBER, "group": "leader"})
+    assert bad_group.status_code == 422
+    assert bad_group.get_json()["error"]["code"] == "group_invalid"
 
 
 def test_api_files(client, seeded):
@@ -109,6 +111,9 @@ def test_drill_down_lists_the_cases(client, seeded):
 
 def test_bulletin_download(client, seeded):
     login(client, "admin")
+    bad = client.get("/reports/export", query_string={"from": "2026-11-30", "to": "2026-11-01",
+                                                      "format": "docx"})
+    assert bad.status_code == 302 and "/reports" in bad.headers["Location"]
     answer = client.get("/reports/export", query_string={**NOVEMBER, "format": "docx"})
     assert answer.status_code == 200
     text = "\n".join(p.text for p in Document(BytesIO(answer.get_data())).paragraphs)
