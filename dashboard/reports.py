@@ -20,9 +20,9 @@ from intake.bulletin import compose_bulletin, render_bulletin_docx
 from intake.exceptions import ValidationError
 from intake.holidays import load_calendar
 from intake.report_exports import render_rates_csv, render_rates_xlsx
-from intake.reports import (DRILL_FIGURES, Grouping, compute_rates, compute_trend, find_unit,
-                            list_report_cases, month_period, parse_grouping, parse_period,
-                            resolve_period)
+from intake.reports import (DRILL_FIGURES, Grouping, compute_rates, compute_rows, compute_trend,
+                            find_unit, list_report_cases, month_period, parse_grouping,
+                            parse_period, resolve_period)
 from intake.statuses import Role, UnitKind
 from intake.weekly import analyse_week, compose_weekly_digest, week_of
 from web.services import get_db, get_settings
@@ -65,7 +65,8 @@ def page():
         preset, period = "month", resolve_period("month", "", "", "", _today())
     db = get_db()
     by_unit = _rates(period, Grouping.UNIT)
-    by_kind = _rates(period, Grouping.KIND)
+    kinds = compute_rows(db, period, Grouping.KIND, now=_now(), calendar=load_calendar(db),
+                         tz=get_settings().timezone)
     trend = compute_trend(db, period.end, now=_now(), calendar=load_calendar(db),
                           tz=get_settings().timezone)
     labels = [f"{p.start.year % 100:02d}-{p.start.month:02d}" for p, _f in trend]
@@ -76,7 +77,7 @@ def page():
         Series(_("Participation rate"), [f.rate("participation_rate") for _p, f in trend]),
     ], title=_("Rates over the last 12 months"))
     return render_template("reports.html", period=period, preset=preset,
-                           value=args.get("value", ""), report=by_unit, kinds=by_kind.rows,
+                           value=args.get("value", ""), report=by_unit, kinds=kinds,
                            chart=chart, trend=trend, today=_today())
 
 
