@@ -255,11 +255,15 @@ def _count(predicate):
     return func.coalesce(func.sum(when((predicate, 1), else_=0)), 0)
 
 
-def _assignment_spans(in_period, days=None):
-    """Each assignment of the period's cases, numbered within its (case, unit) from the
-    latest, with the moment a later assignment of the case ended it (None: current).
+def _assignment_spans(in_period, days=None, numbered: Grouping = Grouping.NONE):
+    """Each assignment of the period's cases, with the moment a later assignment of the case
+    ended it (None: the current one).
 
-    With `days` (a session's _DaySums), also the case's working days to its answer.
+    Args:
+        days: a _DaySums, to add the case's working days to its answer.
+        numbered: UNIT adds `nth`, KIND adds `kind` and `nth_of_kind`: 1 for the latest
+            assignment of the case to that unit, or to a unit of that kind. (Each numbering
+            is one more sort, so only the one asked for is made.)
     """
     columns = [
         CaseAssignment.id.label("id"), CaseAssignment.case_id.label("case_id"),
@@ -267,15 +271,19 @@ def _assignment_spans(in_period, days=None):
         CaseAssignment.result_at.label("result_at"),
         func.lead(CaseAssignment.assigned_at).over(
             partition_by=CaseAssignment.case_id, order_by=CaseAssignment.id).label("ended_at"),
-        func.row_number().over(partition_by=(CaseAssignment.case_id, CaseAssignment.unit_id),
-                               order_by=CaseAssignment.id.desc()).label("nth"),
-        Unit.kind.label("kind"),
-        # A case moved between two township centres counts once for the kind.
-        func.row_number().over(partition_by=(CaseAssignment.case_id, Unit.kind),
-                               order_by=CaseAssignment.id.desc()).label("nth_of_kind"),
     ]
-    query = (select(*columns).join(Case, Case.id == CaseAssignment.case_id)
-             .join(Unit, Unit.id == CaseAssignment.unit_id).where(in_period))
+    if numbered == Grouping.UNIT:
+        columns.append(func.row_number().over(
+            partition_by=(CaseAssignment.case_id, CaseAssignment.unit_id),
+            order_by=CaseAssignment.id.desc()).label("nth"))
+    elif numbered == Grouping.KIND:
+        # A case moved between two township centres counts once for the kind.
+        columns += [Unit.kind.label("kind"), func.row_number().over(
+            partition_by=(CaseAssignment.case_id, Unit.kind),
+            order_by=CaseAssignment.id.desc()).label("nth_of_kind")]
+    query = select(*columns).join(Case, Case.id == CaseAssignment.case_id).where(in_period)
+    if numbered == Grouping.KIND:
+        query = query.join(Unit, Unit.id == CaseAssignment.unit_id)
     if days is not None:
         query = days.join(query.add_columns(days.per_case.label("working_days")))
     return query.subquery("spans")
@@ -390,7 +398,7 @@ def _total_figures(session, in_period, now, tz, ordinals) -> Figures:
 
 def _fill_rows(session, in_period, now, tz, ordinals, grouping, by_key, unit_filter=None):
     # Each (case, unit) once: the latest assignment of the case to the unit.
-    spans = _assignment_spans(in_period, _DaySums(session, tz, ordinals))
+    spans = _assignment_spans(in_period, _DaySums(session, tz, ordinals), numbered=grouping)
     due, on_time = _participation(spans, now)
     by_unit = grouping == Grouping.UNIT
     key = spans.c.unit_id if by_unit else spans.c.kind
@@ -522,7 +530,10 @@ def list_report_cases(session: Session, period: Period, figure: str, *, now: dat
             scope.where(Unit.kind == kind)
         query = query.where(Case.id.in_(scope))
     if figure in ("transferred_due", "on_time"):
-        spans = _assignment_spans(and_(Case.created_at >= start, Case.created_at < end))
+        numbered = Grouping.UNIT if unit is not None else \
+            Grouping.KIND if kind is not None else Grouping.NONE
+        spans = _assignment_spans(and_(Case.created_at >= start, Case.created_at < end),
+                                  numbered=numbered)
         due, on_time = _participation(spans, now)
         chosen = select(spans.c.case_id).select_from(spans).join(Case, Case.id == spans.c.case_id)
         if unit is None and kind is None:
