@@ -149,18 +149,27 @@ def weekly():
 @login_required(*READERS)
 def api_rates():
     """Return the four rates for a period as JSON, per unit with group=unit; or a CSV/XLSX file."""
-    args = request.args
     try:
-        period = parse_period(args.get("from", ""), args.get("to", ""))
-        grouping = parse_grouping(args.get("group"))
-        unit = find_unit(get_db(), args["unit"]) if args.get("unit") else None
-        fmt = args.get("format", "json")
-        if fmt not in ("json", "csv", "xlsx"):
-            raise ValidationError("choose json, csv or xlsx", field="format",
-                                  code="invalid_input")
+        return rates_response(request.args)
     except ValidationError as exc:
         return jsonify({"error": {"code": exc.code, "field": exc.field,
                                   "message": error_message(exc)}}), 422
+
+
+def rates_response(args):
+    """Answer GET /api/v1/reports/rates: JSON, or with format=csv|xlsx a file.
+
+    Kept apart from the route so that dashboard/api.py (bearer tokens) can serve it too.
+
+    Raises:
+        ValidationError: a bad or reversed period, an unknown group, unit or format (422).
+    """
+    period = parse_period(args.get("from", ""), args.get("to", ""))
+    grouping = parse_grouping(args.get("group"))
+    unit = find_unit(get_db(), args["unit"]) if args.get("unit") else None
+    fmt = args.get("format", "json")
+    if fmt not in ("json", "csv", "xlsx"):
+        raise ValidationError("choose json, csv or xlsx", field="format", code="invalid_input")
     report = _rates(period, grouping, unit)
     if fmt == "json":
         return jsonify(report.to_json())
