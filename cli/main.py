@@ -256,6 +256,7 @@ def _register_optional_commands() -> None:
     from cli import directory as directory_commands
     from cli import eval as evaluation
     from cli import sweep
+    from cli import reports as report_commands
 
     speech.register(main)
     duty.register(main)
@@ -267,6 +268,7 @@ def _register_optional_commands() -> None:
     working_calendar.register(main)
     directory_commands.register(main)
     sweep.register(main)
+    report_commands.register(main)
 
 
 _register_optional_commands()

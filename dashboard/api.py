@@ -26,6 +26,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from dashboard import reports
 from dashboard.auth import current_user
 from dashboard.errors import ERROR_MESSAGES, error_message
 from intake import cases as case_actions
@@ -178,6 +179,14 @@ def download_attachment(number: str, attachment_id: int):
 def directory():
     """Return the leaders, liaisons and units (duty, leaders, supervision and admins)."""
     return jsonify(describe_directory(get_db(), _who()))
+
+
+@bp.get("/reports/rates")
+def report_rates():
+    """Return the four rates for a period (per unit with group=unit), or a CSV/XLSX file."""
+    if g.api_user.role not in reports.READERS:
+        raise Forbidden("only the supervision office and admins read the reports")
+    return reports.rates_response(request.args)
 
 
 # ---------------------------------------------------------------- acting

@@ -93,6 +93,7 @@ def create_app(config: dict | None = None) -> Flask:
     from dashboard import admin, api, auth, casework, duties, health, views
     from dashboard import calendar as working_calendar
     from dashboard.params import DatabaseIdConverter
+    from dashboard import reports
     from dashboard.ratelimit import SignInLimiter
     from dashboard.sessions import SessionRevocations
     from ivr.views import bp as ivr_bp
@@ -126,6 +127,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(working_calendar.bp)
     app.register_blueprint(duties.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     views.register_filters(app)

@@ -95,6 +95,12 @@ ERROR_MESSAGES = {
     "unknown_leader": _l("There is no active leader by that name."),
     "unknown_liaison": _l("There is no active liaison by that name."),
     "date_invalid": _l("Enter a date as YYYY-MM-DD."),
+    # Reports
+    "period_reversed": _l("The period ends before it starts."),
+    "period_too_long": _l("Choose a period of at most five years."),
+    "period_invalid": _l("Choose a month, a quarter or a year."),
+    "group_invalid": _l("Group by unit or by kind of unit."),
+    "figure_unknown": _l("There is no such figure in the report."),
 }
 
 

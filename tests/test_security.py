@@ -107,6 +107,11 @@ ALLOWED = {
     "casework.accept": {"supervisor"},
     "casework.return_result": {"supervisor"},
     "casework.new_case": REVIEWERS,
+    "reports.page": {"admin", "supervisor"},
+    "reports.cases": {"admin", "supervisor"},
+    "reports.export": {"admin", "supervisor"},
+    "reports.weekly": {"admin", "supervisor"},
+    "api.report_rates": {"admin", "supervisor"},
 }
 CASE_ACTIONS = {e for e in ALLOWED if e.startswith("casework.") and e != "casework.new_case"}
 # Object routes where the other leader and the unit pass the role check but must not see
