@@ -252,6 +252,16 @@ def extend(number: str):
                                              _text(body, "reason"), get_clock(), get_sms_context()))
 
 
+@bp.post("/cases/<number>/overrule")
+def overrule(number: str):
+    """Set aside the extension in force (supervision office): `reason`, optional `deadline`."""
+    case = _case_for(number, "extend")
+    body = _body()
+    deadline = _time(body, "deadline", code="deadline_invalid")
+    return _done(supervision.overrule_extension(get_db(), _who(), case, _text(body, "reason"),
+                                                get_clock(), deadline))
+
+
 @bp.post("/cases/<number>/result")
 def file_result(number: str):
     """File the unit's written result, with the signed and sealed scan as `attachment`."""

@@ -108,6 +108,17 @@ def extend(case_id: int):
         _text("reason", REASON_MAX_CHARS), get_clock(), get_sms_context()), _("The new deadline is in force."))
 
 
+@bp.post("/cases/<int:case_id>/overrule")
+@login_required(Role.SUPERVISOR)
+def overrule(case_id: int):
+    """Set aside the extension in force, for the supervision office's own reason."""
+    new_deadline = request.form.get("deadline", "").strip()
+    return _act(case_id, lambda db, case: supervision.overrule_extension(
+        db, _who(), case, _text("reason", REASON_MAX_CHARS), get_clock(),
+        _local_datetime(new_deadline) if new_deadline else None),
+        _("The extension is overruled; the earlier deadline is in force again."))
+
+
 @bp.post("/cases/<int:case_id>/result")
 @login_required()
 def file_result(case_id: int):

@@ -407,3 +407,34 @@ def test_the_unit_uploads_its_sealed_scan_and_a_bad_one_is_refused_with_nothing_
     client.post("/logout")
     sign_in(client, "renmin")  # a unit that never had the case
     assert client.get(link).status_code == 404
+
+
+def test_the_supervision_office_is_told_of_an_extension_and_overrules_it(client, demo):
+    demo.scalar(select(User).where(User.username == "duban")).phone = "+8613912340009"
+    case = _case(demo)
+    same_day = case.deadline_at
+    sign_in(client, "wang")
+    client.post(f"/cases/{case.id}/handle")
+    later = (utcnow() + timedelta(days=3)).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert client.post(f"/cases/{case.id}/extend", data={
+        "deadline": later.strftime("%Y-%m-%dT%H:%M"), "reason": "等待药品到货"}).status_code == 303
+    assert "extension_notice" in _kinds(demo, case)  # the supervision office is texted
+    assert "overrule-form" not in client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert client.post(f"/cases/{case.id}/overrule", data={"reason": "x"}).status_code == 403
+    client.post("/logout")
+    sign_in(client, "duban")
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "overrule-form" in page and "等待药品到货" in page
+    assert client.post(f"/cases/{case.id}/overrule", data={"reason": ""}).status_code == 422
+    assert _reload(demo, case).deadline_at != same_day
+    assert client.post(f"/cases/{case.id}/overrule",
+                       data={"reason": "药品已到，无需延期"}).status_code == 303
+    case = _reload(demo, case)
+    assert case.deadline_at == same_day
+    assert [change.kind.value for change in case.deadline_changes][-2:] == ["extension",
+                                                                           "overruled"]
+    history = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "药品已到，无需延期" in _history_line(history, "case.extension_overruled")
+    # Nothing left to overrule: the API says so with the error envelope.
+    answer = client.post(f"/api/v1/cases/{case.number}/overrule", json={"reason": "再次撤销"})
+    assert answer.status_code == 422 and answer.get_json()["error"]["code"] == "no_extension"

@@ -85,6 +85,7 @@ ALLOWED = {
     "api.transfer": {"leader", "other_leader", "unit"},
     "api.escalate": {"leader", "other_leader", "unit"},
     "api.extend": {"leader", "other_leader", "unit", "supervisor"},
+    "api.overrule": {"supervisor", "other_leader", "unit"},
     "api.file_result": {"other_leader", "unit"},
     "api.accept": {"supervisor", "other_leader", "unit"},
     "api.return_result": {"supervisor", "other_leader", "unit"},
@@ -106,6 +107,7 @@ ALLOWED = {
     "casework.file_result": {"other_leader", "unit"},  # its unit only, once transferred
     "casework.accept": {"supervisor"},
     "casework.return_result": {"supervisor"},
+    "casework.overrule": {"supervisor"},
     "casework.new_case": REVIEWERS,
     "reports.page": {"admin", "supervisor"},
     "reports.cases": {"admin", "supervisor"},
