@@ -177,7 +177,8 @@ def _url(rule, world) -> str:
               "liaison_id": world["call"].liaison_id, "unit_id": world["unit"].id,
               "record_id": world["unit"].id, "kind": "units",
               "number": world["case"].number,
-              "attachment_id": world["scan"].id}
+              "attachment_id": world["scan"].id,
+              "period_id": 1}  # no such window: the admin is told so, others get 403
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 
 
