@@ -21,10 +21,10 @@ import click
 from cli.output import echo_json
 from intake.audit import CLI
 from intake.db import session_scope
+from intake.duty import WEEKDAYS
 from intake.exceptions import DutylineError
 from intake.runtime import get_runtime
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def register(group: click.Group) -> None:
@@ -37,26 +37,26 @@ class _Weekday(click.ParamType):
     name = "weekday"
 
     def convert(self, value, param, ctx):
-        text = str(value).strip().lower()
-        if text.isdigit() and 0 <= int(text) <= 6:
-            return int(text)
-        if text[:3] in WEEKDAYS:
-            return WEEKDAYS.index(text[:3])
-        self.fail(f"{value!r} is not a weekday (mon..sun or 0..6, 0 = Monday)", param, ctx)
+        from intake.duty import parse_weekday
+
+        try:
+            return parse_weekday(value)
+        except DutylineError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class _Clock(click.ParamType):
     name = "HH:MM"
 
     def convert(self, value, param, ctx):
+        from intake.duty import parse_clock
+
         if isinstance(value, time):
             return value
-        if value == "24:00":
-            return time.max  # the end of the day, for a window that runs to midnight
         try:
-            return datetime.strptime(value, "%H:%M").time()
-        except ValueError:
-            self.fail(f"{value!r} is not a time of day like 08:30", param, ctx)
+            return parse_clock(value)
+        except DutylineError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 WEEKDAY, CLOCK = _Weekday(), _Clock()
@@ -162,13 +162,9 @@ def duty_holiday(day: datetime, staffed: bool, starts: time | None, ends: time |
         outcome = " and ".join(dropped) + " removed" if dropped else "nothing to remove"
         click.echo(f"{the_day}: {outcome}")
         return
-    if (starts is None) != (ends is None):
-        raise click.UsageError("give both --from and --to, or neither")
-    if not staffed and starts is not None:
-        raise click.UsageError("--from/--to only make sense with --staffed")
-    if starts is not None and ends <= starts:
-        raise click.UsageError("--to must be after --from")
-    if staffed:
+    if starts is not None or ends is not None or staffed:
+        # The hours are checked where the screen's are (set_duty_exception): both or
+        # neither, only on a staffed day, end after start.
         _run(lambda s: set_duty_exception(s, the_day, True, CLI, starts, ends, note))
         click.echo(f"{the_day}: staffed")
         return

@@ -92,6 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from dashboard import admin, api, auth, casework, duties, health, views
     from dashboard import calendar as working_calendar
+    from dashboard import duty_schedule
     from dashboard.params import DatabaseIdConverter
     from dashboard import reports
     from dashboard.ratelimit import SignInLimiter
@@ -126,6 +127,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(casework.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(working_calendar.bp)
+    app.register_blueprint(duty_schedule.bp)
     app.register_blueprint(duties.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(health.bp)

@@ -14,13 +14,52 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from intake.audit import Actor, record_event
-from intake.exceptions import ValidationError
+from intake.exceptions import NotFound, ValidationError
 from intake.holidays import BureauCalendar, load_calendar
 from intake.models import DutyException, DutyPeriod, SettingValue
 from intake.phones import to_e164
 
 DUTY_PHONE_KEY = "duty_phone"
 PROMPT_AUDIO_PREFIX = "prompt_audio."
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+END_OF_DAY = "24:00"
+
+
+def parse_weekday(text: str) -> int:
+    """Read a weekday as mon..sun (or a longer English name) or 0..6, 0 = Monday."""
+    cleaned = str(text).strip().lower()
+    if cleaned.isdigit() and 0 <= int(cleaned) <= 6:
+        return int(cleaned)
+    if len(cleaned) >= 3 and cleaned[:3] in WEEKDAYS:
+        return WEEKDAYS.index(cleaned[:3])
+    raise ValidationError(f"{text!r} is not a weekday (mon..sun or 0..6, 0 = Monday)",
+                          field="weekday", code="weekday_invalid")
+
+
+def parse_clock(text: str, field: str = "time") -> time:
+    """Read a time of day as HH:MM; 24:00 is the end of the day."""
+    cleaned = str(text).strip()
+    if cleaned == END_OF_DAY:
+        return time.max  # the end of the day, for a window that runs to midnight
+    try:
+        return datetime.strptime(cleaned, "%H:%M").time()
+    except ValueError:
+        raise ValidationError(f"{text!r} is not a time of day like 08:30", field=field,
+                              code="clock_invalid") from None
+
+
+def parse_duty_day(text: str) -> date:
+    """Read a date as YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise ValidationError(f"{text!r} is not a date like 2026-10-01", field="day",
+                              code="date_invalid") from None
+
+
+def format_clock(moment: time) -> str:
+    """Write a time of day as HH:MM, the end of the day as 24:00."""
+    return END_OF_DAY if moment == time.max else moment.strftime("%H:%M")
 
 
 def get_setting(session: Session, key: str, default: str | None = None) -> str | None:
@@ -79,6 +118,26 @@ def clear_duty_periods(session: Session, actor: Actor, weekday: int | None = Non
     record_event(session, actor, "duty.periods_cleared", None,
                  after={"weekday": weekday, "removed": removed})
     return removed
+
+
+def remove_duty_period(session: Session, period_id: int, actor: Actor) -> None:
+    """Remove one weekly window."""
+    period = session.get(DutyPeriod, period_id)
+    if period is None:
+        raise NotFound(f"no duty period {period_id}")
+    before = {"weekday": period.weekday, "starts": period.starts.isoformat(),
+              "ends": period.ends.isoformat()}
+    session.delete(period)
+    session.flush()
+    record_event(session, actor, "duty.period_removed", None, before=before)
+
+
+def list_duty_schedule(session: Session) -> tuple[list[DutyPeriod], list[DutyException]]:
+    """Return the weekly windows (by weekday, start) and the date exceptions (by date)."""
+    periods = session.scalars(select(DutyPeriod).order_by(DutyPeriod.weekday, DutyPeriod.starts,
+                                                          DutyPeriod.id)).all()
+    exceptions = session.scalars(select(DutyException).order_by(DutyException.day)).all()
+    return list(periods), list(exceptions)
 
 
 def remove_duty_exception(session: Session, day: date, actor: Actor) -> bool:
@@ -146,6 +205,18 @@ def set_duty_exception(session: Session, day: date, staffed: bool, actor: Actor,
                        starts: time | None = None, ends: time | None = None,
                        note: str = "") -> DutyException:
     """Override the weekly schedule on one date (a holiday, or an extra duty day)."""
+    if (starts is None) != (ends is None):
+        raise ValidationError("give both the start and the end of the hours, or neither",
+                              field="ends", code="exception_hours_incomplete")
+    if starts is not None and not staffed:
+        raise ValidationError("hours only make sense on a staffed day", field="starts",
+                              code="exception_hours_need_staffed")
+    if starts is not None and ends <= starts:
+        raise ValidationError("the hours must end after they start", field="ends",
+                              code="period_ends_before_start")
+    if len(note) > 200:
+        raise ValidationError("keep the note under 200 characters", field="note",
+                              code="note_too_long")
     row = session.scalar(select(DutyException).where(DutyException.day == day))
     if row is None:
         row = DutyException(day=day)
