@@ -20,7 +20,8 @@ from intake.clock import BUREAU_TIMEZONE, Clock, WorkingCalendar
 from intake.deadlines import same_day_deadline
 from intake.exceptions import ValidationError
 from intake.history import list_case_history
-from intake.lifecycle import Outcome, begin, mark_answered, move, note_event, set_deadline
+from intake.lifecycle import (Outcome, begin, mark_answered, move, note_event, parse_choice,
+                              set_deadline)
 from intake.models import Call, Case, CaseCounter, Liaison
 from intake.notifications import SmsContext, compose_case_sms, queue_sms
 from intake.phones import to_e164
@@ -118,11 +119,7 @@ def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsC
         ValidationError: missing name or content, a bad channel or phone, no leader.
     """
     principal = begin(who, "create", None)
-    try:
-        channel = CaseChannel(entry.channel)
-    except ValueError:
-        raise ValidationError("choose phone, in_person or leader", field="channel",
-                              code="channel_invalid") from None
+    channel = parse_choice(CaseChannel, entry.channel, field="channel", code="channel_invalid")
     if channel == CaseChannel.VOICEMAIL:
         raise ValidationError("voicemail cases are confirmed from their call", field="channel",
                               code="channel_invalid")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from intake.clock import Clock, WorkingCalendar
 from intake.deadlines import same_day_deadline
 from intake.exceptions import ValidationError
-from intake.lifecycle import Outcome, begin, move, open_supervision, set_deadline
+from intake.lifecycle import Outcome, begin, move, open_supervision, parse_choice, set_deadline
 from intake.models import Case
 from intake.notifications import (SmsContext, compose_feedback_sms, compose_rating_request,
                                   queue_sms)
@@ -29,11 +29,7 @@ def record_feedback(session: Session, who, case: Case, method: str, note: str, c
                     sms: SmsContext) -> Outcome:
     """Record that the leader fed the answer back; by SMS, send it. Ask the liaison to rate."""
     principal = begin(who, "feedback", case)
-    try:
-        method = FeedbackMethod(method)
-    except ValueError:
-        raise ValidationError("choose how the liaison was told", field="method",
-                              code="feedback_method_invalid") from None
+    method = parse_choice(FeedbackMethod, method, field="method", code="feedback_method_invalid")
     if method == FeedbackMethod.SMS and not note.strip():
         raise ValidationError("write the text to send", field="note", code="note_required")
     if len(note) > FEEDBACK_NOTE_MAX_CHARS:
@@ -58,11 +54,7 @@ def rate_case(session: Session, who, case: Case, rating: str, clock: Clock,
               calendar: WorkingCalendar, sms: SmsContext, via: str = "web") -> Outcome:
     """Record the liaison's rating: satisfied closes the case, dissatisfied sends it back."""
     principal = begin(who, "rate", case)
-    try:
-        rating = Satisfaction(rating)
-    except ValueError:
-        raise ValidationError("rate satisfied, basically_satisfied or dissatisfied",
-                              field="rating", code="rating_invalid") from None
+    rating = parse_choice(Satisfaction, rating, field="rating", code="rating_invalid")
     case.satisfaction = rating
     if rating != Satisfaction.DISSATISFIED:
         move(session, case, CaseStatus.CLOSED, principal, "case.closed",

@@ -12,15 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
 from intake.access import Principal, check
 from intake.audit import Actor, record_event
 from intake.clock import Clock
+from intake.exceptions import ValidationError
 from intake.models import Case, DeadlineChange, Notification, SupervisionEntry
 from intake.statuses import CaseStatus, DeadlineKind, SupervisionCause
 from intake.transitions import move_status
+
+Choice = TypeVar("Choice", bound=Enum)
 
 
 @dataclass
@@ -34,6 +39,15 @@ class Outcome:
         """Remember a queued SMS (None when the recipient had no phone)."""
         if notification is not None:
             self.sms.append(notification.id)
+
+
+def parse_choice(choices: type[Choice], value, *, field: str, code: str) -> Choice:
+    """Return the member of `choices` that `value` names; refuse anything else with `code`."""
+    try:
+        return choices(value)
+    except ValueError:
+        names = ", ".join(member.value for member in choices)
+        raise ValidationError(f"{field}: choose one of {names}", field=field, code=code) from None
 
 
 def begin(who, action: str, case: Case | None) -> Principal:

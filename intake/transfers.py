@@ -16,7 +16,8 @@ from intake.attachments import Upload, store_attachment
 from intake.clock import Clock, WorkingCalendar
 from intake.deadlines import unit_result_deadline
 from intake.exceptions import ValidationError
-from intake.lifecycle import Outcome, begin, mark_answered, move, note_event, set_deadline
+from intake.lifecycle import (Outcome, begin, mark_answered, move, note_event, parse_choice,
+                              set_deadline)
 from intake.models import Case, CaseAssignment, Unit, UnitResult
 from intake.notifications import SmsContext, compose_unit_sms, queue_sms
 from intake.statuses import (CaseStatus, DeadlineKind, NotificationKind, ReturnCategory,
@@ -120,11 +121,8 @@ def return_result(session: Session, who, case: Case, category: str, reason: str,
                   calendar: WorkingCalendar, sms: SmsContext) -> Outcome:
     """Return a weak result to the unit for redo, with a category and a reason."""
     principal = begin(who, "return", case)
-    try:
-        category = ReturnCategory(category)
-    except ValueError:
-        raise ValidationError("choose format, quality or dissatisfied", field="category",
-                              code="return_category_invalid") from None
+    category = parse_choice(ReturnCategory, category, field="category",
+                            code="return_category_invalid")
     if not reason.strip():
         raise ValidationError("say why the result is returned", field="reason",
                               code="reason_required")
