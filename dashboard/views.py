@@ -25,8 +25,10 @@ from intake.contacts import list_member_contacts
 from intake.directory import list_leaders, list_units, search_directory
 from intake.access import allowed, principal_of
 from intake.clock import Clock
+from intake.deadlines import deadline_is_provisional
 from intake.exceptions import DutylineError, Forbidden, InvalidTransition, NotFound, ValidationError
 from intake.history import list_case_history
+from intake.holidays import load_calendar
 from intake.inbox import (REVIEWABLE_STATES, get_visible_call, get_visible_case, list_inbox,
                           list_visible_cases, next_call_to_review)
 from intake.models import is_unspaced, join_tokens, utcnow
@@ -370,6 +372,8 @@ def render_case_page(db, case) -> str:
     principal = principal_of(current_user(), request.remote_addr)
     return render_template(
         "case.html", case=case, now=utcnow(),
+        deadline_provisional=deadline_is_provisional(case, load_calendar(db),
+                                                     Clock(get_settings().timezone)),
         can=lambda action: allowed(principal, action, case),
         units=[u for u in list_units(db) if u.active],
         notifications=list_case_notifications(db, case.id),

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from intake.audit import Actor, record_event
 from intake.calls import DIAL_ANSWERED, find_liaison_by_number, get_call
 from intake.clock import BUREAU_TIMEZONE, Clock, WorkingCalendar
-from intake.deadlines import same_day_deadline
+from intake.deadlines import deadline_is_provisional, same_day_deadline
 from intake.exceptions import ValidationError
 from intake.history import list_case_history
+from intake.holidays import load_calendar
 from intake.lifecycle import (Outcome, begin, mark_answered, move, note_event, parse_choice,
                               set_deadline)
 from intake.models import Call, Case, CaseCounter, Liaison
@@ -239,15 +240,19 @@ def answer_case(session: Session, who, case: Case, note: str, clock: Clock) -> O
 
 
 def describe_case(session: Session, case: Case, now: datetime, *, tz: str | None = None,
-                  language: str = "zh-CN") -> dict:
+                  language: str = "zh-CN", calendar: WorkingCalendar | None = None) -> dict:
     """Return a case as a plain record (design.md's case JSON), its history oldest first.
 
     Times are ISO 8601 with the offset of `tz` (the bureau's zone; UTC when not given). Each
     history entry carries `at`, `actor` (a person's name where the action was signed with
     one), `action`, `text` (the sentence in `language`, intake/history.py) and the audit
-    row's details (unit, due, reason…).
+    row's details (unit, due, reason…). `deadline_provisional` tells whether the deadline
+    in force was counted over holidays the calendar only estimates (`calendar`; the
+    bureau's, from the database, when not given).
     """
     zone = ZoneInfo(tz) if tz else None
+    if calendar is None:
+        calendar = load_calendar(session)
 
     def iso(moment):
         if moment is None:
@@ -265,6 +270,8 @@ def describe_case(session: Session, case: Case, now: datetime, *, tz: str | None
         "liaison": case.liaison.name if case.liaison else None, "liaison_id": case.liaison_id,
         "unit": case.unit.name if case.unit else None, "unit_id": case.unit_id,
         "deadline": iso(case.deadline_at), "deadline_reason": case.deadline_reason,
+        "deadline_provisional": deadline_is_provisional(case, calendar,
+                                                        Clock(tz or BUREAU_TIMEZONE)),
         "overdue": case.is_overdue(now),
         "redo_count": case.redo_count, "supervised": case.supervised,
         "satisfaction": case.satisfaction.value if case.satisfaction else None,

@@ -42,6 +42,27 @@ def unit_result_deadline(start: datetime, clock: Clock, calendar: WorkingCalenda
 _COUNTED = (DeadlineKind.TRANSFER, DeadlineKind.REDO)
 
 
+def deadline_is_provisional(case: Case, calendar: WorkingCalendar, clock: Clock) -> bool:
+    """Tell whether the deadline in force was counted over days the calendar only estimates.
+
+    Asked on display, not stored: once the bureau enters the year's notice, the same
+    deadline stops being provisional (or is recounted) without touching the case. Only a
+    counted deadline (a transfer, a redo or a recount) can be; a date a person chose cannot.
+    """
+    changes = case.deadline_changes
+    if case.deadline_at is None or not changes or changes[-1].kind not in (
+            *_COUNTED, DeadlineKind.RECOMPUTED):
+        return False
+    starts = [c.changed_at for c in changes if c.kind in _COUNTED]
+    if not starts:
+        return False
+    start = clock.local(starts[-1]).date()
+    due = clock.local(case.deadline_at).date()
+    # The days counted are those after the start, up to and including the due day.
+    return any(calendar.is_provisional(start + timedelta(days=n))
+               for n in range(1, (due - start).days + 1))
+
+
 def recompute_deadlines(session: Session, calendar: WorkingCalendar, clock: Clock, actor: Actor,
                         reason: str) -> list[Case]:
     """Count again the working-day deadlines of transferred cases, after a calendar change.

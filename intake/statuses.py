@@ -213,6 +213,7 @@ class NotificationKind(str, Enum):
     CONTACT_REMINDER = "contact_reminder"  # a member still owes liaison calls this month
     URGENT_ESCALATION = "urgent_escalation"  # an urgent alert nobody acknowledged, one level up
     EXTENSION_NOTICE = "extension_notice"  # tells the supervision office of an extension
+    WEEKLY_DIGEST = "weekly_digest"  # the previous week's analysis, Monday mornings
 
 
 class ReminderKind(str, Enum):
@@ -224,6 +225,7 @@ class ReminderKind(str, Enum):
     OVERDUE_DIGEST = "overdue_digest"
     CONTACT_DUTY = "contact_duty"
     URGENT_ESCALATION = "urgent_escalation"
+    WEEKLY_DIGEST = "weekly_digest"
 
 
 class CommendationKind(str, Enum):

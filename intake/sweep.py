@@ -14,6 +14,7 @@ What is due at `now`, in the bureau's local time:
       16:00–     a leader, for a same-day case not yet answered
       08:00–     on a working day, the supervision office: a digest of the overdue cases
       09:00–     from the 25th, each member who still owes liaison calls that month
+      09:00–     on Mondays, the supervision office: the previous week's analysis (民情周报)
 
 A reminder is kept as a Reminder row, unique on (kind, subject, day): the question leaves out
 what is already on file, and the insert ignores a row another machine wrote meanwhile, so a
@@ -39,13 +40,17 @@ from intake.models import (AuditEvent, Call, Case, CaseAssignment, Leader, Liais
 from intake.notifications import SmsContext, SmsDraft, compose_reminder, queue_sms_batch
 from intake.statuses import (WORKING_STATES, CaseStatus, NotificationKind, ReminderKind, Role,
                              SupervisionCause)
-from intake.supervision import SUPERVISION_OFFICE
+from intake.supervision import SUPERVISION_OFFICE, list_supervision_staff
+from intake.weekly import analyse_week, compose_weekly_digest, last_full_week
 
 QUIET_FROM, QUIET_UNTIL = time(22, 0), time(7, 0)
 UNIT_REMINDERS_FROM = time(8, 0)
 LEADER_REMINDER_AT = time(16, 0)
 DIGEST_FROM = time(8, 0)
 CONTACT_REMINDER_DAY, CONTACT_REMINDER_FROM = 25, time(9, 0)
+WEEKLY_DIGEST_DAY, WEEKLY_DIGEST_FROM = 0, time(9, 0)  # Monday (date.weekday())
+# The weekly digest lists fewer items rather than cost more than this many segments.
+WEEKLY_DIGEST_SEGMENTS = 3
 # Lists (the digest, the liaisons owed a call) are cut to fit this many SMS segments.
 LIST_SEGMENTS = 2
 # An urgent call older than this is no longer escalated: someone has long dealt with it.
@@ -60,6 +65,7 @@ _NOTIFICATION_KINDS = {
     ReminderKind.OVERDUE_DIGEST: NotificationKind.OVERDUE_DIGEST,
     ReminderKind.CONTACT_DUTY: NotificationKind.CONTACT_REMINDER,
     ReminderKind.URGENT_ESCALATION: NotificationKind.URGENT_ESCALATION,
+    ReminderKind.WEEKLY_DIGEST: NotificationKind.WEEKLY_DIGEST,
 }
 _LEADER_WAITING = (CaseStatus.ROUTED, CaseStatus.ACKNOWLEDGED, CaseStatus.HANDLING)
 
@@ -150,6 +156,8 @@ def due_work(session: Session, now: datetime, calendar: WorkingCalendar,
         reminders += _overdue_digest(session, now, today)
     if not quiet and today.day >= CONTACT_REMINDER_DAY and at >= CONTACT_REMINDER_FROM:
         reminders += _contact_reminders(session, today)
+    if not quiet and today.weekday() == WEEKLY_DIGEST_DAY and at >= WEEKLY_DIGEST_FROM:
+        reminders += _weekly_digest(session, now, today, context)
     sent = _sent_keys(session, {r.day for r in reminders})
     return [*overdue, *(r for r in reminders if (r.kind, r.subject, r.day) not in sent)]
 
@@ -239,6 +247,25 @@ def _contact_reminders(session, today) -> list[DueReminder]:
                         facts={"leader": duty.leader_name,
                                "names": [liaison["name"] for liaison in duty.owing]})
             for duty in members_owing_contacts(session, today) if duty.leader_phone]
+
+
+def _weekly_digest(session, now, today, context: SweepContext) -> list[DueReminder]:
+    """Return the previous week's digest for each supervision-office account not sent it today."""
+    # Admins are left out: they keep the accounts and the directory, not the cases, and can
+    # read the same analysis on the weekly page.
+    staff = [user.id for user in list_supervision_staff(session)]
+    sent = {subject for (subject,) in session.execute(
+        select(Reminder.subject).where(Reminder.kind == ReminderKind.WEEKLY_DIGEST,
+                                       Reminder.day == today))}
+    staff = [user_id for user_id in staff if f"user:{user_id}" not in sent]
+    if not staff:
+        return []  # the analysis segments a week of transcripts: not on every sweep
+    monday = last_full_week(today)
+    analysis = analyse_week(session, monday, now=now, tz=context.tz)
+    body = compose_weekly_digest(analysis, context.language, max_segments=WEEKLY_DIGEST_SEGMENTS)
+    return [DueReminder(ReminderKind.WEEKLY_DIGEST, f"user:{user_id}", today, ("user", user_id),
+                        facts={"week": monday.isoformat(), "body": body})
+            for user_id in staff]
 
 
 def _urgent_escalations(session, now, tz, minutes) -> list[DueReminder]:
@@ -430,6 +457,8 @@ def _compose(item: DueReminder, context: SweepContext) -> str:
         return compose_reminder(key, language, items=facts["numbers"],
                                 max_segments=LIST_SEGMENTS,
                                 link=base_url(context.public_base_url) + "/")
+    if item.kind is ReminderKind.WEEKLY_DIGEST:
+        return facts["body"]  # written when asked, from the week's analysis
     if item.kind is ReminderKind.CONTACT_DUTY:
         return compose_reminder(key, language, items=facts["names"],
                                 max_segments=LIST_SEGMENTS, leader=facts["leader"])
@@ -440,4 +469,4 @@ def _compose(item: DueReminder, context: SweepContext) -> str:
 
 __all__ = ["due_work", "apply_work", "run_sweep", "list_new_overdue", "OverdueCase",
            "DueReminder", "SweepContext", "SweepReport", "SWEEPER", "QUIET_FROM", "QUIET_UNTIL",
-           "LEADER_REMINDER_AT", "CONTACT_REMINDER_DAY"]
+           "LEADER_REMINDER_AT", "CONTACT_REMINDER_DAY", "WEEKLY_DIGEST_FROM"]

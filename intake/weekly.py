@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from intake.clock import BUREAU_TIMEZONE
 from intake.models import Case, join_tokens
+from intake.notifications import count_segments
 from intake.reports import Period
 from intake.statuses import CaseStatus
 
@@ -153,36 +154,49 @@ def _ranked(counts: Counter) -> list[tuple[str, int]]:
         -item[1], item[0] in (UNKNOWN_TOWNSHIP, UNCATEGORISED), item[0]))
 
 
-def compose_weekly_digest(analysis: WeeklyAnalysis, language: str = "zh-CN") -> str:
-    """Write the Monday digest SMS for a week's analysis (zh-CN or en-US)."""
+def compose_weekly_digest(analysis: WeeklyAnalysis, language: str = "zh-CN",
+                          max_segments: int | None = None) -> str:
+    """Write the Monday digest SMS for a week's analysis (zh-CN or en-US).
+
+    With `max_segments`, each list names fewer items (down to none, the counts stay) until
+    the SMS fits that many segments.
+    """
+    for shown in range(DIGEST_ITEMS, 0, -1):
+        text = _write_digest(analysis, language, shown)
+        if max_segments is None or count_segments(text) <= max_segments:
+            return text
+    return _write_digest(analysis, language, 0)
+
+
+def _write_digest(analysis: WeeklyAnalysis, language: str, shown: int) -> str:
     week = analysis.week
 
     def items(pairs, joiner):
         return joiner.join(f"{k}{n}" if language.startswith("zh") else f"{k} {n}"
-                           for k, n in pairs[:DIGEST_ITEMS])
+                           for k, n in pairs[:shown])
 
-    numbers = [c.number for c in analysis.open_cases[:DIGEST_ITEMS]]
+    numbers = [c.number for c in analysis.open_cases[:shown]]
     more = len(analysis.open_cases) - len(numbers)
     if language.startswith("zh"):
         text = (f"民情周报 {week.start.month}月{week.start.day}日至{week.end.month}月{week.end.day}日："
                 f"受理{analysis.received}件")
-        if analysis.by_category:
+        if analysis.by_category and shown:
             text += f"，类别：{items(analysis.by_category, '、')}"
-        if analysis.by_township:
+        if analysis.by_township and shown:
             text += f"；乡镇：{items(analysis.by_township, '、')}"
-        if analysis.topics:
-            text += "；热点：" + "、".join(word for word, _n in analysis.topics[:DIGEST_ITEMS])
+        if analysis.topics and shown:
+            text += "；热点：" + "、".join(word for word, _n in analysis.topics[:shown])
         text += f"。超一周未办结{len(analysis.open_cases)}件"
         if numbers:
             text += "：" + "、".join(numbers) + ("等" if more > 0 else "")
         return text + "。"
     text = (f"Weekly digest {week.start:%d %b}–{week.end:%d %b}: {analysis.received} cases")
-    if analysis.by_category:
+    if analysis.by_category and shown:
         text += f"; categories: {items(analysis.by_category, ', ')}"
-    if analysis.by_township:
+    if analysis.by_township and shown:
         text += f"; townships: {items(analysis.by_township, ', ')}"
-    if analysis.topics:
-        text += "; topics: " + ", ".join(word for word, _n in analysis.topics[:DIGEST_ITEMS])
+    if analysis.topics and shown:
+        text += "; topics: " + ", ".join(word for word, _n in analysis.topics[:shown])
     text += f". Open over a week: {len(analysis.open_cases)}"
     if numbers:
         text += " (" + ", ".join(numbers) + (" …" if more > 0 else "") + ")"

@@ -97,7 +97,9 @@ def test_dutyline_sweep_twice_at_the_same_now_changes_nothing(demo, redis, setti
             _count(demo, Notification)) == counts
     dry = runner.invoke(main, ["sweep", "--now", "2026-11-30T09:00:00+08:00", "--dry-run",
                                "--json"])
-    assert [item["kind"] for item in json.loads(dry.output)] == ["overdue_digest"]
+    # A Monday from 09:00: the morning's overdue digest and last week's analysis.
+    assert [item["kind"] for item in json.loads(dry.output)] == ["overdue_digest",
+                                                                "weekly_digest"]
     assert (_count(demo, SupervisionEntry), _count(demo, Reminder),
             _count(demo, Notification)) == counts
     bad = runner.invoke(main, ["sweep", "--now", "yesterday"])

@@ -302,3 +302,52 @@ def test_a_calendar_change_recounts_transferred_cases_not_extended_ones(demo, pe
     demo.refresh(counted)
     assert [c.kind.value for c in counted.deadline_changes].count("recomputed") == 3
     assert counted.deadline_at.astimezone(TZ).date() > moved_to
+
+
+# Monday 30 November 2026: the digest covers Monday 23 to Sunday 29 November.
+def test_the_office_gets_last_weeks_digest_on_monday_from_09_00_once(demo, people):
+    route(demo, at(11, 24, 10))
+    route(demo, at(11, 25, 15))
+    route(demo, at(11, 30, 8, 30))  # this week's: not in last week's counts
+
+    def weekly(when):
+        return sweep(demo, when).reminders.get("weekly_digest", 0)
+
+    assert weekly(at(11, 29, 10)) == 0  # Sunday
+    assert weekly(at(11, 30, 8)) == 0  # Monday, before 09:00
+    assert weekly(at(11, 30, 9)) == 1  # sup; sup2 has no phone
+    assert weekly(at(11, 30, 9, 30)) == 0  # not twice
+    assert not [w for w in due_work(demo, at(11, 30, 14).astimezone(timezone.utc), CALENDAR,
+                                    CONTEXT) if getattr(w, "kind", None) == "weekly_digest"]
+    (text,) = sms_of(demo, "weekly_digest")
+    assert text.user_id == people["sup"].id and text.to_number == "+8613900000077"
+    assert text.body.startswith("民情周报 11月23日至11月29日：受理2件")
+    assert text.segments == count_segments(text.body) <= 3
+    (row,) = demo.scalars(select(Reminder).where(Reminder.kind == "weekly_digest"))
+    assert (row.subject, row.day, row.notification_id) == (
+        f"user:{people['sup'].id}", date(2026, 11, 30), text.id)
+    # The next Monday brings the next week's digest.
+    assert weekly(at(12, 7, 9, 5)) == 1
+    assert sms_of(demo, "weekly_digest")[1].body.startswith("民情周报 11月30日至12月6日：受理1件")
+
+
+def test_a_long_weekly_digest_names_fewer_items_to_fit_its_segments():
+    from intake.models import Case
+    from intake.reports import Period
+    from intake.weekly import WeeklyAnalysis, compose_weekly_digest
+
+    analysis = WeeklyAnalysis(
+        week=Period(date(2026, 11, 23), date(2026, 11, 29)), received=40,
+        by_category=[(f"医疗保障与药品供应类别{n}", 9 - n) for n in range(5)],
+        by_township=[(f"城关镇东门社区第{n}片区", 9 - n) for n in range(5)],
+        topics=[(f"降压药断供问题{n}", 5) for n in range(5)],
+        open_cases=[Case(number=f"2026-{n:06d}") for n in range(12)])
+    full = compose_weekly_digest(analysis)
+    assert count_segments(full) > 2 and "2026-000002" in full
+    for segments in (1, 2, 3):
+        text = compose_weekly_digest(analysis, max_segments=segments)
+        assert "受理40件" in text and "超一周未办结12件" in text
+        assert count_segments(text) <= max(segments, count_segments(
+            compose_weekly_digest(analysis, max_segments=0)))
+    two = compose_weekly_digest(analysis, max_segments=2)
+    assert count_segments(two) <= 2 and two != full
