@@ -5,7 +5,7 @@ while another holds the lock; `dutyline sweep --now` twice changes nothing the s
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,20 +26,30 @@ from tests.dashboard_support import make_call
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-@pytest.fixture
-def overdue_case(demo, settings):
+def _route_case(demo, routed_at: datetime):
+    """Route one case from a liaison's call at `routed_at`; its same-day deadline follows."""
     create_user(demo, username="sup", role="supervisor", name="督办员", phone="+8613900000077",
                 password="dutyline-demo", actor=Actor("test"))
     call = make_call(demo)
-    # Routed yesterday (real time): its same-day deadline has passed.
-    yesterday = datetime.now(timezone.utc).replace(microsecond=0)
-    yesterday = yesterday.fromtimestamp(yesterday.timestamp() - 86400, timezone.utc)
     case, _ = confirm_and_route(
         demo, call.id, Confirmation(caller_name="张伟", liaison_id=call.liaison_id,
                                     summary="药店没有降压药"),
-        Actor("user:duty"), lambda c: "https://x/cases/1", "zh-CN", FixedClock(yesterday))
+        Actor("user:duty"), lambda c: "https://x/cases/1", "zh-CN", FixedClock(routed_at))
     demo.commit()
     return case
+
+
+@pytest.fixture
+def overdue_case(demo, settings):
+    """A case routed a day before the real clock's now, for the tests whose sweep reads it."""
+    return _route_case(demo, datetime.now(timezone.utc).replace(microsecond=0)
+                       - timedelta(days=1))
+
+
+@pytest.fixture
+def overdue_case_on_26_november(demo, settings):
+    """A case routed on Thursday 26 November 2026, for sweeps at a fixed `--now` after it."""
+    return _route_case(demo, datetime(2026, 11, 26, 10, 0, tzinfo=TZ))
 
 
 def _count(session, model) -> int:
@@ -80,7 +90,7 @@ def test_one_sweep_per_slot_and_none_while_another_holds_the_lock(demo, redis, s
 
 
 def test_dutyline_sweep_twice_at_the_same_now_changes_nothing(demo, redis, settings,
-                                                               overdue_case):
+                                                               overdue_case_on_26_november):
     from cli.main import main
 
     runner = CliRunner()
