@@ -29,8 +29,30 @@ from pypinyin import lazy_pinyin
 from intake.models import join_tokens
 from intake.phones import to_e164
 
-DEFAULT_URGENT_KEYWORDS_ZH = ("紧急", "中毒", "死亡", "火灾", "急救", "疫情", "爆炸", "昏迷")
-DEFAULT_URGENT_KEYWORDS_EN = ("urgent", "emergency", "poisoning", "death", "died", "fire", "outbreak", "unconscious")
+# The words of a form ("火灾") and the words callers use at 3 a.m. ("着火", "抽搐"). The
+# bureau's own words (DUTYLINE_URGENT_KEYWORDS) are added to these, never put in their place.
+DEFAULT_URGENT_KEYWORDS_ZH = (
+    "紧急", "急救", "死亡", "疫情",
+    # fire and explosion
+    "火灾", "着火", "起火", "失火", "烧起来", "冒烟", "爆炸",
+    # the body
+    "昏迷", "不省人事", "晕倒", "昏倒", "晕过去", "昏过去", "抽搐", "抽风", "口吐白沫",
+    "呼吸困难", "窒息", "大出血", "血流不止", "流血不止", "休克", "心脏病发作", "心脏病犯",
+    "心梗", "心肌梗", "中风", "脑梗", "脑出血", "脑溢血",
+    # accidents
+    "车祸", "撞车", "被车撞", "溺水", "落水", "触电", "坍塌", "倒塌", "塌方",
+    # outbreaks
+    "上吐下泻",
+    # poisoning
+    "中毒", "误服", "误食", "吃错药", "毒蘑菇", "老鼠药", "耗子药", "敌敌畏", "百草枯",
+)
+DEFAULT_URGENT_KEYWORDS_EN = (
+    "urgent", "emergency", "death", "died", "outbreak", "unconscious", "collapsed",
+    "fire", "caught fire", "explosion", "exploded",
+    "seizure", "seizures", "convulsions", "heart attack", "stroke", "overdose",
+    "car crash", "car accident", "hit by a car", "drowned", "drowning", "electrocuted",
+    "poisoning", "poisoned", "pesticide", "swallowed",
+)
 DEFAULT_LANGUAGE = "zh-CN"
 
 # Scores at or above this count as a directory match.
@@ -189,6 +211,57 @@ _ZH_URGENT_SITUATIONS = (
     ("不省人事", re.compile(r"不省人事")),
     ("喘不上气", re.compile(r"(?:喘|透)不(?:上|过)来?气")),
     ("呼吸停止", re.compile(r"(?:呼吸|心跳)(?:停止|停了|骤停|没了)")),
+    ("没有反应", re.compile(r"(?:叫|喊|拍|碰|推)\S{0,3}(?:没|没有|不)反应")),
+)
+# Emergencies said in two parts; the words heard are shown as the reason. The part named
+# `second` is checked for a negation of its own ("摔伤了但没流血" is not urgent).
+#   a fall with bleeding or unconsciousness ("摔伤了头上一直流血");
+#   several people ill at once ("十几个人同时发烧", "一桌人都吐了"), either order;
+#   something exploding said as 炸 ("煤气罐炸了", but not "气炸了" or "油炸");
+#   poison swallowed ("喝了农药": 农药 alone is also "农药残留", a complaint);
+#   a seizure said as 抽筋 after a fever or of the whole body (a leg cramp is not urgent);
+#   a building come down ("房子塌了").
+_ZH_FALL = r"(?:摔伤|摔倒|摔|跌倒|跌|坠楼|坠|掉下来|掉下)"
+_ZH_BLEEDING_OR_OUT = (r"(?:流血|出血|流了\S{0,3}血|血流|血止不住|头破了|昏过去|晕过去|昏倒|晕倒"
+                       r"|昏迷|不醒|不省人事|(?:没|没有)(?:反应|意识))")
+_ZH_GROUP = (r"(?:好几|十几|二十几|几十|好多|很多|不少|[两三四五六七八九十]+几?|几)"
+             r"(?:个|名|位|户|家)?(?:人|学生|孩子|小孩|村民|老人|工人|病人|同学|小朋友|家人|员工)"
+             r"|一家(?:人|[两三四五六七八九]口)|全家|一桌人|一个班|全班|全村|集体")
+_ZH_ILL = (r"(?:上吐下泻|发烧|发热|高烧|拉肚子|腹泻|呕吐|吐了|肚子疼|肚子痛|腹痛|头晕"
+           r"|出疹子|起疹子|不舒服|病倒|发病)")
+_ZH_URGENT_COMBINATIONS = (
+    re.compile(rf"{_ZH_FALL}\S{{0,10}}?(?P<second>{_ZH_BLEEDING_OR_OUT})"),
+    re.compile(rf"(?:{_ZH_GROUP})\S{{0,8}}?(?P<second>{_ZH_ILL})"),
+    re.compile(rf"(?P<second>{_ZH_ILL})\S{{0,4}}?(?:{_ZH_GROUP})"),
+    re.compile(r"(?:煤气罐|液化气罐|气罐|锅炉|炉子|瓶子|管道|鞭炮|烟花|炸药|雷管)\S{0,2}?"
+               r"(?<![气油])炸(?:了|开|伤|死)"),
+    re.compile(r"(?:喝|吃|服|吞|沾|溅)\S{0,3}?农药|农药中毒"),
+    re.compile(r"(?:高烧|发烧|烧|全身|浑身)\S{0,3}?(?P<second>抽筋)"),
+    re.compile(r"(?:房子|房|屋|墙|楼|桥|棚|顶|井|矿|山)\S{0,2}?塌了"),
+)
+_ZH_COMBINATION_LABEL_MAX = 12
+# Said of something that already happened or keeps happening, an emergency word is history
+# or a complaint ("前年中风过", "烟囱天天冒烟", "中风后遗症"); the word has to follow the time
+# word closely, so "去年盖的房子着火了" stays urgent. 以前/之前 are left out on purpose:
+# "十分钟之前晕倒了" is now. 过 marks what has been ("中风过"), but not 过去/过来 (昏过去),
+# 过后 (爆炸过后) or 过世.
+_ZH_NOT_NOW_BEFORE = ("去年", "前年", "年前", "上次", "上回", "上个月", "上月", "上周",
+                      "曾经", "早年", "天天", "每天", "经常", "老是", "总是", "常常", "每次")
+_ZH_NOT_NOW_GAP = 2
+_ZH_NOT_NOW_AFTER = re.compile(r"后遗症|史|过(?![去来后世])")
+# Words an emergency word sits in without being one.
+_ZH_URGENT_EXCEPTIONS = {"冒烟": re.compile(r"烟囱\S{0,4}$")}
+# English: a place in time that makes an emergency word history ("had a stroke last year").
+_EN_NOT_NOW = re.compile(r"\b(?:last (?:year|month|week|time)|years? ago|months? ago|weeks? ago"
+                         r"|in the past|used to)\b")
+_EN_NOT_NOW_WORDS = 5
+_EN_URGENT_COMBINATIONS = (
+    re.compile(r"\bbleeding (?:badly|heavily|a lot|profusely)\b"
+               r"|\b(?:won't|will not|can't|doesn't) stop bleeding\b|\blot of blood\b"),
+    re.compile(r"\b(?:several|many|lots of|a lot of|dozens of|some|two|three|four|five|six|seven|eight"
+               r"|nine|ten|\d+) (?:\w+ ){0,1}(?:people|children|kids|students|pupils|workers|villagers"
+               r"|residents|families)\b(?: \w+){0,6}? (?:vomiting|vomit|diarrh(?:o)?ea|fever|fevers"
+               r"|sick|ill|throwing up)\b"),
 )
 _EN_URGENT_SITUATIONS = (
     ("not breathing", re.compile(r"\b(?:not|isn't|wasn't|stopped|no longer) breathing\b"
@@ -332,17 +405,18 @@ def extract_caller_details(
         language: "zh-CN" or "en-US".
         directory: liaisons and units to match names, units and numbers against.
         caller_number: the caller ID in any format (+86..., 0086..., national).
-        urgent_keywords: words that mark a call urgent; defaults per language.
+        urgent_keywords: the bureau's own words that mark a call urgent, added to the
+            language's defaults (which they never replace).
     """
     english = language.lower().startswith("en")
     if english:
         found = _extract_en(text)
-        keywords = DEFAULT_URGENT_KEYWORDS_EN if urgent_keywords is None else urgent_keywords
+        keywords = _with_defaults(DEFAULT_URGENT_KEYWORDS_EN, urgent_keywords)
         urgent_found = _urgent_en(text, keywords)
         region = "US"
     else:
         found = _extract_zh(text)
-        keywords = DEFAULT_URGENT_KEYWORDS_ZH if urgent_keywords is None else urgent_keywords
+        keywords = _with_defaults(DEFAULT_URGENT_KEYWORDS_ZH, urgent_keywords)
         urgent_found = _urgent_zh(_squash(text), keywords)
         region = "CN"
 
@@ -364,6 +438,11 @@ def extract_caller_details(
     if details.phone is None and caller:
         details.phone = FieldGuess(caller, "caller_id", 0.6, f"caller ID {caller_number}")
     return details
+
+
+def _with_defaults(defaults: tuple[str, ...], extra: list[str] | None) -> tuple[str, ...]:
+    """Return the default keywords followed by the bureau's own, each once."""
+    return tuple(dict.fromkeys([*defaults, *(word.strip() for word in extra or () if word.strip())]))
 
 
 def normalise_phone(number: str | None, region: str = "CN") -> str | None:
@@ -603,14 +682,45 @@ def _valid_cn_phone(digits: str) -> bool:
 
 
 def _urgent_zh(squashed: str, keywords) -> list[str]:
+    """Return the words that make the message urgent, as shown to the duty room."""
     hits = []
     for word in keywords:
         for m in re.finditer(re.escape(word), squashed):
-            if not _negated_zh(squashed, m.start()):
+            if not _negated_zh(squashed, m.start()) and _said_of_now_zh(squashed, word, m):
                 hits.append(word)
                 break
-    return hits + [label for label, pattern in _ZH_URGENT_SITUATIONS
-                   if pattern.search(squashed) and label not in hits]
+    hits += [label for label, pattern in _ZH_URGENT_SITUATIONS
+             if pattern.search(squashed) and label not in hits]
+    for pattern in _ZH_URGENT_COMBINATIONS:
+        for m in pattern.finditer(squashed):
+            heard = m.group(0)[:_ZH_COMBINATION_LABEL_MAX]
+            # Both parts must stand unnegated: "没有人发烧", "摔了一跤没流血".
+            second = m.start("second") if "second" in pattern.groupindex else m.start()
+            if (_negated_zh(squashed, m.start()) or _negated_zh(squashed, second)
+                    or not _said_of_now_zh(squashed, heard, m)):
+                continue
+            hits.append(heard)
+            break
+    return _longest_first_once(hits)
+
+
+def _longest_first_once(hits: list[str]) -> list[str]:
+    """Drop a reason that is part of another ("fire" in "caught fire"), keeping the order."""
+    return [hit for i, hit in enumerate(hits)
+            if not any(hit in other and (hit != other or j < i) for j, other in enumerate(hits) if j != i)]
+
+
+def _said_of_now_zh(squashed: str, word: str, m: re.Match) -> bool:
+    """Tell whether an emergency word speaks of now, not of history, habit or a complaint."""
+    before = squashed[max(0, m.start() - 8) : m.start()]
+    for time_word in _ZH_NOT_NOW_BEFORE:
+        index = before.rfind(time_word)
+        if index != -1 and len(before) - (index + len(time_word)) <= _ZH_NOT_NOW_GAP:
+            return False
+    if _ZH_NOT_NOW_AFTER.match(squashed, m.end()):
+        return False
+    exception = _ZH_URGENT_EXCEPTIONS.get(word)
+    return not (exception and exception.search(before))
 
 
 def _negated_zh(squashed: str, start: int) -> bool:
@@ -760,18 +870,27 @@ def _last_label_is_id(before: list[str]) -> bool:
 
 
 def _urgent_en(text: str, keywords) -> list[str]:
+    """Return the words that make the message urgent, as shown to the duty room."""
     lowered = text.lower()
-    words = re.findall(r"[a-z']+", lowered)
+    words = re.findall(r"[a-z']+|\d+", lowered)
     hits = []
     for keyword in keywords:
         target = keyword.lower().split()
         for i in range(len(words) - len(target) + 1):
-            if words[i : i + len(target)] == target and not (set(words[max(0, i - 2) : i]) & _EN_NEGATIONS):
+            if (words[i : i + len(target)] == target
+                    and not (set(words[max(0, i - 2) : i]) & _EN_NEGATIONS)
+                    and not _EN_NOT_NOW.search(" ".join(words[max(0, i - _EN_NOT_NOW_WORDS)
+                                                              : i + len(target) + _EN_NOT_NOW_WORDS]))):
                 hits.append(keyword)
                 break
     spaced = " ".join(words)
-    return hits + [label for label, pattern in _EN_URGENT_SITUATIONS
-                   if pattern.search(spaced) and label not in hits]
+    hits += [label for label, pattern in _EN_URGENT_SITUATIONS
+             if pattern.search(spaced) and label not in hits]
+    for pattern in _EN_URGENT_COMBINATIONS:
+        m = pattern.search(spaced)
+        if m and not (set(spaced[: m.start()].split()[-2:]) & _EN_NEGATIONS):
+            hits.append(m.group(0))
+    return _longest_first_once(hits)
 
 
 # --- directory ------------------------------------------------------------
