@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli.eval import EXTRACTION_FIELDS, read_extraction_set
-from transcription.extraction import extract_caller_details
+from transcription.extraction import DirectoryEntry, DirectoryIndex, extract_caller_details
 
 EVERYDAY_SET = Path(__file__).resolve().parent.parent / "cli" / "data" / "extraction_everyday.jsonl"
 CASES = read_extraction_set(EVERYDAY_SET)
@@ -69,3 +69,60 @@ def test_english_reasons_are_the_longest_words_heard():
     details = extract_caller_details("the kitchen caught fire and a man is bleeding heavily", language="en-US")
     assert details.urgent_keywords == ["caught fire", "bleeding heavily"]
     assert extract_caller_details("nobody is bleeding badly", language="en-US").urgent is False
+
+
+# --- names: what the table does not show ----------------------------------------------------
+
+
+def test_the_name_says_where_it_was_heard():
+    details = extract_caller_details("我 是 南山 乡 的 联络员 李 明")
+    assert (details.name.value, details.name.source) == ("李明", "transcript")
+    assert details.name.evidence == "我是南山乡的联络员李明"
+    stated = extract_caller_details("我 姓 钱 叫 建国 电话 一 三 八 一 二 三 四 五 六 七 八").name
+    assert (stated.value, stated.evidence) == ("钱建国", "我姓钱叫建国")
+
+
+@pytest.mark.parametrize("text, name", [
+    ("我 是 张 伟 我们 村 医生 不够", "张伟"),  # the introduction wins over a later role word
+    ("上次 反映 的 事 书记 高度 重视", None),  # a role word late in the message names nobody
+    ("医生 马上 就 来", None),
+    ("我 是 李 明 村里 有人 中毒 了", "李明"),  # 村里 is "in the village", not a place's suffix
+    ("我 是 李 明 一 个 人 在 家", "李明"),  # 一 starts a quantity here, not the name
+    ("我 是 张 伟 一 三 八 一 二 三 四 五 六 七 八", "张伟"),
+    ("我 是 东风村 的 联络员", None),  # a place and a role, and no name said
+    ("我 姓 王 王家村 的", "王"),  # 王家 is the village, so only the surname is known
+])
+def test_places_roles_and_everyday_words_are_not_names(text, name):
+    found = extract_caller_details(text).name
+    assert (found.value if found else None) == name
+
+
+DIRECTORY = DirectoryIndex([
+    DirectoryEntry("unit", 1, "南山乡卫生院", phone="057788000001"),
+    DirectoryEntry("liaison", 10, "黎明", phone="13900001111", unit_name="南山乡卫生院"),
+    DirectoryEntry("liaison", 11, "钱建国", phone="13900002222"),
+    DirectoryEntry("liaison", 12, "南珊", phone="13900003333"),
+])
+
+
+def test_the_directory_name_wins_for_a_known_caller():
+    # By caller ID: the name registered, not the one heard, even when the heard one is a name.
+    by_id = extract_caller_details("我 是 南山 乡 的 联络员 李 明", directory=DIRECTORY,
+                                   caller_number="+8613900001111")
+    assert (by_id.name.value, by_id.name.source, by_id.liaison_id) == ("黎明", "caller_id", 10)
+    # Said aloud: 李明 sounds like the directory's 黎明, and 南山 (a place) is not matched to 南珊.
+    said = extract_caller_details("我 是 南山 乡 的 联络员 李 明", directory=DIRECTORY)
+    assert (said.name.value, said.name.source, said.liaison_id) == ("黎明", "directory", 10)
+    stated = extract_caller_details("我 姓 钱 钱 建国", directory=DIRECTORY)
+    assert (stated.name.value, stated.liaison_id) == ("钱建国", 11)
+
+
+@pytest.mark.parametrize("text, name", [
+    ("this is nurse helen brown at the county hospital", "Helen Brown"),
+    ("hi this is the village liaison john miller from south hill", "John Miller"),
+    ("this is the village doctor", None),
+    ("this is mary calling from the county hospital", "Mary"),
+])
+def test_english_names_after_a_title_or_role(text, name):
+    found = extract_caller_details(text, language="en-US").name
+    assert (found.value if found else None) == name

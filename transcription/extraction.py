@@ -155,11 +155,38 @@ _PLACE_CHAR = rf"(?:(?!{'|'.join(_ZH_STOP_WORDS)})(?!(?<=一)下)[^\W\d_的是�
 
 _ZH_NAME_TRIGGERS = re.compile(
     # The lookahead keeps "rest" unconsumed, so "我是东风村的联络员陈芳" also
-    # finds the 联络员 trigger inside the first one's span.
-    rf"(?:我是|我叫|我姓|本人是|本人|这里是|这边是|联络员|名字叫|名字是|叫做)(?=(?P<rest>{_NAME_CHAR}{{1,12}}))"
+    # finds the 联络员 trigger inside the first one's span. "Rest" is long enough for a
+    # unit, a role and the name after them ("石桥镇中心卫生院的院长何伟").
+    rf"(?:我是|我叫|本人是|本人|这里是|这边是|联络员|名字叫|名字是|叫做)(?=(?P<rest>{_NAME_CHAR}{{1,24}}))"
 )
 _ZH_NAME_BEFORE_LIAISON = re.compile(rf"(?P<name>{_NAME_CHAR}{{2,3}})(?:联络员|同志)")
 _ZH_SURNAME_ONLY = re.compile(rf"我姓(?P<surname>{_NAME_CHAR})(?!{_NAME_CHAR}*?叫)")
+
+# What a caller is, said between their place and their name ("南山乡的联络员李明"): a name
+# follows one of these more often than it follows a place. Longest first, so that 妇女主任
+# is one word and not 妇女 before 主任.
+_ZH_ROLE_WORDS = tuple(sorted((
+    "民情联络员", "联络员", "乡村医生", "村医", "医生", "大夫", "护士长", "护士", "妇女主任", "副主任",
+    "主任", "村支书", "支书", "副书记", "书记", "村长", "组长", "副院长", "院长", "所长", "站长", "会计",
+    "出纳", "网格员", "卫生员", "防保员", "计生员", "专干", "村干部", "干部", "校长", "老师", "队长", "村民",
+), key=len, reverse=True))
+_ZH_ROLE_TRIGGER = re.compile(rf"(?:{'|'.join(_ZH_ROLE_WORDS)})(?=(?P<rest>{_NAME_CHAR}{{1,12}}))")
+_ZH_INTRODUCTION = re.compile(r"我是|我叫|本人|这里是|这边是|我们是")
+_ZH_INTRODUCTION_SPAN = 16
+_ZH_GREETINGS = re.compile(r"你好|您好|喂|领导")
+# Everyday words that start with a surname character and may follow a role word
+# ("医生马上来", "主任全部知道").
+_ZH_NOT_NAMES = ("马上", "高烧", "高热", "高血压", "全身", "全部", "全家", "全村", "方便", "明天",
+                 "明白", "时候", "时间", "连续", "常常", "向上", "和我", "都是", "安排", "关心")
+# A surname stated, then the full name: "我姓钱，钱建国", "免贵姓孙，孙立新", "我姓李，木子李，李红霞".
+_ZH_STATED_SURNAME = re.compile(
+    rf"(?:我|免贵|本人)姓(?P<surname>{'|'.join(_ZH_COMPOUND_SURNAMES)}|{_NAME_CHAR})")
+# How a surname is spelled out ("木子李", "弓长张", "赵钱孙李的赵"): that 李 does not start the name.
+_ZH_SURNAME_SPELLINGS = ("木子", "弓长", "口天", "耳东", "立早", "文刀", "双木", "草头", "古月", "三横",
+                         "言午", "走肖", "人可", "禾呈", "双人", "赵钱孙李", "百家姓")
+_ZH_GIVEN_NAME_INTROS = ("名字叫", "名字是", "全名是", "名叫", "叫做", "叫")
+# How far after "我姓钱" the full name may come.
+_ZH_SURNAME_WINDOW = 14
 
 _ZH_UNIT = re.compile(
     rf"(?P<unit>"
@@ -181,6 +208,17 @@ _ZH_ADDRESS = re.compile(
     rf")"
 )
 
+# A place (or the village committee) said before a role and a name: "南山乡", "张庄村村委会",
+# "城南社区". Not 村里/镇上/县长..., where the same character starts a word of its own.
+_ZH_PLACE_PHRASE = re.compile(
+    rf"{_PLACE_CHAR}{{1,6}}?(?:村委会|居委会|村委|(?:街道|社区|小区|乡|镇|村|县|市|区)"
+    rf"(?![里口子头上下外内边医长支干场部]))"
+)
+_ZH_ORGANISATION = re.compile(r"村委会|居委会|村委|党支部|支部|卫生室|卫生所|诊所|门诊部")
+# "南山的联络员": a place without its suffix, known as one because a role follows.
+_ZH_POSSESSIVE_PLACE = re.compile(rf"{_PLACE_CHAR}{{1,6}}?的(?=(?:{'|'.join(_ZH_ROLE_WORDS)}))")
+_ZH_PLACE_SUFFIX = re.compile(r"(?:街道|社区|小区|[乡镇村县市区])(?![里口子头上下外内边医长支干场部])")
+
 _EN_STOP_WORDS = {
     "a", "an", "the", "from", "at", "of", "in", "on", "with", "and", "or", "calling", "speaking", "here",
     "i", "i'm", "im", "my", "me", "we", "our", "is", "am", "are", "was", "this", "that", "it", "about",
@@ -188,6 +226,13 @@ _EN_STOP_WORDS = {
     "um", "uh", "hello", "hi", "yes", "no", "not", "please", "there", "reporting", "report", "liaison",
     "going", "trying", "sorry", "very", "really", "okay", "ok", "well", "live", "living", "near",
 }
+# "this is nurse helen brown", "this is the village liaison john miller": a name follows a title
+# or a role, which is not itself the name.
+_EN_TITLES = {"nurse", "doctor", "dr", "mr", "mrs", "ms", "miss", "director", "secretary"}
+_EN_ROLE_WORDS = {"liaison", "doctor", "nurse", "director", "secretary", "officer", "head", "chief",
+                  "leader", "worker", "coordinator", "chair", "chairman", "volunteer"}
+_EN_DETERMINERS = {"the", "a", "an", "your", "our"}
+_EN_ROLE_GAP = 4
 _EN_NAME_TRIGGER = re.compile(r"\b(?:my name is|my name's|this is|i am|i'm|im|it's|name is)\s+(?P<rest>[a-z' ]+)")
 _EN_UNIT = re.compile(
     r"(?P<head>(?:[a-z'.]+ ){0,3}?)(?P<kind>health (?:centre|center)|county (?:people's |peoples )?hospital"
@@ -495,23 +540,29 @@ def _extract_zh(text: str) -> _Found:
 
 
 def _name_candidates_zh(squashed: str) -> list[tuple[str, str]]:
-    candidates: list[tuple[str, str]] = []
+    # A surname stated and then the full name is the most explicit a caller gets.
+    candidates: list[tuple[str, str]] = _stated_surname_names(squashed)
     for m in _ZH_NAME_TRIGGERS.finditer(squashed):
-        rest = m["rest"]
-        # "我是城关镇卫生院的张伟": skip a unit or place named before the name.
-        unit = _ZH_UNIT.match(rest)
-        if unit:
-            rest = rest[unit.end():]
-            rest = rest[1:] if rest.startswith("的") else rest
-            rest = rest[3:] if rest.startswith("联络员") else rest
+        # "我是城关镇卫生院的张伟", "我是南山乡的联络员李明": skip the unit, place and role
+        # named before the name.
+        rest = _skip_preamble(m["rest"])
         name = _cut_name(rest)
-        if name:
+        if name and not _ZH_PLACE_SUFFIX.match(rest, len(name)):
             candidates.append((name, squashed[m.start() : m.start("rest") + len(m["rest"]) - len(rest) + len(name)]))
+    # "我是东岭村的李书记李国强": a name right after a role word, while the caller is still
+    # saying who they are ("书记高度重视" later in the message names nobody).
+    introductions = [m.end() for m in _ZH_INTRODUCTION.finditer(squashed)]
+    for m in _ZH_ROLE_TRIGGER.finditer(squashed):
+        opening = _ZH_GREETINGS.sub("", squashed[: m.start()])
+        if _skip_preamble(opening) and not any(0 <= m.start() - end <= _ZH_INTRODUCTION_SPAN
+                                               for end in introductions):
+            continue
+        name = _cut_name(m["rest"])
+        if name and not name.startswith(_ZH_NOT_NAMES) and not _ZH_PLACE_SUFFIX.match(m["rest"], len(name)):
+            candidates.append((name, squashed[m.start() : m.start("rest") + len(name)]))
     # "县人民医院的赵刚反映...": a name right after a unit.
     for m in _ZH_UNIT.finditer(squashed):
-        rest = squashed[m.end() :]
-        rest = rest[1:] if rest.startswith("的") else rest
-        rest = rest[3:] if rest.startswith("联络员") else rest
+        rest = _skip_preamble(squashed[m.end() :])
         name = _cut_name(rest)
         if name:
             candidates.append((name, squashed[m.start() : m.end()] + squashed[m.end() :].split(name, 1)[0] + name))
@@ -526,22 +577,90 @@ def _name_candidates_zh(squashed: str) -> list[tuple[str, str]]:
     return candidates
 
 
+def _skip_preamble(rest: str) -> str:
+    """Drop the units, places, committees and roles said before a name; return what follows."""
+    while True:
+        before = rest
+        for pattern in (_ZH_UNIT, _ZH_PLACE_PHRASE, _ZH_ORGANISATION, _ZH_POSSESSIVE_PLACE):
+            m = pattern.match(rest)
+            if m:
+                rest = rest[m.end() :]
+        rest = rest[1:] if rest.startswith("的") else rest
+        rest = rest[len(role):] if (role := next((r for r in _ZH_ROLE_WORDS if rest.startswith(r)), None)) else rest
+        if rest == before:
+            return rest
+
+
+def _stated_surname_names(squashed: str) -> list[tuple[str, str]]:
+    """Return the full names said after "我姓钱": "钱建国" from "我姓钱钱建国" or "我姓钱叫建国"."""
+    names = []
+    for m in _ZH_STATED_SURNAME.finditer(squashed):
+        surname = m["surname"]
+        if not _has_surname(surname):
+            continue
+        rest = squashed[m.end() :]
+        # Blank out the spelling ("木子李") so that its 李 is not taken for the name's.
+        spelled = rf"(?:{'|'.join(_ZH_SURNAME_SPELLINGS)})的?{re.escape(surname)}"
+        rest = re.sub(spelled, lambda x: "、" * len(x.group(0)), rest)
+        name = None
+        i = rest.find(surname)
+        while name is None and i != -1 and i < _ZH_SURNAME_WINDOW:
+            # "钱钱建国": the surname said twice in a row; the name starts at the last one.
+            while rest.startswith(surname, i + len(surname)):
+                i += len(surname)
+            cut = _cut_name(rest[i:])
+            if cut and cut.startswith(surname) and len(cut) > len(surname) and not _ZH_PLACE_SUFFIX.match(rest, i + len(cut)):
+                name = cut
+            else:
+                i = rest.find(surname, i + len(surname))
+        if name is None:
+            # "我姓钱，叫建国": the given name alone.
+            intro = next((w for w in _ZH_GIVEN_NAME_INTROS if rest.startswith(w)), None)
+            given = _cut_given_name(rest[len(intro):]) if intro else None
+            if given:
+                name, i = surname + given, len(intro)
+        if name:
+            end = m.end() + i + len(name) - (len(surname) if not rest.startswith(name, i) else 0)
+            names.append((name, squashed[m.start() : end]))
+    return names
+
+
+def _cut_given_name(rest: str) -> str | None:
+    """Return the 1-2 character given name at the start of `rest`, or None."""
+    given = ""
+    for ch in rest[:2]:
+        if ch in _ZH_STOP_CHARS or ch in _ZH_PLACE_CHARS or ch in _ZH_DIGITS or not re.match(_NAME_CHAR, ch):
+            break
+        given += ch
+    return given if given and not any(given.startswith(w) for w in _ZH_STOP_WORDS) else None
+
+
 def _cut_name(rest: str) -> str | None:
-    """Return the 2-3 character name at the start of `rest`, or None."""
-    for word in _ZH_STOP_WORDS:
+    """Return the 2-3 character name (4 with a compound surname) at the start of `rest`, or None."""
+    for word in (*_ZH_STOP_WORDS, *_ZH_ROLE_WORDS):
         index = rest.find(word)
         if index != -1:
             rest = rest[:index]
+    longest = 4 if rest[:2] in _ZH_COMPOUND_SURNAMES else 3
     name = ""
-    for ch in rest:
-        if ch in _ZH_STOP_CHARS or ch in _ZH_PLACE_CHARS or ch in _ZH_DIGITS:
+    for i, ch in enumerate(rest):
+        if ch in _ZH_STOP_CHARS or ch in _ZH_PLACE_CHARS or (ch in _ZH_DIGITS and _starts_number(rest, i)):
             break
         name += ch
-        if len(name) == 3:
+        if len(name) == longest:
             break
     if len(name) < 2 or not _has_surname(name):
         return None
     return name
+
+
+def _starts_number(text: str, i: int) -> bool:
+    """Tell whether the digit character at `i` starts a number or a quantity, not a name.
+
+    "丁一凡" and "李一鸣" have 一 in the name; "张伟一三八..." and "李明一个人" do not.
+    """
+    following = text[i + 1 : i + 2]
+    return not following or following in _ZH_DIGITS or following in _ZH_MEASURE_WORDS
 
 
 def _trim_name_start(chunk: str) -> str | None:
@@ -742,12 +861,13 @@ def _extract_en(text: str) -> _Found:
     m = _EN_NAME_TRIGGER.search(lowered)
     while m:
         words = []
-        for word in m["rest"].split():
+        for word in _after_role_en(m["rest"].split()):
             if word in _EN_STOP_WORDS or word in _EN_DIGIT_WORDS or len(words) == 2:
                 break
             words.append(word)
         if words:
-            found.name = FieldGuess(" ".join(w.capitalize() for w in words), "transcript", 0.6, m.group(0)[: m.start("rest") - m.start()] + " ".join(words))
+            heard = m["rest"][: m["rest"].index(" ".join(words)) + len(" ".join(words))]
+            found.name = FieldGuess(" ".join(w.capitalize() for w in words), "transcript", 0.6, m.group(0)[: m.start("rest") - m.start()] + heard)
             break
         m = _EN_NAME_TRIGGER.search(lowered, m.end("rest") - len(m["rest"]) + 1)
     unit = _en_phrase(_EN_UNIT, lowered)
@@ -759,6 +879,16 @@ def _extract_en(text: str) -> _Found:
     if address:
         found.address = FieldGuess(address, "transcript", 0.6, address)
     return found
+
+
+def _after_role_en(words: list[str]) -> list[str]:
+    """Skip a title or a role said before the name: "nurse helen brown", "the village liaison john"."""
+    if words and words[0] in _EN_DETERMINERS:
+        role = next((i for i, word in enumerate(words[1 : 1 + _EN_ROLE_GAP], start=1) if word in _EN_ROLE_WORDS), None)
+        words = words[role + 1 :] if role is not None else words
+    while words and words[0] in _EN_TITLES:
+        words = words[1:]
+    return words
 
 
 def _en_phrase(pattern: re.Pattern, lowered: str, keep_numbers: bool = False) -> str | None:
