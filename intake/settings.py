@@ -77,6 +77,7 @@ class Settings:
     delete_twilio_recordings: bool = False
     dial_timeout_seconds: int = DEFAULT_DIAL_TIMEOUT_SECONDS
     voice_name: str = DEFAULT_VOICE_ZH
+    # The bureau's own urgent words (DUTYLINE_URGENT_KEYWORDS), added to the extractor's defaults.
     urgent_keywords: tuple[str, ...] = ()
     webhook_fragment: str | None = None
     # An urgent alert nobody acknowledged goes one level up the chain after this long.

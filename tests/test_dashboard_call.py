@@ -6,6 +6,7 @@ import re
 from intake.models import AuditEvent, Call, Case
 from intake.notifications import count_segments
 from tests.dashboard_support import audit_actions, make_call, sign_in
+from transcription.extraction import extract_caller_details
 
 EXTRACTED = {
     "phones": ["+8613812345678"], "name": "张伟", "unit": "城关镇东门社区", "address": None,
@@ -151,3 +152,28 @@ def test_english_is_remembered_and_times_are_in_shanghai(client, demo):
     assert "Confirm and route" in html and "2026-05-02 00:05" in html
     client.post("/logout")
     assert "Sign in" in client.get("/login").get_data(as_text=True)
+
+
+def test_the_call_page_names_the_words_that_made_the_draft_urgent(client, demo):
+    # Issue 24: the draft as the extractor writes it for an everyday description.
+    drafted = extract_caller_details("我 家 孩子 突然 抽搐 口吐白沫 一 桌 人 都 吐 了").to_json()
+    assert drafted["urgent_keywords"] == ["抽搐", "口吐白沫", "一桌人都吐了"]
+    call = make_call(demo, "+8615000001234", extracted=drafted)
+    sign_in(client, "duty")
+    html = client.get(f"/calls/{call.id}").get_data(as_text=True)
+    assert re.search(r'id="urgent-words">草稿判为紧急，因为留言中说到：抽搐、口吐白沫、一桌人都吐了</p>', html)
+    assert re.search(r'name="urgent" value="1" checked', html)
+    client.post("/language", data={"locale": "en_US", "next": f"/calls/{call.id}"})
+    english = client.get(f"/calls/{call.id}").get_data(as_text=True)
+    assert "Drafted as urgent because the message says: 抽搐、口吐白沫、一桌人都吐了" in english
+
+
+def test_no_urgent_words_no_line_and_heard_words_are_escaped(client, demo):
+    calm = make_call(demo, "+8615000001234",
+                     extracted=extract_caller_details("没有 人 中毒 就是 问 一下 疫苗").to_json())
+    sign_in(client, "duty")
+    assert 'id="urgent-words"' not in client.get(f"/calls/{calm.id}").get_data(as_text=True)
+    # A bureau keyword is text from the environment and the words heard come from a caller.
+    odd = make_call(demo, "+8615000005678", extracted={**EXTRACTED, "urgent_keywords": ["<b>火</b>"]})
+    html = client.get(f"/calls/{odd.id}").get_data(as_text=True)
+    assert "&lt;b&gt;火&lt;/b&gt;" in html and "<b>火</b>" not in html

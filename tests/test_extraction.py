@@ -232,11 +232,23 @@ def test_to_json_shape():
     assert data["liaison_id"] is None and data["unit_id"] is None
 
 
-def test_custom_urgent_keywords_replace_the_defaults():
+def test_the_bureaus_urgent_keywords_add_to_the_defaults():
+    # Issue 24: DUTYLINE_URGENT_KEYWORDS used to replace the list, so a bureau that added
+    # 井水 lost 中毒, 着火 and every other default.
     text = "村 里 井水 发 黑 有人 中毒"
-    assert extract_caller_details(text, urgent_keywords=["井水"]).urgent_keywords == ["井水"]
+    assert extract_caller_details(text, urgent_keywords=["井水"]).urgent_keywords == ["中毒", "井水"]
     assert extract_caller_details(text).urgent_keywords == ["中毒"]
+    added = extract_caller_details("家 里 着火 了", urgent_keywords=["井水", " ", "着火"])
+    assert added.urgent_keywords == ["着火"]  # a bureau word that is also a default counts once
+    assert extract_caller_details("没有 井水 的 问题", urgent_keywords=["井水"]).urgent is False
+    english = extract_caller_details("the well water is black", language="en-US", urgent_keywords=["black water"])
+    assert english.urgent is False
+    assert extract_caller_details("the kitchen caught fire", language="en-US",
+                                  urgent_keywords=["black water"]).urgent_keywords == ["caught fire"]
     assert "紧急" in DEFAULT_URGENT_KEYWORDS_ZH and "outbreak" in DEFAULT_URGENT_KEYWORDS_EN
+    for word in ("着火", "起火", "冒烟", "爆炸", "抽搐", "呼吸困难", "昏迷", "不省人事", "大出血", "休克",
+                 "心脏病发作", "中风", "车祸", "溺水", "触电", "坍塌", "上吐下泻", "中毒", "误服"):
+        assert word in DEFAULT_URGENT_KEYWORDS_ZH, word
 
 
 # --- directory -------------------------------------------------------------

@@ -29,8 +29,30 @@ from pypinyin import lazy_pinyin
 from intake.models import join_tokens
 from intake.phones import to_e164
 
-DEFAULT_URGENT_KEYWORDS_ZH = ("紧急", "中毒", "死亡", "火灾", "急救", "疫情", "爆炸", "昏迷")
-DEFAULT_URGENT_KEYWORDS_EN = ("urgent", "emergency", "poisoning", "death", "died", "fire", "outbreak", "unconscious")
+# The words of a form ("火灾") and the words callers use at 3 a.m. ("着火", "抽搐"). The
+# bureau's own words (DUTYLINE_URGENT_KEYWORDS) are added to these, never put in their place.
+DEFAULT_URGENT_KEYWORDS_ZH = (
+    "紧急", "急救", "死亡", "疫情",
+    # fire and explosion
+    "火灾", "着火", "起火", "失火", "烧起来", "冒烟", "爆炸",
+    # the body
+    "昏迷", "不省人事", "晕倒", "昏倒", "晕过去", "昏过去", "抽搐", "抽风", "口吐白沫",
+    "呼吸困难", "窒息", "大出血", "血流不止", "流血不止", "休克", "心脏病发作", "心脏病犯",
+    "心梗", "心肌梗", "中风", "脑梗", "脑出血", "脑溢血",
+    # accidents
+    "车祸", "撞车", "被车撞", "溺水", "落水", "触电", "坍塌", "倒塌", "塌方",
+    # outbreaks
+    "上吐下泻",
+    # poisoning
+    "中毒", "误服", "误食", "吃错药", "毒蘑菇", "老鼠药", "耗子药", "敌敌畏", "百草枯",
+)
+DEFAULT_URGENT_KEYWORDS_EN = (
+    "urgent", "emergency", "death", "died", "outbreak", "unconscious", "collapsed",
+    "fire", "caught fire", "explosion", "exploded",
+    "seizure", "seizures", "convulsions", "heart attack", "stroke", "overdose",
+    "car crash", "car accident", "hit by a car", "drowned", "drowning", "electrocuted",
+    "poisoning", "poisoned", "pesticide", "swallowed",
+)
 DEFAULT_LANGUAGE = "zh-CN"
 
 # Scores at or above this count as a directory match.
@@ -133,11 +155,38 @@ _PLACE_CHAR = rf"(?:(?!{'|'.join(_ZH_STOP_WORDS)})(?!(?<=一)下)[^\W\d_的是�
 
 _ZH_NAME_TRIGGERS = re.compile(
     # The lookahead keeps "rest" unconsumed, so "我是东风村的联络员陈芳" also
-    # finds the 联络员 trigger inside the first one's span.
-    rf"(?:我是|我叫|我姓|本人是|本人|这里是|这边是|联络员|名字叫|名字是|叫做)(?=(?P<rest>{_NAME_CHAR}{{1,12}}))"
+    # finds the 联络员 trigger inside the first one's span. "Rest" is long enough for a
+    # unit, a role and the name after them ("石桥镇中心卫生院的院长何伟").
+    rf"(?:我是|我叫|本人是|本人|这里是|这边是|联络员|名字叫|名字是|叫做)(?=(?P<rest>{_NAME_CHAR}{{1,24}}))"
 )
 _ZH_NAME_BEFORE_LIAISON = re.compile(rf"(?P<name>{_NAME_CHAR}{{2,3}})(?:联络员|同志)")
 _ZH_SURNAME_ONLY = re.compile(rf"我姓(?P<surname>{_NAME_CHAR})(?!{_NAME_CHAR}*?叫)")
+
+# What a caller is, said between their place and their name ("南山乡的联络员李明"): a name
+# follows one of these more often than it follows a place. Longest first, so that 妇女主任
+# is one word and not 妇女 before 主任.
+_ZH_ROLE_WORDS = tuple(sorted((
+    "民情联络员", "联络员", "乡村医生", "村医", "医生", "大夫", "护士长", "护士", "妇女主任", "副主任",
+    "主任", "村支书", "支书", "副书记", "书记", "村长", "组长", "副院长", "院长", "所长", "站长", "会计",
+    "出纳", "网格员", "卫生员", "防保员", "计生员", "专干", "村干部", "干部", "校长", "老师", "队长", "村民",
+), key=len, reverse=True))
+_ZH_ROLE_TRIGGER = re.compile(rf"(?:{'|'.join(_ZH_ROLE_WORDS)})(?=(?P<rest>{_NAME_CHAR}{{1,12}}))")
+_ZH_INTRODUCTION = re.compile(r"我是|我叫|本人|这里是|这边是|我们是")
+_ZH_INTRODUCTION_SPAN = 16
+_ZH_GREETINGS = re.compile(r"你好|您好|喂|领导")
+# Everyday words that start with a surname character and may follow a role word
+# ("医生马上来", "主任全部知道").
+_ZH_NOT_NAMES = ("马上", "高烧", "高热", "高血压", "全身", "全部", "全家", "全村", "方便", "明天",
+                 "明白", "时候", "时间", "连续", "常常", "向上", "和我", "都是", "安排", "关心")
+# A surname stated, then the full name: "我姓钱，钱建国", "免贵姓孙，孙立新", "我姓李，木子李，李红霞".
+_ZH_STATED_SURNAME = re.compile(
+    rf"(?:我|免贵|本人)姓(?P<surname>{'|'.join(_ZH_COMPOUND_SURNAMES)}|{_NAME_CHAR})")
+# How a surname is spelled out ("木子李", "弓长张", "赵钱孙李的赵"): that 李 does not start the name.
+_ZH_SURNAME_SPELLINGS = ("木子", "弓长", "口天", "耳东", "立早", "文刀", "双木", "草头", "古月", "三横",
+                         "言午", "走肖", "人可", "禾呈", "双人", "赵钱孙李", "百家姓")
+_ZH_GIVEN_NAME_INTROS = ("名字叫", "名字是", "全名是", "名叫", "叫做", "叫")
+# How far after "我姓钱" the full name may come.
+_ZH_SURNAME_WINDOW = 14
 
 _ZH_UNIT = re.compile(
     rf"(?P<unit>"
@@ -159,6 +208,17 @@ _ZH_ADDRESS = re.compile(
     rf")"
 )
 
+# A place (or the village committee) said before a role and a name: "南山乡", "张庄村村委会",
+# "城南社区". Not 村里/镇上/县长..., where the same character starts a word of its own.
+_ZH_PLACE_PHRASE = re.compile(
+    rf"{_PLACE_CHAR}{{1,6}}?(?:村委会|居委会|村委|(?:街道|社区|小区|乡|镇|村|县|市|区)"
+    rf"(?![里口子头上下外内边医长支干场部]))"
+)
+_ZH_ORGANISATION = re.compile(r"村委会|居委会|村委|党支部|支部|卫生室|卫生所|诊所|门诊部")
+# "南山的联络员": a place without its suffix, known as one because a role follows.
+_ZH_POSSESSIVE_PLACE = re.compile(rf"{_PLACE_CHAR}{{1,6}}?的(?=(?:{'|'.join(_ZH_ROLE_WORDS)}))")
+_ZH_PLACE_SUFFIX = re.compile(r"(?:街道|社区|小区|[乡镇村县市区])(?![里口子头上下外内边医长支干场部])")
+
 _EN_STOP_WORDS = {
     "a", "an", "the", "from", "at", "of", "in", "on", "with", "and", "or", "calling", "speaking", "here",
     "i", "i'm", "im", "my", "me", "we", "our", "is", "am", "are", "was", "this", "that", "it", "about",
@@ -166,6 +226,13 @@ _EN_STOP_WORDS = {
     "um", "uh", "hello", "hi", "yes", "no", "not", "please", "there", "reporting", "report", "liaison",
     "going", "trying", "sorry", "very", "really", "okay", "ok", "well", "live", "living", "near",
 }
+# "this is nurse helen brown", "this is the village liaison john miller": a name follows a title
+# or a role, which is not itself the name.
+_EN_TITLES = {"nurse", "doctor", "dr", "mr", "mrs", "ms", "miss", "director", "secretary"}
+_EN_ROLE_WORDS = {"liaison", "doctor", "nurse", "director", "secretary", "officer", "head", "chief",
+                  "leader", "worker", "coordinator", "chair", "chairman", "volunteer"}
+_EN_DETERMINERS = {"the", "a", "an", "your", "our"}
+_EN_ROLE_GAP = 4
 _EN_NAME_TRIGGER = re.compile(r"\b(?:my name is|my name's|this is|i am|i'm|im|it's|name is)\s+(?P<rest>[a-z' ]+)")
 _EN_UNIT = re.compile(
     r"(?P<head>(?:[a-z'.]+ ){0,3}?)(?P<kind>health (?:centre|center)|county (?:people's |peoples )?hospital"
@@ -189,6 +256,57 @@ _ZH_URGENT_SITUATIONS = (
     ("不省人事", re.compile(r"不省人事")),
     ("喘不上气", re.compile(r"(?:喘|透)不(?:上|过)来?气")),
     ("呼吸停止", re.compile(r"(?:呼吸|心跳)(?:停止|停了|骤停|没了)")),
+    ("没有反应", re.compile(r"(?:叫|喊|拍|碰|推)\S{0,3}(?:没|没有|不)反应")),
+)
+# Emergencies said in two parts; the words heard are shown as the reason. The part named
+# `second` is checked for a negation of its own ("摔伤了但没流血" is not urgent).
+#   a fall with bleeding or unconsciousness ("摔伤了头上一直流血");
+#   several people ill at once ("十几个人同时发烧", "一桌人都吐了"), either order;
+#   something exploding said as 炸 ("煤气罐炸了", but not "气炸了" or "油炸");
+#   poison swallowed ("喝了农药": 农药 alone is also "农药残留", a complaint);
+#   a seizure said as 抽筋 after a fever or of the whole body (a leg cramp is not urgent);
+#   a building come down ("房子塌了").
+_ZH_FALL = r"(?:摔伤|摔倒|摔|跌倒|跌|坠楼|坠|掉下来|掉下)"
+_ZH_BLEEDING_OR_OUT = (r"(?:流血|出血|流了\S{0,3}血|血流|血止不住|头破了|昏过去|晕过去|昏倒|晕倒"
+                       r"|昏迷|不醒|不省人事|(?:没|没有)(?:反应|意识))")
+_ZH_GROUP = (r"(?:好几|十几|二十几|几十|好多|很多|不少|[两三四五六七八九十]+几?|几)"
+             r"(?:个|名|位|户|家)?(?:人|学生|孩子|小孩|村民|老人|工人|病人|同学|小朋友|家人|员工)"
+             r"|一家(?:人|[两三四五六七八九]口)|全家|一桌人|一个班|全班|全村|集体")
+_ZH_ILL = (r"(?:上吐下泻|发烧|发热|高烧|拉肚子|腹泻|呕吐|吐了|肚子疼|肚子痛|腹痛|头晕"
+           r"|出疹子|起疹子|不舒服|病倒|发病)")
+_ZH_URGENT_COMBINATIONS = (
+    re.compile(rf"{_ZH_FALL}\S{{0,10}}?(?P<second>{_ZH_BLEEDING_OR_OUT})"),
+    re.compile(rf"(?:{_ZH_GROUP})\S{{0,8}}?(?P<second>{_ZH_ILL})"),
+    re.compile(rf"(?P<second>{_ZH_ILL})\S{{0,4}}?(?:{_ZH_GROUP})"),
+    re.compile(r"(?:煤气罐|液化气罐|气罐|锅炉|炉子|瓶子|管道|鞭炮|烟花|炸药|雷管)\S{0,2}?"
+               r"(?<![气油])炸(?:了|开|伤|死)"),
+    re.compile(r"(?:喝|吃|服|吞|沾|溅)\S{0,3}?农药|农药中毒"),
+    re.compile(r"(?:高烧|发烧|烧|全身|浑身)\S{0,3}?(?P<second>抽筋)"),
+    re.compile(r"(?:房子|房|屋|墙|楼|桥|棚|顶|井|矿|山)\S{0,2}?塌了"),
+)
+_ZH_COMBINATION_LABEL_MAX = 12
+# Said of something that already happened or keeps happening, an emergency word is history
+# or a complaint ("前年中风过", "烟囱天天冒烟", "中风后遗症"); the word has to follow the time
+# word closely, so "去年盖的房子着火了" stays urgent. 以前/之前 are left out on purpose:
+# "十分钟之前晕倒了" is now. 过 marks what has been ("中风过"), but not 过去/过来 (昏过去),
+# 过后 (爆炸过后) or 过世.
+_ZH_NOT_NOW_BEFORE = ("去年", "前年", "年前", "上次", "上回", "上个月", "上月", "上周",
+                      "曾经", "早年", "天天", "每天", "经常", "老是", "总是", "常常", "每次")
+_ZH_NOT_NOW_GAP = 2
+_ZH_NOT_NOW_AFTER = re.compile(r"后遗症|史|过(?![去来后世])")
+# Words an emergency word sits in without being one.
+_ZH_URGENT_EXCEPTIONS = {"冒烟": re.compile(r"烟囱\S{0,4}$")}
+# English: a place in time that makes an emergency word history ("had a stroke last year").
+_EN_NOT_NOW = re.compile(r"\b(?:last (?:year|month|week|time)|years? ago|months? ago|weeks? ago"
+                         r"|in the past|used to)\b")
+_EN_NOT_NOW_WORDS = 5
+_EN_URGENT_COMBINATIONS = (
+    re.compile(r"\bbleeding (?:badly|heavily|a lot|profusely)\b"
+               r"|\b(?:won't|will not|can't|doesn't) stop bleeding\b|\blot of blood\b"),
+    re.compile(r"\b(?:several|many|lots of|a lot of|dozens of|some|two|three|four|five|six|seven|eight"
+               r"|nine|ten|\d+) (?:\w+ ){0,1}(?:people|children|kids|students|pupils|workers|villagers"
+               r"|residents|families)\b(?: \w+){0,6}? (?:vomiting|vomit|diarrh(?:o)?ea|fever|fevers"
+               r"|sick|ill|throwing up)\b"),
 )
 _EN_URGENT_SITUATIONS = (
     ("not breathing", re.compile(r"\b(?:not|isn't|wasn't|stopped|no longer) breathing\b"
@@ -332,17 +450,18 @@ def extract_caller_details(
         language: "zh-CN" or "en-US".
         directory: liaisons and units to match names, units and numbers against.
         caller_number: the caller ID in any format (+86..., 0086..., national).
-        urgent_keywords: words that mark a call urgent; defaults per language.
+        urgent_keywords: the bureau's own words that mark a call urgent, added to the
+            language's defaults (which they never replace).
     """
     english = language.lower().startswith("en")
     if english:
         found = _extract_en(text)
-        keywords = DEFAULT_URGENT_KEYWORDS_EN if urgent_keywords is None else urgent_keywords
+        keywords = _with_defaults(DEFAULT_URGENT_KEYWORDS_EN, urgent_keywords)
         urgent_found = _urgent_en(text, keywords)
         region = "US"
     else:
         found = _extract_zh(text)
-        keywords = DEFAULT_URGENT_KEYWORDS_ZH if urgent_keywords is None else urgent_keywords
+        keywords = _with_defaults(DEFAULT_URGENT_KEYWORDS_ZH, urgent_keywords)
         urgent_found = _urgent_zh(_squash(text), keywords)
         region = "CN"
 
@@ -364,6 +483,11 @@ def extract_caller_details(
     if details.phone is None and caller:
         details.phone = FieldGuess(caller, "caller_id", 0.6, f"caller ID {caller_number}")
     return details
+
+
+def _with_defaults(defaults: tuple[str, ...], extra: list[str] | None) -> tuple[str, ...]:
+    """Return the default keywords followed by the bureau's own, each once."""
+    return tuple(dict.fromkeys([*defaults, *(word.strip() for word in extra or () if word.strip())]))
 
 
 def normalise_phone(number: str | None, region: str = "CN") -> str | None:
@@ -416,23 +540,29 @@ def _extract_zh(text: str) -> _Found:
 
 
 def _name_candidates_zh(squashed: str) -> list[tuple[str, str]]:
-    candidates: list[tuple[str, str]] = []
+    # A surname stated and then the full name is the most explicit a caller gets.
+    candidates: list[tuple[str, str]] = _stated_surname_names(squashed)
     for m in _ZH_NAME_TRIGGERS.finditer(squashed):
-        rest = m["rest"]
-        # "我是城关镇卫生院的张伟": skip a unit or place named before the name.
-        unit = _ZH_UNIT.match(rest)
-        if unit:
-            rest = rest[unit.end():]
-            rest = rest[1:] if rest.startswith("的") else rest
-            rest = rest[3:] if rest.startswith("联络员") else rest
+        # "我是城关镇卫生院的张伟", "我是南山乡的联络员李明": skip the unit, place and role
+        # named before the name.
+        rest = _skip_preamble(m["rest"])
         name = _cut_name(rest)
-        if name:
+        if name and not _ZH_PLACE_SUFFIX.match(rest, len(name)):
             candidates.append((name, squashed[m.start() : m.start("rest") + len(m["rest"]) - len(rest) + len(name)]))
+    # "我是东岭村的李书记李国强": a name right after a role word, while the caller is still
+    # saying who they are ("书记高度重视" later in the message names nobody).
+    introductions = [m.end() for m in _ZH_INTRODUCTION.finditer(squashed)]
+    for m in _ZH_ROLE_TRIGGER.finditer(squashed):
+        opening = _ZH_GREETINGS.sub("", squashed[: m.start()])
+        if _skip_preamble(opening) and not any(0 <= m.start() - end <= _ZH_INTRODUCTION_SPAN
+                                               for end in introductions):
+            continue
+        name = _cut_name(m["rest"])
+        if name and not name.startswith(_ZH_NOT_NAMES) and not _ZH_PLACE_SUFFIX.match(m["rest"], len(name)):
+            candidates.append((name, squashed[m.start() : m.start("rest") + len(name)]))
     # "县人民医院的赵刚反映...": a name right after a unit.
     for m in _ZH_UNIT.finditer(squashed):
-        rest = squashed[m.end() :]
-        rest = rest[1:] if rest.startswith("的") else rest
-        rest = rest[3:] if rest.startswith("联络员") else rest
+        rest = _skip_preamble(squashed[m.end() :])
         name = _cut_name(rest)
         if name:
             candidates.append((name, squashed[m.start() : m.end()] + squashed[m.end() :].split(name, 1)[0] + name))
@@ -447,22 +577,90 @@ def _name_candidates_zh(squashed: str) -> list[tuple[str, str]]:
     return candidates
 
 
+def _skip_preamble(rest: str) -> str:
+    """Drop the units, places, committees and roles said before a name; return what follows."""
+    while True:
+        before = rest
+        for pattern in (_ZH_UNIT, _ZH_PLACE_PHRASE, _ZH_ORGANISATION, _ZH_POSSESSIVE_PLACE):
+            m = pattern.match(rest)
+            if m:
+                rest = rest[m.end() :]
+        rest = rest[1:] if rest.startswith("的") else rest
+        rest = rest[len(role):] if (role := next((r for r in _ZH_ROLE_WORDS if rest.startswith(r)), None)) else rest
+        if rest == before:
+            return rest
+
+
+def _stated_surname_names(squashed: str) -> list[tuple[str, str]]:
+    """Return the full names said after "我姓钱": "钱建国" from "我姓钱钱建国" or "我姓钱叫建国"."""
+    names = []
+    for m in _ZH_STATED_SURNAME.finditer(squashed):
+        surname = m["surname"]
+        if not _has_surname(surname):
+            continue
+        rest = squashed[m.end() :]
+        # Blank out the spelling ("木子李") so that its 李 is not taken for the name's.
+        spelled = rf"(?:{'|'.join(_ZH_SURNAME_SPELLINGS)})的?{re.escape(surname)}"
+        rest = re.sub(spelled, lambda x: "、" * len(x.group(0)), rest)
+        name = None
+        i = rest.find(surname)
+        while name is None and i != -1 and i < _ZH_SURNAME_WINDOW:
+            # "钱钱建国": the surname said twice in a row; the name starts at the last one.
+            while rest.startswith(surname, i + len(surname)):
+                i += len(surname)
+            cut = _cut_name(rest[i:])
+            if cut and cut.startswith(surname) and len(cut) > len(surname) and not _ZH_PLACE_SUFFIX.match(rest, i + len(cut)):
+                name = cut
+            else:
+                i = rest.find(surname, i + len(surname))
+        if name is None:
+            # "我姓钱，叫建国": the given name alone.
+            intro = next((w for w in _ZH_GIVEN_NAME_INTROS if rest.startswith(w)), None)
+            given = _cut_given_name(rest[len(intro):]) if intro else None
+            if given:
+                name, i = surname + given, len(intro)
+        if name:
+            end = m.end() + i + len(name) - (len(surname) if not rest.startswith(name, i) else 0)
+            names.append((name, squashed[m.start() : end]))
+    return names
+
+
+def _cut_given_name(rest: str) -> str | None:
+    """Return the 1-2 character given name at the start of `rest`, or None."""
+    given = ""
+    for ch in rest[:2]:
+        if ch in _ZH_STOP_CHARS or ch in _ZH_PLACE_CHARS or ch in _ZH_DIGITS or not re.match(_NAME_CHAR, ch):
+            break
+        given += ch
+    return given if given and not any(given.startswith(w) for w in _ZH_STOP_WORDS) else None
+
+
 def _cut_name(rest: str) -> str | None:
-    """Return the 2-3 character name at the start of `rest`, or None."""
-    for word in _ZH_STOP_WORDS:
+    """Return the 2-3 character name (4 with a compound surname) at the start of `rest`, or None."""
+    for word in (*_ZH_STOP_WORDS, *_ZH_ROLE_WORDS):
         index = rest.find(word)
         if index != -1:
             rest = rest[:index]
+    longest = 4 if rest[:2] in _ZH_COMPOUND_SURNAMES else 3
     name = ""
-    for ch in rest:
-        if ch in _ZH_STOP_CHARS or ch in _ZH_PLACE_CHARS or ch in _ZH_DIGITS:
+    for i, ch in enumerate(rest):
+        if ch in _ZH_STOP_CHARS or ch in _ZH_PLACE_CHARS or (ch in _ZH_DIGITS and _starts_number(rest, i)):
             break
         name += ch
-        if len(name) == 3:
+        if len(name) == longest:
             break
     if len(name) < 2 or not _has_surname(name):
         return None
     return name
+
+
+def _starts_number(text: str, i: int) -> bool:
+    """Tell whether the digit character at `i` starts a number or a quantity, not a name.
+
+    "丁一凡" and "李一鸣" have 一 in the name; "张伟一三八..." and "李明一个人" do not.
+    """
+    following = text[i + 1 : i + 2]
+    return not following or following in _ZH_DIGITS or following in _ZH_MEASURE_WORDS
 
 
 def _trim_name_start(chunk: str) -> str | None:
@@ -603,14 +801,45 @@ def _valid_cn_phone(digits: str) -> bool:
 
 
 def _urgent_zh(squashed: str, keywords) -> list[str]:
+    """Return the words that make the message urgent, as shown to the duty room."""
     hits = []
     for word in keywords:
         for m in re.finditer(re.escape(word), squashed):
-            if not _negated_zh(squashed, m.start()):
+            if not _negated_zh(squashed, m.start()) and _said_of_now_zh(squashed, word, m):
                 hits.append(word)
                 break
-    return hits + [label for label, pattern in _ZH_URGENT_SITUATIONS
-                   if pattern.search(squashed) and label not in hits]
+    hits += [label for label, pattern in _ZH_URGENT_SITUATIONS
+             if pattern.search(squashed) and label not in hits]
+    for pattern in _ZH_URGENT_COMBINATIONS:
+        for m in pattern.finditer(squashed):
+            heard = m.group(0)[:_ZH_COMBINATION_LABEL_MAX]
+            # Both parts must stand unnegated: "没有人发烧", "摔了一跤没流血".
+            second = m.start("second") if "second" in pattern.groupindex else m.start()
+            if (_negated_zh(squashed, m.start()) or _negated_zh(squashed, second)
+                    or not _said_of_now_zh(squashed, heard, m)):
+                continue
+            hits.append(heard)
+            break
+    return _longest_first_once(hits)
+
+
+def _longest_first_once(hits: list[str]) -> list[str]:
+    """Drop a reason that is part of another ("fire" in "caught fire"), keeping the order."""
+    return [hit for i, hit in enumerate(hits)
+            if not any(hit in other and (hit != other or j < i) for j, other in enumerate(hits) if j != i)]
+
+
+def _said_of_now_zh(squashed: str, word: str, m: re.Match) -> bool:
+    """Tell whether an emergency word speaks of now, not of history, habit or a complaint."""
+    before = squashed[max(0, m.start() - 8) : m.start()]
+    for time_word in _ZH_NOT_NOW_BEFORE:
+        index = before.rfind(time_word)
+        if index != -1 and len(before) - (index + len(time_word)) <= _ZH_NOT_NOW_GAP:
+            return False
+    if _ZH_NOT_NOW_AFTER.match(squashed, m.end()):
+        return False
+    exception = _ZH_URGENT_EXCEPTIONS.get(word)
+    return not (exception and exception.search(before))
 
 
 def _negated_zh(squashed: str, start: int) -> bool:
@@ -632,12 +861,13 @@ def _extract_en(text: str) -> _Found:
     m = _EN_NAME_TRIGGER.search(lowered)
     while m:
         words = []
-        for word in m["rest"].split():
+        for word in _after_role_en(m["rest"].split()):
             if word in _EN_STOP_WORDS or word in _EN_DIGIT_WORDS or len(words) == 2:
                 break
             words.append(word)
         if words:
-            found.name = FieldGuess(" ".join(w.capitalize() for w in words), "transcript", 0.6, m.group(0)[: m.start("rest") - m.start()] + " ".join(words))
+            heard = m["rest"][: m["rest"].index(" ".join(words)) + len(" ".join(words))]
+            found.name = FieldGuess(" ".join(w.capitalize() for w in words), "transcript", 0.6, m.group(0)[: m.start("rest") - m.start()] + heard)
             break
         m = _EN_NAME_TRIGGER.search(lowered, m.end("rest") - len(m["rest"]) + 1)
     unit = _en_phrase(_EN_UNIT, lowered)
@@ -649,6 +879,16 @@ def _extract_en(text: str) -> _Found:
     if address:
         found.address = FieldGuess(address, "transcript", 0.6, address)
     return found
+
+
+def _after_role_en(words: list[str]) -> list[str]:
+    """Skip a title or a role said before the name: "nurse helen brown", "the village liaison john"."""
+    if words and words[0] in _EN_DETERMINERS:
+        role = next((i for i, word in enumerate(words[1 : 1 + _EN_ROLE_GAP], start=1) if word in _EN_ROLE_WORDS), None)
+        words = words[role + 1 :] if role is not None else words
+    while words and words[0] in _EN_TITLES:
+        words = words[1:]
+    return words
 
 
 def _en_phrase(pattern: re.Pattern, lowered: str, keep_numbers: bool = False) -> str | None:
@@ -760,18 +1000,27 @@ def _last_label_is_id(before: list[str]) -> bool:
 
 
 def _urgent_en(text: str, keywords) -> list[str]:
+    """Return the words that make the message urgent, as shown to the duty room."""
     lowered = text.lower()
-    words = re.findall(r"[a-z']+", lowered)
+    words = re.findall(r"[a-z']+|\d+", lowered)
     hits = []
     for keyword in keywords:
         target = keyword.lower().split()
         for i in range(len(words) - len(target) + 1):
-            if words[i : i + len(target)] == target and not (set(words[max(0, i - 2) : i]) & _EN_NEGATIONS):
+            if (words[i : i + len(target)] == target
+                    and not (set(words[max(0, i - 2) : i]) & _EN_NEGATIONS)
+                    and not _EN_NOT_NOW.search(" ".join(words[max(0, i - _EN_NOT_NOW_WORDS)
+                                                              : i + len(target) + _EN_NOT_NOW_WORDS]))):
                 hits.append(keyword)
                 break
     spaced = " ".join(words)
-    return hits + [label for label, pattern in _EN_URGENT_SITUATIONS
-                   if pattern.search(spaced) and label not in hits]
+    hits += [label for label, pattern in _EN_URGENT_SITUATIONS
+             if pattern.search(spaced) and label not in hits]
+    for pattern in _EN_URGENT_COMBINATIONS:
+        m = pattern.search(spaced)
+        if m and not (set(spaced[: m.start()].split()[-2:]) & _EN_NEGATIONS):
+            hits.append(m.group(0))
+    return _longest_first_once(hits)
 
 
 # --- directory ------------------------------------------------------------
