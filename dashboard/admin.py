@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from io import BytesIO
+from typing import Callable
 
 import redis
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    send_file, url_for)
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from dashboard.auth import LIMITER_KEY, actor, login_required
 from dashboard.errors import error_message
@@ -36,6 +38,53 @@ def _changes(fields: tuple[str, ...], flags: tuple[str, ...] = ()) -> dict:
     return changes
 
 
+def _save(write: Callable[[Session], object], back: str, *, done: str | None = None,
+          message: str | None = None, refuse: tuple[type[Exception], ...] = (DutylineError,),
+          **back_args):
+    """Apply one admin write and commit it, or roll back and return to `back` with the error.
+
+    A saved write flashes `message` ("Saved." unless given; "" for none) and goes to `done`
+    (`back` unless given). `refuse` adds ValueError where the form carries an enum value.
+    """
+    db = get_db()
+    try:
+        write(db)
+    except refuse as exc:
+        _fail(exc if isinstance(exc, DutylineError) else DutylineError(str(exc)))
+        return redirect(url_for(back, **back_args))
+    db.commit()
+    message = _("Saved.") if message is None else message
+    if message:
+        flash(message, "success")
+    return redirect(url_for(done or back))
+
+
+def _edit_views(kind: str, get: Callable, lists: dict[str, Callable], update: Callable,
+                listing: str, page_doc: str, edit_doc: str) -> None:
+    """Register the page that edits one kind of record and the POST that saves it.
+
+    At /admin/<kind>s/<id>, as admin.<kind>_page and admin.edit_<kind>; `lists` are the
+    choices the form offers (leaders, units), a saved edit goes to `listing` and a refused
+    one back to the form.
+    """
+    key = f"{kind}_id"
+
+    def page(**ids):
+        db = get_db()
+        return render_template("admin_edit.html", kind=kind, record=get(db, ids[key]),
+                               **{name: read(db) for name, read in lists.items()})
+
+    def edit(**ids):
+        return _save(lambda db: update(db, get(db, ids[key])), f"admin.{kind}_page",
+                     done=listing, **{key: ids[key]})
+
+    page.__name__, page.__doc__ = f"{kind}_page", page_doc
+    edit.__name__, edit.__doc__ = f"edit_{kind}", edit_doc
+    for view, method in ((page, "GET"), (edit, "POST")):
+        bp.add_url_rule(f"/{kind}s/<int:{key}>", view.__name__, login_required(Role.ADMIN)(view),
+                        methods=[method])
+
+
 @bp.get("/users")
 @login_required(Role.ADMIN)
 def users():
@@ -51,58 +100,21 @@ def users():
 def create_user():
     """Create an account with a role."""
     form = request.form
-    db = get_db()
-    try:
-        directory.create_user(
-            db, username=form.get("username", "").strip(), role=form.get("role", ""),
-            name=form.get("name", "").strip(), password=form.get("password", ""),
-            phone=form.get("phone", "").strip(), actor=actor(),
-            leader_id=form.get("leader_id", type=int), unit_id=form.get("unit_id", type=int))
-    except (DutylineError, ValueError) as exc:
-        _fail(exc if isinstance(exc, DutylineError) else DutylineError(str(exc)))
-        return redirect(url_for("admin.users"))
-    db.commit()
-    flash(_("Account created."), "success")
-    return redirect(url_for("admin.users"))
+    return _save(lambda db: directory.create_user(
+        db, username=form.get("username", "").strip(), role=form.get("role", ""),
+        name=form.get("name", "").strip(), password=form.get("password", ""),
+        phone=form.get("phone", "").strip(), actor=actor(),
+        leader_id=form.get("leader_id", type=int), unit_id=form.get("unit_id", type=int)),
+        "admin.users", message=_("Account created."), refuse=(DutylineError, ValueError))
 
 
 @bp.post("/users/<int:user_id>/active")
 @login_required(Role.ADMIN)
 def set_active(user_id: int):
     """Enable or disable an account."""
-    db = get_db()
-    try:
-        directory.set_user_active(db, user_id, request.form.get("active") == "1", actor())
-    except DutylineError as exc:
-        _fail(exc)
-        return redirect(url_for("admin.users"))
-    db.commit()
-    return redirect(url_for("admin.users"))
-
-
-@bp.get("/users/<int:user_id>")
-@login_required(Role.ADMIN)
-def user_page(user_id: int):
-    """Show the form that edits an account."""
-    db = get_db()
-    return render_template("admin_edit.html", kind="user", record=directory.get_user(db, user_id),
-                           leaders=directory.list_leaders(db), units=directory.list_units(db))
-
-
-@bp.post("/users/<int:user_id>")
-@login_required(Role.ADMIN)
-def edit_user(user_id: int):
-    """Change an account's name, phone, leader or unit."""
-    db = get_db()
-    try:
-        directory.update_user(db, directory.get_user(db, user_id),
-                              _changes(directory.USER_FIELDS), actor())
-    except DutylineError as exc:
-        _fail(exc)
-        return redirect(url_for("admin.user_page", user_id=user_id))
-    db.commit()
-    flash(_("Saved."), "success")
-    return redirect(url_for("admin.users"))
+    return _save(lambda db: directory.set_user_active(db, user_id,
+                                                      request.form.get("active") == "1", actor()),
+                 "admin.users", message="")
 
 
 @bp.post("/users/<int:user_id>/unlock")
@@ -174,86 +186,44 @@ def import_workbook():
     return redirect(url_for("admin.directory_page"))
 
 
-@bp.get("/leaders/<int:leader_id>")
-@login_required(Role.ADMIN)
-def leader_page(leader_id: int):
-    """Show the form that edits a work-group member."""
-    db = get_db()
-    return render_template("admin_edit.html", kind="leader",
-                           record=directory.get_any_leader(db, leader_id),
-                           leaders=directory.list_leaders(db))
+def _update_user(db: Session, user) -> None:
+    directory.update_user(db, user, _changes(directory.USER_FIELDS), actor())
 
 
-@bp.post("/leaders/<int:leader_id>")
-@login_required(Role.ADMIN)
-def edit_leader(leader_id: int):
-    """Change a member's card, superior or head flag."""
-    db = get_db()
+def _update_leader(db: Session, leader) -> None:
     changes = _changes(directory.LEADER_FIELDS, flags=("on_duty", "is_head"))
     if "reports_to_id" in changes:
         changes["reports_to_id"] = request.form.get("reports_to_id", type=int)
-    try:
-        directory.update_leader(db, directory.get_any_leader(db, leader_id), changes, actor())
-    except DutylineError as exc:
-        _fail(exc)
-        return redirect(url_for("admin.leader_page", leader_id=leader_id))
-    db.commit()
-    flash(_("Saved."), "success")
-    return redirect(url_for("admin.directory_page"))
+    directory.update_leader(db, leader, changes, actor())
 
 
-@bp.get("/liaisons/<int:liaison_id>")
-@login_required(Role.ADMIN)
-def liaison_page(liaison_id: int):
-    """Show the form that edits a liaison and links them to a member."""
-    db = get_db()
-    return render_template("admin_edit.html", kind="liaison",
-                           record=directory.get_liaison(db, liaison_id),
-                           leaders=directory.list_leaders(db))
+def _update_liaison(db: Session, liaison) -> None:
+    # Reassigned when another member is chosen: the form posts leader_id only then.
+    directory.update_liaison(db, liaison, _changes(directory.LIAISON_FIELDS), actor())
+    if "leader_id" in request.form:
+        leader_id = request.form.get("leader_id", type=int)
+        leader = directory.get_any_leader(db, leader_id) if leader_id else None
+        directory.reassign_liaison(db, liaison, leader, actor())
 
 
-@bp.post("/liaisons/<int:liaison_id>")
-@login_required(Role.ADMIN)
-def edit_liaison(liaison_id: int):
-    """Change a liaison's details, and reassign them when another member is chosen."""
-    db = get_db()
-    try:
-        liaison = directory.get_liaison(db, liaison_id)
-        directory.update_liaison(db, liaison, _changes(directory.LIAISON_FIELDS), actor())
-        if "leader_id" in request.form:
-            leader_id = request.form.get("leader_id", type=int)
-            leader = directory.get_any_leader(db, leader_id) if leader_id else None
-            directory.reassign_liaison(db, liaison, leader, actor())
-    except DutylineError as exc:
-        _fail(exc)
-        return redirect(url_for("admin.liaison_page", liaison_id=liaison_id))
-    db.commit()
-    flash(_("Saved."), "success")
-    return redirect(url_for("admin.directory_page"))
+def _update_unit(db: Session, unit) -> None:
+    directory.update_unit(db, unit, _changes(directory.UNIT_FIELDS), actor())
 
 
-@bp.get("/units/<int:unit_id>")
-@login_required(Role.ADMIN)
-def unit_page(unit_id: int):
-    """Show the form that edits a unit."""
-    return render_template("admin_edit.html", kind="unit",
-                           record=directory.get_unit(get_db(), unit_id))
-
-
-@bp.post("/units/<int:unit_id>")
-@login_required(Role.ADMIN)
-def edit_unit(unit_id: int):
-    """Change a unit's name, kind or phone."""
-    db = get_db()
-    try:
-        directory.update_unit(db, directory.get_unit(db, unit_id),
-                              _changes(directory.UNIT_FIELDS), actor())
-    except DutylineError as exc:
-        _fail(exc)
-        return redirect(url_for("admin.unit_page", unit_id=unit_id))
-    db.commit()
-    flash(_("Saved."), "success")
-    return redirect(url_for("admin.directory_page"))
+_edit_views("user", directory.get_user,
+            {"leaders": directory.list_leaders, "units": directory.list_units}, _update_user,
+            "admin.users", "Show the form that edits an account.",
+            "Change an account's name, phone, leader or unit.")
+_edit_views("leader", directory.get_any_leader, {"leaders": directory.list_leaders},
+            _update_leader, "admin.directory_page",
+            "Show the form that edits a work-group member.",
+            "Change a member's card, superior or head flag.")
+_edit_views("liaison", directory.get_liaison, {"leaders": directory.list_leaders},
+            _update_liaison, "admin.directory_page",
+            "Show the form that edits a liaison and links them to a member.",
+            "Change a liaison's details, and reassign them when another member is chosen.")
+_edit_views("unit", directory.get_unit, {}, _update_unit, "admin.directory_page",
+            "Show the form that edits a unit.", "Change a unit's name, kind or phone.")
 
 
 _GETTERS = {"leaders": directory.get_any_leader, "liaisons": directory.get_liaison,
@@ -277,17 +247,9 @@ def set_record_active(kind: str, record_id: int):
 def add_leader():
     """Add a work-group member."""
     form = request.form
-    db = get_db()
-    try:
-        directory.add_leader(db, form.get("name", ""), form.get("phone", ""), actor(),
-                             title=form.get("title", ""), email=form.get("email", ""),
-                             on_duty=bool(form.get("on_duty")))
-    except DutylineError as exc:
-        _fail(exc)
-        return redirect(url_for("admin.directory_page"))
-    db.commit()
-    flash(_("Saved."), "success")
-    return redirect(url_for("admin.directory_page"))
+    return _save(lambda db: directory.add_leader(
+        db, form.get("name", ""), form.get("phone", ""), actor(), title=form.get("title", ""),
+        email=form.get("email", ""), on_duty=bool(form.get("on_duty"))), "admin.directory_page")
 
 
 @bp.post("/liaisons")
@@ -295,18 +257,14 @@ def add_leader():
 def add_liaison():
     """Add a liaison linked to a leader."""
     form = request.form
-    db = get_db()
-    try:
+
+    def add(db: Session) -> None:
         leader_id = form.get("leader_id", type=int)
         leader = directory.get_leader(db, leader_id) if leader_id else None
         directory.add_liaison(db, form.get("name", ""), form.get("phone", ""), leader, actor(),
                               work_unit=form.get("work_unit", ""), address=form.get("address", ""))
-    except DutylineError as exc:
-        _fail(exc)
-        return redirect(url_for("admin.directory_page"))
-    db.commit()
-    flash(_("Saved."), "success")
-    return redirect(url_for("admin.directory_page"))
+
+    return _save(add, "admin.directory_page")
 
 
 @bp.post("/units")
@@ -314,13 +272,9 @@ def add_liaison():
 def add_unit():
     """Add a handling unit."""
     form = request.form
-    db = get_db()
-    try:
+
+    def add(db: Session) -> None:
         kind = UnitKind(form.get("kind", UnitKind.TOWNSHIP.value))
         directory.add_unit(db, form.get("name", ""), kind, actor(), phone=form.get("phone", ""))
-    except (DutylineError, ValueError) as exc:
-        _fail(exc if isinstance(exc, DutylineError) else DutylineError(str(exc)))
-        return redirect(url_for("admin.directory_page"))
-    db.commit()
-    flash(_("Saved."), "success")
-    return redirect(url_for("admin.directory_page"))
+
+    return _save(add, "admin.directory_page", refuse=(DutylineError, ValueError))

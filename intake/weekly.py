@@ -168,36 +168,37 @@ def compose_weekly_digest(analysis: WeeklyAnalysis, language: str = "zh-CN",
     return _write_digest(analysis, language, 0)
 
 
+# The Monday digest's wording, one table per language. A list part is left out when its list
+# is empty or no items may be shown; "more" marks a list of case numbers cut short.
+DIGEST_WORDING = {
+    "zh": {"head": "民情周报 {start.month}月{start.day}日至{end.month}月{end.day}日：受理{received}件",
+           "by_category": "，类别：{items}", "by_township": "；乡镇：{items}", "topics": "；热点：{items}",
+           "open": "。超一周未办结{count}件", "numbers": "：{items}{more}", "more": "等",
+           "item": "{name}{count}", "separator": "、", "end": "。"},
+    "en": {"head": "Weekly digest {start:%d %b}–{end:%d %b}: {received} cases",
+           "by_category": "; categories: {items}", "by_township": "; townships: {items}",
+           "topics": "; topics: {items}", "open": ". Open over a week: {count}",
+           "numbers": " ({items}{more})", "more": " …",
+           "item": "{name} {count}", "separator": ", ", "end": "."},
+}
+
+
 def _write_digest(analysis: WeeklyAnalysis, language: str, shown: int) -> str:
+    words = DIGEST_WORDING["zh" if language.startswith("zh") else "en"]
     week = analysis.week
 
-    def items(pairs, joiner):
-        return joiner.join(f"{k}{n}" if language.startswith("zh") else f"{k} {n}"
-                           for k, n in pairs[:shown])
+    def listed(part: str, items: list[str]) -> str:
+        return words[part].format(items=words["separator"].join(items[:shown])) if items else ""
 
+    text = words["head"].format(start=week.start, end=week.end, received=analysis.received)
+    if shown:
+        for part in ("by_category", "by_township"):
+            text += listed(part, [words["item"].format(name=name, count=n)
+                                  for name, n in getattr(analysis, part)])
+        text += listed("topics", [word for word, _n in analysis.topics])
+    text += words["open"].format(count=len(analysis.open_cases))
     numbers = [c.number for c in analysis.open_cases[:shown]]
-    more = len(analysis.open_cases) - len(numbers)
-    if language.startswith("zh"):
-        text = (f"民情周报 {week.start.month}月{week.start.day}日至{week.end.month}月{week.end.day}日："
-                f"受理{analysis.received}件")
-        if analysis.by_category and shown:
-            text += f"，类别：{items(analysis.by_category, '、')}"
-        if analysis.by_township and shown:
-            text += f"；乡镇：{items(analysis.by_township, '、')}"
-        if analysis.topics and shown:
-            text += "；热点：" + "、".join(word for word, _n in analysis.topics[:shown])
-        text += f"。超一周未办结{len(analysis.open_cases)}件"
-        if numbers:
-            text += "：" + "、".join(numbers) + ("等" if more > 0 else "")
-        return text + "。"
-    text = (f"Weekly digest {week.start:%d %b}–{week.end:%d %b}: {analysis.received} cases")
-    if analysis.by_category and shown:
-        text += f"; categories: {items(analysis.by_category, ', ')}"
-    if analysis.by_township and shown:
-        text += f"; townships: {items(analysis.by_township, ', ')}"
-    if analysis.topics and shown:
-        text += "; topics: " + ", ".join(word for word, _n in analysis.topics[:shown])
-    text += f". Open over a week: {len(analysis.open_cases)}"
     if numbers:
-        text += " (" + ", ".join(numbers) + (" …" if more > 0 else "") + ")"
-    return text + "."
+        more = words["more"] if len(analysis.open_cases) > len(numbers) else ""
+        text += words["numbers"].format(items=words["separator"].join(numbers), more=more)
+    return text + words["end"]

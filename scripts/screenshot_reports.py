@@ -10,21 +10,13 @@ Playwright). Needs fonts-wqy-microhei for the Chinese text.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import socket
 import sys
-import tempfile
-import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from studio import ROOT, chromium, demo_server, sign_in
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 MORE_UNITS = [("南山乡卫生院", "township"), ("东岭镇卫生院", "township"),
               ("县中医院", "county"), ("县疾控中心", "county")]
 TOPICS = [("药品供应", "村卫生室没有降压药，老人要跑到镇上去拿药"),
@@ -92,57 +84,21 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="dutyline-shots-") as tmp:
-        tmp_path = Path(tmp)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        base = f"http://127.0.0.1:{port}"
-        os.environ.update(DUTYLINE_INSTANCE=str(tmp_path / "instance"),
-                          DATABASE_URL=f"sqlite:///{tmp_path / 'shots.sqlite3'}",
-                          PUBLIC_BASE_URL=base, SECRET_KEY="screenshots",
-                          REDIS_URL="redis://127.0.0.1:1/0", DUTYLINE_LANGUAGE="zh-CN")
-        import logging
-
-        logging.disable(logging.WARNING)  # Redis is deliberately absent
-        from werkzeug.serving import make_server
-
-        from dashboard.app import create_app
-        from intake.db import make_engine, make_session_factory, upgrade_database
-        from intake.settings import load_settings
-
-        upgrade_database(os.environ["DATABASE_URL"])
-        session = make_session_factory(make_engine(os.environ["DATABASE_URL"]))()
-        _seed(session, datetime.now(timezone.utc))
-        session.close()
-        app = create_app({"DUTYLINE_SETTINGS": load_settings()})
-        server = make_server("127.0.0.1", port, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            _photograph(base, out)
-        finally:
-            server.shutdown()
+    with demo_server(lambda session, _tmp: _seed(session, datetime.now(timezone.utc))) as (base, _):
+        _photograph(base, out)
     for name in ("reports.png", "weekly.png"):
         print(out / name)
     return 0
 
 
 def _photograph(base: str, out: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-        page.goto(base + "/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", "dutyline-demo")
-        page.click("#login-form button[type=submit]")
-        page.wait_for_load_state()
+        sign_in(page, base, "admin")
         page.goto(base + "/reports?preset=quarter")
         page.screenshot(path=str(out / "reports.png"), full_page=True)
         page.goto(base + "/reports/weekly")
         page.screenshot(path=str(out / "weekly.png"), full_page=True)
-        browser.close()
 
 
 if __name__ == "__main__":

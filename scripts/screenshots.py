@@ -11,23 +11,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import secrets
-import socket
 import struct
 import sys
-import tempfile
-import threading
 import wave
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from studio import ROOT, chromium, demo_server, sign_in
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = ("inbox.png", "call.png", "leader-phone.png", "leader-feedback-sms.png", "unit-home.png",
          "unit-result.png", "supervision.png", "cases.png", "new-case.png", "case-history.png")
 CALLS = [
@@ -201,50 +193,17 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="dutyline-shots-") as tmp:
-        tmp_path = Path(tmp)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        base = f"http://127.0.0.1:{port}"
-        os.environ.update(DUTYLINE_INSTANCE=str(tmp_path / "instance"),
-                          DATABASE_URL=f"sqlite:///{tmp_path / 'shots.sqlite3'}",
-                          PUBLIC_BASE_URL=base, SECRET_KEY="screenshots",
-                          REDIS_URL="redis://127.0.0.1:1/0", DUTYLINE_LANGUAGE="zh-CN")
-        for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
-            os.environ.pop(name, None)
-        import logging
-
-        logging.disable(logging.WARNING)  # Redis is deliberately absent
-        from werkzeug.serving import make_server
-
-        from dashboard.app import create_app
-        from intake.db import make_engine, make_session_factory, upgrade_database
-        from intake.settings import load_settings
-
-        upgrade_database(os.environ["DATABASE_URL"])
-        session = make_session_factory(make_engine(os.environ["DATABASE_URL"]))()
-        ids = _seed(session, tmp_path)
-        session.close()
-        app = create_app({"DUTYLINE_SETTINGS": load_settings()})
-        server = make_server("127.0.0.1", port, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            _photograph(base, ids, out)
-        finally:
-            server.shutdown()
+    with demo_server(_seed) as (base, ids):
+        _photograph(base, ids, out)
     for name in SHOTS:
         print(out / name)
     return 0
 
 
 def _photograph(base: str, ids: dict, out: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         desk = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-        _sign_in(desk, base, "duty")
+        sign_in(desk, base, "duty")
         desk.goto(base + "/inbox")
         desk.screenshot(path=str(out / "inbox.png"))
         desk.goto(f"{base}/calls/{ids['call']}")
@@ -255,7 +214,7 @@ def _photograph(base: str, ids: dict, out: Path) -> None:
         phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
                                     has_touch=True, device_scale_factor=2,
                                     locale="zh-CN").new_page()
-        _sign_in(phone, base, "wang")
+        sign_in(phone, base, "wang")
         phone.goto(f"{base}/cases/{ids['case']}")
         phone.screenshot(path=str(out / "leader-phone.png"))
         phone.goto(f"{base}/cases/{ids['answered']}/feedback/preview?note="
@@ -264,13 +223,13 @@ def _photograph(base: str, ids: dict, out: Path) -> None:
         unit = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
                                    has_touch=True, device_scale_factor=2,
                                    locale="zh-CN").new_page()
-        _sign_in(unit, base, "chengguan")
+        sign_in(unit, base, "chengguan")
         unit.screenshot(path=str(out / "unit-home.png"))
         unit.goto(f"{base}/cases/{ids['waiting']}")
         unit.locator("#result-form").scroll_into_view_if_needed()
         unit.screenshot(path=str(out / "unit-result.png"), full_page=True)
         office = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-        _sign_in(office, base, "duban")
+        sign_in(office, base, "duban")
         office.screenshot(path=str(out / "supervision.png"), full_page=True)
         desk.goto(f"{base}/cases")
         desk.screenshot(path=str(out / "cases.png"))
@@ -278,15 +237,6 @@ def _photograph(base: str, ids: dict, out: Path) -> None:
         desk.screenshot(path=str(out / "new-case.png"))
         desk.goto(f"{base}/cases/{ids['closed']}")
         desk.screenshot(path=str(out / "case-history.png"), full_page=True)
-        browser.close()
-
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "dutyline-demo")
-    page.click("#login-form button[type=submit]")
-    page.wait_for_load_state()
 
 
 if __name__ == "__main__":
