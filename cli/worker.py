@@ -18,6 +18,13 @@ wait in Redis (they do not fail) until a worker with a model starts.
 
 Unless it runs in burst mode, the worker also forks RQ's cron scheduler (jobs.schedule),
 which enqueues the sweep every DUTYLINE_SWEEP_INTERVAL_SECONDS; it dies with the worker.
+A thread of the parent (CronSupervisor) watches it: when it dies (kill -9, a crash) it is
+reaped at once and forked again, after a wait that doubles from 1 s to 60 s while it keeps
+dying young, so that the sweep never stops while the worker runs.
+
+    dutyline worker ─┬─ main thread: the RQ worker(s)
+                     └─ CronSupervisor thread ──fork──► cron scheduler ... (dies) ──► reap,
+                                                        wait, fork it again
 """
 from __future__ import annotations
 
@@ -29,6 +36,9 @@ import multiprocessing.connection
 import os
 import signal
 import socket
+import threading
+import time
+from typing import Callable
 
 from intake.db import session_scope
 from intake.heartbeat import beat
@@ -69,16 +79,82 @@ def run_worker(burst: bool = False, name: str | None = None, with_model: bool = 
     # Move everything loaded so far out of the cyclic collector's reach: otherwise a
     # collection in a work-horse writes to every object header and copies those pages.
     gc.freeze()
-    cron = None if burst else _start_cron(settings)
+    cron = None if burst else CronSupervisor(lambda: _start_cron(settings))
+    if cron is not None:
+        cron.start()
     try:
         if processes == 1:
             _serve(base, model, burst)
             return
         _serve_in_children(base, model, burst, processes)
     finally:
-        if cron is not None and cron.is_alive():
-            cron.terminate()
-            cron.join(10)
+        if cron is not None:
+            cron.stop()
+
+
+# The first restart of a scheduler that died comes after this long; each death within
+# CRON_STEADY_SECONDS of its start doubles the wait, up to the maximum.
+CRON_RESTART_MIN_SECONDS = 1.0
+CRON_RESTART_MAX_SECONDS = 60.0
+CRON_STEADY_SECONDS = 60.0
+CRON_STOP_SECONDS = 10.0
+
+
+class CronSupervisor:
+    """Keep the cron scheduler child running: reap it when it dies and fork it again.
+
+    The watching is a thread of the worker's parent, which is busy being (or waiting for) the
+    RQ worker. A child forked by a thread gets its PR_SET_PDEATHSIG when that *thread*
+    ends, so the thread lives until stop(), which then stops the child too.
+    """
+
+    def __init__(self, start_child: Callable[[], multiprocessing.Process]):
+        self._start_child = start_child
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.process: multiprocessing.Process | None = None
+        self.restarts = 0
+
+    def start(self) -> None:
+        """Fork the scheduler and start watching it."""
+        self._thread = threading.Thread(target=self._watch, name="dutyline-cron-supervisor",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching, then stop the scheduler (SIGTERM, SIGKILL after 10 s)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+        process = self.process
+        if process is not None and process.is_alive():
+            process.terminate()
+            process.join(CRON_STOP_SECONDS)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+    def _watch(self) -> None:
+        delay = CRON_RESTART_MIN_SECONDS
+        while True:
+            process = self._start_child()
+            self.process = process
+            started = time.monotonic()
+            while not self._stopping.is_set():
+                if multiprocessing.connection.wait([process.sentinel], timeout=1.0):
+                    break
+            if self._stopping.is_set():
+                return
+            process.join()  # reap it: a dead child nobody waits for stays a zombie
+            lived = time.monotonic() - started
+            if lived >= CRON_STEADY_SECONDS:
+                delay = CRON_RESTART_MIN_SECONDS
+            log.error("the cron scheduler (pid %s) exited with %s after %.0f s; starting it "
+                      "again in %.0f s", process.pid, process.exitcode, lived, delay)
+            if self._stopping.wait(delay):
+                return
+            delay = min(delay * 2, CRON_RESTART_MAX_SECONDS)
+            self.restarts += 1
 
 
 def _start_cron(settings) -> multiprocessing.Process:

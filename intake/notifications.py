@@ -6,11 +6,11 @@ fails or a Redis outage loses nothing: the reconciler finds PENDING rows and sen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from intake.audit import Actor, record_event
@@ -24,6 +24,11 @@ from intake.statuses import (NOTIFICATION_FAILURES, NOTIFICATION_RANK, Notificat
 
 GSM7_SEGMENT, GSM7_MULTIPART = 160, 153
 UCS2_SEGMENT, UCS2_MULTIPART = 70, 67
+# SMS are handed to Twilio within seconds of their commit; one still waiting after this long
+# means nothing sends them (no worker, no sender, Twilio unreachable).
+SMS_PENDING_LIMIT = timedelta(minutes=5)
+# A failure this recent means SMS are failing now, not that one failed last week.
+SMS_FAILURE_WINDOW = timedelta(minutes=15)
 SUMMARY_EXCERPT_CHARS = 20
 _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -347,6 +352,30 @@ def list_failed_notifications(session: Session, limit: int = 20) -> list[Notific
         select(Notification).where(Notification.status.in_(NOTIFICATION_FAILURES),
                                    Notification.resent_as_id.is_(None))
         .order_by(Notification.id.desc()).limit(limit)))
+
+
+def judge_sms(session: Session, now: datetime) -> dict:
+    """Tell whether SMS go out: none failed lately and none waits longer than a few minutes."""
+    waiting = session.execute(
+        select(func.count(Notification.id), func.min(Notification.created_at))
+        .where(Notification.status == NotificationStatus.PENDING,
+               Notification.created_at < now - SMS_PENDING_LIMIT)).one()
+    failed = session.execute(
+        select(func.count(Notification.id), func.max(Notification.updated_at))
+        .where(Notification.status.in_(NOTIFICATION_FAILURES),
+               Notification.resent_as_id.is_(None),
+               Notification.updated_at >= now - SMS_FAILURE_WINDOW)).one()
+    problems = ([f"{failed[0]} SMS failed in the last "
+                 f"{int(SMS_FAILURE_WINDOW.total_seconds()) // 60} min"] if failed[0] else []) + (
+        [f"{waiting[0]} SMS waiting longer than "
+         f"{int(SMS_PENDING_LIMIT.total_seconds()) // 60} min"] if waiting[0] else [])
+    return {"ok": not problems, "hint": "; ".join(problems) or None,
+            "pending_too_long": waiting[0],
+            "oldest_pending_at": waiting[1].isoformat() if waiting[1] else None,
+            "failed_recently": failed[0],
+            "last_failed_at": failed[1].isoformat() if failed[1] else None,
+            "pending_limit_seconds": int(SMS_PENDING_LIMIT.total_seconds()),
+            "failure_window_seconds": int(SMS_FAILURE_WINDOW.total_seconds())}
 
 
 def list_case_notifications(session: Session, case_id: int) -> list[Notification]:

@@ -97,6 +97,14 @@ class Settings:
                 "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not: set TWILIO_AUTH_TOKEN "
                 "to the account's auth token, or unset TWILIO_ACCOUNT_SID to run without Twilio"
             )
+        # With an account every SMS goes to Twilio, which refuses one without a sender: the
+        # service would run with every notification failing (issue 16 item 11).
+        if self.has_twilio_account and not (self.twilio_from_number
+                                            or self.twilio_messaging_service_sid):
+            raise ConfigurationError(
+                "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set but no SMS sender is: set "
+                "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID, or unset the account "
+                "to keep SMS in the outbox")
 
     @property
     def has_twilio_account(self) -> bool:

@@ -41,6 +41,7 @@ def twilio(env, monkeypatch):
     stand_in = TwilioStandIn()
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "real-token")
+    monkeypatch.setenv("TWILIO_FROM_NUMBER", "+8657100001111")  # an account needs a sender
     monkeypatch.setenv("TWILIO_API_BASE_URL", stand_in.url)
     monkeypatch.setenv("DELETE_TWILIO_RECORDINGS", "true")
     reset_runtime()

@@ -576,7 +576,9 @@ def test_public_healthz_shows_only_states(settings, demo):
                     "database": {"ok": True, "status": "ok"},
                     "redis": {"ok": False, "status": "degraded"},
                     "worker": {"ok": True, "status": "ok"},
-                    "model": body["model"], "sweep": {"last": None}}
+                    "model": body["model"],
+                    "sweep": {"ok": False, "status": "degraded", "last": None},
+                    "sms": {"ok": True, "status": "ok"}}
     assert set(body["model"]) == {"ok", "status"}
     text = response.get_data(as_text=True)
     for secret in ("secret-host", "worker-host-7", "4242", str(settings.vosk_model_path)):
@@ -597,14 +599,19 @@ def test_details_go_to_a_signed_in_admin_only(client, demo):
     assert "workers" not in client.get("/healthz").get_json()["worker"]
 
 
-def test_dutyline_health_json_gives_the_details(env, demo):
+def test_dutyline_health_json_gives_the_details(env, demo, redis):
     import json
 
     from click.testing import CliRunner
 
     from cli.main import main
+    from intake.models import utcnow
+    from jobs.schedule import LAST_SWEEP_KEY
 
     _beat(demo)
+    # A scheduled sweep a moment ago: without one the scheduler is not working (issue 16).
+    redis.set(LAST_SWEEP_KEY, json.dumps({"finished_at": utcnow().isoformat(),
+                                          "host": "worker-host-7"}))
     result = CliRunner().invoke(main, ["health", "--json"])
 
     assert result.exit_code == 0, result.output
@@ -612,3 +619,4 @@ def test_dutyline_health_json_gives_the_details(env, demo):
     assert report["ok"] is True and report["database"]["status"] == "ok"
     assert report["worker"]["workers"][0]["name"] == "worker-host-7:4242"
     assert report["model"]["path"]
+    assert report["sweep"]["last"]["host"] == "worker-host-7"

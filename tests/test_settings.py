@@ -32,7 +32,8 @@ def test_environment_overrides(tmp_path):
         "REDIS_URL": "redis://cache:6379/2", "DUTYLINE_LANGUAGE": "en-US",
         "TWILIO_RECORDING_HOSTS": "api.twilio.com, 127.0.0.1:9000",
         "PUBLIC_BASE_URL": "https://line.example.gov.cn/", "TWILIO_ACCOUNT_SID": "AC1",
-        "TWILIO_AUTH_TOKEN": "real-token", "TWILIO_WEBHOOK_FRAGMENT": "#rc=2&rp=all",
+        "TWILIO_AUTH_TOKEN": "real-token", "TWILIO_FROM_NUMBER": "+8657100001111",
+        "TWILIO_WEBHOOK_FRAGMENT": "#rc=2&rp=all",
         "DUTYLINE_URGENT_KEYWORDS": "紧急, 中毒"})
     assert settings.redis_url == "redis://cache:6379/2"
     assert settings.voice_name == "Polly.Joanna"
@@ -44,9 +45,11 @@ def test_environment_overrides(tmp_path):
 
 
 @pytest.mark.parametrize("credentials", [
-    {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "real-token"},
+    {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "real-token",
+     "TWILIO_MESSAGING_SERVICE_SID": "MG1"},
     {"TWILIO_AUTH_TOKEN": "real-token"},
-])  # an account SID alone refuses to start (tests/test_probes.py, issue 12 item 4)
+])  # an account SID alone refuses to start (tests/test_probes.py, issue 12 item 4), and so
+#     does an account without a sender (tests/test_ops.py, issue 16 item 11)
 def test_with_twilio_credentials_only_twilio_serves_recordings_by_default(tmp_path, credentials):
     settings = load_settings({"DUTYLINE_INSTANCE": str(tmp_path), **credentials})
     assert settings.recording_hosts == ("api.twilio.com",)
