@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,11 +26,15 @@ from twilio.request_validator import RequestValidator
 from intake.audit import Actor
 from intake.cases import acknowledge_case, answer_case, handle_case
 from intake.clock import Clock
-from intake.feedback import record_feedback
+from intake.exceptions import Conflict
+from intake.feedback import rate_case, record_feedback
 from intake.models import AuditEvent, Case, CaseAssignment, InboundMessage
 from intake.settings import DEV_AUTH_TOKEN
+from intake.supervision import escalate_case, extend_deadline, overrule_extension
 from intake.tokens import issue_token
-from tests.case_support import CALENDAR, SMS, TZ, add_people, route_case
+from intake.transfers import accept_result, file_result, return_result, transfer_case
+from intake.transitions import claim_case
+from tests.case_support import CALENDAR, SMS, TZ, add_people, result_form, route_case
 
 CLOCK = Clock(TZ)
 TIMEOUT = 30  # seconds for one request; a race settles in well under one
@@ -356,3 +360,86 @@ def test_concurrent_creators_get_consecutive_numbers(server, demo, people, token
     assert sorted(numbers) == expected
     stored = sorted(demo.scalars(select(Case.number)))
     assert stored == expected
+
+
+# ---------------------------------------------------------------- every action is a claim
+def _routed(demo, people):
+    return route_case(demo, CLOCK)
+
+
+def _handling(demo, people):
+    case = route_case(demo, CLOCK)
+    handle_case(demo, people["wang"], case, "", CLOCK, CALENDAR)
+    return case
+
+
+def _extended(demo, people):
+    case = _handling(demo, people)
+    extend_deadline(demo, people["sup"], case, case.deadline_at + timedelta(days=2), "等待化验",
+                    CLOCK)
+    return case
+
+
+def _transferred(demo, people):
+    case = route_case(demo, CLOCK)
+    transfer_case(demo, people["wang"], case, people["units"]["城关镇卫生院"].id, CLOCK, CALENDAR,
+                  SMS)
+    return case
+
+
+def _result_filed(demo, people):
+    case = _transferred(demo, people)
+    file_result(demo, people["cg"], case, result_form(), CLOCK)
+    return case
+
+
+def _answered(demo, people):
+    case = _handling(demo, people)
+    answer_case(demo, people["wang"], case, "已协调药店补货", CLOCK)
+    return case
+
+
+ACTIONS = {
+    "acknowledge": (_routed, lambda s, p, c: acknowledge_case(s, p["wang"], c, CLOCK)),
+    "handle": (_routed, lambda s, p, c: handle_case(s, p["wang"], c, "", CLOCK, CALENDAR)),
+    "transfer": (_routed, lambda s, p, c: transfer_case(
+        s, p["wang"], c, p["units"]["县人民医院"].id, CLOCK, CALENDAR, SMS)),
+    "escalate": (_routed, lambda s, p, c: escalate_case(
+        s, p["wang"], c, "bureau_meeting", "涉及多个单位", CLOCK)),
+    "extend": (_handling, lambda s, p, c: extend_deadline(
+        s, p["sup"], c, c.deadline_at + timedelta(days=1), "等待化验", CLOCK)),
+    "overrule": (_extended, lambda s, p, c: overrule_extension(s, p["sup"], c, "理由不足", CLOCK)),
+    "result": (_transferred, lambda s, p, c: file_result(s, p["cg"], c, result_form(), CLOCK)),
+    "accept": (_result_filed, lambda s, p, c: accept_result(s, p["sup"], c, CLOCK)),
+    "return": (_result_filed, lambda s, p, c: return_result(
+        s, p["sup"], c, "format", "缺少公章页", CLOCK, CALENDAR, SMS)),
+    "answer": (_handling, lambda s, p, c: answer_case(s, p["wang"], c, "已办结", CLOCK)),
+    "feedback": (_answered, lambda s, p, c: record_feedback(s, p["wang"], c, "phone", "", CLOCK, SMS)),
+    "rate": (_fed_back_case, lambda s, p, c: rate_case(
+        s, p["duty"], c, "satisfied", CLOCK, CALENDAR, SMS)),
+}
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_every_action_on_a_case_that_changed_since_it_was_read_is_a_conflict(
+        action, demo, people, session_factory):
+    prepare, act = ACTIONS[action]
+    case = prepare(demo, people)
+    demo.commit()
+    # Another request reads the case, as a door does before it acts...
+    reader = session_factory()
+    try:
+        seen = reader.get(Case, case.id)
+        _ = (seen.status, seen.version, seen.deadline_changes, seen.assignments, seen.results)
+        events = demo.scalar(select(func.count()).select_from(AuditEvent))
+        # ...and meanwhile someone else's action commits (every action bumps the version).
+        claim_case(demo, case)
+        demo.commit()
+        with pytest.raises(Conflict) as refused:
+            act(reader, people, seen)
+        assert refused.value.code == "conflict"
+        reader.rollback()
+    finally:
+        reader.close()
+    demo.expire_all()
+    assert demo.scalar(select(func.count()).select_from(AuditEvent)) == events
