@@ -251,7 +251,7 @@ def health_command(as_json: bool) -> None:
 
 def _register_optional_commands() -> None:
     # Command groups owned by other modules register themselves here.
-    from cli import bench_dashboard, bench_ivr, bench_transcription, duty, speech, users
+    from cli import bench_creates, bench_dashboard, bench_ivr, bench_transcription, duty, speech, users
     from cli import calendar as working_calendar
     from cli import directory as directory_commands
     from cli import eval as evaluation
@@ -261,6 +261,7 @@ def _register_optional_commands() -> None:
     speech.register(main)
     duty.register(main)
     bench_ivr.register(main)
+    bench_creates.register(main)
     users.register(main)
     bench_dashboard.register(main)
     bench_transcription.register(main)

@@ -9,7 +9,7 @@ authenticates, parses the body into the domain's types, and maps errors onto one
     401 no valid auth (a bad or revoked token, a disabled user, a session write without CSRF)
     404 a case the caller may not see (or that does not exist: ids cannot be probed)
     403 a case the caller may see but may not act on
-    409 a move the state machine refuses
+    409 a move the state machine refuses, or `conflict`: someone else acted on the case first
     422 bad input; `field` names it, `code` says what is wrong
 
 Auth is `Authorization: Bearer TOKEN` (intake/tokens.py) or a signed-in browser session,
@@ -43,6 +43,7 @@ from intake.lifecycle import Outcome
 from intake.models import Case
 from intake.statuses import CaseStatus
 from intake.tokens import authenticate_token
+from intake.transitions import expect_version
 from web.services import get_clock, get_db, get_job_queue, get_settings, get_sms_context
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -339,7 +340,15 @@ def _case_for(number: str, action: str) -> Case:
     # may not act gets 404 or 403, never a 422 that would confirm the case exists.
     case = _case(number)
     check(_who(), action, case)
+    # Optional optimistic lock: `If-Match: "VERSION"` (the case JSON's `version`) refuses,
+    # as a 409 conflict, an action taken on a case that changed since the client read it.
+    expect_version(case, _if_match())
     return case
+
+
+def _if_match() -> int | None:
+    tag = (request.headers.get("If-Match") or "").strip().removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() else None
 
 
 def _done(outcome: Outcome, status: int = 200):

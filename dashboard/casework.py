@@ -27,6 +27,7 @@ from intake.holidays import load_calendar
 from intake.inbox import get_visible_case
 from intake.notifications import compose_feedback_sms, count_segments
 from intake.statuses import CaseChannel, Role
+from intake.transitions import expect_version
 from web.services import get_clock, get_db, get_job_queue, get_settings, get_sms_context
 
 bp = Blueprint("casework", __name__)
@@ -49,11 +50,13 @@ def _act(case_id: int, action, done: str):
     db = get_db()
     case = get_visible_case(db, current_user(), case_id)
     try:
+        expect_version(case, request.form.get("version", type=int))
         outcome = action(db, case)
     except (ValidationError, InvalidTransition) as exc:
         db.rollback()
         flash(error_message(exc), "error")
-        # The case page again, with the refusal's status: 409 for the state, 422 for input.
+        # The case page again, with the refusal's status: 409 for the state (a Conflict too:
+        # someone else acted first, and the page now shows what they did), 422 for input.
         status = 409 if isinstance(exc, InvalidTransition) else 422
         return render_case_page(db, get_visible_case(db, current_user(), case_id)), status
     commit_and_dispatch(db, QueuedWork(sms=outcome.sms), get_job_queue(), _who().actor)

@@ -14,6 +14,7 @@ ERROR_MESSAGES = {
     "error": _l("That did not work."),
     "invalid_input": _l("Check the form: something in it cannot be accepted."),
     "invalid_transition": _l("This case or call is not in a state that allows that."),
+    "conflict": _l("Someone else acted on this case or call first; it is shown as it now is."),
     "not_found": _l("Not found."),
     "forbidden": _l("You may see this case but may not do that."),
     "configuration": _l("The service is not configured correctly."),

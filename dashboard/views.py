@@ -26,7 +26,8 @@ from intake.directory import list_leaders, list_units, search_directory
 from intake.access import allowed, principal_of
 from intake.clock import Clock
 from intake.deadlines import deadline_is_provisional
-from intake.exceptions import DutylineError, Forbidden, InvalidTransition, NotFound, ValidationError
+from intake.exceptions import (Conflict, DutylineError, Forbidden, InvalidTransition, NotFound,
+                               ValidationError)
 from intake.history import list_case_history
 from intake.holidays import load_calendar
 from intake.inbox import (REVIEWABLE_STATES, get_visible_call, get_visible_case, list_inbox,
@@ -37,6 +38,7 @@ from intake.notifications import (count_segments, get_notification, list_case_no
                                   preview_case_sms,
                                   resend_notification)
 from intake.statuses import Role
+from intake.transitions import expect_version
 from web.services import get_db, get_job_queue, get_settings
 
 bp = Blueprint("views", __name__)
@@ -413,8 +415,16 @@ def acknowledge(case_id: int):
     """Record the leader's acknowledgement (已收到)."""
     db = get_db()
     case = get_visible_case(db, current_user(), case_id)
-    case_service.acknowledge_case(db, principal_of(current_user(), request.remote_addr), case,
-                                  Clock(get_settings().timezone), via="web")
+    try:
+        expect_version(case, request.form.get("version", type=int))
+        case_service.acknowledge_case(db, principal_of(current_user(), request.remote_addr),
+                                      case, Clock(get_settings().timezone), via="web")
+    except Conflict as exc:
+        # Someone acknowledged (or acted) first, by SMS or the API: say so over the case as
+        # it now is (the rollback expired it, so it is read again).
+        db.rollback()
+        flash(_user_message(exc), "error")
+        return render_case_page(db, get_visible_case(db, current_user(), case_id)), 409
     db.commit()
     return redirect(url_for("views.case_page", case_id=case_id))
 

@@ -12,6 +12,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from intake.audit import Actor, record_event
@@ -28,9 +30,10 @@ from intake.notifications import SmsContext, compose_case_sms, queue_sms
 from intake.phones import to_e164
 from intake.routing import RouteChoice, choose_leader
 from intake.statuses import CallStatus, CaseChannel, CaseStatus, DeadlineKind, NotificationKind
-from intake.transitions import move_status
+from intake.transitions import claim_call, move_status
 
 SUMMARY_MAX_CHARS = 200
+_UPSERTS = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 CONTENT_MAX_CHARS = 10000
 
 
@@ -64,12 +67,16 @@ def confirm_call(session: Session, call_id: int, confirmation: Confirmation, act
     Raises:
         ValidationError: missing name, no leader to route to, or an override without reason.
         InvalidTransition: the call is already confirmed or not yet recorded.
+        Conflict: someone else confirmed (or otherwise moved) the call since it was read.
     """
     clock = clock or Clock()
     confirmation.validate()
     call = get_call(session, call_id)
     liaison = session.get(Liaison, confirmation.liaison_id) if confirmation.liaison_id else None
     route = choose_leader(session, liaison, confirmation.leader_id, confirmation.route_reason)
+    # Two officers confirming one call at once: the first claim wins, the second is a Conflict
+    # (the unique call_id on cases would otherwise refuse it only at commit, as a 500).
+    claim_call(session, call)
     move_status(session, call, CallStatus.CONFIRMED, actor, "call.confirmed")
     return _open_case(session, confirmation, liaison, route, actor, clock, call=call,
                       # A call the duty phone answered came in live, not as a voicemail.
@@ -263,7 +270,8 @@ def describe_case(session: Session, case: Case, now: datetime, *, tz: str | None
                 "text": entry.text, "details": entry.details}
                for entry in list_case_history(session, case, language, tz or BUREAU_TIMEZONE)]
     return {
-        "number": case.number, "status": case.status.value, "channel": case.channel.value,
+        "number": case.number, "status": case.status.value, "version": case.version,
+        "channel": case.channel.value,
         "caller_name": case.caller_name, "caller_unit": case.caller_unit,
         "caller_phone": case.caller_phone, "summary": case.summary, "urgent": case.urgent,
         "leader": case.leader.name if case.leader else None, "leader_id": case.leader_id,
@@ -312,18 +320,21 @@ def describe_case(session: Session, case: Case, now: datetime, *, tz: str | None
 def _next_case_number(session: Session, clock: Clock) -> str:
     # The series follows the bureau's local year: a case confirmed at 01:00 Beijing time on
     # 1 January (still 31 December in UTC) starts the new year's numbers.
-    # The counter row is locked (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises
-    # writers) so two officers confirming at once never get the same number.
+    # One atomic statement takes the next number (an upsert that creates the year's row or
+    # bumps it, RETURNING the value): on PostgreSQL it holds the row lock, on SQLite the
+    # write lock, until the case's own transaction ends. A SELECT ... FOR UPDATE did nothing
+    # on SQLite (its reads run outside the transaction), so two creators read the same
+    # value. In the case's transaction, a case that is not stored gives its number back:
+    # the register has no gaps and no duplicates.
     year = clock.today().year
-    counter = session.scalar(
-        select(CaseCounter).where(CaseCounter.year == year).with_for_update()
-    )
-    if counter is None:
-        counter = CaseCounter(year=year, last_value=0)
-        session.add(counter)
-    counter.last_value += 1
-    session.flush()
-    return _format_case_number(year, counter.last_value)
+    table = CaseCounter.__table__
+    connection = session.connection()
+    insert = _UPSERTS[connection.dialect.name](table).values(year=year, last_value=1)
+    value = connection.execute(
+        insert.on_conflict_do_update(index_elements=[table.c.year],
+                                     set_={"last_value": table.c.last_value + 1})
+        .returning(table.c.last_value)).scalar_one()
+    return _format_case_number(year, value)
 
 
 def peek_next_case_number(session: Session, clock: Clock) -> str:

@@ -3,6 +3,7 @@ one input field); the dashboard, the JSON API and SMS replies translate the code
 
     DutylineError                    code
      ├── InvalidTransition           invalid_transition   a move the transition map does not allow
+     │    └── Conflict               conflict             someone else acted on the case first (one winner)
      ├── NotFound                    not_found            does not exist, or the actor may not see it
      ├── Forbidden                   forbidden            the actor may see it but may not do that
      ├── ValidationError             (given per raise)    input that cannot be accepted; .field names it
@@ -37,6 +38,26 @@ class InvalidTransition(DutylineError):
         self.entity = entity
         self.current = current
         self.target = target
+
+
+class Conflict(InvalidTransition):
+    """Raised when the case changed after the actor read it: someone else acted first.
+
+    A kind of refused move (409 wherever InvalidTransition is), so every door that already
+    refuses a move refuses this one too; the doors that can say more (the case page, an SMS
+    reply) tell the loser that someone else acted and show the case as it now is.
+    """
+
+    code = "conflict"
+
+    def __init__(self, entity: str, entity_id: int | None, seen: object):
+        DutylineError.__init__(self, f"{entity} {entity_id} changed since it was read "
+                                     f"(seen {seen}); someone else acted first")
+        self.entity = entity
+        self.entity_id = entity_id
+        self.seen = seen
+        self.current = None
+        self.target = None
 
 
 class NotFound(DutylineError):

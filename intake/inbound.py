@@ -14,6 +14,7 @@ from intake.audit import Actor
 from intake.cases import acknowledge_case
 from intake.escalation import acknowledge_urgent_call, find_urgent_call_awaiting
 from intake.clock import Clock, WorkingCalendar
+from intake.exceptions import Conflict
 from intake.feedback import rate_case
 from intake.holidays import load_calendar
 from intake.models import Case, InboundMessage, Leader, Liaison
@@ -34,12 +35,16 @@ REPLIES = {
               "redo": "已收到您的评价，案件{number}将退回重新办理。",
               "which": "您有多个案件待评价（{numbers}），请回复评分加案件号，如“1 {numbers}”。",
               "no_case": "未找到待处理的案件{number}。", "nothing": "目前没有待处理的案件。",
+              "already_rated": "案件{number}已有评价，本次回复未重复记录。",
+              "already_acknowledged": "案件{number}已确认收到，无需再回复。",
               "unknown": "未能识别您的回复。"},
     "en-US": {"ack": "Case {number} acknowledged.",
               "urgent_ack": "You have taken on urgent message {reference}; it goes no further up.", "rated": "Thank you for rating case {number}.",
               "redo": "Thank you; case {number} goes back to be handled again.",
               "which": "Several cases await your rating ({numbers}); reply with the rating and the case number.",
               "no_case": "No open case {number} was found.", "nothing": "No case is waiting.",
+              "already_rated": "Case {number} has already been rated; this reply was not counted.",
+              "already_acknowledged": "Case {number} was already acknowledged.",
               "unknown": "Sorry, we did not understand your reply."},
 }
 
@@ -126,12 +131,24 @@ def _acknowledge_by_sms(session, leader: Leader, number, replies, clock):
     if number is not None:
         case = session.scalar(waiting.where(Case.number == number))
         if case is None:
+            done = session.scalar(select(Case).where(Case.leader_id == leader.id,
+                                                     Case.number == number))
+            if done is not None:
+                return "already_acknowledged", done, InboundReply(
+                    replies["already_acknowledged"].format(number=number))
             return "no_such_case", None, InboundReply(replies["no_case"].format(number=number))
     else:
         case = session.scalar(waiting.order_by(Case.routed_at, Case.id).limit(1))
         if case is None:
             return "nothing_waiting", None, InboundReply(replies["nothing"])
-    acknowledge_case(session, sms_leader(leader), case, clock, via="sms")
+    try:
+        # A savepoint: when the page or the API acknowledged first, only this action is
+        # undone; the message is still recorded, with its reply.
+        with session.begin_nested():
+            acknowledge_case(session, sms_leader(leader), case, clock, via="sms")
+    except Conflict:
+        return "conflict", case, InboundReply(
+            replies["already_acknowledged"].format(number=case.number))
     return "acknowledged", case, InboundReply(replies["ack"].format(number=case.number))
 
 
@@ -142,13 +159,31 @@ def _rate_by_sms(session, liaison: Liaison, rating: str, number, replies, clock,
         awaiting = awaiting.where(Case.number == number)
     cases = list(session.scalars(awaiting.order_by(Case.fed_back_at, Case.id)))
     if not cases:
+        rated = _latest_rated_case(session, liaison, number)
+        if rated is not None:
+            # A second reply to the same request (another "1" or a change of mind, or two
+            # replies racing): the first rating stands, and the liaison is told so.
+            return "already_rated", rated, InboundReply(
+                replies["already_rated"].format(number=rated.number))
         key = "no_case" if number else "nothing"
         return "nothing_to_rate", None, InboundReply(replies[key].format(number=number))
     if len(cases) > 1:
         numbers = "、".join(case.number for case in cases)
         return "ambiguous", None, InboundReply(replies["which"].format(numbers=numbers))
     case = cases[0]
-    outcome = rate_case(session, sms_liaison(liaison), case, rating, clock, calendar, sms,
-                        via="sms")
+    try:
+        with session.begin_nested():
+            outcome = rate_case(session, sms_liaison(liaison), case, rating, clock, calendar,
+                                sms, via="sms")
+    except Conflict:
+        return "conflict", case, InboundReply(replies["already_rated"].format(number=case.number))
     key = "redo" if rating == "dissatisfied" else "rated"
     return "rated", case, InboundReply(replies[key].format(number=case.number), outcome.sms)
+
+
+def _latest_rated_case(session, liaison: Liaison, number: str | None) -> Case | None:
+    """Return the liaison's most recently rated case (the one named, when a number is given)."""
+    rated = select(Case).where(Case.liaison_id == liaison.id, Case.satisfaction.is_not(None))
+    if number is not None:
+        rated = rated.where(Case.number == number)
+    return session.scalar(rated.order_by(Case.fed_back_at.desc(), Case.id.desc()).limit(1))

@@ -5,6 +5,10 @@ all of them go through `begin` (the permission table) and `move` (the one transi
 intake/statuses.py, applied by intake.transitions.move_status), and return an `Outcome`:
 the work to dispatch once the caller has committed (SMS notification ids). No action commits.
 
+`move` and `note_event` claim the case (a compare-and-set on its version,
+intake.transitions.claim_case), so of two people acting at once exactly one wins; the other
+gets `Conflict` and the door rolls back everything the action had done.
+
 Audit rows carry what a history sentence needs ("王建国 转交 城关镇卫生院，限 12月1日 17:30 前"):
 `by` (the actor's name) and, where it applies, `unit`, `due` and `reason`.
 """
@@ -23,7 +27,7 @@ from intake.clock import Clock
 from intake.exceptions import ValidationError
 from intake.models import Case, DeadlineChange, Notification, SupervisionEntry
 from intake.statuses import CaseStatus, DeadlineKind, SupervisionCause
-from intake.transitions import move_status
+from intake.transitions import claim_case, move_status
 
 Choice = TypeVar("Choice", bound=Enum)
 
@@ -62,7 +66,8 @@ def move(session: Session, case: Case, target: CaseStatus, principal: Principal,
 
 
 def note_event(session: Session, case: Case, principal: Principal, action: str, **details) -> None:
-    """Write an audit row for a case event that does not change its status."""
+    """Claim the case and write an audit row for an event that does not change its status."""
+    claim_case(session, case)
     record_event(session, principal.actor, action, case, after={"by": principal.name, **details})
 
 

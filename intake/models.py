@@ -248,7 +248,7 @@ def is_unspaced(char: str) -> bool:
 
 
 class CaseCounter(Base):
-    """The last case number handed out per year; locked while incremented."""
+    """The last case number handed out per local year, bumped in one atomic statement."""
 
     __tablename__ = "case_counters"
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -292,6 +292,8 @@ class Case(Base):
     answered_at: Mapped[datetime | None]
     fed_back_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Bumped by every action's compare-and-set (intake.transitions.claim_case): one winner.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     call: Mapped[Call | None] = relationship(back_populates="case")
     leader: Mapped[Leader | None] = relationship()
     liaison: Mapped[Liaison | None] = relationship()
