@@ -372,3 +372,20 @@ def test_a_formula_like_name_is_written_as_text_and_imports_back_unchanged(demo)
     assert report.updated == {"leaders": 0, "liaisons": 0, "units": 0}
     assert _snapshot(demo) == before
     assert demo.query(Liaison).filter_by(phone=liaison.phone).one().name == FORMULA
+
+
+def test_the_import_bench_prints_the_imports_and_the_case_writes_during_them():
+    """Item 3: `dutyline bench import` measures; a small run on a fresh SQLite file."""
+    import json
+
+    from cli.main import main
+
+    result = CliRunner().invoke(main, ["bench", "import", "--rows", "200", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert [run["kind"] for run in figures["imports"]] == ["create", "update"]
+    assert figures["imports"][0]["summary"].startswith("leaders 40 new / 0 changed")
+    assert figures["imports"][1]["summary"].startswith("leaders 0 new / 40 changed")
+    assert figures["baseline"]["count"] > 0 and figures["meets_target"]
+    for run in figures["imports"]:
+        assert run["writes"]["failed"] == 0 and run["seconds"] > 0
