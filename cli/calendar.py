@@ -117,8 +117,9 @@ def calendar_import(file: Path) -> None:
     """Enter every row of a CSV or XLSX file (date, kind, reason) — all of them, or none."""
     from intake.holidays import import_calendar_entries, read_calendar_file
 
-    count = _run(lambda s: import_calendar_entries(
-        s, read_calendar_file(file.name, file.read_bytes()), CLI))
+    with file.open("rb") as source:  # read only up to the size limit (workbook_too_large)
+        count = _run(lambda s: import_calendar_entries(
+            s, read_calendar_file(file.name, source), CLI))
     click.echo(f"imported {count} entr{'y' if count == 1 else 'ies'} from {file.name}")
 
 

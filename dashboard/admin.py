@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from dashboard.auth import LIMITER_KEY, actor, login_required
-from dashboard.errors import error_message
+from dashboard.errors import ERROR_MESSAGES, error_message
 from intake import directory
 from intake.audit import record_event
 from intake.directory_workbook import export_directory, import_directory
@@ -167,12 +167,13 @@ def import_workbook():
         flash(_("Choose an XLSX file to import."), "error")
         return redirect(url_for("admin.directory_page"))
     try:
-        report = import_directory(db, upload.read(), actor(), dry_run=dry_run)
+        # The import reads at most its size limit from the upload (workbook_too_large).
+        report = import_directory(db, upload.stream, actor(), dry_run=dry_run)
     except ImportRejected as exc:
         flash(_("Nothing was imported: %(count)s problem(s) in the file.",
                 count=len(exc.problems)), "error")
         for problem in exc.problems[:50]:
-            flash(str(problem), "error")
+            flash(_problem_text(problem), "error")
         return redirect(url_for("admin.directory_page"))
     if not dry_run:
         db.commit()
@@ -184,6 +185,17 @@ def import_workbook():
                  created=created, updated=updated))
     flash(message, "success")
     return redirect(url_for("admin.directory_page"))
+
+
+# Problems with the file as a whole, said in the page's language; a row's problem keeps the
+# domain's sentence, which quotes the cell it refuses.
+FILE_PROBLEMS = ("workbook_too_large", "too_many_rows", "file_unreadable")
+
+
+def _problem_text(problem) -> str:
+    if problem.code in FILE_PROBLEMS:
+        return f"{problem.where}: {ERROR_MESSAGES[problem.code]}"
+    return str(problem)
 
 
 def _update_user(db: Session, user) -> None:

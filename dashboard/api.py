@@ -32,7 +32,7 @@ from dashboard.errors import ERROR_MESSAGES, error_message
 from intake import cases as case_actions
 from intake import feedback, supervision, transfers
 from intake.access import Principal, check, principal_of
-from intake.attachments import MAX_ATTACHMENT_MB, open_attachment, read_upload
+from intake.attachments import MAX_ATTACHMENT_MB, open_attachment, read_upload, served_as
 from intake.directory import describe_directory
 from intake.dispatch import QueuedWork, commit_and_dispatch
 from intake.exceptions import (DutylineError, Forbidden, InvalidTransition, NotFound,
@@ -172,8 +172,11 @@ def download_attachment(number: str, attachment_id: int):
     """Send a result's scan to someone who may see its case."""
     attachment, path = open_attachment(get_db(), _who(), _case(number), attachment_id,
                                        get_settings().recordings_dir)
-    return send_file(path, mimetype=attachment.content_type, as_attachment=True,
-                     download_name=attachment.filename, max_age=0)
+    content_type, download_name = served_as(attachment, path)
+    response = send_file(path, mimetype=content_type, as_attachment=True,
+                         download_name=download_name, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"  # the browser takes our type
+    return response
 
 
 @bp.get("/directory")

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from dashboard.auth import actor, current_user, login_required
+from dashboard.errors import ERROR_MESSAGES
 from intake import holidays
 from intake.exceptions import DutylineError, RowsRejected
 from intake.models import utcnow
@@ -58,7 +59,8 @@ def local_today():
 
 
 def _message(field: str | None, fallback: str) -> str:
-    return str(ERRORS.get(field, fallback))
+    # A file refused as a whole (too large, too many rows) names its error code as the field.
+    return str(ERRORS.get(field) or ERROR_MESSAGES.get(field) or fallback)
 
 
 def _back(year: int | None = None):
@@ -136,7 +138,7 @@ def import_file():
         if upload is None or not upload.filename:
             raise RowsRejected([(None, "file", "no file")])
         count = holidays.import_calendar_entries(
-            db, holidays.read_calendar_file(upload.filename, upload.read()), actor())
+            db, holidays.read_calendar_file(upload.filename, upload.stream), actor())
     except RowsRejected as exc:
         db.rollback()
         flash(_("Nothing was imported."), "error")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from intake.attachments import MAX_ATTACHMENT_MB
+from intake.spreadsheets import MAX_WORKBOOK_MB
 
 ERROR_MESSAGES = {
     "error": _l("That did not work."),
@@ -78,6 +79,11 @@ ERROR_MESSAGES = {
     "exception_hours_need_staffed": _l("Hours can only be given for a staffed day."),
     "prompt_url_invalid": _l("The prompt audio must be an http(s) address Twilio can fetch."),
     "import_rejected": _l("The file has problems; nothing was imported."),
+    "workbook_too_large": _l("The file is too large: at most %(limit)s MB, and not much more "
+                             "once unpacked. Nothing was imported.", limit=MAX_WORKBOOK_MB),
+    "too_many_rows": _l("The file has more rows than an import takes (blank rows count too). "
+                        "Nothing was imported."),
+    "file_unreadable": _l("The file cannot be read as a spreadsheet. Nothing was imported."),
     "field_unknown": _l("That field cannot be changed here."),
     "flag_invalid": _l("Write yes or no."),
     # Directory upkeep, contact duties and commendations

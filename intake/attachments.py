@@ -10,6 +10,7 @@ not see).
     scan = read_upload(file.stream, file.filename)          # ValidationError: type or size
     file_result(db, who, case, form, clock, scan=scan, recordings_dir=settings.recordings_dir)
     attachment, path = open_attachment(db, who, case, attachment_id, settings.recordings_dir)
+    content_type, download_name = served_as(attachment, path)    # scan-<id>.pdf
 """
 from __future__ import annotations
 
@@ -128,6 +129,22 @@ def open_attachment(session: Session, who, case: Case, attachment_id: int,
     return attachment, path
 
 
+def served_as(attachment: ResultAttachment, path: Path) -> tuple[str, str]:
+    """Return the Content-Type and download name of a stored scan, both read from its bytes.
+
+    The uploaded name is only shown on the page: a polyglot uploaded as poly.html must not
+    come back as a file a browser or the desktop opens as HTML. The download is named
+    scan-<id>.<extension of the type its first bytes declare>.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    for magic, content_type, extension in SIGNATURES:
+        if head.startswith(magic):
+            return content_type, f"scan-{attachment.id}.{extension}"
+    # Not what read_upload stores; never let a browser guess what it is.
+    return "application/octet-stream", f"scan-{attachment.id}.bin"
+
+
 def describe_attachment(attachment: ResultAttachment) -> dict:
     """Return a scan as a plain record (for the case JSON and the pages)."""
     return {"id": attachment.id, "filename": attachment.filename,
@@ -145,4 +162,4 @@ def _clean_filename(filename: str | None, extension: str) -> str:
 
 
 __all__ = ["Upload", "read_upload", "store_attachment", "open_attachment", "attachments_dir",
-           "describe_attachment", "MAX_ATTACHMENT_BYTES", "MAX_ATTACHMENT_MB", "SIGNATURES"]
+           "served_as", "describe_attachment", "MAX_ATTACHMENT_BYTES", "MAX_ATTACHMENT_MB", "SIGNATURES"]

@@ -55,6 +55,15 @@ def insert_event(session: Session, actor: Actor, action: str, entity_type: str,
                                  _event_values(actor, action, entity_type, entity_id, None, after))
 
 
+def insert_events(session: Session, actor: Actor,
+                  events: list[tuple[str, str, int | None, dict | None, dict | None]]) -> None:
+    """Write many audit rows (action, entity type, entity id, before, after) in one statement."""
+    if events:
+        session.connection().execute(_INSERT_EVENT, [
+            _event_values(actor, action, entity_type, entity_id, before, after)
+            for action, entity_type, entity_id, before, after in events])
+
+
 def _event_values(actor: Actor, action: str, entity_type: str, entity_id: int | None,
                   before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
     return {

@@ -22,15 +22,14 @@ one local holiday entered early cannot turn the Spring Festival into working day
 from __future__ import annotations
 
 import csv
-import io
 import re
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
+from typing import IO
 
 import chinese_calendar
 from lunar_python import Lunar, Solar
@@ -41,9 +40,12 @@ from intake.audit import Actor, record_event
 from intake.clock import BUREAU_TIMEZONE, Clock
 from intake.exceptions import RowsRejected, ValidationError
 from intake.models import CalendarEntry, DayKind, utcnow
+from intake.spreadsheets import csv_rows, open_workbook, read_capped, sheet_rows
 
 FIRST_YEAR, LAST_YEAR = 1901, 2099  # what the lunar estimate and a person's typing can mean
 REASON_MAX_CHARS = 200
+# Rows read from an imported calendar file, blank ones included: years of notices fit.
+CALENDAR_MAX_ROWS = 2000
 # The banner asking for next year's notice shows from this month on.
 BANNER_FROM_MONTH = 11
 
@@ -478,26 +480,34 @@ def _parse_rows(rows: Sequence[Sequence]) -> tuple[list[EntryInput], list]:
     return wanted, problems
 
 
-def read_calendar_file(name: str, content: bytes) -> list[list]:
+def read_calendar_file(name: str, content: bytes | IO[bytes]) -> list[list]:
     """Return the rows of a CSV (UTF-8, with or without BOM) or XLSX file's first sheet.
 
-    Raises:
-        RowsRejected (field "file"): a format we do not read, or a file that will not open.
-    """
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    The file is read within the caps of intake.spreadsheets: its size, what an XLSX unpacks
+    to, and CALENDAR_MAX_ROWS rows (blank ones included), an XLSX in streaming mode.
 
+    Raises:
+        RowsRejected: a format we do not read or a file that will not open (field "file"),
+            or one too large (field workbook_too_large) or too long (field too_many_rows).
+    """
     suffix = Path(name).suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise RowsRejected([(None, "file", f"{name}: give a .csv or .xlsx file")])
     try:
+        data = read_capped(content)
         if suffix == ".csv":
-            return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
-        if suffix == ".xlsx":
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-            return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
-    except (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, InvalidFileException, KeyError,
-            OSError) as exc:
+            return csv_rows(data.decode("utf-8-sig"), CALENDAR_MAX_ROWS)
+        book = open_workbook(data)
+        try:
+            return [list(values)
+                    for _, values in sheet_rows(book.worksheets[0], CALENDAR_MAX_ROWS)]
+        finally:
+            book.close()
+    except ValidationError as exc:
+        field = "file" if exc.code == "file_unreadable" else exc.code
+        raise RowsRejected([(None, field, f"{name}: {exc}")]) from None
+    except (UnicodeDecodeError, csv.Error, IndexError) as exc:
         raise RowsRejected([(None, "file", f"{name} cannot be read: {exc}")]) from exc
-    raise RowsRejected([(None, "file", f"{name}: give a .csv or .xlsx file")])
 
 
 def year_needing_entries(calendar: BureauCalendar, today: date) -> int | None:

@@ -2,7 +2,8 @@
 
 One row per line: first the bureau's total (unit "total"), then the report's rows. The header
 row carries the JSON key names, so a file and `GET /api/v1/reports/rates` read alike; rates
-are fractions from 0 to 1 and an empty cell is a null rate.
+are fractions from 0 to 1 and an empty cell is a null rate. A unit name that a spreadsheet
+program would take for a formula is written inert (intake.spreadsheets).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from intake.reports import RatesReport
+from intake.spreadsheets import csv_safe, write_rows
 
 TOTAL_LABEL = "total"
 FIGURE_COLUMNS = ("received", "completed", "completion_rate", "fed_back", "feedback_rate",
@@ -37,7 +39,7 @@ def render_rates_csv(report: RatesReport) -> bytes:
     out = StringIO()
     writer = csv.writer(out)
     for line in report_lines(report):
-        writer.writerow(["" if value is None else value for value in line])
+        writer.writerow(["" if value is None else csv_safe(value) for value in line])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -47,8 +49,7 @@ def render_rates_xlsx(report: RatesReport) -> bytes:
     sheet = book.active
     sheet.title = "rates"
     sheet.append([f"{report.period.start.isoformat()} – {report.period.end.isoformat()}"])
-    for line in report_lines(report):
-        sheet.append(line)
+    write_rows(sheet, report_lines(report))
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for index, name in enumerate(COLUMNS, start=1):

@@ -54,6 +54,16 @@ def read_version(session: Session) -> str | None:
     return session.connection().execute(_READ_VERSION).scalar()
 
 
+def lock_version(session: Session) -> str | None:
+    """Return the change token, and on PostgreSQL hold its row until the transaction ends.
+
+    Every watched write rewrites that row, so none can commit between this read and the
+    end of the transaction: a compare-and-set for work checked outside it (a directory
+    import). SQLite needs no lock: its writers are serialised already.
+    """
+    return session.connection().execute(_READ_VERSION.with_for_update()).scalar()
+
+
 def bump_version(session: Session) -> None:
     """Write a new change token in the session's transaction."""
     connection = session.connection()

@@ -342,6 +342,35 @@ def test_a_scan_of_the_wrong_type_is_refused_and_nothing_is_stored(api, people, 
     assert api("cg", "GET", f"/cases/{number}").get_json()["status"] == "transferred"
 
 
+POLYGLOT = b"%PDF-1.4\n<html><script>alert(document.cookie)</script></html>\n%%EOF\n"
+
+
+@pytest.mark.parametrize("uploaded_as, content, served_type, extension", [
+    ("poly.html", POLYGLOT, "application/pdf", "pdf"),
+    ("photo.svg", PNG, "image/png", "png"),
+    ("IMG_0001", JPEG, "image/jpeg", "jpg"),
+])
+def test_a_scan_downloads_under_a_name_of_the_type_its_bytes_declare(
+        api, people, uploaded_as, content, served_type, extension):
+    """Issue 16 item 8: never the uploaded extension; nosniff, as an attachment."""
+    number = _new_case(api)["number"]
+    api("wang", "POST", f"/cases/{number}/transfer",
+        json={"unit_id": people["units"]["城关镇卫生院"].id})
+    filed = api("cg", "POST", f"/cases/{number}/result",
+                data={**_form(sealed="true"), "attachment": (io.BytesIO(content), uploaded_as)},
+                content_type="multipart/form-data")
+    assert filed.status_code == 200, filed.get_json()
+    [scan] = filed.get_json()["attachments"]
+    for who in ("wang", "cg"):
+        download = api(who, "GET", scan["url"].removeprefix("/api/v1"))
+        assert download.status_code == 200 and download.data == content
+        assert download.headers["Content-Type"] == served_type
+        assert download.headers["X-Content-Type-Options"] == "nosniff"
+        disposition = download.headers["Content-Disposition"]
+        assert disposition == f"attachment; filename=scan-{scan['id']}.{extension}"
+        assert uploaded_as not in disposition
+
+
 def test_a_scan_over_the_limit_is_refused_with_the_limit_stated(api, people, demo, settings):
     from intake.attachments import MAX_ATTACHMENT_BYTES
 

@@ -101,6 +101,23 @@ def test_an_import_names_every_bad_row_and_saves_nothing_then_a_good_one_saves_a
     assert "无法读取该文件" in _page(client, 2027)
 
 
+def test_a_crafted_workbook_is_refused_at_once_with_a_translated_reason(client, demo):
+    """Issue 16 item 4: the calendar page reads an upload within the same caps."""
+    import time
+
+    from tests.workbook_support import HUGE_DIMENSION, sheet_xml, workbook
+
+    sign_in(client, "admin")
+    crafted = workbook({"notice": sheet_xml([["2027-02-05", "holiday", "春节"]], 3_000_000,
+                                            HUGE_DIMENSION)})
+    started = time.perf_counter()
+    assert _upload(client, "notice.xlsx", crafted).status_code == 302
+    assert time.perf_counter() - started < 2.0
+    assert "文件的行数超过导入上限" in _page(client, 2027)
+    demo.expire_all()
+    assert demo.scalars(select(CalendarEntry)).all() == []
+
+
 def _at(app, when: datetime):
     app.config["DUTYLINE_CLOCK"] = lambda: when
 

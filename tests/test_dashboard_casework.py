@@ -409,6 +409,35 @@ def test_the_unit_uploads_its_sealed_scan_and_a_bad_one_is_refused_with_nothing_
     assert client.get(link).status_code == 404
 
 
+def test_a_polyglot_scan_uploaded_as_html_downloads_from_the_page_link_as_a_pdf(
+        client, demo, settings):
+    """Issue 16 item 8: the page's link serves the type read from the bytes, named for it."""
+    from io import BytesIO
+
+    from intake.models import ResultAttachment
+
+    polyglot = b"%PDF-1.4\n<html><script>alert(document.cookie)</script></html>\n%%EOF\n"
+    case = _case(demo)
+    sign_in(client, "wang")
+    client.post(f"/cases/{case.id}/transfer", data={"unit_id": _unit(demo).id})
+    client.post("/logout")
+    sign_in(client, "chengguan")
+    response = client.post(f"/cases/{case.id}/result",
+                           data={**RESULT, "attachment": (BytesIO(polyglot), "poly.html")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 303
+    scan = demo.scalar(select(ResultAttachment))
+    client.post("/logout")
+    sign_in(client, "duban")
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    [link] = set(re.findall(r'href="(/api/v1/cases/[^"]+/attachments/\d+)"', page))
+    download = client.get(link)
+    assert download.status_code == 200 and download.data == polyglot
+    assert download.headers["Content-Type"] == "application/pdf"
+    assert download.headers["Content-Disposition"] == f"attachment; filename=scan-{scan.id}.pdf"
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_the_supervision_office_is_told_of_an_extension_and_overrules_it(client, demo):
     demo.scalar(select(User).where(User.username == "duban")).phone = "+8613912340009"
     case = _case(demo)

@@ -90,6 +90,30 @@ def test_the_directory_downloads_and_uploads_as_xlsx(client, demo):
     assert demo.query(Unit).filter_by(name="南山乡卫生院").count() == 1
 
 
+def test_a_crafted_or_oversized_workbook_is_refused_at_once_with_a_translated_reason(
+        client, demo):
+    """Issue 16 item 4: the page reads the upload within the caps and says why, in Chinese."""
+    import time
+
+    from intake.spreadsheets import MAX_WORKBOOK_BYTES
+    from tests.workbook_support import crafted_directory
+
+    sign_in(client, "admin")
+    started = time.perf_counter()
+    response = client.post("/admin/directory/import",
+                           data={"file": (BytesIO(crafted_directory()), "d.xlsx")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302 and time.perf_counter() - started < 2.0
+    page = _page(client, "/admin/directory")
+    assert "leaders: 文件的行数超过导入上限（空行也计入）" in page
+    client.post("/admin/directory/import",
+                data={"file": (BytesIO(b"\0" * (MAX_WORKBOOK_BYTES + 1)), "d.xlsx")},
+                content_type="multipart/form-data")
+    assert "文件过大：不得超过 5 MB" in _page(client, "/admin/directory")
+    demo.expire_all()
+    assert demo.query(Leader).filter_by(name="赵敏").count() == 0
+
+
 def test_a_leader_logs_a_call_in_two_taps_and_the_month_view_updates(client, app, demo):
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     sign_in(client, "wang")

