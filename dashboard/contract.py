@@ -34,7 +34,7 @@ from intake.fields import (EARLIEST_YEAR, LATEST_YEAR, MAX_ID, TEXT_PATTERN, che
 from intake.statuses import (CaseChannel, CaseStatus, FeedbackMethod, ReturnCategory,
                              Satisfaction)
 
-CASE_NUMBER_PATTERN = r"^[0-9]{4}-[0-9]{6}$"  # 2026-000123 (intake/cases.py)
+CASE_NUMBER_PATTERN = r"^[0-9]{4}-[0-9]{6,9}$"  # 2026-000123 (intake/cases.py: at least six digits)
 CASE_NUMBER = re.compile(CASE_NUMBER_PATTERN)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -394,7 +394,7 @@ def parse_query(endpoint: str, args) -> dict:
 
 def known_case_number(number: str) -> bool:
     """Tell whether `number` is spelled as a case number (anything else is not found)."""
-    return bool(CASE_NUMBER.match(number))
+    return bool(CASE_NUMBER.fullmatch(number))
 
 
 _CODE_BY_TYPE = {

@@ -225,6 +225,8 @@ def test_a_path_that_matches_no_route_is_a_json_404_and_pages_keep_theirs(api, c
         assert (response.status_code, _envelope(response)["code"]) == (404, "not_found"), path
     page = client.get("/nothing-here")
     assert page.status_code == 404 and page.mimetype == "text/html"
+    wrong_method = client.delete("/login")
+    assert wrong_method.status_code == 405 and wrong_method.mimetype == "text/html"
 
 
 def test_a_refusal_by_role_says_so_not_that_the_case_may_be_seen(api):
@@ -344,3 +346,12 @@ def test_schemathesis_finds_no_server_error_and_no_answer_that_breaks_the_docume
         summaries.append(f"--- as {who}\n{summary}")
         print(summaries[-1])
         assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+        run = json.loads(report.read_text())
+        assert run["failures"] == [] and run["errors"] == []
+        assert run["operations"]["tested"] == run["operations"]["selected"] >= len(OPERATIONS) - 1
+        assert run["test_cases"]["generated"] >= 200
+        accepted = {operation: sum(phase["accepted"] for phase in rates.values())
+                    for operation, rates in run["valid_rates"].items()}
+        # It got past the checks into the domain, not only bounced off them.
+        key = {"wang": "POST /api/v1/cases/{number}/acknowledge", "admin": "POST /api/v1/cases"}
+        assert accepted.get(key[who], 0) >= 1, accepted
