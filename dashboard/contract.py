@@ -87,7 +87,7 @@ class CaseEntryBody(Body):
     caller_name: text("caller_name") | None = None
     caller_unit: text("caller_unit") | None = None
     caller_phone: text("caller_phone") | None = None
-    content: text("content")
+    content: Annotated[text("content"), Field(min_length=1)]
     liaison_id: Id | None = None
     leader_id: Id | None = None
     route_reason: text("route_reason") | None = None
