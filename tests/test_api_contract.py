@@ -361,7 +361,7 @@ def test_schemathesis_finds_no_server_error_and_no_answer_that_breaks_the_docume
              "--suppress-health-check", "all", "--generation-database", "none",
              "--report", "json,har", "--report-json-path", str(report),
              "--report-har-path", str(tmp_path / f"{who}.har")],
-            capture_output=True, text=True, timeout=300,
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,  # its cache stays out of the repo
             env={**os.environ, "DUTYLINE_TEST_TOKEN": tokens[who]})
         summary = result.stdout[result.stdout.rfind("SUMMARY"):] if "SUMMARY" in result.stdout \
             else result.stdout[-3000:]
