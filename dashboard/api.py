@@ -11,6 +11,12 @@ authenticates, parses the body into the domain's types, and maps errors onto one
     403 a case the caller may see but may not act on
     409 a move the state machine refuses, or `conflict`: someone else acted on the case first
     422 bad input; `field` names it, `code` says what is wrong
+    400, 405, 413, 500: a body that cannot be read, a method the path does not take, a body
+        over the limit, a fault of ours; routing failures (404, 405) too are answered here
+
+What each call takes and answers is declared once, in dashboard/contract.py: `_body()` and
+`_query()` validate against those declarations, and GET /api/v1/openapi.json is built from
+them (OpenAPI 3.1).
 
 Auth is `Authorization: Bearer TOKEN` (intake/tokens.py) or a signed-in browser session,
 whose writes must carry the CSRF token in `X-CSRFToken`. Times are ISO 8601 with the
@@ -24,9 +30,10 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, g, jsonify, request, send_file
 from flask_babel import get_locale
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from dashboard import reports
+from dashboard.contract import OPERATIONS, known_case_number, openapi_document, parse_body, parse_query
 from dashboard.auth import current_user
 from dashboard.errors import ERROR_MESSAGES, error_message
 from intake import cases as case_actions
@@ -70,6 +77,8 @@ class Unauthenticated(Exception):
 @bp.before_request
 def authenticate() -> None:
     """Find who is calling: a bearer token, else the signed-in session (with CSRF on writes)."""
+    if request.endpoint in OPERATIONS and OPERATIONS[request.endpoint].public:
+        return  # the published contract (openapi.json) names no one's data
     header = request.headers.get("Authorization")
     if header is not None:
         # A request that names a token is judged by it alone, never by a cookie beside it.
@@ -116,20 +125,62 @@ def unauthenticated(exc: Unauthenticated):
 def domain_error(exc: DutylineError):
     get_db().rollback()
     status = next((code for cls, code in STATUS_BY_ERROR if isinstance(exc, cls)), 422)
+    if isinstance(exc, Forbidden) and exc.code == "forbidden" and "number" not in (
+            request.view_args or {}):
+        # The catalogue's "forbidden" speaks of a case; a refusal by role is not about one.
+        return _error(status, exc.code, exc.field, str(ERROR_MESSAGES["role_forbidden"]))
     return _error(status, exc.code, exc.field, error_message(exc))
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def body_too_large(_exc):
-    # The app refuses bodies over MAX_CONTENT_LENGTH before reading them; for the API that
-    # is the scan being too large, stated with the scan limit.
-    return _error(422, "attachment_too_large", "attachment")
+    # The app refuses bodies over MAX_CONTENT_LENGTH before reading them; for the result
+    # that is the scan being too large, stated with the scan limit.
+    if request.endpoint == "api.file_result":
+        return _error(422, "attachment_too_large", "attachment")
+    return _error(413, "body_too_large", None)
+
+
+# Werkzeug's names for the HTTP errors an API request can meet, as catalogue codes.
+HTTP_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+                    413: "body_too_large", 500: "server_error"}
+
+
+@bp.errorhandler(InternalServerError)
+def server_error(_exc):
+    # An unforeseen fault still answers in the envelope; what was half written is dropped.
+    get_db().rollback()
+    return _error(500, "server_error", None)
 
 
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
-    return _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), None,
-                  exc.description)
+    status = exc.code or 500
+    code = HTTP_ERROR_CODES.get(status, (exc.name or "error").lower().replace(" ", "_"))
+    response = _error(status, code, None, None if code in ERROR_MESSAGES else exc.description)
+    if status == 405 and getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def register_routing_errors(app) -> None:
+    """Answer /api/v1 paths that match no route (404) or not that method (405) in the envelope.
+
+    Such a request never reaches the blueprint (there is no rule to belong to), so its
+    handlers must be the app's; they wrap the pages' handlers, which keep every other path.
+    """
+    for status in (404, 405):
+        page_handlers = dict(app.error_handler_spec[None].get(status, {}))
+
+        def handle(exc, page_handlers=page_handlers):
+            if request.path == bp.url_prefix or request.path.startswith(bp.url_prefix + "/"):
+                return http_error(exc)
+            for cls in type(exc).__mro__:
+                if cls in page_handlers:
+                    return page_handlers[cls](exc)
+            return exc
+
+        app.register_error_handler(status, handle)
 
 
 def _error(status: int, code: str, field: str | None, message: str | None = None, **extra):
@@ -143,10 +194,18 @@ def _error(status: int, code: str, field: str | None, message: str | None = None
 
 
 # ---------------------------------------------------------------- reading
+@bp.get("/openapi.json")
+def openapi():
+    """Return the OpenAPI 3.1 document of this API, built from its declarations."""
+    docs = {endpoint: (current_app.view_functions[endpoint].__doc__ or "").strip()
+            for endpoint in OPERATIONS if endpoint in current_app.view_functions}
+    return jsonify(openapi_document(current_app.url_map, docs, "dutyline case API", "1"))
+
+
 @bp.get("/cases")
 def list_cases():
     """List the cases the caller may see, newest first, filtered by status, unit or overdue."""
-    args = request.args
+    args = _query()
     status = args.get("status") or None
     if status is not None and status not in {s.value for s in CaseStatus}:
         raise ValidationError("unknown status", field="status", code="status_invalid")
@@ -190,7 +249,7 @@ def report_rates():
     """Return the four rates for a period (per unit with group=unit), or a CSV/XLSX file."""
     if g.api_user.role not in reports.READERS:
         raise Forbidden("only the supervision office and admins read the reports")
-    return reports.rates_response(request.args)
+    return reports.rates_response(_query())
 
 
 # ---------------------------------------------------------------- acting
@@ -332,6 +391,9 @@ def _who() -> Principal:
 
 
 def _case(number: str) -> Case:
+    if not known_case_number(number):
+        # Not a case number at all (a NUL byte would even be a 500 from PostgreSQL).
+        raise NotFound(f"case {number!r}")
     case = get_db().scalar(select(Case).where(Case.number == number))
     if case is None:
         raise NotFound(f"case {number}")
@@ -387,13 +449,16 @@ def _summary(case: Case, now: datetime) -> dict:
 
 
 def _body():
-    """Return the request's fields: a JSON object, or a form (multipart for the scan)."""
+    """Return the request's fields (a JSON object, or a form: multipart for the scan), checked
+    against the call's declaration in dashboard/contract.py."""
     if request.mimetype == "application/json" or (request.data and not request.form):
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise ValidationError("send a JSON object", field=None, code="body_invalid")
-        return body
-    return request.form
+        return parse_body(request.endpoint, json=request.get_data())
+    return parse_body(request.endpoint, form=request.form)
+
+
+def _query():
+    """Return the query string's parameters, checked against the call's declaration."""
+    return parse_query(request.endpoint, request.args)
 
 
 def _text(body, name: str) -> str:
@@ -431,6 +496,8 @@ def _time(body, name: str, *, code: str = "time_invalid") -> datetime | None:
     value = body.get(name)
     if value is None or value == "":
         return None
+    if isinstance(value, datetime):
+        return value  # already read by the declaration (dashboard/contract.py)
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:

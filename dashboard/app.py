@@ -133,6 +133,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     views.register_filters(app)
+    api.register_routing_errors(app)  # after the pages' 404, which it wraps
 
     @app.after_request
     def security_headers(response):

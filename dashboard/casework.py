@@ -23,6 +23,7 @@ from intake.access import check, principal_of
 from intake.directory import list_leaders, list_liaisons
 from intake.dispatch import QueuedWork, commit_and_dispatch
 from intake.exceptions import InvalidTransition, ValidationError
+from intake.fields import check_fields, check_moment
 from intake.holidays import load_calendar
 from intake.inbox import get_visible_case
 from intake.notifications import compose_feedback_sms, count_segments
@@ -32,17 +33,15 @@ from web.services import get_clock, get_db, get_job_queue, get_settings, get_sms
 
 bp = Blueprint("casework", __name__)
 ENTERERS = (Role.ADMIN, Role.DUTY)
-NOTE_MAX_CHARS = 2000
-REASON_MAX_CHARS = 500
-
 
 
 def _who():
     return principal_of(current_user(), request.remote_addr)
 
 
-def _text(name: str, limit: int = NOTE_MAX_CHARS) -> str:
-    return request.form.get(name, "")[:limit]
+def _text(name: str) -> str:
+    # Capped by check_fields (intake/fields.py), the same caps as the API's: refused, not cut.
+    return request.form.get(name, "")
 
 
 def _act(case_id: int, action, done: str):
@@ -51,6 +50,7 @@ def _act(case_id: int, action, done: str):
     case = get_visible_case(db, current_user(), case_id)
     try:
         expect_version(case, request.form.get("version", type=int))
+        check_fields(request.form)
         outcome = action(db, case)
     except (ValidationError, InvalidTransition) as exc:
         db.rollback()
@@ -64,7 +64,7 @@ def _act(case_id: int, action, done: str):
     return redirect(url_for("views.case_page", case_id=case_id), code=303)
 
 
-def _local_datetime(text: str) -> datetime | None:
+def _local_datetime(text: str, field: str = "deadline") -> datetime | None:
     """Read a datetime-local field ("2026-12-01T17:30") as the bureau's local time."""
     try:
         moment = datetime.fromisoformat(text.strip())
@@ -72,7 +72,7 @@ def _local_datetime(text: str) -> datetime | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(get_settings().timezone))
-    return moment
+    return check_moment(field, moment)
 
 
 @bp.post("/cases/<int:case_id>/handle")
@@ -98,7 +98,7 @@ def transfer(case_id: int):
 def escalate(case_id: int):
     """Escalate the case to the bureau meeting or the county, with a reason."""
     return _act(case_id, lambda db, case: supervision.escalate_case(
-        db, _who(), case, request.form.get("to", ""), _text("reason", REASON_MAX_CHARS),
+        db, _who(), case, request.form.get("to", ""), _text("reason"),
         get_clock()), _("Escalated and registered with the supervision office."))
 
 
@@ -108,7 +108,7 @@ def extend(case_id: int):
     """Put an explained, later deadline in force."""
     return _act(case_id, lambda db, case: supervision.extend_deadline(
         db, _who(), case, _local_datetime(request.form.get("deadline", "")),
-        _text("reason", REASON_MAX_CHARS), get_clock(), get_sms_context()), _("The new deadline is in force."))
+        _text("reason"), get_clock(), get_sms_context()), _("The new deadline is in force."))
 
 
 @bp.post("/cases/<int:case_id>/overrule")
@@ -117,7 +117,7 @@ def overrule(case_id: int):
     """Set aside the extension in force, for the supervision office's own reason."""
     new_deadline = request.form.get("deadline", "").strip()
     return _act(case_id, lambda db, case: supervision.overrule_extension(
-        db, _who(), case, _text("reason", REASON_MAX_CHARS), get_clock(),
+        db, _who(), case, _text("reason"), get_clock(),
         _local_datetime(new_deadline) if new_deadline else None),
         _("The extension is overruled; the earlier deadline is in force again."))
 
@@ -129,7 +129,7 @@ def file_result(case_id: int):
     form = transfers.ResultForm(
         facts_true=request.form.get("facts_true", ""), causes=_text("causes"),
         measures=_text("measures"), liaison_opinion=_text("liaison_opinion"),
-        signed_by=_text("signed_by", 60), sealed=bool(request.form.get("sealed")))
+        signed_by=_text("signed_by"), sealed=bool(request.form.get("sealed")))
 
     def file_with_scan(db, case):
         # Read inside the action, so a refused scan is an ordinary 422 on the case page; the
@@ -156,7 +156,7 @@ def accept(case_id: int):
 def return_result(case_id: int):
     """Return the unit's result for redo, with a category and a reason."""
     return _act(case_id, lambda db, case: transfers.return_result(
-        db, _who(), case, request.form.get("category", ""), _text("reason", REASON_MAX_CHARS),
+        db, _who(), case, request.form.get("category", ""), _text("reason"),
         get_clock(), load_calendar(db), get_sms_context()),
         _("Result returned for redo; the unit has been sent an SMS."))
 
@@ -210,16 +210,17 @@ def new_case():
     if request.method == "GET":
         return render_template("case_new.html", form={}, **choices)
     form = request.form
-    entry = case_service.CaseEntry(
-        caller_name=form.get("caller_name", "")[:60], content=form.get("content", ""),
-        caller_unit=form.get("caller_unit", "")[:200],
-        caller_phone=form.get("caller_phone", "")[:40],
-        liaison_id=form.get("liaison_id", type=int), leader_id=form.get("leader_id", type=int),
-        route_reason=form.get("route_reason", "")[:REASON_MAX_CHARS],
-        urgent=bool(form.get("urgent")), channel=form.get("channel", ""),
-        received_at=_local_datetime(form["received_at"]) if form.get("received_at") else None,
-        category=form.get("category", "")[:40])
     try:
+        check_fields(form)
+        entry = case_service.CaseEntry(
+            caller_name=form.get("caller_name", ""), content=form.get("content", ""),
+            caller_unit=form.get("caller_unit", ""), caller_phone=form.get("caller_phone", ""),
+            liaison_id=form.get("liaison_id", type=int), leader_id=form.get("leader_id", type=int),
+            route_reason=form.get("route_reason", ""),
+            urgent=bool(form.get("urgent")), channel=form.get("channel", ""),
+            received_at=(_local_datetime(form["received_at"], "received_at")
+                         if form.get("received_at") else None),
+            category=form.get("category", ""))
         outcome = case_service.create_case(db, _who(), entry, get_clock(), get_sms_context())
     except ValidationError as exc:
         db.rollback()

@@ -62,6 +62,15 @@ ERROR_MESSAGES = {
     "boolean_required": _l("This field must be true or false."),
     "time_invalid": _l("Give the time as ISO 8601, for example 2026-12-01T17:30:00+08:00."),
     "status_invalid": _l("That is not a case status."),
+    "role_forbidden": _l("Your role may not do that."),
+    "bad_request": _l("The request cannot be read."),
+    "method_not_allowed": _l("This address does not take that method."),
+    "body_too_large": _l("The request is larger than the limit."),
+    "server_error": _l("Something went wrong on our side; nothing was saved."),
+    # Caps and characters of every field (intake/fields.py)
+    "too_long": _l("This field is too long."),
+    "invalid_characters": _l("This field contains control or text-direction characters that cannot be accepted."),
+    "date_out_of_range": _l("The date must fall between the years 2000 and 2099."),
     # Directory and duty hours
     "name_required": _l("Enter a name."),
     "unit_name_taken": _l("A unit with that name already exists."),

@@ -126,7 +126,7 @@ def _rates_file(report, fmt: str):
     if fmt == "xlsx":
         return send_file(BytesIO(render_rates_xlsx(report)), mimetype=XLSX, as_attachment=True,
                          download_name=_file_name(report.period, "xlsx"))
-    return send_file(BytesIO(render_rates_csv(report)), mimetype="text/csv; charset=utf-8",
+    return send_file(BytesIO(render_rates_csv(report)), mimetype="text/csv",  # Werkzeug adds "; charset=utf-8" to text/*
                      as_attachment=True, download_name=_file_name(report.period, "csv"))
 
 

@@ -28,6 +28,7 @@ from intake.clock import Clock
 from intake.deadlines import deadline_is_provisional
 from intake.exceptions import (Conflict, DutylineError, Forbidden, InvalidTransition, NotFound,
                                ValidationError)
+from intake.fields import check_fields
 from intake.history import list_case_history
 from intake.holidays import load_calendar
 from intake.inbox import (REVIEWABLE_STATES, get_visible_call, get_visible_case, list_inbox,
@@ -317,10 +318,11 @@ def confirm(call_id: int):
         caller_name=form.get("caller_name", ""), caller_unit=form.get("caller_unit", ""),
         caller_phone=form.get("caller_phone", ""),
         liaison_id=form.get("liaison_id", type=int), leader_id=form.get("leader_id", type=int),
-        route_reason=form.get("route_reason", ""), category=form.get("category", "")[:40],
+        route_reason=form.get("route_reason", ""), category=form.get("category", ""),
         urgent=bool(form.get("urgent")), summary=form.get("summary", ""),
     )
     try:
+        check_fields(form)  # the same caps as the API's (intake/fields.py)
         case, notification = case_service.confirm_and_route(
             db, call_id, confirmation, actor(), _case_link, get_settings().language,
             Clock(get_settings().timezone))
