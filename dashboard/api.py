@@ -115,7 +115,7 @@ def unauthenticated(exc: Unauthenticated):
 def domain_error(exc: DutylineError):
     get_db().rollback()
     status = next((code for cls, code in STATUS_BY_ERROR if isinstance(exc, cls)), 422)
-    return _error(status, exc.code, exc.field, error_message(exc))
+    return _error(status, exc.code, exc.field, error_message(exc), **getattr(exc, "details", {}))
 
 
 @bp.errorhandler(RequestEntityTooLarge)

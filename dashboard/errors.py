@@ -43,6 +43,7 @@ ERROR_MESSAGES = {
     "escalation_target_invalid": _l("Escalate to the bureau meeting or to the county."),
     "deadline_invalid": _l("Give the new deadline as a date and time."),
     "deadline_not_later": _l("The new deadline must be later than the one in force."),
+    "extension_too_late": _l("The deadline in force, %(deadline)s, has passed: only the supervision office may set a new date now."),
     "no_extension": _l("The deadline in force is not an extension; there is nothing to overrule."),
     "feedback_method_invalid": _l("Choose how the liaison was told: phone, written, SMS or in person."),
     "rating_invalid": _l("Choose satisfied, basically satisfied or dissatisfied."),
@@ -110,4 +111,7 @@ ERROR_MESSAGES = {
 def error_message(exc) -> str:
     """Return the translated text for a domain error, by its code."""
     code = getattr(exc, "code", "error")
-    return str(ERROR_MESSAGES.get(code, ERROR_MESSAGES["error"]))
+    text = str(ERROR_MESSAGES.get(code, ERROR_MESSAGES["error"]))
+    details = getattr(exc, "details", None)
+    # An error that names something (the deadline it missed) fills it into its text.
+    return text % details if details else text

@@ -25,6 +25,7 @@ from intake.commendations import list_commendations
 from intake.models import Case, CaseAssignment, Commendation, UnitResult
 from intake.reports import Figures, Grouping, Period, RatesReport, compute_rates
 from intake.statuses import WORKING_STATES, CommendationKind, ReturnCategory, UnitKind
+from intake.transfers import RETURNS_FOR_CRITICISM, STREAK_CATEGORIES
 
 BULLETIN_FONT = "Microsoft YaHei"  # what the bureau's Word has; WPS and LibreOffice substitute
 KIND_NAMES = {UnitKind.TOWNSHIP: "乡镇卫生院", UnitKind.COUNTY: "县直医疗卫生单位"}
@@ -45,6 +46,7 @@ class Criticism:
     returns: int
     flagged_at: datetime
     reasons: list[str] = field(default_factory=list)
+    dissatisfied_redos: int = 0  # shown beside the streak, not part of it
 
 
 @dataclass
@@ -73,11 +75,14 @@ def compose_bulletin(session: Session, period: Period, *, now: datetime,
     for assignment, number in flagged:
         returned = session.scalars(
             select(UnitResult).where(UnitResult.assignment_id == assignment.id,
-                                     UnitResult.return_category.is_not(None))
+                                     UnitResult.return_category.in_(STREAK_CATEGORIES))
             .order_by(UnitResult.id)).all()
         criticisms.append(Criticism(
-            unit=assignment.unit.name, case_number=number, returns=assignment.returns,
+            # An acceptance after the flag ends the streak; the flag was for three at least.
+            unit=assignment.unit.name, case_number=number,
+            returns=max(assignment.returns, RETURNS_FOR_CRITICISM),
             flagged_at=assignment.criticism_flagged_at,
+            dissatisfied_redos=assignment.dissatisfied_redos,
             reasons=[f"{RETURN_NAMES[r.return_category]}：{r.verdict_reason}" for r in returned]))
     overdue = list(session.scalars(
         select(Case).where(Case.status.in_(WORKING_STATES), Case.deadline_at < now)
@@ -140,6 +145,11 @@ def render_bulletin_docx(bulletin: Bulletin, tz: str = BUREAU_TIMEZONE) -> bytes
         document.add_paragraph(KIND_NAMES[kind], style="Heading 2")
         _table(document, TABLE_HEADINGS,
                [figure_cells(r.unit, r.figures) for r in rows])
+        redos = [f"{r.unit} 连续退回 {r.returns_in_row} 次、群众不满意重办 {r.dissatisfied_redos} 次"
+                 for r in rows if r.returns_in_row or r.dissatisfied_redos]
+        if redos:
+            # The streak (criticism ground 1) and the dissatisfied redos, side by side.
+            document.add_paragraph("退回重办：" + "；".join(redos) + "。")
 
     document.add_heading("三、通报批评", level=1)
     if not bulletin.criticisms:
@@ -147,7 +157,9 @@ def render_bulletin_docx(bulletin: Bulletin, tz: str = BUREAU_TIMEZONE) -> bytes
     for item in bulletin.criticisms:
         document.add_paragraph(
             f"{item.unit}：案件 {item.case_number} 办理结果连续 {item.returns} 次被退回重办"
-            f"（{'；'.join(item.reasons) or '—'}），予以通报批评。", style="List Bullet")
+            f"（{'；'.join(item.reasons) or '—'}），予以通报批评。"
+            + (f"另因群众不满意重办 {item.dissatisfied_redos} 次（不计入连续退回）。"
+               if item.dissatisfied_redos else ""), style="List Bullet")
 
     document.add_heading("四、超期未办结案件", level=1)
     if not bulletin.overdue:

@@ -283,7 +283,7 @@ def describe_case(session: Session, case: Case, now: datetime, *, tz: str | None
         "assignments": [{"unit": a.unit.name, "unit_id": a.unit_id,
                          "assigned_at": iso(a.assigned_at),
                          "due_at": iso(a.due_at), "result_at": iso(a.result_at),
-                         "returns": a.returns,
+                         "returns": a.returns, "dissatisfied_redos": a.dissatisfied_redos,
                          "criticism_flagged": a.criticism_flagged_at is not None}
                         for a in case.assignments],
         "results": [{"id": r.id, "unit_id": r.unit_id, "facts_true": r.facts_true,

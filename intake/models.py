@@ -321,8 +321,9 @@ class Case(Base):
 
     @property
     def redo_count(self) -> int:
-        """Returns for redo on the current assignment; a new unit starts again at 0."""
-        return self.assignment.returns if self.assignment else 0
+        """Redos on the current assignment (the streak and the dissatisfied); a new unit starts at 0."""
+        return (self.assignment.returns + (self.assignment.dissatisfied_redos or 0)
+                if self.assignment else 0)
 
     @property
     def supervised(self) -> bool:
@@ -350,7 +351,11 @@ class CaseAssignment(Base):
     assigned_by: Mapped[str] = mapped_column(String(80), default="")
     due_at: Mapped[datetime | None]
     result_at: Mapped[datetime | None]  # the latest result filed on this assignment
-    returns: Mapped[int] = mapped_column(Integer, default=0)  # in a row; acceptance resets
+    # Format and quality returns in a row (criticism ground 1); acceptance resets.
+    returns: Mapped[int] = mapped_column(Integer, default=0)
+    # Redos because the liaison was dissatisfied: their own ground for redo, shown beside the
+    # streak and never counted in it.
+    dissatisfied_redos: Mapped[int] = mapped_column(Integer, default=0)
     criticism_flagged_at: Mapped[datetime | None]
     case: Mapped[Case] = relationship(back_populates="assignments")
     unit: Mapped[Unit] = relationship()

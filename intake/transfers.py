@@ -1,8 +1,10 @@
 """Transfers to units, the units' written results, and the supervision office's verdicts.
 
-A transfer opens a CaseAssignment (unit, assigned at, due). A returned result counts on that
-assignment: three returns in a row flag the unit for a criticism notice (通报批评); a new
-unit starts again at zero, and acceptance ends the streak.
+A transfer opens a CaseAssignment (unit, assigned at, due). A result returned for format or
+quality counts on that assignment: three in a row flag the unit for a criticism notice
+(通报批评, ground 1); a new unit starts again at zero, and acceptance ends the streak. A redo
+because the liaison was dissatisfied is its own ground (四.4(3)): counted beside the streak,
+never in it.
 """
 from __future__ import annotations
 
@@ -23,8 +25,9 @@ from intake.notifications import SmsContext, compose_unit_sms, queue_sms
 from intake.statuses import (CaseStatus, DeadlineKind, NotificationKind, ReturnCategory,
                              Verdict)
 
-# Three returns in a row flag the unit for a criticism notice (通报批评).
+# Three format or quality returns in a row flag the unit for a criticism notice (通报批评).
 RETURNS_FOR_CRITICISM = 3
+STREAK_CATEGORIES = (ReturnCategory.FORMAT, ReturnCategory.QUALITY)
 FACTS_CHOICES = ("true", "partly", "false")
 REQUIRED_RESULT_TEXT = ("causes", "measures", "liaison_opinion", "signed_by")
 
@@ -143,7 +146,10 @@ def send_back_to_unit(session: Session, case: Case, principal, category: ReturnC
     due = unit_result_deadline(clock.now(), clock, calendar)
     move(session, case, CaseStatus.TRANSFERRED, principal, action, unit=assignment.unit.name,
          category=category.value, reason=reason, due=due)
-    assignment.returns += 1
+    if category in STREAK_CATEGORIES:
+        assignment.returns += 1
+    else:
+        assignment.dissatisfied_redos = (assignment.dissatisfied_redos or 0) + 1
     set_deadline(session, case, due, DeadlineKind.REDO, principal, clock, reason)
     if assignment.returns >= RETURNS_FOR_CRITICISM and assignment.criticism_flagged_at is None:
         assignment.criticism_flagged_at = clock.now()
