@@ -134,7 +134,8 @@ def file_result(case_id: int):
         upload = request.files.get("attachment")
         scan = read_upload(upload.stream, upload.filename) if upload and upload.filename else None
         return transfers.file_result(db, _who(), case, form, get_clock(), scan=scan,
-                                     recordings_dir=get_settings().recordings_dir)
+                                     recordings_dir=get_settings().recordings_dir,
+                                     sms=get_sms_context())
 
     return _act(case_id, file_with_scan,
                 _("The written result is filed with the supervision office."))
@@ -144,7 +145,8 @@ def file_result(case_id: int):
 @login_required(Role.SUPERVISOR)
 def accept(case_id: int):
     """Accept the unit's result; the case is answered."""
-    return _act(case_id, lambda db, case: transfers.accept_result(db, _who(), case, get_clock()),
+    return _act(case_id, lambda db, case: transfers.accept_result(db, _who(), case, get_clock(),
+                                                                  get_sms_context()),
                 _("Result accepted."))
 
 
@@ -215,7 +217,7 @@ def new_case():
         route_reason=form.get("route_reason", "")[:REASON_MAX_CHARS],
         urgent=bool(form.get("urgent")), channel=form.get("channel", ""),
         received_at=_local_datetime(form["received_at"]) if form.get("received_at") else None,
-        category=form.get("category", "")[:40])
+        category=form.get("category", "")[:40], importance=form.get("importance") or "normal")
     try:
         outcome = case_service.create_case(db, _who(), entry, get_clock(), get_sms_context())
     except ValidationError as exc:

@@ -22,6 +22,7 @@ ERROR_MESSAGES = {
     # Cases
     "caller_name_required": _l("Enter the caller's name."),
     "summary_too_long": _l("Keep the summary under 200 characters."),
+    "importance_invalid": _l("Mark the case normal, important (重要事项) or a leader's instruction (领导批示件)."),
     "channel_invalid": _l("Choose how the case came in: phone, in person or through the leader."),
     "content_required": _l("Write down what the liaison reported."),
     "content_too_long": _l("The message is too long."),
@@ -51,6 +52,13 @@ ERROR_MESSAGES = {
     "attachment_too_large": _l("The scan is larger than the limit of %(limit)s MB; nothing was stored.",
                                limit=MAX_ATTACHMENT_MB),
     "attachment_type_invalid": _l("The scan must be a PDF, JPEG or PNG file; nothing was stored."),
+    # The registers of criticism and accountability
+    "facts_required": _l("State the facts the criticism or accountability rests on."),
+    "censure_target_required": _l("Name the unit, the duty room (ground 5) or the person held to account."),
+    "ground_invalid": _l("Choose one of this register's grounds."),
+    "cases_invalid": _l("List the cases by their numbers."),
+    "case_unknown": _l("There is no case with that number."),
+    "too_long": _l("This field is too long."),
     # The case API
     "auth_required": _l("Sign in, or send an API token as Authorization: Bearer TOKEN."),
     "auth_invalid": _l("The API token is unknown, revoked, or belongs to a disabled account."),

@@ -27,7 +27,9 @@ from intake.models import Call, Case, CaseCounter, Liaison
 from intake.notifications import SmsContext, compose_case_sms, queue_sms
 from intake.phones import to_e164
 from intake.routing import RouteChoice, choose_leader
-from intake.statuses import CallStatus, CaseChannel, CaseStatus, DeadlineKind, NotificationKind
+from intake.censures import count_chases
+from intake.statuses import (CallStatus, CaseChannel, CaseImportance, CaseStatus, DeadlineKind,
+                             NotificationKind)
 from intake.transitions import move_status
 
 SUMMARY_MAX_CHARS = 200
@@ -108,6 +110,7 @@ class CaseEntry:
     received_at: datetime | None = None
     channel: CaseChannel | str = CaseChannel.PHONE
     category: str = ""
+    importance: CaseImportance | str = CaseImportance.NORMAL
 
 
 def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsContext) -> Outcome:
@@ -121,6 +124,8 @@ def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsC
     """
     principal = begin(who, "create", None)
     channel = parse_choice(CaseChannel, entry.channel, field="channel", code="channel_invalid")
+    importance = parse_choice(CaseImportance, entry.importance or CaseImportance.NORMAL,
+                              field="importance", code="importance_invalid")
     if channel == CaseChannel.VOICEMAIL:
         raise ValidationError("voicemail cases are confirmed from their call", field="channel",
                               code="channel_invalid")
@@ -155,6 +160,7 @@ def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsC
     case = _open_case(session, confirmation, liaison, route, principal.actor, clock, call=None,
                       channel=channel, summary=entry.content.strip(), urgent=entry.urgent,
                       created_at=entry.received_at)
+    case.importance = importance
     outcome = Outcome(case)
     outcome.add(queue_sms(session, kind=NotificationKind.CASE_ROUTED, leader=case.leader,
                           body=compose_case_sms(case, sms.case_link(case), sms.language),
@@ -266,6 +272,8 @@ def describe_case(session: Session, case: Case, now: datetime, *, tz: str | None
         "number": case.number, "status": case.status.value, "channel": case.channel.value,
         "caller_name": case.caller_name, "caller_unit": case.caller_unit,
         "caller_phone": case.caller_phone, "summary": case.summary, "urgent": case.urgent,
+        "importance": (case.importance or CaseImportance.NORMAL).value,
+        "chases": count_chases(session, case.id),
         "leader": case.leader.name if case.leader else None, "leader_id": case.leader_id,
         "liaison": case.liaison.name if case.liaison else None, "liaison_id": case.liaison_id,
         "unit": case.unit.name if case.unit else None, "unit_id": case.unit_id,

@@ -40,8 +40,9 @@ from sqlalchemy.orm import Session
 
 from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
 from intake.exceptions import ValidationError
-from intake.models import Case, CaseAssignment, DeadlineChange, Unit
-from intake.statuses import CaseStatus, DeadlineKind, Satisfaction, UnitKind
+from intake.models import Case, CaseAssignment, Censure, DeadlineChange, Unit
+from intake.statuses import (CaseStatus, CensureKind, CensureStatus, DeadlineKind, Satisfaction,
+                             UnitKind)
 
 ANSWERED_STATES = (CaseStatus.ANSWERED, CaseStatus.FED_BACK, CaseStatus.CLOSED)
 FED_BACK_STATES = (CaseStatus.FED_BACK, CaseStatus.CLOSED)
@@ -136,6 +137,7 @@ class ReportRow:
     # (criticism ground 1) and, beside it, the redos the liaisons' dissatisfaction caused.
     returns_in_row: int = 0
     dissatisfied_redos: int = 0
+    criticisms: int = 0  # confirmed in the period (intake.censures): only these are published
 
     def to_json(self) -> dict:
         head: dict = {"unit": self.unit} if self.unit is not None else {}
@@ -143,6 +145,7 @@ class ReportRow:
             head["unit_id"] = self.unit_id
             head["returns_in_row"] = self.returns_in_row
             head["dissatisfied_redos"] = self.dissatisfied_redos
+            head["criticisms"] = self.criticisms
         if self.kind is not None:
             head["kind"] = self.kind.value
         return {**head, **self.figures.to_json()}
@@ -361,6 +364,7 @@ def compute_rows(session: Session, period: Period, grouping: Grouping, *, now: d
                    {row.unit_id: row.figures for row in rows},
                    unit_filter=unit.id if unit else None)
         _fill_returns(session, in_period, {row.unit_id: row for row in rows})
+        _fill_criticisms(session, start, end, {row.unit_id: row for row in rows})
         return rows
     if grouping == Grouping.KIND:
         rows = [ReportRow(Figures(), kind=kind) for kind in UnitKind]
@@ -448,6 +452,19 @@ def _fill_returns(session, in_period, by_unit: dict) -> None:
         row = by_unit.get(unit_id)
         if row is not None:
             row.returns_in_row, row.dissatisfied_redos = int(streak or 0), int(dissatisfied or 0)
+
+
+def _fill_criticisms(session, start, end, by_unit: dict) -> None:
+    # Criticisms confirmed in the period, whatever the period of their cases.
+    query = (select(Censure.unit_id, func.count(Censure.id))
+             .where(Censure.kind == CensureKind.CRITICISM,
+                    Censure.status == CensureStatus.CONFIRMED, Censure.unit_id.is_not(None),
+                    Censure.decided_at >= start, Censure.decided_at < end)
+             .group_by(Censure.unit_id))
+    for unit_id, count in session.execute(query):
+        row = by_unit.get(unit_id)
+        if row is not None:
+            row.criticisms = int(count)
 
 
 def _day_ordinals(session, calendar: WorkingCalendar, first: date, last: date):

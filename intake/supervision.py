@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from intake.access import Party, Principal
 from intake.audit import Actor
+from intake.censures import propose_important_matter_late, propose_late_unexplained
 from intake.clock import Clock
 from intake.exceptions import ExtensionTooLate, Forbidden, InvalidTransition, ValidationError
 from intake.lifecycle import Outcome, begin, move, note_event, open_supervision, set_deadline
@@ -181,4 +182,6 @@ def supervise_overdue_cases(session: Session, clock: Clock, actor: Actor | None 
         entry = open_supervision(session, case, SupervisionCause.OVERDUE, principal, clock)
         entry.deadline_at = case.deadline_at
         note_event(session, case, principal, "case.overdue_supervised", due=case.deadline_at)
+        propose_late_unexplained(session, case, clock.now())
+        propose_important_matter_late(session, case, clock.now())
     return overdue

@@ -8,12 +8,14 @@ from io import BytesIO
 
 import pytest
 from docx import Document
+from sqlalchemy import select
 
 from intake.access import sms_liaison
 from intake.bulletin import compose_bulletin, render_bulletin_docx
 from intake.clock import FixedClock
 from intake.feedback import rate_case, record_feedback
-from intake.models import Liaison
+from intake.censures import confirm_censure
+from intake.models import Censure, Liaison
 from intake.reports import Grouping, Period, compute_rates
 from intake.transfers import accept_result, file_result, return_result, transfer_case
 from tests.case_support import (CALENDAR, SMS, TUESDAY, TZ, add_people, result_form,
@@ -84,14 +86,16 @@ def test_dissatisfied_redos_stand_beside_the_streak_on_the_units_line_and_in_the
     _dissatisfied_after_acceptance(demo, people, redone, clock)
     _return(demo, people, redone, "dissatisfied", clock)
     _dissatisfied_after_acceptance(demo, people, flagged, clock)
+    # The bulletin prints a criticism once the office has confirmed the proposal.
+    confirm_censure(demo, people["sup"], demo.scalars(select(Censure)).one(), "属实", clock)
     demo.commit()
 
     report = compute_rates(demo, PERIOD, now=clock.now(), calendar=CALENDAR, tz=TZ,
                            grouping=Grouping.UNIT)
     rows = {row.unit: row.to_json() for row in report.rows}
     # The flagged case's streak ended with its acceptance; its unit's longest is now 0.
-    assert (rows["城关镇卫生院"]["returns_in_row"], rows["城关镇卫生院"]["dissatisfied_redos"]) == (
-        0, 3)
+    assert (rows["城关镇卫生院"]["returns_in_row"], rows["城关镇卫生院"]["dissatisfied_redos"],
+            rows["城关镇卫生院"]["criticisms"]) == (0, 3, 1)
     assert (rows["县人民医院"]["returns_in_row"], rows["县人民医院"]["dissatisfied_redos"]) == (0, 0)
 
     bulletin = compose_bulletin(demo, PERIOD, now=clock.now(), calendar=CALENDAR, tz=TZ)
@@ -99,7 +103,7 @@ def test_dissatisfied_redos_stand_beside_the_streak_on_the_units_line_and_in_the
     assert criticism.case_number == flagged.number and criticism.dissatisfied_redos == 1
     assert criticism.reasons == ["答非所问：重办"] * 3
     text = "\n".join(p.text for p in Document(BytesIO(render_bulletin_docx(bulletin, TZ))).paragraphs)
-    assert "城关镇卫生院 连续退回 0 次、群众不满意重办 3 次" in text
+    assert "城关镇卫生院 连续退回 0 次、群众不满意重办 3 次、通报批评 1 次" in text
     assert "另因群众不满意重办 1 次（不计入连续退回）" in text
 
 
