@@ -5,6 +5,7 @@
     dutyline calendar unset DATE
     dutyline calendar import FILE                 (CSV or XLSX rows: date, kind, reason)
     dutyline calendar due START --working-days N [--json]
+    dutyline calendar backtest [--from YEAR --to YEAR] [--json]
 
 Changes are audited with the actor "cli". Bad input changes nothing and exits non-zero.
 """
@@ -139,3 +140,24 @@ def calendar_due(start: str, working_days: int, as_json: bool) -> None:
     click.echo(due.day.isoformat())
     for warning in due.warnings:
         click.echo(f"warning: {warning}")
+
+
+@calendar.command("backtest")
+@click.option("--from", "first", type=int, default=2020, show_default=True)
+@click.option("--to", "last", type=int, default=2026, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def calendar_backtest(first: int, last: int, as_json: bool) -> None:
+    """Run the estimate on years that have a notice and print the days it gets wrong."""
+    from intake.holidays import backtest_estimate
+
+    years = backtest_estimate(first, last)
+    if as_json:
+        _echo_json(years)
+        return
+    for year in years:
+        click.echo(f"{year['year']}: {year['wrong']} day(s) wrong, "
+                   f"{len(year['missed'])} holiday day(s) missed")
+        for day in year["missed"]:
+            click.echo(f"  missed {day.isoformat()} (off in the notice, worked in the estimate)")
+        for day in year["extra"]:
+            click.echo(f"  extra  {day.isoformat()} (worked in the notice, off in the estimate)")

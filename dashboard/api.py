@@ -129,7 +129,7 @@ def domain_error(exc: DutylineError):
             request.view_args or {}):
         # The catalogue's "forbidden" speaks of a case; a refusal by role is not about one.
         return _error(status, exc.code, exc.field, str(ERROR_MESSAGES["role_forbidden"]))
-    return _error(status, exc.code, exc.field, error_message(exc))
+    return _error(status, exc.code, exc.field, error_message(exc), **getattr(exc, "details", {}))
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -265,7 +265,7 @@ def create_case():
         leader_id=_int(body, "leader_id", code="leader_required"),
         route_reason=_text(body, "route_reason"), urgent=_bool(body, "urgent"),
         received_at=_time(body, "received_at"), channel=_text(body, "channel") or "phone",
-        category=_text(body, "category")[:40])
+        category=_text(body, "category")[:40], importance=_text(body, "importance") or "normal")
     return _done(case_actions.create_case(get_db(), _who(), entry, get_clock(), get_sms_context()), 201)
 
 
@@ -338,14 +338,16 @@ def file_result(number: str):
     # A form whose file input was left empty still sends the part, with no file name.
     scan = read_upload(upload.stream, upload.filename) if upload and upload.filename else None
     return _done(transfers.file_result(get_db(), _who(), case, form, get_clock(),
-                                       scan=scan, recordings_dir=get_settings().recordings_dir))
+                                       scan=scan, recordings_dir=get_settings().recordings_dir,
+                                       sms=get_sms_context()))
 
 
 @bp.post("/cases/<number>/accept")
 def accept(number: str):
     """The supervision office accepts the unit's result."""
     case = _case_for(number, "accept")
-    return _done(transfers.accept_result(get_db(), _who(), case, get_clock()))
+    return _done(transfers.accept_result(get_db(), _who(), case, get_clock(),
+                                         get_sms_context()))
 
 
 @bp.post("/cases/<number>/return")

@@ -91,6 +91,8 @@ def create_app(config: dict | None = None) -> Flask:
     ))
 
     from dashboard import admin, api, auth, casework, duties, health, views
+    from dashboard import api_registers  # noqa: F401  (adds the registers' routes to api.bp)
+    from dashboard import registers
     from dashboard import calendar as working_calendar
     from dashboard import duty_schedule
     from dashboard.params import DatabaseIdConverter
@@ -130,6 +132,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(duty_schedule.bp)
     app.register_blueprint(duties.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(registers.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     views.register_filters(app)

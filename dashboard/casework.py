@@ -137,7 +137,8 @@ def file_result(case_id: int):
         upload = request.files.get("attachment")
         scan = read_upload(upload.stream, upload.filename) if upload and upload.filename else None
         return transfers.file_result(db, _who(), case, form, get_clock(), scan=scan,
-                                     recordings_dir=get_settings().recordings_dir)
+                                     recordings_dir=get_settings().recordings_dir,
+                                     sms=get_sms_context())
 
     return _act(case_id, file_with_scan,
                 _("The written result is filed with the supervision office."))
@@ -147,7 +148,8 @@ def file_result(case_id: int):
 @login_required(Role.SUPERVISOR)
 def accept(case_id: int):
     """Accept the unit's result; the case is answered."""
-    return _act(case_id, lambda db, case: transfers.accept_result(db, _who(), case, get_clock()),
+    return _act(case_id, lambda db, case: transfers.accept_result(db, _who(), case, get_clock(),
+                                                                  get_sms_context()),
                 _("Result accepted."))
 
 
@@ -220,7 +222,7 @@ def new_case():
             urgent=bool(form.get("urgent")), channel=form.get("channel", ""),
             received_at=(_local_datetime(form["received_at"], "received_at")
                          if form.get("received_at") else None),
-            category=form.get("category", ""))
+            category=form.get("category", ""), importance=form.get("importance") or "normal")
         outcome = case_service.create_case(db, _who(), entry, get_clock(), get_sms_context())
     except ValidationError as exc:
         db.rollback()

@@ -24,6 +24,7 @@ ERROR_MESSAGES = {
     # Cases
     "caller_name_required": _l("Enter the caller's name."),
     "summary_too_long": _l("Keep the summary under 200 characters."),
+    "importance_invalid": _l("Mark the case normal, important (重要事项) or a leader's instruction (领导批示件)."),
     "channel_invalid": _l("Choose how the case came in: phone, in person or through the leader."),
     "content_required": _l("Write down what the liaison reported."),
     "content_too_long": _l("The message is too long."),
@@ -45,6 +46,7 @@ ERROR_MESSAGES = {
     "escalation_target_invalid": _l("Escalate to the bureau meeting or to the county."),
     "deadline_invalid": _l("Give the new deadline as a date and time."),
     "deadline_not_later": _l("The new deadline must be later than the one in force."),
+    "extension_too_late": _l("The deadline in force, %(deadline)s, has passed: only the supervision office may set a new date now."),
     "no_extension": _l("The deadline in force is not an extension; there is nothing to overrule."),
     "feedback_method_invalid": _l("Choose how the liaison was told: phone, written, SMS or in person."),
     "rating_invalid": _l("Choose satisfied, basically satisfied or dissatisfied."),
@@ -52,6 +54,13 @@ ERROR_MESSAGES = {
     "attachment_too_large": _l("The scan is larger than the limit of %(limit)s MB; nothing was stored.",
                                limit=MAX_ATTACHMENT_MB),
     "attachment_type_invalid": _l("The scan must be a PDF, JPEG or PNG file; nothing was stored."),
+    # The registers of criticism and accountability
+    "facts_required": _l("State the facts the criticism or accountability rests on."),
+    "censure_target_required": _l("Name the unit, the duty room (ground 5) or the person held to account."),
+    "ground_invalid": _l("Choose one of this register's grounds."),
+    "cases_invalid": _l("List the cases by their numbers."),
+    "case_unknown": _l("There is no case with that number."),
+    "too_long": _l("This field is too long."),
     # The case API
     "auth_required": _l("Sign in, or send an API token as Authorization: Bearer TOKEN."),
     "auth_invalid": _l("The API token is unknown, revoked, or belongs to a disabled account."),
@@ -126,4 +135,7 @@ ERROR_MESSAGES = {
 def error_message(exc) -> str:
     """Return the translated text for a domain error, by its code."""
     code = getattr(exc, "code", "error")
-    return str(ERROR_MESSAGES.get(code, ERROR_MESSAGES["error"]))
+    text = str(ERROR_MESSAGES.get(code, ERROR_MESSAGES["error"]))
+    details = getattr(exc, "details", None)
+    # An error that names something (the deadline it missed) fills it into its text.
+    return text % details if details else text

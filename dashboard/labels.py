@@ -119,3 +119,22 @@ def label(table: dict, value) -> str:
     """Return the translated label of an enum member or its value."""
     key = getattr(value, "value", value)
     return str(table.get(key, key or ""))
+
+
+CENSURE_KINDS = {"criticism": _l("Criticism (通报批评)"), "accountability": _l("Accountability (问责)")}
+CENSURE_GROUNDS = {
+    "returned_three_times": _l("Result returned three times in a row"),
+    "not_carried_out": _l("Not carried out as required"),
+    "late_unexplained": _l("Late without explaining in time"),
+    "false_report": _l("False report"),
+    "duty_failure": _l("Duty room failed its duty"),
+    "improper_conduct": _l("Improper conduct"),
+    "important_matter_late": _l("Important matter or leader's instruction late"),
+    "buck_passing": _l("Passing the buck"),
+    "abuse_of_office": _l("Abuse of office"),
+    "chased_without_result": _l("Chased repeatedly without result"),
+}
+CENSURE_STATES = {"proposed": _l("Proposed"), "confirmed": _l("Confirmed"),
+                  "dismissed": _l("Dismissed"), "withdrawn": _l("Withdrawn")}
+IMPORTANCE = {"normal": _l("Normal"), "important": _l("Important matter (重要事项)"),
+              "instruction": _l("Leader's instruction (领导批示件)")}

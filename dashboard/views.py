@@ -20,7 +20,7 @@ from intake.links import base_url, page_link
 from intake.audit import list_events, record_event
 from intake.calls import correct_transcript, draft_is_current, retry_transcription
 from intake.dispatch import QueuedWork, commit_and_dispatch
-from intake import supervision
+from intake import censures, supervision
 from intake.contacts import list_member_contacts
 from intake.directory import list_leaders, list_units, search_directory
 from intake.access import allowed, principal_of
@@ -38,7 +38,7 @@ from intake.notifications import (count_segments, get_notification, list_case_no
                                   list_failed_notifications, list_recent_notifications,
                                   preview_case_sms,
                                   resend_notification)
-from intake.statuses import Role
+from intake.statuses import GROUNDS_BY_KIND, CensureKind, CensureStatus, Role
 from intake.transitions import expect_version
 from web.services import get_db, get_job_queue, get_settings
 
@@ -381,6 +381,7 @@ def render_case_page(db, case) -> str:
         can=lambda action: allowed(principal, action, case),
         units=[u for u in list_units(db) if u.active],
         notifications=list_case_notifications(db, case.id),
+        chases=censures.count_chases(db, case.id),
         history=[entry for entry in list_case_history(db, case, str(get_locale()),
                                                       get_settings().timezone)
                  if not entry.action.startswith("sms.")])
@@ -408,7 +409,12 @@ def supervision_home():
         results=supervision.list_results_awaiting_verdict(db),
         escalations=supervision.list_escalations(db),
         overdue=list_visible_cases(db, current_user(), limit=500, overdue_at=now),
-        flagged=supervision.list_flagged_units(db))
+        flagged=supervision.list_flagged_units(db),
+        proposals=[c for kind in CensureKind for c in censures.list_censures(
+            db, current_user(), kind, status=CensureStatus.PROPOSED.value)],
+        confirmed=[c for kind in CensureKind for c in censures.list_censures(
+            db, current_user(), kind, status=CensureStatus.CONFIRMED.value, limit=100)],
+        grounds=GROUNDS_BY_KIND, units=list_units(db))
 
 
 @bp.post("/cases/<int:case_id>/acknowledge")

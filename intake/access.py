@@ -37,9 +37,12 @@ class Relation(str, Enum):
     ANYONE = "anyone"
 
 
-# The action names of design.md's case API.
-ACTIONS = ("create", "view", "acknowledge", "handle", "transfer", "escalate", "extend", "result",
-           "accept", "return", "answer", "feedback", "rate")
+# The action names of design.md's case API, then those on the registers of criticism and
+# accountability (intake.censures), which are checked without a case.
+CASE_ACTIONS = ("create", "view", "acknowledge", "handle", "transfer", "escalate", "extend",
+                "result", "accept", "return", "answer", "feedback", "rate")
+REGISTER_ACTIONS = ("censure", "read_censures")
+ACTIONS = CASE_ACTIONS + REGISTER_ACTIONS
 
 S = CaseStatus
 ALL_STATES = frozenset(CaseStatus)
@@ -72,6 +75,11 @@ RULES: dict[str, dict[tuple[Party, Relation], frozenset[CaseStatus]]] = {
     "rate": {(Party.DUTY, Relation.ANYONE): frozenset({S.FED_BACK}),
              (Party.LEADER, Relation.ITS_LEADER): frozenset({S.FED_BACK}),
              (Party.LIAISON, Relation.ITS_LIAISON): frozenset({S.FED_BACK})},
+    # Record, confirm, dismiss or withdraw a criticism or an accountability: the office acts
+    # for the leading group (领导小组办公室). Admins read the registers too.
+    "censure": {(Party.SUPERVISOR, Relation.ANYONE): ALL_STATES},
+    "read_censures": {(Party.SUPERVISOR, Relation.ANYONE): ALL_STATES,
+                      (Party.ADMIN, Relation.ANYONE): ALL_STATES},
 }
 
 

@@ -1,8 +1,8 @@
 """The periodic supervision bulletin (定期督察通报), as a printable Word document.
 
 It is made from the same query as the reports page (compute_rates per unit) plus what the
-bureau's rules say a bulletin names: units flagged for criticism (通报批评, a result returned
-three times in a row) and why, the cases overdue at the time of the bulletin, and the
+bureau's rules say a bulletin names: the criticisms (通报批评) the supervision office confirmed
+in the period (intake.censures; a proposal is never printed) and why, the cases overdue at the time of the bulletin, and the
 commendations received in the period.
 """
 from __future__ import annotations
@@ -24,7 +24,10 @@ from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
 from intake.commendations import list_commendations
 from intake.models import Case, CaseAssignment, Commendation, UnitResult
 from intake.reports import Figures, Grouping, Period, RatesReport, compute_rates
-from intake.statuses import WORKING_STATES, CommendationKind, ReturnCategory, UnitKind
+from intake.censures import list_published
+from intake.statuses import (WORKING_STATES, CensureGround, CensureKind, CommendationKind,
+                             ReturnCategory, UnitKind)
+from intake.transfers import RETURNS_FOR_CRITICISM, STREAK_CATEGORIES
 
 BULLETIN_FONT = "Microsoft YaHei"  # what the bureau's Word has; WPS and LibreOffice substitute
 KIND_NAMES = {UnitKind.TOWNSHIP: "乡镇卫生院", UnitKind.COUNTY: "县直医疗卫生单位"}
@@ -32,6 +35,12 @@ RETURN_NAMES = {ReturnCategory.FORMAT: "格式不全", ReturnCategory.QUALITY: "
                 ReturnCategory.DISSATISFIED: "群众不满意"}
 COMMENDATION_NAMES = {CommendationKind.LETTER: "表扬信", CommendationKind.BANNER: "锦旗",
                       CommendationKind.MEDIA: "媒体表扬"}
+# The grounds of 四.5, as the bulletin prints them.
+GROUND_NAMES = {CensureGround.RETURNED_THREE_TIMES: "办理结果连续三次被退回",
+                CensureGround.NOT_CARRIED_OUT: "未按要求落实", CensureGround.LATE_UNEXPLAINED:
+                "超期且未及时说明情况", CensureGround.FALSE_REPORT: "弄虚作假",
+                CensureGround.DUTY_FAILURE: "值班室未履行职责",
+                CensureGround.IMPROPER_CONDUCT: "作风不当"}
 TABLE_HEADINGS = ("单位", "受理", "办结", "办结率", "反馈", "反馈率", "评价", "满意",
                   "满意率", "应交", "按时", "参与协同率")
 
@@ -43,8 +52,11 @@ class Criticism:
     unit: str
     case_number: str
     returns: int
-    flagged_at: datetime
+    flagged_at: datetime  # when the office confirmed it
     reasons: list[str] = field(default_factory=list)
+    dissatisfied_redos: int = 0  # shown beside the streak, not part of it
+    ground: CensureGround = CensureGround.RETURNED_THREE_TIMES
+    facts: str = ""
 
 
 @dataclass
@@ -64,27 +76,41 @@ def compose_bulletin(session: Session, period: Period, *, now: datetime,
     report = compute_rates(session, period, now=now, calendar=calendar, tz=tz,
                            grouping=Grouping.UNIT)
     start, end = period.bounds(tz)
-    flagged = session.execute(
-        select(CaseAssignment, Case.number).join(Case, Case.id == CaseAssignment.case_id)
-        .where(CaseAssignment.criticism_flagged_at >= start,
-               CaseAssignment.criticism_flagged_at < end)
-        .order_by(CaseAssignment.criticism_flagged_at)).all()
+    # Only what the supervision office confirmed is published (intake.censures).
     criticisms = []
-    for assignment, number in flagged:
-        returned = session.scalars(
-            select(UnitResult).where(UnitResult.assignment_id == assignment.id,
-                                     UnitResult.return_category.is_not(None))
-            .order_by(UnitResult.id)).all()
-        criticisms.append(Criticism(
-            unit=assignment.unit.name, case_number=number, returns=assignment.returns,
-            flagged_at=assignment.criticism_flagged_at,
-            reasons=[f"{RETURN_NAMES[r.return_category]}：{r.verdict_reason}" for r in returned]))
+    for censure in list_published(session, CensureKind.CRITICISM, start, end):
+        target = censure.unit.name if censure.unit else ("值班室" if censure.duty_room else "")
+        numbers = "、".join(case.number for case in censure.cases)
+        item = Criticism(unit=target, case_number=numbers, returns=0,
+                         flagged_at=censure.decided_at, ground=censure.ground,
+                         facts=censure.facts)
+        assignment = _assignment_of(session, censure)
+        if censure.ground is CensureGround.RETURNED_THREE_TIMES and assignment is not None:
+            returned = session.scalars(
+                select(UnitResult).where(UnitResult.assignment_id == assignment.id,
+                                         UnitResult.return_category.in_(STREAK_CATEGORIES))
+                .order_by(UnitResult.id)).all()
+            # An acceptance after the proposal ends the streak; it was three at least.
+            item.returns = max(assignment.returns, RETURNS_FOR_CRITICISM)
+            item.dissatisfied_redos = assignment.dissatisfied_redos
+            item.reasons = [f"{RETURN_NAMES[r.return_category]}：{r.verdict_reason}"
+                            for r in returned]
+        criticisms.append(item)
     overdue = list(session.scalars(
         select(Case).where(Case.status.in_(WORKING_STATES), Case.deadline_at < now)
         .order_by(Case.deadline_at, Case.id)))
     return Bulletin(report=report, criticisms=criticisms, overdue=overdue,
                     commendations=list_commendations(session, period.start, period.end),
                     made_at=now)
+
+
+def _assignment_of(session: Session, censure) -> CaseAssignment | None:
+    """Return the latest assignment of the censure's case to its unit, if there is one."""
+    if censure.unit_id is None or len(censure.cases) != 1:
+        return None
+    return session.scalars(select(CaseAssignment).where(
+        CaseAssignment.case_id == censure.cases[0].id,
+        CaseAssignment.unit_id == censure.unit_id).order_by(CaseAssignment.id.desc())).first()
 
 
 def _percent(value: float | None) -> str:
@@ -140,14 +166,27 @@ def render_bulletin_docx(bulletin: Bulletin, tz: str = BUREAU_TIMEZONE) -> bytes
         document.add_paragraph(KIND_NAMES[kind], style="Heading 2")
         _table(document, TABLE_HEADINGS,
                [figure_cells(r.unit, r.figures) for r in rows])
+        redos = [f"{r.unit} 连续退回 {r.returns_in_row} 次、群众不满意重办 {r.dissatisfied_redos} 次"
+                 + (f"、通报批评 {r.criticisms} 次" if r.criticisms else "")
+                 for r in rows if r.returns_in_row or r.dissatisfied_redos or r.criticisms]
+        if redos:
+            # The streak (criticism ground 1) and the dissatisfied redos, side by side.
+            document.add_paragraph("退回重办：" + "；".join(redos) + "。")
 
     document.add_heading("三、通报批评", level=1)
     if not bulletin.criticisms:
         document.add_paragraph("本期无。")
     for item in bulletin.criticisms:
-        document.add_paragraph(
-            f"{item.unit}：案件 {item.case_number} 办理结果连续 {item.returns} 次被退回重办"
-            f"（{'；'.join(item.reasons) or '—'}），予以通报批评。", style="List Bullet")
+        if item.ground is CensureGround.RETURNED_THREE_TIMES and item.returns:
+            text = (f"{item.unit}：案件 {item.case_number} 办理结果连续 {item.returns} 次被退回重办"
+                    f"（{'；'.join(item.reasons) or '—'}），予以通报批评。"
+                    + (f"另因群众不满意重办 {item.dissatisfied_redos} 次（不计入连续退回）。"
+                       if item.dissatisfied_redos else ""))
+        else:
+            cases = f"（案件 {item.case_number}）" if item.case_number else ""
+            text = (f"{item.unit}：{GROUND_NAMES[item.ground]}{cases}，{item.facts}，"
+                    "予以通报批评。")
+        document.add_paragraph(text, style="List Bullet")
 
     document.add_heading("四、超期未办结案件", level=1)
     if not bulletin.overdue:

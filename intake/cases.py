@@ -29,7 +29,9 @@ from intake.models import Call, Case, CaseCounter, Liaison
 from intake.notifications import SmsContext, compose_case_sms, queue_sms
 from intake.phones import to_e164
 from intake.routing import RouteChoice, choose_leader
-from intake.statuses import CallStatus, CaseChannel, CaseStatus, DeadlineKind, NotificationKind
+from intake.censures import count_chases
+from intake.statuses import (CallStatus, CaseChannel, CaseImportance, CaseStatus, DeadlineKind,
+                             NotificationKind)
 from intake.transitions import claim_call, move_status
 
 SUMMARY_MAX_CHARS = 200
@@ -115,6 +117,7 @@ class CaseEntry:
     received_at: datetime | None = None
     channel: CaseChannel | str = CaseChannel.PHONE
     category: str = ""
+    importance: CaseImportance | str = CaseImportance.NORMAL
 
 
 def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsContext) -> Outcome:
@@ -128,6 +131,8 @@ def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsC
     """
     principal = begin(who, "create", None)
     channel = parse_choice(CaseChannel, entry.channel, field="channel", code="channel_invalid")
+    importance = parse_choice(CaseImportance, entry.importance or CaseImportance.NORMAL,
+                              field="importance", code="importance_invalid")
     if channel == CaseChannel.VOICEMAIL:
         raise ValidationError("voicemail cases are confirmed from their call", field="channel",
                               code="channel_invalid")
@@ -162,6 +167,7 @@ def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsC
     case = _open_case(session, confirmation, liaison, route, principal.actor, clock, call=None,
                       channel=channel, summary=entry.content.strip(), urgent=entry.urgent,
                       created_at=entry.received_at)
+    case.importance = importance
     outcome = Outcome(case)
     outcome.add(queue_sms(session, kind=NotificationKind.CASE_ROUTED, leader=case.leader,
                           body=compose_case_sms(case, sms.case_link(case), sms.language),
@@ -274,6 +280,8 @@ def describe_case(session: Session, case: Case, now: datetime, *, tz: str | None
         "channel": case.channel.value,
         "caller_name": case.caller_name, "caller_unit": case.caller_unit,
         "caller_phone": case.caller_phone, "summary": case.summary, "urgent": case.urgent,
+        "importance": (case.importance or CaseImportance.NORMAL).value,
+        "chases": count_chases(session, case.id),
         "leader": case.leader.name if case.leader else None, "leader_id": case.leader_id,
         "liaison": case.liaison.name if case.liaison else None, "liaison_id": case.liaison_id,
         "unit": case.unit.name if case.unit else None, "unit_id": case.unit_id,
@@ -291,7 +299,7 @@ def describe_case(session: Session, case: Case, now: datetime, *, tz: str | None
         "assignments": [{"unit": a.unit.name, "unit_id": a.unit_id,
                          "assigned_at": iso(a.assigned_at),
                          "due_at": iso(a.due_at), "result_at": iso(a.result_at),
-                         "returns": a.returns,
+                         "returns": a.returns, "dissatisfied_redos": a.dissatisfied_redos,
                          "criticism_flagged": a.criticism_flagged_at is not None}
                         for a in case.assignments],
         "results": [{"id": r.id, "unit_id": r.unit_id, "facts_true": r.facts_true,

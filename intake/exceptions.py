@@ -3,7 +3,8 @@ one input field); the dashboard, the JSON API and SMS replies translate the code
 
     DutylineError                    code
      ├── InvalidTransition           invalid_transition   a move the transition map does not allow
-     │    └── Conflict               conflict             someone else acted on the case first (one winner)
+     │    ├── Conflict               conflict             someone else acted on the case first (one winner)
+     │    └── ExtensionTooLate       extension_too_late   more time asked after the deadline in force; .details names it
      ├── NotFound                    not_found            does not exist, or the actor may not see it
      ├── Forbidden                   forbidden            the actor may see it but may not do that
      ├── ValidationError             (given per raise)    input that cannot be accepted; .field names it
@@ -58,6 +59,22 @@ class Conflict(InvalidTransition):
         self.seen = seen
         self.current = None
         self.target = None
+class ExtensionTooLate(InvalidTransition):
+    """Raised when a leader or unit asks for more time after the deadline in force has passed.
+
+    The rules want a case that cannot finish in time explained before its deadline; after it,
+    only the supervision office sets a new date. A refusal of the case's state (409), not of
+    the input, so it is an InvalidTransition. `details["deadline"]` is the deadline missed.
+    """
+
+    code = "extension_too_late"
+
+    def __init__(self, deadline: str):
+        super().__init__("Case", "overdue", "extended")
+        self.args = (f"the deadline in force ({deadline}) has passed; only the supervision "
+                     "office may set a new date",)
+        self.field = "deadline"
+        self.details = {"deadline": deadline}
 
 
 class NotFound(DutylineError):

@@ -7,9 +7,12 @@ For each day the first of these that knows it decides:
     2. the chinese-calendar package: the State Council's yearly notices (2004–2026 in 1.11.0);
     3. for a year the package does not know:
        - the fixed-date statutory holidays: 元旦 1 Jan, 劳动节 1–2 May, 国庆 1–3 Oct;
-       - the lunar holidays estimated with lunar-python: 春节 from 除夕 to 初六 (the statutory
-         除夕–初三 plus the week every notice has given), 清明 on the day of the solar term,
-         端午 and 中秋;
+       - the lunar holidays estimated with lunar-python: 春节 from 除夕 to 初七 (the statutory
+         除夕–初三 since the 2024 revision, run to 初七 as the 2025 and 2026 notices did),
+         清明 on the day of the solar term, 端午 and 中秋;
+       - what the notices customarily add (estimated_customary_days): the weeks of 1–5 May
+         and 1–7 October, a substitute weekday (补假) for a statutory day on a weekend or on
+         another holiday, and the bridge day of a one-day holiday on a Tuesday or Thursday;
     4. Monday to Friday.
 
 A year with neither official data nor entries is *provisional*: nobody knows its adjusted
@@ -49,6 +52,9 @@ CALENDAR_MAX_ROWS = 2000
 # The banner asking for next year's notice shows from this month on.
 BANNER_FROM_MONTH = 11
 
+SPRING_FESTIVAL_LAST = 7  # 初七: the 2025 and 2026 notices both ran the holiday to it
+# The weeks every notice from 2020 to 2026 made around the statutory days.
+CUSTOMARY_WEEKS = {"劳动节": ((5, 1), (5, 5)), "国庆节": ((10, 1), (10, 7))}
 FIXED_HOLIDAYS = {(1, 1): "元旦", (5, 1): "劳动节", (5, 2): "劳动节",
                   (10, 1): "国庆节", (10, 2): "国庆节", (10, 3): "国庆节"}
 # chinese-calendar names its holidays in English; people here read Chinese.
@@ -287,6 +293,9 @@ def _base_day(day: date, year_estimated: bool) -> DayInfo:
     fixed = FIXED_HOLIDAYS.get((day.month, day.day))
     if fixed:
         return DayInfo(day, False, fixed, DaySource.STATUTORY, year_estimated)
+    substitute = estimated_customary_days(day.year).get(day)
+    if substitute:
+        return DayInfo(day, False, f"{substitute}（估算）", DaySource.ESTIMATED, True)
     return DayInfo(day, weekday, "", DaySource.WEEK, year_estimated)
 
 
@@ -295,7 +304,7 @@ def estimated_lunar_holidays(year: int) -> dict[date, str]:
     """Return the lunar holidays of a year as the State Council customarily gives them."""
     days: dict[date, str] = {}
     new_year = _solar_date(Lunar.fromYmd(year, 1, 1).getSolar())
-    for offset in range(-1, 6):  # 除夕 to 初六
+    for offset in range(-1, SPRING_FESTIVAL_LAST):  # 除夕 (初一 - 1) to 初七 (初一 + 6)
         days[new_year + timedelta(days=offset)] = "春节"
     # 清明 is a solar term, not a lunar date: take the term from the lunar year's table.
     terms = Solar.fromYmd(year, 4, 15).getLunar().getJieQiTable()
@@ -304,6 +313,108 @@ def estimated_lunar_holidays(year: int) -> dict[date, str]:
     mid_autumn = _solar_date(Lunar.fromYmd(year, 8, 15).getSolar())
     days[mid_autumn] = "中秋节"
     return days
+
+
+@lru_cache(maxsize=64)
+def estimated_customary_days(year: int) -> dict[date, str]:
+    """Return the days off the notices customarily add around the statutory days.
+
+    - the customary weeks: 劳动节 1–5 May and 国庆 1–7 October (every notice 2020–2026);
+    - a substitute weekday (补假) for each statutory day (the 2024 law's 13: 元旦, 除夕–初三,
+      清明, 劳动节 ×2, 端午, 中秋, 国庆 ×3) that falls on a weekend: the first weekday after it
+      that is not already a statutory or substitute day (a day of its own week may host it,
+      so Labour Day 2027, Sat–Sun, gives 3–4 May); one that falls on another holiday's
+      day (中秋 inside the National Day week) adds the first free weekday after that week;
+    - the bridge (调休) of a one-day holiday on a Tuesday (the Monday) or a Thursday (the
+      Friday), which the notices make by working a weekend day the estimate cannot know.
+    """
+    lunar = estimated_lunar_holidays(year)
+    new_year = _solar_date(Lunar.fromYmd(year, 1, 1).getSolar())
+    holiday_of: dict[date, str] = dict(lunar)
+    week_end = {"春节": new_year + timedelta(days=SPRING_FESTIVAL_LAST - 1)}
+    in_week = {day: "春节" for day, name in lunar.items() if name == "春节"}
+    for name, ((m1, d1), (m2, d2)) in CUSTOMARY_WEEKS.items():
+        first, last = date(year, m1, d1), date(year, m2, d2)
+        week_end[name] = last
+        while first <= last:
+            holiday_of.setdefault(first, name)
+            in_week[first] = name
+            first += timedelta(days=1)
+    statutory = [(date(year, month, day), name) for (month, day), name in FIXED_HOLIDAYS.items()]
+    statutory += [(new_year + timedelta(days=offset), "春节") for offset in range(-1, 3)]
+    statutory += [(day, name) for day, name in lunar.items() if name != "春节"]
+    for day, name in statutory:
+        holiday_of.setdefault(day, name)
+    statutory_days = {day for day, _name in statutory}
+    added: dict[date, str] = {}
+    seen: set[date] = set()
+    for day, name in sorted(statutory):
+        week = in_week.get(day)
+        clash = day in seen or (week is not None and week != name)
+        seen.add(day)
+        if clash:
+            start = week_end[week] if week is not None else day
+        elif day.weekday() >= 5:
+            start = day
+        else:
+            continue
+        later = start + timedelta(days=1)
+        while (later.weekday() >= 5 or later in statutory_days or later in added
+               or holiday_of.get(later, name) != name):
+            later += timedelta(days=1)
+        added[later] = f"{name}补假"
+        holiday_of.setdefault(later, name)
+    for day, name in sorted(statutory):
+        if name in week_end or name == "春节" or holiday_of.get(day) != name:
+            continue
+        bridge = {1: day - timedelta(days=1), 3: day + timedelta(days=1)}.get(day.weekday())
+        if bridge is not None and bridge not in holiday_of:
+            added[bridge] = f"{name}调休"
+            holiday_of[bridge] = name
+    for day, name in holiday_of.items():
+        if name in CUSTOMARY_WEEKS and day not in statutory_days and day not in added:
+            added[day] = name
+    return {day: name for day, name in added.items() if day.year == year}
+
+
+def backtest_estimate(first: int = 2020, last: int = 2026) -> list[dict]:
+    """Compare the estimate with the State Council's notice for each year that has one.
+
+    Returns one record per year: `missed` (notice's days off the estimate works), `extra`
+    (days the estimate takes off that the notice works, such as adjusted weekend workdays
+    the estimate cannot know), and their count.
+    """
+    out = []
+    for year in range(first, last + 1):
+        if not _has_official_data(year):
+            continue
+        missed, extra = [], []
+        day = date(year, 1, 1)
+        while day.year == year:
+            official_off = not chinese_calendar.is_workday(day)
+            estimated_off = not _estimated_day(day).working
+            if official_off and not estimated_off:
+                missed.append(day)
+            elif estimated_off and not official_off:
+                extra.append(day)
+            day += timedelta(days=1)
+        out.append({"year": year, "missed": missed, "extra": extra,
+                    "wrong": len(missed) + len(extra)})
+    return out
+
+
+def _estimated_day(day: date) -> DayInfo:
+    """Decide a day by the estimate alone, as for a year with no notice."""
+    lunar = estimated_lunar_holidays(day.year).get(day)
+    if lunar:
+        return DayInfo(day, False, lunar, DaySource.ESTIMATED, True)
+    fixed = FIXED_HOLIDAYS.get((day.month, day.day))
+    if fixed:
+        return DayInfo(day, False, fixed, DaySource.STATUTORY, True)
+    substitute = estimated_customary_days(day.year).get(day)
+    if substitute:
+        return DayInfo(day, False, substitute, DaySource.ESTIMATED, True)
+    return DayInfo(day, day.weekday() < 5, "", DaySource.WEEK, True)
 
 
 def _solar_date(solar) -> date:

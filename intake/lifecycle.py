@@ -72,15 +72,21 @@ def note_event(session: Session, case: Case, principal: Principal, action: str, 
 
 
 def set_deadline(session: Session, case: Case, new_deadline: datetime | None, kind: DeadlineKind,
-                 principal: Principal | Actor, clock: Clock, reason: str = "") -> DeadlineChange:
-    """Put a new deadline in force and keep the change as a row (by a Principal or an Actor)."""
+                 principal: Principal | Actor, clock: Clock, reason: str = "", *,
+                 keep_assignment_due: bool = False) -> DeadlineChange:
+    """Put a new deadline in force and keep the change as a row (by a Principal or an Actor).
+
+    `keep_assignment_due` leaves the unit's assignment due at the deadline it missed (a date
+    the supervision office set after it), so the rates still count its result as late.
+    """
     change = DeadlineChange(case=case, kind=kind, old_deadline=case.deadline_at,
                             new_deadline=new_deadline, reason=reason,
                             changed_by=principal.label, changed_by_user_id=principal.user_id,
                             changed_at=clock.now())
     session.add(change)
     case.deadline_at = new_deadline
-    if case.assignment is not None and case.status in (CaseStatus.TRANSFERRED,):
+    if (case.assignment is not None and case.status in (CaseStatus.TRANSFERRED,)
+            and not keep_assignment_due):
         case.assignment.due_at = new_deadline
     return change
 

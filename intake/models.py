@@ -28,7 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from intake.statuses import (CallStatus, CaseChannel, CaseStatus, CommendationKind, DeadlineKind,
+from intake.statuses import (CallStatus, CaseChannel, CaseImportance, CaseStatus, CensureGround,
+                             CensureKind,
+                             CensureStatus, CommendationKind, DeadlineKind,
                              FeedbackMethod, NotificationKind, NotificationStatus, ReminderKind,
                              ReturnCategory,
                              Role, Satisfaction, SupervisionCause, UnitKind, Verdict,
@@ -275,6 +277,9 @@ class Case(Base):
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"), index=True)
     category: Mapped[str] = mapped_column(String(40), default="")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 重要事项 or 领导批示件: shown wherever the case is; missing a deadline proposes 问责.
+    importance: Mapped[CaseImportance] = mapped_column(_enum(CaseImportance),
+                                                       default=CaseImportance.NORMAL)
     summary: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.ROUTED)
     # Who produced the answer (HANDLING, RESULT_FILED, BUREAU_MEETING or COUNTY): a
@@ -323,8 +328,9 @@ class Case(Base):
 
     @property
     def redo_count(self) -> int:
-        """Returns for redo on the current assignment; a new unit starts again at 0."""
-        return self.assignment.returns if self.assignment else 0
+        """Redos on the current assignment (the streak and the dissatisfied); a new unit starts at 0."""
+        return (self.assignment.returns + (self.assignment.dissatisfied_redos or 0)
+                if self.assignment else 0)
 
     @property
     def supervised(self) -> bool:
@@ -352,7 +358,11 @@ class CaseAssignment(Base):
     assigned_by: Mapped[str] = mapped_column(String(80), default="")
     due_at: Mapped[datetime | None]
     result_at: Mapped[datetime | None]  # the latest result filed on this assignment
-    returns: Mapped[int] = mapped_column(Integer, default=0)  # in a row; acceptance resets
+    # Format and quality returns in a row (criticism ground 1); acceptance resets.
+    returns: Mapped[int] = mapped_column(Integer, default=0)
+    # Redos because the liaison was dissatisfied: their own ground for redo, shown beside the
+    # streak and never counted in it.
+    dissatisfied_redos: Mapped[int] = mapped_column(Integer, default=0)
     criticism_flagged_at: Mapped[datetime | None]
     case: Mapped[Case] = relationship(back_populates="assignments")
     unit: Mapped[Unit] = relationship()
@@ -637,3 +647,48 @@ __all__ = [
     "utcnow",
     "join_tokens",
 ]
+
+
+class Censure(Base):
+    """A criticism (通报批评) or an accountability (问责) on the register, proposed or recorded.
+
+    It names a unit, or the duty room (criticism ground 5), or a person held to account; the
+    cases it rests on are CensureCase rows. A system proposal carries a `proposal_key` that
+    makes it once per subject (an assignment, a case and the deadline it missed).
+    """
+
+    __tablename__ = "censures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[CensureKind] = mapped_column(_enum(CensureKind), index=True)
+    ground: Mapped[CensureGround] = mapped_column(_enum(CensureGround, 30))
+    status: Mapped[CensureStatus] = mapped_column(_enum(CensureStatus), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    duty_room: Mapped[bool] = mapped_column(Boolean, default=False)
+    person: Mapped[str] = mapped_column(String(60), default="")
+    facts: Mapped[str] = mapped_column(Text, default="")
+    proposal_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str] = mapped_column(String(80), default="")
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[str] = mapped_column(String(80), default="")
+    withdraw_reason: Mapped[str] = mapped_column(Text, default="")
+    unit: Mapped[Unit | None] = relationship()
+    links: Mapped[list["CensureCase"]] = relationship(back_populates="censure",
+                                                     order_by="CensureCase.case_id")
+
+    @property
+    def cases(self) -> list[Case]:
+        return [link.case for link in self.links]
+
+
+class CensureCase(Base):
+    """One case a censure rests on."""
+
+    __tablename__ = "censure_cases"
+    censure_id: Mapped[int] = mapped_column(ForeignKey("censures.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
+    censure: Mapped[Censure] = relationship(back_populates="links")
+    case: Mapped[Case] = relationship()

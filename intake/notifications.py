@@ -50,6 +50,9 @@ MESSAGES = {
         "contact_duty": "【民情联线】{leader}，本月尚未联系的联络员：{items}，请于月底前联系。",
         "urgent_escalation": "【民情联线·急】{caller}的急事留言（编号{reference}）{minutes}分钟无人确认，请立即处理，回复1确认：{link}",
         "extension_notice": "【民情联线】案件{number}期限由{old}延至{new}，理由：{reason}。如不同意可驳回：{link}",
+        "unit_chase": "【民情联线】催办（第{nth}次）：案件{number}已超过办理期限{due}，请立即办理并提交书面结果：{link}",
+        "leader_result_filed": "【民情联线】{unit}已就案件{number}提交书面办理结果，待督办室审核：{link}",
+        "leader_result_accepted": "【民情联线】案件{number}的办理结果（{unit}）已获督办室采纳，请及时向联络员反馈：{link}",
         "more_items": "等{count}项",
         "item_separator": "、",
     },
@@ -67,6 +70,9 @@ MESSAGES = {
         "contact_duty": "[Dutyline] {leader}, liaisons you have not called this month: {items}. Please call them before the month ends.",
         "urgent_escalation": "[Dutyline URGENT] {caller}'s urgent message (ref {reference}) has not been acknowledged for {minutes} min. Reply 1 to take it on: {link}",
         "extension_notice": "[Dutyline] Case {number} was extended from {old} to {new}: {reason}. Overrule if you disagree: {link}",
+        "unit_chase": "[Dutyline] Chase no. {nth}: case {number} is past its deadline, {due}; act and file the written result now: {link}",
+        "leader_result_filed": "[Dutyline] {unit} filed its written result for case {number}; the supervision office will review it: {link}",
+        "leader_result_accepted": "[Dutyline] The result for case {number} ({unit}) was accepted by the supervision office; please feed back to the liaison: {link}",
         "more_items": "and {count} more",
         "item_separator": ", ",
     },
@@ -165,6 +171,12 @@ def compose_unit_sms(kind: NotificationKind, case: Case, sms: SmsContext, reason
     return MESSAGES[sms.language][kind.value].format(
         number=case.number, due=sms.due_text(case.deadline_at), reason=reason,
         link=sms.case_link(case))
+
+
+def compose_leader_result_sms(kind: NotificationKind, case: Case, sms: SmsContext) -> str:
+    """Write the SMS telling the leader that a unit filed its result, or that it was accepted."""
+    return MESSAGES[sms.language][kind.value].format(
+        number=case.number, unit=case.unit.name if case.unit else "", link=sms.case_link(case))
 
 
 def compose_feedback_sms(case: Case, note: str, language: str) -> str:

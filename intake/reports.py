@@ -8,6 +8,10 @@
 | participation_rate  | result filed by the deadline in force       | results in, or deadline past |
 | answered_on_time_rate | answered by the deadline in force         | answered                     |
 
+"The deadline in force" is one set before it passed: a date the supervision office sets after
+a missed deadline keeps the assignment due at the missed one (intake.supervision), and an
+answer after it is not on time.
+
 A rate whose denominator is zero is None (null in JSON): "no cases" is not "0%".
 
 "Received in a period" reads `Case.created_at` between the local midnights of the first day
@@ -36,8 +40,9 @@ from sqlalchemy.orm import Session
 
 from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
 from intake.exceptions import ValidationError
-from intake.models import Case, CaseAssignment, Unit
-from intake.statuses import CaseStatus, Satisfaction, UnitKind
+from intake.models import Case, CaseAssignment, Censure, DeadlineChange, Unit
+from intake.statuses import (CaseStatus, CensureKind, CensureStatus, DeadlineKind, Satisfaction,
+                             UnitKind)
 
 ANSWERED_STATES = (CaseStatus.ANSWERED, CaseStatus.FED_BACK, CaseStatus.CLOSED)
 FED_BACK_STATES = (CaseStatus.FED_BACK, CaseStatus.CLOSED)
@@ -128,11 +133,19 @@ class ReportRow:
     unit: str | None = None
     unit_id: int | None = None
     kind: UnitKind | None = None
+    # A unit's line also shows its longest streak of format/quality returns on one case
+    # (criticism ground 1) and, beside it, the redos the liaisons' dissatisfaction caused.
+    returns_in_row: int = 0
+    dissatisfied_redos: int = 0
+    criticisms: int = 0  # confirmed in the period (intake.censures): only these are published
 
     def to_json(self) -> dict:
         head: dict = {"unit": self.unit} if self.unit is not None else {}
         if self.unit_id is not None:
             head["unit_id"] = self.unit_id
+            head["returns_in_row"] = self.returns_in_row
+            head["dissatisfied_redos"] = self.dissatisfied_redos
+            head["criticisms"] = self.criticisms
         if self.kind is not None:
             head["kind"] = self.kind.value
         return {**head, **self.figures.to_json()}
@@ -243,8 +256,18 @@ def _satisfied():
 
 
 def _answered_on_time():
-    # Escalated cases may run without a deadline: none was missed.
-    return and_(_completed(), or_(Case.deadline_at.is_(None), Case.answered_at <= Case.deadline_at))
+    # Escalated cases may run without a deadline: none was missed. A date the supervision
+    # office set after a missed deadline does not make the answer timely.
+    return and_(_completed(), or_(Case.deadline_at.is_(None), Case.answered_at <= Case.deadline_at),
+                ~_set_after_missed_deadline())
+
+
+def _set_after_missed_deadline():
+    """Whether a new date was put in force after the deadline it replaced had passed."""
+    return select(DeadlineChange.id).where(
+        DeadlineChange.case_id == Case.id, DeadlineChange.kind == DeadlineKind.EXTENSION,
+        DeadlineChange.old_deadline.is_not(None),
+        DeadlineChange.changed_at > DeadlineChange.old_deadline).exists()
 
 
 CASE_PREDICATES = {"completed": _completed, "fed_back": _fed_back, "rated": _rated,
@@ -340,6 +363,8 @@ def compute_rows(session: Session, period: Period, grouping: Grouping, *, now: d
         _fill_rows(session, in_period, now, tz, ordinals, Grouping.UNIT,
                    {row.unit_id: row.figures for row in rows},
                    unit_filter=unit.id if unit else None)
+        _fill_returns(session, in_period, {row.unit_id: row for row in rows})
+        _fill_criticisms(session, start, end, {row.unit_id: row for row in rows})
         return rows
     if grouping == Grouping.KIND:
         rows = [ReportRow(Figures(), kind=kind) for kind in UnitKind]
@@ -415,6 +440,31 @@ def _fill_rows(session, in_period, now, tz, ordinals, grouping, by_key, unit_fil
             for name, value in found._asdict().items():
                 if name != "key":
                     setattr(figures, name, int(value or 0))
+
+
+def _fill_returns(session, in_period, by_unit: dict) -> None:
+    # The streak is per assignment; the unit's line shows its longest and sums the redos.
+    query = (select(CaseAssignment.unit_id, func.max(CaseAssignment.returns),
+                    func.sum(CaseAssignment.dissatisfied_redos))
+             .join(Case, Case.id == CaseAssignment.case_id).where(in_period)
+             .group_by(CaseAssignment.unit_id))
+    for unit_id, streak, dissatisfied in session.execute(query):
+        row = by_unit.get(unit_id)
+        if row is not None:
+            row.returns_in_row, row.dissatisfied_redos = int(streak or 0), int(dissatisfied or 0)
+
+
+def _fill_criticisms(session, start, end, by_unit: dict) -> None:
+    # Criticisms confirmed in the period, whatever the period of their cases.
+    query = (select(Censure.unit_id, func.count(Censure.id))
+             .where(Censure.kind == CensureKind.CRITICISM,
+                    Censure.status == CensureStatus.CONFIRMED, Censure.unit_id.is_not(None),
+                    Censure.decided_at >= start, Censure.decided_at < end)
+             .group_by(Censure.unit_id))
+    for unit_id, count in session.execute(query):
+        row = by_unit.get(unit_id)
+        if row is not None:
+            row.criticisms = int(count)
 
 
 def _day_ordinals(session, calendar: WorkingCalendar, first: date, last: date):

@@ -214,6 +214,9 @@ class NotificationKind(str, Enum):
     URGENT_ESCALATION = "urgent_escalation"  # an urgent alert nobody acknowledged, one level up
     EXTENSION_NOTICE = "extension_notice"  # tells the supervision office of an extension
     WEEKLY_DIGEST = "weekly_digest"  # the previous week's analysis, Monday mornings
+    UNIT_CHASE = "unit_chase"  # 催办: past the deadline, one a working day
+    LEADER_RESULT_FILED = "leader_result_filed"  # the unit filed its result (三.3)
+    LEADER_RESULT_ACCEPTED = "leader_result_accepted"  # the office accepted it: feed back now
 
 
 class ReminderKind(str, Enum):
@@ -226,9 +229,73 @@ class ReminderKind(str, Enum):
     CONTACT_DUTY = "contact_duty"
     URGENT_ESCALATION = "urgent_escalation"
     WEEKLY_DIGEST = "weekly_digest"
+    UNIT_CHASE = "unit_chase"  # 催办: a unit past its deadline, each working day until it answers
 
 
 class CommendationKind(str, Enum):
     LETTER = "letter"  # 表扬信
     BANNER = "banner"  # 锦旗
     MEDIA = "media"  # 媒体表扬
+
+
+class CaseImportance(str, Enum):
+    """How much weight a case carries; anything but NORMAL missing a deadline is 问责 ground 1."""
+
+    NORMAL = "normal"
+    IMPORTANT = "important"  # 重要事项
+    INSTRUCTION = "instruction"  # 领导批示件 (县、局领导批示)
+
+
+class CensureKind(str, Enum):
+    """The two registers the rules keep on units and people (四.5 and 四.6)."""
+
+    CRITICISM = "criticism"  # 通报批评
+    ACCOUNTABILITY = "accountability"  # 问责
+
+
+class CensureGround(str, Enum):
+    """The grounds of the rules, in their order: six for criticism, four for accountability."""
+
+    RETURNED_THREE_TIMES = "returned_three_times"  # 四.5(1) returned three times in a row
+    NOT_CARRIED_OUT = "not_carried_out"  # 四.5(2)
+    LATE_UNEXPLAINED = "late_unexplained"  # 四.5(3) late, without explaining in time
+    FALSE_REPORT = "false_report"  # 四.5(4)
+    DUTY_FAILURE = "duty_failure"  # 四.5(5) the duty room
+    IMPROPER_CONDUCT = "improper_conduct"  # 四.5(6)
+    IMPORTANT_MATTER_LATE = "important_matter_late"  # 四.6(1) incl. 县、局领导批示件
+    BUCK_PASSING = "buck_passing"  # 四.6(2)
+    ABUSE_OF_OFFICE = "abuse_of_office"  # 四.6(3)
+    CHASED_WITHOUT_RESULT = "chased_without_result"  # 四.6(4) 多次催办仍不办理、不反馈
+
+
+G = CensureGround
+GROUNDS_BY_KIND: dict[CensureKind, tuple[CensureGround, ...]] = {
+    CensureKind.CRITICISM: (G.RETURNED_THREE_TIMES, G.NOT_CARRIED_OUT, G.LATE_UNEXPLAINED,
+                            G.FALSE_REPORT, G.DUTY_FAILURE, G.IMPROPER_CONDUCT),
+    CensureKind.ACCOUNTABILITY: (G.IMPORTANT_MATTER_LATE, G.BUCK_PASSING, G.ABUSE_OF_OFFICE,
+                                 G.CHASED_WITHOUT_RESULT),
+}
+
+
+class CensureStatus(str, Enum):
+    """A censure on a register::
+
+        (system proposes) PROPOSED ─┬─► CONFIRMED ─► WITHDRAWN
+                                    └─► DISMISSED
+        (office records)            CONFIRMED
+
+    Only CONFIRMED is published (reports, bulletin, supervision home, API).
+    """
+
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+    WITHDRAWN = "withdrawn"
+
+
+CENSURE_TRANSITIONS: dict[CensureStatus, frozenset[CensureStatus]] = {
+    CensureStatus.PROPOSED: frozenset({CensureStatus.CONFIRMED, CensureStatus.DISMISSED}),
+    CensureStatus.CONFIRMED: frozenset({CensureStatus.WITHDRAWN}),
+    CensureStatus.DISMISSED: frozenset(),
+    CensureStatus.WITHDRAWN: frozenset(),
+}

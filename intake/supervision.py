@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from intake.access import Party, Principal
 from intake.audit import Actor
+from intake.censures import propose_important_matter_late, propose_late_unexplained
 from intake.clock import Clock
-from intake.exceptions import Forbidden, InvalidTransition, ValidationError
+from intake.exceptions import ExtensionTooLate, Forbidden, InvalidTransition, ValidationError
 from intake.lifecycle import Outcome, begin, move, note_event, open_supervision, set_deadline
 from intake.models import Case, CaseAssignment, SupervisionEntry, User
 from intake.notifications import SmsContext, fit_text, queue_sms
@@ -49,7 +50,12 @@ def extend_deadline(session: Session, who, case: Case, new_deadline: datetime, r
     """Give a case that cannot finish in time an explained, later deadline, in force at once.
 
     An extension by the leader or the unit is told to the supervision office (an SMS to each
-    of its staff with a phone, when `sms` is given), which may overrule it.
+    of its staff with a phone, when `sms` is given), which may overrule it. The leader and the
+    unit must ask before the deadline in force (及时说明情况); after it only the supervision
+    office sets a new date, and the case still counts as late against the deadline it missed.
+
+    Raises:
+        ExtensionTooLate: a leader or unit after the deadline in force (409, names it).
     """
     principal = begin(who, "extend", case)
     if case.status not in (CaseStatus.HANDLING, CaseStatus.TRANSFERRED):
@@ -66,10 +72,13 @@ def extend_deadline(session: Session, who, case: Case, new_deadline: datetime, r
         raise ValidationError("the new deadline must be later than the one in force",
                               field="deadline", code="deadline_not_later")
     old = case.deadline_at
+    missed = old is not None and clock.now() > old
+    if missed and principal.party is not Party.SUPERVISOR:
+        raise ExtensionTooLate(clock.local(old).isoformat(timespec="minutes"))
     set_deadline(session, case, new_deadline, DeadlineKind.EXTENSION, principal, clock,
-                 reason.strip())
+                 reason.strip(), keep_assignment_due=missed)
     note_event(session, case, principal, "case.deadline_extended", old=old, due=new_deadline,
-               reason=reason.strip())
+               reason=reason.strip(), **({"missed": True} if missed else {}))
     outcome = Outcome(case)
     if sms is not None and principal.party is not Party.SUPERVISOR:
         body = fit_text("extension_notice", sms.language, "reason", reason, NOTICE_SEGMENTS,
@@ -173,4 +182,6 @@ def supervise_overdue_cases(session: Session, clock: Clock, actor: Actor | None 
         entry = open_supervision(session, case, SupervisionCause.OVERDUE, principal, clock)
         entry.deadline_at = case.deadline_at
         note_event(session, case, principal, "case.overdue_supervised", due=case.deadline_at)
+        propose_late_unexplained(session, case, clock.now())
+        propose_important_matter_late(session, case, clock.now())
     return overdue

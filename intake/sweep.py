@@ -6,13 +6,18 @@
 What is due at `now`, in the bureau's local time:
 
     any hour     a case past its deadline (still being worked on) opens a supervision entry
-                 of cause "overdue", once per deadline (a unique key on the entry);
+                 of cause "overdue", once per deadline (a unique key on the entry); a
+                 transferred one also proposes criticism ground 3 (intake.censures), as
+                 nobody explained the delay before the deadline, and an important one
+                 accountability ground 1;
                  an urgent call nobody acknowledged N minutes after its alert is sent to the
                  alerted leaders' superiors (reports_to), after 2N minutes to the bureau head
     07:00–22:00  reminders; outside these hours only urgent cases' (QUIET_FROM/QUIET_UNTIL)
       08:00–     a unit, one working day before its result is due and on the day itself
       16:00–     a leader, for a same-day case not yet answered
       08:00–     on a working day, the supervision office: a digest of the overdue cases
+      08:00–     on a working day, each unit past its deadline: a chase (催办), counted; the
+                 third proposes accountability ground 4
       09:00–     from the 25th, each member who still owes liaison calls that month
       09:00–     on Mondays, the supervision office: the previous week's analysis (民情周报)
 
@@ -28,17 +33,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, literal, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from intake.audit import Actor, record_event
+from intake.censures import (PROPOSER, important_matter_facts, important_matter_key,
+                             late_unexplained_facts, late_unexplained_key)
 from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
 from intake.contacts import members_owing_contacts
 from intake.links import base_url, page_link
-from intake.models import (AuditEvent, Call, Case, CaseAssignment, Leader, Liaison, Notification,
-                           Reminder, SupervisionEntry, Unit, User)
+from intake.models import (AuditEvent, Call, Case, CaseAssignment, Censure, CensureCase, Leader,
+                           Liaison, Notification, Reminder, SupervisionEntry, Unit, User)
 from intake.notifications import SmsContext, SmsDraft, compose_reminder, queue_sms_batch
-from intake.statuses import (WORKING_STATES, CaseStatus, NotificationKind, ReminderKind, Role,
+from intake.statuses import (WORKING_STATES, CaseImportance, CaseStatus, CensureGround,
+                             CensureKind, CensureStatus, NotificationKind, ReminderKind, Role,
                              SupervisionCause)
 from intake.supervision import SUPERVISION_OFFICE, list_supervision_staff
 from intake.weekly import analyse_week, compose_weekly_digest, last_full_week
@@ -66,7 +74,10 @@ _NOTIFICATION_KINDS = {
     ReminderKind.CONTACT_DUTY: NotificationKind.CONTACT_REMINDER,
     ReminderKind.URGENT_ESCALATION: NotificationKind.URGENT_ESCALATION,
     ReminderKind.WEEKLY_DIGEST: NotificationKind.WEEKLY_DIGEST,
+    ReminderKind.UNIT_CHASE: NotificationKind.UNIT_CHASE,
 }
+# The third chase past a deadline proposes accountability ground 4 (多次催办仍不办理、不反馈).
+CHASES_FOR_ACCOUNTABILITY = 3
 _LEADER_WAITING = (CaseStatus.ROUTED, CaseStatus.ACKNOWLEDGED, CaseStatus.HANDLING)
 
 
@@ -127,15 +138,16 @@ class SweepReport:
     overdue_opened: list[str] = field(default_factory=list)  # case numbers
     reminders: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sms: list[int] = field(default_factory=list)
+    proposed: list[str] = field(default_factory=list)  # case numbers of censure proposals
 
     @property
     def changed(self) -> bool:
-        return bool(self.overdue_opened or self.reminders)
+        return bool(self.overdue_opened or self.reminders or self.proposed)
 
     def to_json(self) -> dict:
         return {"now": self.now.isoformat(), "overdue_opened": len(self.overdue_opened),
                 "overdue_cases": self.overdue_opened, "reminders": dict(self.reminders),
-                "sms": len(self.sms)}
+                "sms": len(self.sms), "censures_proposed": self.proposed}
 
 
 # ---------------------------------------------------------------- the question
@@ -154,6 +166,8 @@ def due_work(session: Session, now: datetime, calendar: WorkingCalendar,
         reminders += _leader_reminders(session, now, today, tz, quiet)
     if not quiet and at >= DIGEST_FROM and calendar.is_working_day(today):
         reminders += _overdue_digest(session, now, today)
+    if not quiet and at >= UNIT_REMINDERS_FROM and calendar.is_working_day(today):
+        reminders += _unit_chases(session, now, today)
     if not quiet and today.day >= CONTACT_REMINDER_DAY and at >= CONTACT_REMINDER_FROM:
         reminders += _contact_reminders(session, today)
     if not quiet and today.weekday() == WEEKLY_DIGEST_DAY and at >= WEEKLY_DIGEST_FROM:
@@ -200,6 +214,27 @@ def _unit_reminders(session, now, today, calendar, tz, quiet) -> list[DueReminde
                                    case_id=row.id, urgent=row.urgent,
                                    facts={"number": row.number, "due": row.deadline_at}))
     return out
+
+
+def _unit_chases(session, now, today) -> list[DueReminder]:
+    """Return one chase (催办) per transferred case past its deadline, for this working day."""
+    rows = session.execute(
+        select(Case.id, Case.number, Case.deadline_at, Case.urgent)
+        .where(Case.status == CaseStatus.TRANSFERRED, Case.deadline_at < now)).all()
+    if not rows:
+        return []
+    units = _current_units(session, [row.id for row in rows])
+    earlier = dict(session.execute(
+        select(Reminder.case_id, func.count(Reminder.id))
+        .join(Case, Case.id == Reminder.case_id)
+        .where(Reminder.kind == ReminderKind.UNIT_CHASE, Reminder.day < today,
+               Case.status == CaseStatus.TRANSFERRED, Case.deadline_at < now)
+        .group_by(Reminder.case_id)).all())
+    return [DueReminder(ReminderKind.UNIT_CHASE, f"case:{row.id}", today, ("unit", units[row.id]),
+                        case_id=row.id, urgent=row.urgent,
+                        facts={"number": row.number, "due": row.deadline_at,
+                               "nth": earlier.get(row.id, 0) + 1, "unit_id": units[row.id]})
+            for row in rows if row.id in units]
 
 
 def _current_units(session: Session, case_ids: list[int]) -> dict[int, int]:
@@ -329,8 +364,10 @@ def apply_work(session: Session, work: list, now: datetime, context: SweepContex
     """Open the overdue entries and queue the reminders; the caller commits and dispatches."""
     report = SweepReport(now)
     _open_overdue_entries(session, [w for w in work if isinstance(w, OverdueCase)], now, report)
-    _send_reminders(session, [w for w in work if isinstance(w, DueReminder)], now, context,
-                    actor, report)
+    sent = _send_reminders(session, [w for w in work if isinstance(w, DueReminder)], now,
+                           context, actor, report)
+    _propose_after_chases(session, [i for i in sent if i.kind is ReminderKind.UNIT_CHASE],
+                          now, report)
     if report.changed:
         session.flush()
         # The bulk inserts bypass the identity map; reload what a caller may hold.
@@ -385,6 +422,64 @@ def _open_overdue_entries(session, overdue: list[OverdueCase], now, report) -> N
         (o.case_id, {"by": principal.name, "due": o.deadline_at.isoformat()})
         for o in overdue if o.case_id in opened])
     report.overdue_opened.extend(o.number for o in overdue if o.case_id in opened)
+    _propose_late_unexplained(session, [o for o in overdue if o.case_id in opened], now, report)
+
+
+def _propose_late_unexplained(session, overdue: list[OverdueCase], now, report) -> None:
+    """Propose what a missed deadline makes automatic, for the cases that just missed one.
+
+    Criticism ground 3 for a transferred case: a deadline in force that passes was not
+    extended before it (an extension asked in time would have replaced it). Accountability
+    ground 1 for a case marked important or a leader's instruction, against its unit or, not
+    transferred, its leader. In bulk, like the entries: one proposal per (ground, case,
+    deadline), kept once by the unique proposal key.
+    """
+    if not overdue:
+        return
+    facts = {row.id: row for row in session.execute(
+        select(Case.id, Case.status, Case.importance, Leader.name.label("leader"))
+        .outerjoin(Leader, Leader.id == Case.leader_id)
+        .where(Case.id.in_([o.case_id for o in overdue])))}
+    units = _current_units(session, [o.case_id for o in overdue])
+    rows, cases_of = [], {}
+    blank = {"duty_room": False, "created_at": now, "created_by": PROPOSER.label,
+             "decided_by": "", "decision_reason": "", "withdrawn_by": "", "withdraw_reason": "",
+             "status": CensureStatus.PROPOSED.value}
+    for o in overdue:
+        case = facts.get(o.case_id)
+        if case is None:
+            continue
+        transferred = case.status == CaseStatus.TRANSFERRED and o.case_id in units
+        if transferred:
+            key = late_unexplained_key(o.case_id, o.deadline_at)
+            cases_of[key] = (o, CensureKind.CRITICISM, CensureGround.LATE_UNEXPLAINED)
+            rows.append({**blank, "kind": CensureKind.CRITICISM.value,
+                         "ground": CensureGround.LATE_UNEXPLAINED.value,
+                         "unit_id": units[o.case_id], "person": "",
+                         "facts": late_unexplained_facts(o.number), "proposal_key": key})
+        importance = CaseImportance(case.importance or CaseImportance.NORMAL)
+        if importance is not CaseImportance.NORMAL:
+            key = important_matter_key(o.case_id, o.deadline_at)
+            cases_of[key] = (o, CensureKind.ACCOUNTABILITY, CensureGround.IMPORTANT_MATTER_LATE)
+            rows.append({**blank, "kind": CensureKind.ACCOUNTABILITY.value,
+                         "ground": CensureGround.IMPORTANT_MATTER_LATE.value,
+                         "unit_id": units[o.case_id] if transferred else None,
+                         "person": "" if transferred else (case.leader or ""),
+                         "facts": important_matter_facts(o.number, importance),
+                         "proposal_key": key})
+    made = _insert_new(session, Censure, rows, Censure.id, Censure.proposal_key)
+    if not made:
+        return
+    session.execute(insert(CensureCase.__table__), [
+        {"censure_id": row.id, "case_id": cases_of[row.proposal_key][0].case_id} for row in made])
+    session.execute(insert(AuditEvent.__table__), [
+        {"at": now, "actor": PROPOSER.label, "actor_user_id": None,
+         "action": f"{cases_of[row.proposal_key][1].value}.proposed",
+         "entity_type": Censure.__tablename__, "entity_id": row.id, "before": None,
+         "after": {"by": PROPOSER.name, "status": "proposed",
+                   "ground": cases_of[row.proposal_key][2].value,
+                   "cases": [cases_of[row.proposal_key][0].number]}} for row in made])
+    report.proposed.extend(cases_of[row.proposal_key][0].number for row in made)
 
 
 def _audit_cases(session, actor: Actor, action: str, now: datetime,
@@ -402,8 +497,8 @@ _RECIPIENTS = {"unit": Unit, "leader": Leader, "user": User}
 
 
 def _send_reminders(session, items: list[DueReminder], now, context: SweepContext,
-                    actor: Actor, report: SweepReport) -> None:
-    """Claim each reminder's key, then write its SMS, all in a few statements."""
+                    actor: Actor, report: SweepReport) -> list[DueReminder]:
+    """Claim each reminder's key, then write its SMS, all in a few statements; return those sent."""
     phones = {}
     for party, model in _RECIPIENTS.items():
         wanted = {i.recipient[1] for i in items if i.recipient[0] == party}
@@ -422,7 +517,7 @@ def _send_reminders(session, items: list[DueReminder], now, context: SweepContex
               for i in items]
     ids = queue_sms_batch(session, drafts, actor, now)
     if not ids:
-        return
+        return []
     table = Reminder.__table__
     session.execute(update(table).where(table.c.id == bindparam("reminder_id"))
                     .values(notification_id=bindparam("notification_id")),
@@ -441,11 +536,47 @@ def _send_reminders(session, items: list[DueReminder], now, context: SweepContex
                          after={"kind": item.kind.value, "cases": item.facts["numbers"]})
     _audit_cases(session, actor, "case.reminded", now, audit)
     report.sms.extend(ids)
+    return items
+
+
+def _propose_after_chases(session, chased: list[DueReminder], now, report) -> None:
+    """Propose accountability ground 4 for each unit just chased for the third time on a case."""
+    rows, sent = [], {}
+    for item in chased:
+        if item.facts["nth"] < CHASES_FOR_ACCOUNTABILITY:
+            continue
+        key = f"chased_without_result:case:{item.case_id}:unit:{item.facts['unit_id']}"
+        sent[key] = item
+        rows.append({"kind": CensureKind.ACCOUNTABILITY.value,
+                     "ground": CensureGround.CHASED_WITHOUT_RESULT.value,
+                     "status": CensureStatus.PROPOSED.value, "unit_id": item.facts["unit_id"],
+                     "duty_room": False, "person": "",
+                     "facts": f"案件 {item.facts['number']} 超期后已催办 {item.facts['nth']} 次仍未办理反馈",
+                     "proposal_key": key, "created_at": now, "created_by": PROPOSER.label,
+                     "decided_by": "", "decision_reason": "", "withdrawn_by": "",
+                     "withdraw_reason": ""})
+    made = _insert_new(session, Censure, rows, Censure.id, Censure.proposal_key)
+    if not made:
+        return
+    session.execute(insert(CensureCase.__table__), [
+        {"censure_id": row.id, "case_id": sent[row.proposal_key].case_id} for row in made])
+    session.execute(insert(AuditEvent.__table__), [
+        {"at": now, "actor": PROPOSER.label, "actor_user_id": None,
+         "action": "accountability.proposed", "entity_type": Censure.__tablename__,
+         "entity_id": row.id, "before": None,
+         "after": {"by": PROPOSER.name, "status": "proposed",
+                   "ground": CensureGround.CHASED_WITHOUT_RESULT.value,
+                   "cases": [sent[row.proposal_key].facts["number"]]}} for row in made])
+    report.proposed.extend(sent[row.proposal_key].facts["number"] for row in made)
 
 
 def _compose(item: DueReminder, context: SweepContext) -> str:
     language, facts = context.language, item.facts
     key = item.kind.value
+    if item.kind is ReminderKind.UNIT_CHASE:
+        return compose_reminder(key, language, number=facts["number"], nth=facts["nth"],
+                                due=context.sms.due_text(facts["due"]),
+                                link=page_link(context.public_base_url, "case", item.case_id))
     if item.kind in (ReminderKind.UNIT_DUE_TOMORROW, ReminderKind.UNIT_DUE_TODAY):
         return compose_reminder(key, language, number=facts["number"],
                                 due=context.sms.due_text(facts["due"]),

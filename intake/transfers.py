@@ -1,8 +1,10 @@
 """Transfers to units, the units' written results, and the supervision office's verdicts.
 
-A transfer opens a CaseAssignment (unit, assigned at, due). A returned result counts on that
-assignment: three returns in a row flag the unit for a criticism notice (通报批评); a new
-unit starts again at zero, and acceptance ends the streak.
+A transfer opens a CaseAssignment (unit, assigned at, due). A result returned for format or
+quality counts on that assignment: three in a row flag the unit for a criticism notice
+(通报批评, ground 1); a new unit starts again at zero, and acceptance ends the streak. A redo
+because the liaison was dissatisfied is its own ground (四.4(3)): counted beside the streak,
+never in it.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from intake.attachments import Upload, store_attachment
+from intake.censures import propose_censure
 
 from intake.clock import Clock, WorkingCalendar
 from intake.deadlines import unit_result_deadline
@@ -19,12 +22,14 @@ from intake.exceptions import ValidationError
 from intake.lifecycle import (Outcome, begin, mark_answered, move, note_event, parse_choice,
                               set_deadline)
 from intake.models import Case, CaseAssignment, Unit, UnitResult
-from intake.notifications import SmsContext, compose_unit_sms, queue_sms
-from intake.statuses import (CaseStatus, DeadlineKind, NotificationKind, ReturnCategory,
-                             Verdict)
+from intake.notifications import (SmsContext, compose_leader_result_sms, compose_unit_sms,
+                                  queue_sms)
+from intake.statuses import (CaseStatus, CensureGround, CensureKind, DeadlineKind,
+                             NotificationKind, ReturnCategory, Verdict)
 
-# Three returns in a row flag the unit for a criticism notice (通报批评).
+# Three format or quality returns in a row flag the unit for a criticism notice (通报批评).
 RETURNS_FOR_CRITICISM = 3
+STREAK_CATEGORIES = (ReturnCategory.FORMAT, ReturnCategory.QUALITY)
 FACTS_CHOICES = ("true", "partly", "false")
 REQUIRED_RESULT_TEXT = ("causes", "measures", "liaison_opinion", "signed_by")
 
@@ -75,8 +80,12 @@ def transfer_case(session: Session, who, case: Case, unit_id: int, clock: Clock,
 
 
 def file_result(session: Session, who, case: Case, form: ResultForm, clock: Clock,
-                scan: Upload | None = None, recordings_dir: Path | None = None) -> Outcome:
+                scan: Upload | None = None, recordings_dir: Path | None = None,
+                sms: SmsContext | None = None) -> Outcome:
     """File the unit's written result, with its signed and sealed scan when one was uploaded.
+
+    The result goes to the supervision office and, by SMS when `sms` is given, to the
+    liaison's leader (三.3).
 
     Every prescribed element is required. The scan (already checked by
     intake.attachments.read_upload) is written only once the permission, the form and the
@@ -101,11 +110,25 @@ def file_result(session: Session, who, case: Case, form: ResultForm, clock: Cloc
     if scan is not None:
         session.flush()
         store_attachment(session, principal, case, result, scan, recordings_dir, clock)
-    return Outcome(case)
+    return _tell_leader(session, case, principal, NotificationKind.LEADER_RESULT_FILED, sms)
 
 
-def accept_result(session: Session, who, case: Case, clock: Clock) -> Outcome:
-    """The supervision office accepts the unit's result; the case is answered."""
+def _tell_leader(session: Session, case: Case, principal, kind: NotificationKind,
+                 sms: SmsContext | None) -> Outcome:
+    outcome = Outcome(case)
+    if sms is not None and case.leader is not None:
+        outcome.add(queue_sms(session, kind=kind, leader=case.leader, case=case,
+                              body=compose_leader_result_sms(kind, case, sms),
+                              actor=principal.actor))
+    return outcome
+
+
+def accept_result(session: Session, who, case: Case, clock: Clock,
+                  sms: SmsContext | None = None) -> Outcome:
+    """The supervision office accepts the unit's result; the case is answered.
+
+    The leader hears of it by SMS when `sms` is given: it is theirs to feed back now.
+    """
     principal = begin(who, "accept", case)
     result = _pending_result(case)
     move(session, case, CaseStatus.ANSWERED, principal, "case.result_accepted",
@@ -114,7 +137,7 @@ def accept_result(session: Session, who, case: Case, clock: Clock) -> Outcome:
     result.verdict_at = clock.now()
     case.assignment.returns = 0
     mark_answered(case, CaseStatus.RESULT_FILED, result.measures, clock)
-    return Outcome(case)
+    return _tell_leader(session, case, principal, NotificationKind.LEADER_RESULT_ACCEPTED, sms)
 
 
 def return_result(session: Session, who, case: Case, category: str, reason: str, clock: Clock,
@@ -143,12 +166,26 @@ def send_back_to_unit(session: Session, case: Case, principal, category: ReturnC
     due = unit_result_deadline(clock.now(), clock, calendar)
     move(session, case, CaseStatus.TRANSFERRED, principal, action, unit=assignment.unit.name,
          category=category.value, reason=reason, due=due)
-    assignment.returns += 1
+    if category in STREAK_CATEGORIES:
+        assignment.returns += 1
+    else:
+        assignment.dissatisfied_redos = (assignment.dissatisfied_redos or 0) + 1
     set_deadline(session, case, due, DeadlineKind.REDO, principal, clock, reason)
-    if assignment.returns >= RETURNS_FOR_CRITICISM and assignment.criticism_flagged_at is None:
-        assignment.criticism_flagged_at = clock.now()
-        note_event(session, case, principal, "unit.criticism_flagged", unit=assignment.unit.name,
-                   unit_id=assignment.unit_id, returns=assignment.returns)
+    if category in STREAK_CATEGORIES and assignment.returns == RETURNS_FOR_CRITICISM:
+        # A third format/quality return in a row proposes criticism ground 1; after an
+        # acceptance ended the streak, a new streak of three proposes again.
+        session.flush()
+        key = f"returned_three_times:assignment:{assignment.id}"
+        if assignment.criticism_flagged_at is not None:
+            key += f":{clock.now():%Y%m%dT%H%M%S%f}"
+        else:
+            assignment.criticism_flagged_at = clock.now()
+            note_event(session, case, principal, "unit.criticism_flagged",
+                       unit=assignment.unit.name, unit_id=assignment.unit_id,
+                       returns=assignment.returns)
+        propose_censure(session, CensureKind.CRITICISM, CensureGround.RETURNED_THREE_TIMES,
+                        key=key, now=clock.now(), unit_id=assignment.unit_id, cases=[case],
+                        facts=f"案件 {case.number} 办理结果连续 {assignment.returns} 次因格式或质量被退回")
     outcome = Outcome(case)
     outcome.add(queue_sms(session, kind=NotificationKind.UNIT_RETURN, unit=assignment.unit,
                           case=case, actor=principal.actor,

@@ -123,11 +123,14 @@ def test_a_case_goes_through_a_unit_with_a_return_to_closed(api, people, demo, s
         "case.result_accepted", "case.fed_back", "case.closed"]
     assert all(h["at"].endswith(OFFSET) and "case." not in h["text"] for h in closed["history"])
 
-    # Each SMS the actions queued went to Redis after the commit: routed, transfer, return,
-    # the feedback text and the rating request.
+    # Each SMS the actions queued went to Redis after the commit: routed, transfer, the
+    # leader told of each result and of its acceptance (issue 17 item 4), return, the
+    # feedback text and the rating request.
     demo.expire_all()
     kinds = [n.kind.value for n in demo.query(Notification).order_by(Notification.id)]
-    assert kinds == ["case_routed", "unit_transfer", "unit_return", "feedback", "rating_request"]
+    assert kinds == ["case_routed", "unit_transfer", "leader_result_filed", "unit_return",
+                     "leader_result_filed", "leader_result_accepted", "feedback",
+                     "rating_request"]
     assert redis.llen("rq:queue:sms") == len(kinds)
     # The audit rows are signed with the account the token belongs to.
     signed = {e.actor for e in demo.query(AuditEvent).filter_by(entity_type="cases")}

@@ -12,10 +12,11 @@ from openpyxl import load_workbook
 
 from intake.bulletin import compose_bulletin, render_bulletin_docx
 from intake.holidays import BureauCalendar
-from intake.models import CaseAssignment, Commendation, UnitResult
+from intake.models import CaseAssignment, Censure, CensureCase, Commendation, UnitResult
 from intake.report_exports import render_rates_csv, render_rates_xlsx
 from intake.reports import Grouping, Period, compute_rates
-from intake.statuses import CommendationKind, ReturnCategory, Verdict
+from intake.statuses import (CensureGround, CensureKind, CensureStatus, CommendationKind,
+                             ReturnCategory, Verdict)
 from tests.report_seed import NOW, local, seed_report_cases
 
 NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30))
@@ -85,6 +86,15 @@ def test_bulletin_docx_prints_units_criticisms_overdue_and_commendations(demo):
                             verdict_reason=f"第{n + 1}次退回", verdict_at=local(11, 13 + n, 15)))
     assignment.returns = 3
     assignment.criticism_flagged_at = local(11, 15, 15)
+    # Printed only once the supervision office confirmed it (issue 17 item 1).
+    demo.add(Censure(kind=CensureKind.CRITICISM, ground=CensureGround.RETURNED_THREE_TIMES,
+                     status=CensureStatus.CONFIRMED, unit_id=assignment.unit_id,
+                     facts="连续三次退回", created_at=local(11, 15, 15),
+                     decided_at=local(11, 16, 9), decided_by="user:sup",
+                     links=[CensureCase(case=c10, case_id=c10.id)]))
+    demo.add(Censure(kind=CensureKind.CRITICISM, ground=CensureGround.LATE_UNEXPLAINED,
+                     status=CensureStatus.PROPOSED, unit_id=assignment.unit_id,
+                     facts="未确认的提示", created_at=local(11, 15, 15)))
     demo.add(Commendation(kind=CommendationKind.BANNER, unit=seeded["units"]["县人民医院"],
                           received_on=date(2026, 11, 18), giver="张大爷", evidence="送来锦旗一面"))
     demo.add(Commendation(kind=CommendationKind.LETTER, unit=seeded["units"]["县人民医院"],
@@ -104,6 +114,7 @@ def test_bulletin_docx_prints_units_criticisms_overdue_and_commendations(demo):
     assert unit_lines["南山乡卫生院"][3] == "—"
     assert f"城关镇卫生院：案件 {c10.number} 办理结果连续 3 次被退回重办" in text
     assert "格式不全：第1次退回；答非所问：第2次退回" in text
+    assert "未确认的提示" not in text
     overdue = [row.cells[0].text for row in tables[-1].rows[1:]]
     # Past their deadline and still being worked on: c4, c6, c10 (and c5 is not yet due).
     assert set(overdue) == {seeded["cases"][n].number for n in ("c4", "c6", "c10")}

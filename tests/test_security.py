@@ -14,6 +14,8 @@ from intake.holidays import BureauCalendar
 from intake.notifications import SmsContext
 from intake.transfers import transfer_case
 from intake.calls import correct_transcript
+from intake.censures import propose_censure
+from intake.statuses import CensureGround, CensureKind
 from intake.directory import add_liaison, create_user, get_leader
 from intake.models import AuditEvent, Case, ResultAttachment, Unit, User, utcnow
 from tests.dashboard_support import make_call, sign_in
@@ -121,6 +123,12 @@ ALLOWED = {
     "reports.export": {"admin", "supervisor"},
     "reports.weekly": {"admin", "supervisor"},
     "api.report_rates": {"admin", "supervisor"},
+    # The registers of criticism and accountability (intake/censures.py): the office acts.
+    "api.list_register": {"admin", "supervisor"},
+    "api.record_in_register": {"supervisor"},
+    "api.decide_in_register": {"supervisor"},
+    "registers.record": {"supervisor"},
+    "registers.decide": {"supervisor"},
 }
 CASE_ACTIONS = {e for e in ALLOWED if e.startswith("casework.") and e != "casework.new_case"}
 # Object routes where the other leader and the unit pass the role check but must not see
@@ -154,10 +162,13 @@ def world(demo, tmp_path, settings):
                 actor=TEST)  # the census's admin POSTs disable this one
     create_user(session, username="unit1", role="unit", name="卫生院", password="dutyline-demo",
                 actor=TEST, unit_id=unit.id)
+    censure = propose_censure(session, CensureKind.CRITICISM, CensureGround.LATE_UNEXPLAINED,
+                              key="census", facts="超期", now=utcnow(), unit_id=unit.id,
+                              cases=[case])
     session.commit()
     users = {u.username: u.id for u in session.query(User)}
     return {"call": call, "case": case, "notification": notification, "unit": unit,
-            "scan": scan,
+            "scan": scan, "censure": censure,
             "spare_user": users["spare"],
             "users": {"admin": users["admin"], "duty": users["duty"], "supervisor": users["sup"],
                       "leader": users["wang"], "other_leader": users["li"],
@@ -181,7 +192,9 @@ def _url(rule, world) -> str:
               "record_id": world["unit"].id, "kind": "units",
               "number": world["case"].number,
               "attachment_id": world["scan"].id,
-              "period_id": 1}  # no such window: the admin is told so, others get 403
+              "period_id": 1,  # no such window: the admin is told so, others get 403
+              "register": "criticisms", "censure_id": world["censure"].id,
+              "decision": "confirm"}
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 
 

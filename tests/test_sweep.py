@@ -142,11 +142,12 @@ def test_overdue_opens_one_entry_per_deadline_and_the_office_gets_a_digest(demo,
     (text,) = sms_of(demo, "overdue_digest")
     assert text.user_id == people["sup"].id and case.number in text.body
     assert "超期未办结案件1件" in text.body
-    # An explained extension; once that deadline passes too, a second entry opens.
+    # The deadline has passed, so only the office may set a new date (issue 16 item 5);
+    # once that one passes too, a second entry opens.
     demo.refresh(case)
     from intake.cases import handle_case
     handle_case(demo, people["wang"], case, "", FixedClock(at(9, 30, 9)), CALENDAR)
-    extend_deadline(demo, people["wang"], case, at(10, 9, 17, 30), "需要协调药企",
+    extend_deadline(demo, people["sup"], case, at(10, 9, 17, 30), "需要协调药企",
                     FixedClock(at(9, 30, 9)))
     demo.commit()
     assert sweep(demo, at(10, 8, 10)).overdue_opened == []

@@ -1,0 +1,85 @@
+"""The registers of criticism and accountability on screen: the supervision office records,
+confirms, dismisses and withdraws, from forms on its home page (views.supervision_home).
+
+Each view calls the one intake.censures function the API calls, commits, flashes and goes
+back to the supervision home; bad input or a refused move flashes the error's message.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+
+from dashboard.auth import current_user, login_required
+from dashboard.errors import error_message
+from intake import censures
+from intake.models import Censure
+from intake.access import principal_of
+from intake.exceptions import InvalidTransition, ValidationError
+from intake.statuses import CensureKind, Role
+from web.services import get_clock, get_db
+
+bp = Blueprint("registers", __name__)
+REGISTERS = {"criticisms": CensureKind.CRITICISM, "accountability": CensureKind.ACCOUNTABILITY}
+DECISIONS = {"confirm": censures.confirm_censure, "dismiss": censures.dismiss_censure,
+             "withdraw": censures.withdraw_censure}
+
+
+def _done_text(decision: str) -> str:
+    # Written out so that pybabel extracts each message.
+    if decision == "confirm":
+        return _("Confirmed: it is published.")
+    if decision == "dismiss":
+        return _("Dismissed: it will not be published.")
+    return _("Withdrawn: it is no longer published.")
+
+
+def _back():
+    return redirect(url_for("views.supervision_home") + "#registers", code=303)
+
+
+def _who():
+    return principal_of(current_user(), request.remote_addr)
+
+
+@bp.post("/registers/<any(criticisms, accountability):register>")
+@login_required(Role.SUPERVISOR)
+def record(register: str):
+    """Record a criticism or an accountability the office has decided."""
+    form = request.form
+    entry = censures.CensureEntry(
+        ground=form.get("ground", ""), facts=form.get("facts", "")[:censures.FACTS_MAX_CHARS + 1],
+        case_numbers=[n for n in form.get("cases", "").replace(",", "\n").replace("，", "\n")
+                      .splitlines() if n.strip()],
+        unit_id=form.get("unit_id", type=int), duty_room=bool(form.get("duty_room")),
+        person=form.get("person", "")[:censures.PERSON_MAX_CHARS + 1])
+    db = get_db()
+    try:
+        censures.record_censure(db, _who(), REGISTERS[register], entry, get_clock())
+    except ValidationError as exc:
+        db.rollback()
+        flash(error_message(exc), "error")
+        return _back()
+    db.commit()
+    flash(_("Recorded on the register."), "success")
+    return _back()
+
+
+@bp.post("/registers/<int:censure_id>/<any(confirm, dismiss, withdraw):decision>")
+@login_required(Role.SUPERVISOR)
+def decide(censure_id: int, decision: str):
+    """Confirm or dismiss a proposal, or withdraw a confirmed entry, with a reason."""
+    db = get_db()
+    censure = db.get(Censure, censure_id)
+    if censure is None:
+        abort(404)
+    action = DECISIONS[decision]
+    try:
+        action(db, _who(), censure, request.form.get("reason", "")[:censures.REASON_MAX_CHARS + 1],
+               get_clock())
+    except (ValidationError, InvalidTransition) as exc:
+        db.rollback()
+        flash(error_message(exc), "error")
+        return _back()
+    db.commit()
+    flash(_done_text(decision), "success")
+    return _back()
