@@ -8,7 +8,7 @@ quality adds to its streak, one of category dissatisfied to its redos, and an ac
 ends the streak.
 
 Revision ID: 0010_extension_rules
-Revises: 0007_api_tokens
+Revises: 0009_case_version
 """
 import json
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = "0010_extension_rules"
-down_revision = "0007_api_tokens"
+down_revision = "0009_case_version"
 branch_labels = None
 depends_on = None
 
