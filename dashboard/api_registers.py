@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import jsonify, request
+from flask import jsonify
 
-from dashboard.api import _body, _bool, _int, _text, _who, bp
+from dashboard.api import _body, _bool, _int, _query, _text, _who, bp
 from intake import censures
 from intake.exceptions import ValidationError
 from intake.statuses import CensureKind
@@ -38,7 +38,7 @@ def _json(censure):
 @bp.get("/<any(criticisms, accountability):register>")
 def list_register(register: str):
     """List a register's entries, newest first, by status and unit."""
-    args = request.args
+    args = _query()
     rows = censures.list_censures(get_db(), _who(), _kind(register),
                                   status=args.get("status") or None,
                                   unit_id=_int(args, "unit", code="unit_unknown"))

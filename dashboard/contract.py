@@ -31,8 +31,8 @@ from pydantic import ValidationError as PydanticError
 from intake.exceptions import ValidationError
 from intake.fields import (EARLIEST_YEAR, LATEST_YEAR, MAX_ID, TEXT_PATTERN, check_id,
                            check_moment, check_text, text_limit)
-from intake.statuses import (CaseChannel, CaseStatus, FeedbackMethod, ReturnCategory,
-                             Satisfaction)
+from intake.statuses import (CaseChannel, CaseImportance, CaseStatus, CensureGround,
+                             CensureStatus, FeedbackMethod, ReturnCategory, Satisfaction)
 
 CASE_NUMBER_PATTERN = r"^[0-9]{4}-[0-9]{6,9}$"  # 2026-000123 (intake/cases.py: at least six digits)
 CASE_NUMBER = re.compile(CASE_NUMBER_PATTERN)
@@ -95,9 +95,10 @@ class CaseEntryBody(Body):
     received_at: Moment | None = None
     channel: choice(c for c in CaseChannel if c != CaseChannel.VOICEMAIL) | None = None
     category: text("category") | None = None
+    importance: choice(CaseImportance) | None = None
     CODES = {"content": "content_required", "liaison_id": "liaison_unknown",
              "leader_id": "leader_required", "channel": "channel_invalid",
-             "received_at": "time_invalid"}
+             "received_at": "time_invalid", "importance": "importance_invalid"}
 
 
 class NoteBody(Body):
@@ -202,6 +203,33 @@ class RatesQuery(Body):
     CODES = {"from": "date_invalid", "to": "date_invalid", "group": "group_invalid"}
 
 
+class CensureBody(Body):
+    """A criticism or an accountability the office records (POST /api/v1/criticisms, …)."""
+
+    ground: choice(CensureGround)
+    facts: Annotated[text("facts"), Field(min_length=1)]
+    cases: list[Annotated[str, Field(pattern=CASE_NUMBER_PATTERN)]] | text("facts") | None = Field(
+        None, description="the case numbers it rests on (a form: one a line or comma-separated)")
+    unit_id: Id | None = None
+    duty_room: bool | None = Field(None, description="criticism ground 5: the duty room")
+    person: text("person") | None = Field(None, description="who is held to account")
+    CODES = {"ground": "ground_invalid", "unit_id": "unit_unknown", "facts": "facts_required"}
+
+
+class DecisionBody(Body):
+    """The reason for confirming, dismissing or withdrawing an entry."""
+
+    reason: text("reason") | None = None
+
+
+class RegisterQuery(Body):
+    """A register's entries by status and unit."""
+
+    status: choice(CensureStatus) | None = None
+    unit: Id | None = Field(None, description="a unit's id")
+    CODES = {"status": "status_invalid", "unit": "unit_unknown"}
+
+
 # ---------------------------------------------------------------- answers
 class ErrorDetail(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -271,6 +299,24 @@ class Rates(BaseModel):
     rows: list[dict[str, Any]]
 
 
+class CensureRecord(BaseModel):
+    """An entry of the criticism or accountability register."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    kind: str
+    ground: choice(CensureGround)
+    status: choice(CensureStatus)
+    unit: str | None
+    cases: list[str]
+    facts: str
+
+
+class CensureList(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    count: int
+
+
 class OpenApiDocument(BaseModel):
     model_config = ConfigDict(extra="allow")
     openapi: str
@@ -318,6 +364,12 @@ OPERATIONS: dict[str, Operation] = {
     "api.record_feedback": Operation(body=FeedbackBody, refusals=ACTION),
     "api.rate": Operation(body=RateBody, refusals=ACTION),
     "api.openapi": Operation(answer=OpenApiDocument, refusals=(), public=True),
+    "api.list_register": Operation(query=RegisterQuery, answer=CensureList,
+                                   refusals=(401, 403, 404, 422)),
+    "api.record_in_register": Operation(body=CensureBody, answer=CensureRecord, status=201,
+                                        refusals=(401, 403, 404, 422)),
+    "api.decide_in_register": Operation(body=DecisionBody, answer=CensureRecord,
+                                        refusals=ACTION),
 }
 
 REFUSAL_TEXT = {
@@ -462,8 +514,9 @@ def openapi_document(url_map, docs: dict[str, str], title: str, version: str) ->
         if not rule.endpoint.startswith("api."):
             continue
         operation = OPERATIONS[rule.endpoint]
-        path = _ARGUMENT.sub(r"{\2}", rule.rule)
-        parameters = [_path_parameter(name, converter) for converter, name in _rule_arguments(rule)]
+        path = _ARGUMENT.sub(r"{\3}", rule.rule)
+        parameters = [_path_parameter(name, converter, options)
+                      for converter, options, name in _rule_arguments(rule)]
         if operation.query is not None:
             parameters += _query_parameters(operation.query)
         content: dict[str, Any] = {}
@@ -505,16 +558,18 @@ def openapi_document(url_map, docs: dict[str, str], title: str, version: str) ->
     }
 
 
-_ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+_ARGUMENT = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
 
 
 def _rule_arguments(rule):
-    for converter, name in _ARGUMENT.findall(rule.rule):
-        yield converter or "default", name
+    for converter, options, name in _ARGUMENT.findall(rule.rule):
+        yield converter or "default", options, name
 
 
-def _path_parameter(name: str, converter: str) -> dict:
-    if converter == "int":
+def _path_parameter(name: str, converter: str, options: str = "") -> dict:
+    if converter == "any":
+        schema = {"type": "string", "enum": [o.strip() for o in options.split(",")]}
+    elif converter == "int":
         schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     elif name == "number":
         schema = {"type": "string", "pattern": CASE_NUMBER_PATTERN, "examples": ["2026-000001"]}

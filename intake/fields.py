@@ -22,7 +22,7 @@ from datetime import datetime
 
 from intake.cases import CONTENT_MAX_CHARS, SUMMARY_MAX_CHARS
 from intake.exceptions import ValidationError
-from intake.models import Case, UnitResult
+from intake.models import Case, Censure, UnitResult
 
 MAX_ID = 2**31 - 1  # INTEGER on PostgreSQL; SQLite overflows past 2**63 (an OverflowError)
 EARLIEST_YEAR = 2000  # no case of this service's register is older
@@ -52,9 +52,11 @@ TEXT_LIMITS: dict[str, int] = {
     "liaison_opinion": NOTE_MAX_CHARS,
     "signed_by": _column(UnitResult.signed_by),
     "facts_true": _column(UnitResult.facts_true),
+    "facts": NOTE_MAX_CHARS,  # a criticism's or an accountability's facts
+    "person": _column(Censure.person),
     # Choices (the domain refuses any other value by its own code); capped so that a megabyte
     # of nonsense is refused before it is echoed anywhere.
-    "channel": 40, "importance": 40, "to": 40, "method": 40, "rating": 40,
+    "channel": 40, "importance": 40, "to": 40, "method": 40, "rating": 40, "ground": 40,
 }
 
 # C0 controls but tab, line feed and carriage return; DEL and the C1 controls; and the bidi
