@@ -10,7 +10,7 @@ from werkzeug.serving import make_server
 
 from intake.runtime import reset_runtime
 from intake.settings import load_settings
-from tests.report_seed import seed_report_cases
+from tests.report_seed import NOW, seed_report_cases
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,6 +27,8 @@ def site(env, engine, monkeypatch):
         port = s.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("PUBLIC_BASE_URL", base)
+    # The seed's figures hold as of its NOW, not the real clock's (issue 23; see test_reports).
+    monkeypatch.setattr("dashboard.reports._now", lambda: NOW)
     reset_runtime()
     app = create_app({"DUTYLINE_SETTINGS": load_settings()})
     session = make_session_factory(engine)()
