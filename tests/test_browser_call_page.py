@@ -12,7 +12,7 @@ from rq import Queue
 
 from jobs.queue import SMS_QUEUE, TRANSCRIPTION_QUEUE
 from tests.dashboard_support import make_call
-from tests.test_browser_flow import _sign_in, _work, browser, live  # noqa: F401
+from tests.test_browser_flow import _sign_in, _work, live  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 HEARD = [("药店", 0.1, 0.5, 0.5), ("没有", 0.5, 0.9, 0.5), ("药", 0.9, 1.2, 0.5)]

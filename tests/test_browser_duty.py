@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from intake.models import DutyPeriod
-from tests.test_browser_directory import _sign_in, browser, site  # noqa: F401 (fixtures)
+from tests.test_browser_directory import _sign_in, site  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -24,10 +24,6 @@ from tests.audio_fixtures import espeak_wav
 from tests.twilio_standin import TwilioStandIn, post_status_callback
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--autoplay-policy=no-user-gesture-required"]
 ACCOUNT_SID = "AC" + "3" * 32
 AUTH_TOKEN = "browser-test-auth-token"
 FROM_NUMBER = "+8657100002222"
@@ -74,16 +70,6 @@ def live(env, engine, redis, monkeypatch, speech_model):
             install_model(None)
             server.shutdown()
             session.close()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _sign_in(page, base: str, username: str, remember: bool = False) -> None:

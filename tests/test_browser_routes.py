@@ -21,9 +21,6 @@ from intake.settings import DEV_AUTH_TOKEN, load_settings
 from intake.statuses import NotificationKind
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 LIAISON_PHONE = "+8613812345678"  # 张伟, linked to 王建国
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1366, "height": 768}}
@@ -35,16 +32,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -124,11 +111,11 @@ class Desk:
 
 
 @pytest.fixture
-def desks(live, chromium):
+def desks(live, browser):
     opened = {}
 
     def open_desk(username: str, device: dict = DESKTOP) -> Desk:
-        opened[username] = Desk(chromium, live["base"], username, device)
+        opened[username] = Desk(browser, live["base"], username, device)
         return opened[username]
 
     yield open_desk

@@ -13,8 +13,6 @@ from werkzeug.serving import make_server
 from intake.models import AuditEvent, CalendarEntry
 from tests.dashboard_support import sign_in
 
-CHROMIUM = "/usr/bin/chromium"
-
 
 def _page(client, year):
     return client.get(f"/admin/calendar?year={year}").get_data(as_text=True)
@@ -167,44 +165,39 @@ def served(env, engine):
 
 
 @pytest.mark.browser
-def test_an_admin_enters_and_imports_days_in_chromium(served, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_an_admin_enters_and_imports_days_in_chromium(served, browser, tmp_path):
     notice = tmp_path / "notice-2027.csv"
     notice.write_text("date,kind,reason\n2027-02-08,holiday,春节\n2027-02-14,workday,春节调休上班\n",
                       encoding="utf-8")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.goto(served["base"] + "/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", "dutyline-demo")
-        page.click("#login-form button[type=submit]")
-        page.wait_for_load_state()
-        page.click("nav.main-nav >> text=工作日历")
-        page.goto(served["base"] + "/admin/calendar?year=2027")
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(served["base"] + "/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "dutyline-demo")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_load_state()
+    page.click("nav.main-nav >> text=工作日历")
+    page.goto(served["base"] + "/admin/calendar?year=2027")
 
-        page.fill("#calendar-entry input[name=date]", "2027-01-04")
-        page.select_option("#calendar-entry select[name=kind]", "holiday")
-        page.fill("#calendar-entry input[name=reason]", "元旦补休")
-        page.click("#calendar-entry button")
-        page.wait_for_load_state()
-        assert "已保存" in page.inner_text("main")
-        assert "元旦补休" in page.inner_text("tr[data-date='2027-01-04']")
+    page.fill("#calendar-entry input[name=date]", "2027-01-04")
+    page.select_option("#calendar-entry select[name=kind]", "holiday")
+    page.fill("#calendar-entry input[name=reason]", "元旦补休")
+    page.click("#calendar-entry button")
+    page.wait_for_load_state()
+    assert "已保存" in page.inner_text("main")
+    assert "元旦补休" in page.inner_text("tr[data-date='2027-01-04']")
 
-        page.set_input_files("#calendar-import input[name=file]", str(notice))
-        page.click("#calendar-import button")
-        page.wait_for_load_state()
-        assert "已导入 2 条" in page.inner_text("main")
-        assert "本局录入" in page.inner_text("tr[data-date='2027-02-14']")
-        assert "周日" in page.inner_text("tr[data-date='2027-02-14']")
+    page.set_input_files("#calendar-import input[name=file]", str(notice))
+    page.click("#calendar-import button")
+    page.wait_for_load_state()
+    assert "已导入 2 条" in page.inner_text("main")
+    assert "本局录入" in page.inner_text("tr[data-date='2027-02-14']")
+    assert "周日" in page.inner_text("tr[data-date='2027-02-14']")
 
-        page.click("tr[data-date='2027-01-04'] button")
-        page.wait_for_load_state()
-        assert page.locator("tr[data-date='2027-01-04']").count() == 0
-        page.screenshot(path=str(tmp_path / "calendar.png"), full_page=True)
-        browser.close()
+    page.click("tr[data-date='2027-01-04'] button")
+    page.wait_for_load_state()
+    assert page.locator("tr[data-date='2027-01-04']").count() == 0
+    page.screenshot(path=str(tmp_path / "calendar.png"), full_page=True)
+
     session = served["session"]
     session.expire_all()
     assert [e.day for e in session.scalars(select(CalendarEntry).order_by(CalendarEntry.day))] == [

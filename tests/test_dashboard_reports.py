@@ -11,13 +11,16 @@ from openpyxl import load_workbook
 from intake.audit import Actor
 from intake.directory import create_user
 from tests.conftest import login
-from tests.report_seed import seed_report_cases
+from tests.report_seed import NOW, seed_report_cases
 
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 
 
 @pytest.fixture
-def seeded(demo):
+def seeded(demo, monkeypatch):
+    # The seed's figures hold as of its NOW (c5's unit result falls due on 20 December 2026):
+    # the pages report as of that moment, not the real clock's (issue 23).
+    monkeypatch.setattr("dashboard.reports._now", lambda: NOW)
     create_user(demo, username="sup", role="supervisor", name="督办员", password="dutyline-demo",
                 actor=Actor("test"))
     demo.commit()

@@ -19,7 +19,9 @@ import requests
 from tests.audio_fixtures import espeak_wav
 from transcription.engine import default_test_model_path
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# Real processes killed, frozen and timed: under pytest-xdist these run one after another on
+# one worker (scripts/test.sh: --dist loadgroup), not beside each other.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("processes")]
 DUTYLINE = [sys.executable, "-m", "cli"]
 
 

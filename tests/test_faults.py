@@ -24,7 +24,9 @@ from intake.statuses import CallStatus
 from tests.audio_fixtures import SOX, espeak_wav
 from tests.conftest import PUBLIC_BASE_URL
 
-pytestmark = pytest.mark.slow
+# Real processes killed, frozen and timed: under pytest-xdist these run one after another on
+# one worker (scripts/test.sh: --dist loadgroup), not beside each other.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 
 
 def _post(client, path, params):

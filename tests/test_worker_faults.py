@@ -30,7 +30,9 @@ from jobs.reconciler import reconcile
 from jobs.worker import DutylineWorker
 from tests.test_faults import _count, _leave_message, _post, long_wav, short_wav  # noqa: F401
 
-pytestmark = pytest.mark.slow
+# Real processes killed, frozen and timed: under pytest-xdist these run one after another on
+# one worker (scripts/test.sh: --dist loadgroup), not beside each other.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 ROOT = Path(__file__).resolve().parent.parent
 
 
