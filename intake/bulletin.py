@@ -24,10 +24,9 @@ from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
 from intake.commendations import list_commendations
 from intake.models import Case, CaseAssignment, Commendation, UnitResult
 from intake.reports import Figures, Grouping, Period, RatesReport, compute_rates
-from intake.censures import list_published
+from intake.censures import RETURNS_FOR_CRITICISM, STREAK_CATEGORIES, list_published
 from intake.statuses import (WORKING_STATES, CensureGround, CensureKind, CommendationKind,
                              ReturnCategory, UnitKind)
-from intake.transfers import RETURNS_FOR_CRITICISM, STREAK_CATEGORIES
 
 BULLETIN_FONT = "Microsoft YaHei"  # what the bureau's Word has; WPS and LibreOffice substitute
 KIND_NAMES = {UnitKind.TOWNSHIP: "乡镇卫生院", UnitKind.COUNTY: "县直医疗卫生单位"}

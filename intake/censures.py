@@ -32,9 +32,14 @@ from intake.exceptions import InvalidTransition, NotFound, ValidationError
 from intake.lifecycle import parse_choice
 from intake.models import Case, Censure, CensureCase, Reminder, Unit
 from intake.statuses import (CENSURE_TRANSITIONS, GROUNDS_BY_KIND, CaseImportance, CaseStatus,
-                             CensureGround, CensureKind, CensureStatus, ReminderKind)
+                             CensureGround, CensureKind, CensureStatus, ReminderKind,
+                             ReturnCategory)
 
 PROPOSER = Actor("system:rules", name="规则提示")
+# Criticism ground 1 (四.5(1)): a result returned this many times in a row for these reasons.
+# A dissatisfied liaison's redo is its own ground for redo (四.4(3)) and does not count.
+RETURNS_FOR_CRITICISM = 3
+STREAK_CATEGORIES = (ReturnCategory.FORMAT, ReturnCategory.QUALITY)
 FACTS_MAX_CHARS = 2000
 REASON_MAX_CHARS = 500
 PERSON_MAX_CHARS = 60

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from intake.attachments import Upload, store_attachment
-from intake.censures import propose_censure
+from intake.censures import RETURNS_FOR_CRITICISM, STREAK_CATEGORIES, propose_censure
 
 from intake.clock import Clock, WorkingCalendar
 from intake.deadlines import unit_result_deadline
@@ -28,8 +28,6 @@ from intake.statuses import (CaseStatus, CensureGround, CensureKind, DeadlineKin
                              NotificationKind, ReturnCategory, Verdict)
 
 # Three format or quality returns in a row flag the unit for a criticism notice (通报批评).
-RETURNS_FOR_CRITICISM = 3
-STREAK_CATEGORIES = (ReturnCategory.FORMAT, ReturnCategory.QUALITY)
 FACTS_CHOICES = ("true", "partly", "false")
 REQUIRED_RESULT_TEXT = ("causes", "measures", "liaison_opinion", "signed_by")
 
