@@ -82,8 +82,8 @@ def check_numbers(database_url: str) -> dict:
     """Return how many cases are stored and whether each year's numbers run 1..n."""
     from sqlalchemy import select
 
-    from intake.db import make_engine, make_session_factory
-    from intake.models import Case
+    from intake.store.database import make_engine, make_session_factory
+    from intake.store.models import Case
 
     engine = make_engine(database_url)
     try:
@@ -104,10 +104,10 @@ def check_numbers(database_url: str) -> dict:
 def _issue_duty_token(database_url: str) -> str:
     from sqlalchemy import select
 
-    from intake.audit import CLI
-    from intake.db import make_engine, make_session_factory, session_scope
-    from intake.models import User
-    from intake.tokens import issue_token
+    from intake.store.audit import CLI
+    from intake.store.database import make_engine, make_session_factory, session_scope
+    from intake.store.models import User
+    from intake.directory.tokens import issue_token
 
     engine = make_engine(database_url)
     try:
@@ -131,7 +131,7 @@ def _stop(process) -> None:
 def benchmark(clients: int, seconds: float, database_url: str | None = None,
               workers: int = DEFAULT_WORKERS, threads: int = DEFAULT_THREADS) -> dict:
     """Run the creators against a fresh server and database; return the figures."""
-    from intake.db import scratch_database
+    from intake.store.database import scratch_database
 
     directory = Path(tempfile.mkdtemp(prefix="dutyline-bench-creates-"))
     try:

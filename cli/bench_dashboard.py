@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from intake.db import scratch_database
+from intake.store.database import scratch_database
 
 TARGET_MS = 200.0
 CHUNK = 5000
@@ -71,10 +71,10 @@ def bench_dashboard(n_calls: int, database_url: str | None, repeat: int, as_json
 def _seed(url: str, n_calls: int) -> None:
     from sqlalchemy import insert
 
-    from intake.audit import Actor
-    from intake.db import make_engine, make_session_factory, session_scope
-    from intake.directory import add_leader, add_liaison, create_user
-    from intake.models import Call, utcnow
+    from intake.store.audit import Actor
+    from intake.store.database import make_engine, make_session_factory, session_scope
+    from intake.directory.roster import add_leader, add_liaison, create_user
+    from intake.store.models import Call, utcnow
     from intake.statuses import CallStatus, Role
 
     engine = make_engine(url)
@@ -128,7 +128,7 @@ def _measure(url: str, tmp: Path, repeat: int) -> dict:
     import os
 
     from dashboard.app import create_app
-    from intake.settings import load_settings
+    from intake.store.settings import load_settings
 
     env = dict(os.environ, DATABASE_URL=url, DUTYLINE_INSTANCE=str(tmp / "instance"),
                SECRET_KEY="bench")
@@ -161,7 +161,7 @@ def _measure(url: str, tmp: Path, repeat: int) -> dict:
 def _bench_user(app) -> tuple[int, int]:
     from sqlalchemy import select
 
-    from intake.models import User
+    from intake.store.models import User
     from web.services import EXTENSION_KEY
 
     with app.extensions[EXTENSION_KEY].session_factory() as session:

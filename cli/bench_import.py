@@ -6,7 +6,7 @@ On a fresh database (SQLite, or a scratch PostgreSQL database), a generated work
 --rows rows (one leader in five, one unit in twenty, the rest liaisons) is imported twice:
 first as all new records, then with every leader's title and every liaison's address
 changed. Meanwhile --writers other processes enter a case every 50 ms each, as the duty room
-does through POST /api/v1/cases (intake.cases.create_case, then commit). The command prints
+does through POST /api/v1/cases (intake.cases.handling.create_case, then commit). The command prints
 each import's time and the case writes' p50, p99 and max while an import ran, beside the
 same figures with no import running. Target: the writes' p99 during an import at most 1 s.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 
 from cli.output import echo_json
-from intake.db import scratch_database, session_scope
+from intake.store.database import scratch_database, session_scope
 
 TARGET_P99_SECONDS = 1.0
 WRITE_INTERVAL_SECONDS = 0.05
@@ -94,9 +94,9 @@ def _print(report: dict) -> None:
 
 
 def _seed(url: str) -> None:
-    from intake.audit import Actor
-    from intake.db import make_engine, make_session_factory
-    from intake.directory import add_leader, add_liaison, create_user
+    from intake.store.audit import Actor
+    from intake.store.database import make_engine, make_session_factory
+    from intake.directory.roster import add_leader, add_liaison, create_user
     from intake.statuses import Role
 
     engine = make_engine(url)
@@ -114,7 +114,7 @@ def build_workbook(n_rows: int, edition: int = 0) -> bytes:
     and address."""
     from openpyxl import Workbook
 
-    from intake.directory_workbook import SHEETS
+    from intake.directory.workbook import SHEETS
 
     n_leaders, n_units = max(1, n_rows // 5), max(1, n_rows // 20)
     n_liaisons = max(0, n_rows - n_leaders - n_units)
@@ -142,9 +142,9 @@ def build_workbook(n_rows: int, edition: int = 0) -> bytes:
 
 
 def _measure(url: str, n_rows: int, writers: int) -> dict:
-    from intake.audit import Actor
-    from intake.db import make_engine, make_session_factory
-    from intake.directory_workbook import import_directory
+    from intake.store.audit import Actor
+    from intake.store.database import make_engine, make_session_factory
+    from intake.directory.workbook import import_directory
 
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
@@ -218,11 +218,11 @@ def _enter_cases(url: str, stop, ready, results) -> None:
     from sqlalchemy import select
     from sqlalchemy.exc import OperationalError
 
-    from intake.cases import CaseEntry, create_case
+    from intake.cases.handling import CaseEntry, create_case
     from intake.clock import Clock
-    from intake.db import make_engine, make_session_factory
-    from intake.models import User
-    from intake.notifications import SmsContext
+    from intake.store.database import make_engine, make_session_factory
+    from intake.store.models import User
+    from intake.outbox.notifications import SmsContext
 
     engine = make_engine(url)
     factory = make_session_factory(engine)

@@ -76,7 +76,7 @@ def minimal_app():
     from twilio.request_validator import RequestValidator
     from twilio.twiml.voice_response import VoiceResponse
 
-    from intake.settings import load_settings
+    from intake.store.settings import load_settings
     from ivr.prompts import SAY_LANGUAGE, prompt
 
     settings = load_settings()
@@ -221,9 +221,10 @@ def _free_port() -> int:
 
 
 def _prepare_instance(directory: Path, database_url: str | None, port: int) -> dict:
-    from intake.db import make_engine, make_session_factory, session_scope, upgrade_database
-    from intake.demo import seed_demo
-    from intake.settings import DEV_AUTH_TOKEN
+    from intake.store.database import (make_engine, make_session_factory, session_scope,
+                                       upgrade_database)
+    from intake.directory.demo import seed_demo
+    from intake.store.settings import DEV_AUTH_TOKEN
 
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("TWILIO_") and k not in ("DATABASE_URL", "PUBLIC_BASE_URL")}
@@ -281,8 +282,8 @@ def benchmark(seconds: float, levels: tuple[int, ...] = CONNECTION_LEVELS,
               workers: int = DEFAULT_WORKERS, threads: int = DEFAULT_THREADS,
               database_url: str | None = None, warmup: float = 1.0) -> dict:
     """Run both servers at each connection level; return the figures as a plain record."""
-    from intake.db import scratch_database
-    from intake.settings import DEV_AUTH_TOKEN
+    from intake.store.database import scratch_database
+    from intake.store.settings import DEV_AUTH_TOKEN
 
     results: list[RunResult] = []
     directory = Path(tempfile.mkdtemp(prefix="dutyline-bench-"))

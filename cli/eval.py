@@ -24,7 +24,7 @@ from pathlib import Path
 
 import click
 
-from intake.runtime import get_runtime
+from intake.store.runtime import get_runtime
 
 
 @dataclass

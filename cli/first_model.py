@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from intake.settings import MODEL_NAMES, Settings
+from intake.store.settings import MODEL_NAMES, Settings
 from transcription.models_store import ModelInstallError, download_model, model_zip_url
 
 # Print a new progress figure at most this often (as a fraction of the whole).

@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from cli.output import echo_json
-from intake.audit import CLI
-from intake.db import session_scope, upgrade_database
+from intake.store.audit import CLI
+from intake.store.database import session_scope, upgrade_database
 from intake.exceptions import ConfigurationError
-from intake.runtime import get_runtime
+from intake.store.runtime import get_runtime
 
 
 class _Commands(click.Group):
@@ -50,7 +50,7 @@ def db_upgrade() -> None:
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """Create a demo directory and demo accounts (once)."""
-    from intake.demo import DEMO_PASSWORD, seed_demo
+    from intake.directory.demo import DEMO_PASSWORD, seed_demo
 
     with session_scope(get_runtime().session_factory) as session:
         created = seed_demo(session)
@@ -111,7 +111,7 @@ def calls_show(call_sid: str, as_json: bool) -> None:
 def _find_call(session, key: str):
     from sqlalchemy import or_, select
 
-    from intake.models import Call
+    from intake.store.models import Call
 
     conditions = [Call.call_sid == key, Call.reference == key]
     if key.isdigit():
@@ -120,7 +120,7 @@ def _find_call(session, key: str):
 
 
 def _load_call_record(key: str) -> dict | None:
-    from intake.calls import describe_call
+    from intake.calls.voicemail import describe_call
 
     with session_scope(get_runtime().session_factory) as session:
         call = _find_call(session, key)
@@ -132,7 +132,7 @@ def _load_call_record(key: str) -> dict | None:
 @click.option("--json", "as_json", is_flag=True)
 def calls_retry(call_sid: str, as_json: bool) -> None:
     """Transcribe a failed call again (by CallSid, id or reference), refetching its audio if needed."""
-    from intake.calls import retry_transcription
+    from intake.calls.voicemail import retry_transcription
     from intake.exceptions import InvalidTransition
     from jobs.queue import JobQueue, connect_redis
 
@@ -193,7 +193,7 @@ def simulate_call(url, wav, from_number, to_number, digits, wait, timeout, as_js
     import requests
 
     from cli.simulate import FINAL_STATES, RecordingServer, TwilioSimulator
-    from intake.settings import load_webhook_signing
+    from intake.store.settings import load_webhook_signing
 
     # Over HTTP only: no settings load, which would create an instance folder here.
     signing = load_webhook_signing()

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import click
 
-from intake.db import scratch_database, session_scope
+from intake.store.database import scratch_database, session_scope
 from intake.exceptions import ValidationError
-from intake.runtime import get_runtime
+from intake.store.runtime import get_runtime
 
 BENCH_TARGET_SECONDS = 1.0
 BENCH_UNITS = 24
@@ -82,9 +82,9 @@ def _bad(exc: ValidationError, hint: str | None = None):
 @click.option("--now", "now", default=None, help="Report as of this moment (ISO, with offset).")
 def report_rates(start, end, group, unit_name, fmt, as_json, out, now) -> None:
     """Print the four rates for cases received in a period, overall and per unit."""
-    from intake.holidays import load_calendar
-    from intake.report_exports import render_rates_csv, render_rates_xlsx
-    from intake.reports import Grouping, compute_rates, find_unit, parse_period
+    from intake.time.calendar import load_calendar
+    from intake.reports.exports import render_rates_csv, render_rates_xlsx
+    from intake.reports.rates import Grouping, compute_rates, find_unit, parse_period
 
     if as_json:
         fmt = "json"
@@ -124,9 +124,9 @@ def report_rates(start, end, group, unit_name, fmt, as_json, out, now) -> None:
 @click.option("--now", "now", default=None)
 def report_bulletin(start, end, out, now) -> None:
     """Write the period's supervision bulletin (通报) as a printable DOCX."""
-    from intake.bulletin import compose_bulletin, render_bulletin_docx
-    from intake.holidays import load_calendar
-    from intake.reports import parse_period
+    from intake.reports.bulletin import compose_bulletin, render_bulletin_docx
+    from intake.time.calendar import load_calendar
+    from intake.reports.rates import parse_period
 
     try:
         period = parse_period(start, end)
@@ -147,7 +147,7 @@ def report_bulletin(start, end, out, now) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def report_weekly(week, now, as_json) -> None:
     """Print the weekly analysis (民情分析) and the Monday digest SMS it makes."""
-    from intake.weekly import analyse_week, compose_weekly_digest, week_of
+    from intake.reports.weekly import analyse_week, compose_weekly_digest, week_of
 
     runtime = get_runtime()
     moment = _now(now)
@@ -203,10 +203,10 @@ def bench_reports(n_cases: int, database_url: str | None, repeat: int, as_json: 
 def _seed_cases(url: str, n_cases: int) -> int:
     from sqlalchemy import insert
 
-    from intake.audit import Actor
-    from intake.db import make_engine, make_session_factory
-    from intake.directory import add_leader, add_unit, create_user
-    from intake.models import Case, CaseAssignment
+    from intake.store.audit import Actor
+    from intake.store.database import make_engine, make_session_factory
+    from intake.directory.roster import add_leader, add_unit, create_user
+    from intake.store.models import Case, CaseAssignment
     from intake.statuses import CaseStatus, Role, Satisfaction, UnitKind
 
     engine = make_engine(url)
@@ -270,9 +270,9 @@ def _seed_cases(url: str, n_cases: int) -> int:
 
 
 def _time_reports(url: str, year: int, repeat: int) -> tuple[dict, dict]:
-    from intake.db import make_engine, make_session_factory
-    from intake.holidays import load_calendar
-    from intake.reports import Grouping, compute_rates, year_period
+    from intake.store.database import make_engine, make_session_factory
+    from intake.time.calendar import load_calendar
+    from intake.reports.rates import Grouping, compute_rates, year_period
 
     engine = make_engine(url)
     now = datetime(year + 1, 1, 15, tzinfo=timezone.utc)
@@ -307,8 +307,8 @@ def _time_page(url: str, tmp: Path, year: int, repeat: int) -> dict:
     from sqlalchemy import select
 
     from dashboard.app import create_app
-    from intake.models import User
-    from intake.settings import load_settings
+    from intake.store.models import User
+    from intake.store.settings import load_settings
     from web.services import EXTENSION_KEY
 
     env = dict(os.environ, DATABASE_URL=url, DUTYLINE_INSTANCE=str(tmp / "instance"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from cli.output import echo_json
-from intake.runtime import get_runtime
+from intake.store.runtime import get_runtime
 
 
 def register(group: click.Group) -> None:

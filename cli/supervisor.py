@@ -14,9 +14,9 @@ import time
 
 from cli.embedded_redis import start_embedded_redis
 from cli.first_model import ModelFetch, should_fetch_model
-from intake.db import session_scope, upgrade_database
-from intake.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_password_unchanged, seed_demo
-from intake.runtime import get_runtime
+from intake.store.database import session_scope, upgrade_database
+from intake.directory.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_password_unchanged, seed_demo
+from intake.store.runtime import get_runtime
 from jobs.lifetime import die_with_parent
 
 STOP_GRACE_SECONDS = 10

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 import click
 
 from cli.output import echo_json
-from intake.db import scratch_database, session_scope
-from intake.runtime import get_runtime
+from intake.store.database import scratch_database, session_scope
+from intake.store.runtime import get_runtime
 
 TARGET_SECONDS = 2.0
 CHUNK = 5000
@@ -56,7 +56,7 @@ def sweep_command(now_text: str | None, dry_run: bool, as_json: bool) -> None:
     now = parse_moment(now_text, settings.timezone)
     if dry_run:
         from intake.clock import Clock
-        from intake.holidays import load_calendar
+        from intake.time.calendar import load_calendar
         from intake.sweep import due_work
 
         with session_scope(runtime.session_factory) as session:
@@ -124,10 +124,10 @@ def bench_sweep(n_cases: int, database_url: str | None, as_json: bool) -> None:
 def _seed(url: str, n_cases: int) -> datetime:
     from sqlalchemy import insert, select, text
 
-    from intake.audit import Actor
-    from intake.db import make_engine, make_session_factory
-    from intake.directory import add_leader, add_unit, create_user
-    from intake.models import Case, CaseAssignment, utcnow
+    from intake.store.audit import Actor
+    from intake.store.database import make_engine, make_session_factory
+    from intake.directory.roster import add_leader, add_unit, create_user
+    from intake.store.models import Case, CaseAssignment, utcnow
     from intake.statuses import CaseStatus, Role, UnitKind
 
     rng = random.Random(10)
@@ -177,8 +177,8 @@ def _seed(url: str, n_cases: int) -> datetime:
 
 
 def _measure(url: str, now: datetime) -> dict:
-    from intake.db import make_engine, make_session_factory
-    from intake.holidays import load_calendar
+    from intake.store.database import make_engine, make_session_factory
+    from intake.time.calendar import load_calendar
     from intake.sweep import SweepContext, apply_work, due_work
 
     engine = make_engine(url)

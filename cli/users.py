@@ -6,10 +6,10 @@ import sys
 
 import click
 
-from intake.audit import CLI
-from intake.db import session_scope
+from intake.store.audit import CLI
+from intake.store.database import session_scope
 from intake.exceptions import DutylineError
-from intake.runtime import get_runtime
+from intake.store.runtime import get_runtime
 from intake.statuses import Role
 
 
@@ -29,8 +29,8 @@ def users_create(username: str, role: str, name: str, phone: str, unit_name: str
     """Create an account; the password is read from standard input."""
     from sqlalchemy import select
 
-    from intake.directory import create_user
-    from intake.models import Unit
+    from intake.directory.roster import create_user
+    from intake.store.models import Unit
 
     password = sys.stdin.readline().rstrip("\r\n")
     try:
@@ -51,7 +51,7 @@ def users_create(username: str, role: str, name: str, phone: str, unit_name: str
 @click.option("--json", "as_json", is_flag=True)
 def users_list(as_json: bool) -> None:
     """List the accounts."""
-    from intake.directory import list_users
+    from intake.directory.roster import list_users
 
     with session_scope(get_runtime().session_factory) as session:
         rows = [{"username": u.username, "name": u.name, "role": u.role.value, "phone": u.phone,
@@ -71,8 +71,8 @@ def users_password(username: str) -> None:
     """Set an account's password from standard input and end all of its sessions."""
     from sqlalchemy import select
 
-    from intake.directory import set_password
-    from intake.models import User
+    from intake.directory.roster import set_password
+    from intake.store.models import User
 
     password = sys.stdin.readline().rstrip("\r\n")
     try:
@@ -93,8 +93,8 @@ def users_unlock(username: str) -> None:
     from sqlalchemy import select
 
     from dashboard.ratelimit import SignInLimiter
-    from intake.audit import record_event
-    from intake.models import User
+    from intake.store.audit import record_event
+    from intake.store.models import User
     from jobs.queue import connect_redis
 
     runtime = get_runtime()
@@ -115,7 +115,7 @@ def users_unlock(username: str) -> None:
               help="With --revoke: end only this token (ids are in `users tokens`).")
 def users_token(username: str, revoke: bool, token_id: int | None) -> None:
     """Print a new API token for USERNAME (only its hash is kept), or --revoke its tokens."""
-    from intake.tokens import issue_token, revoke_tokens
+    from intake.directory.tokens import issue_token, revoke_tokens
 
     if token_id is not None and not revoke:
         raise click.UsageError("--id goes with --revoke")
@@ -143,7 +143,7 @@ def users_token(username: str, revoke: bool, token_id: int | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def users_tokens(username: str, as_json: bool) -> None:
     """List USERNAME's API tokens: id, made, last used, revoked (never the token itself)."""
-    from intake.tokens import list_tokens
+    from intake.directory.tokens import list_tokens
 
     with session_scope(get_runtime().session_factory) as session:
         user = _account(session, username)
@@ -166,7 +166,7 @@ def _account(session, username: str):
     # Any account, disabled too: revoking a disabled user's tokens must still work.
     from sqlalchemy import select
 
-    from intake.models import User
+    from intake.store.models import User
 
     return session.scalar(select(User).where(User.username == username))
 

@@ -40,9 +40,9 @@ import threading
 import time
 from typing import Callable
 
-from intake.db import session_scope
-from intake.heartbeat import beat
-from intake.runtime import get_runtime
+from intake.store.database import session_scope
+from intake.store.heartbeat import beat
+from intake.store.runtime import get_runtime
 from jobs.lifetime import die_with_parent
 from jobs.queue import SMS_QUEUE, TRANSCRIPTION_QUEUE, JobQueue, connect_redis
 from jobs.reconciler import reconcile
@@ -74,7 +74,7 @@ def run_worker(burst: bool = False, name: str | None = None, with_model: bool = 
     base = name or f"dutyline-{socket.gethostname()}-{os.getpid()}"
     with session_scope(runtime.session_factory) as session:
         reconcile(session, JobQueue(connect_redis(settings.effective_redis_url)))
-    # Dispose before forking: each process opens its own connections (see intake.runtime).
+    # Dispose before forking: each process opens its own connections (see intake.store.runtime).
     runtime.engine.dispose()
     # Move everything loaded so far out of the cyclic collector's reach: otherwise a
     # collection in a work-horse writes to every object header and copies those pages.

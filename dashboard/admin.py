@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from dashboard.auth import LIMITER_KEY, actor, login_required
 from dashboard.errors import ERROR_MESSAGES, error_message
-from intake import directory
-from intake.audit import record_event
-from intake.directory_workbook import export_directory, import_directory
+from intake.directory import roster as directory
+from intake.store.audit import record_event
+from intake.directory.workbook import export_directory, import_directory
 from intake.exceptions import DutylineError, ImportRejected
-from intake.models import User
+from intake.store.models import User
 from intake.statuses import Role, UnitKind
 from web.services import get_db
 

@@ -18,7 +18,7 @@ What each call takes and answers is declared once, in dashboard/contract.py: `_b
 `_query()` validate against those declarations, and GET /api/v1/openapi.json is built from
 them (OpenAPI 3.1).
 
-Auth is `Authorization: Bearer TOKEN` (intake/tokens.py) or a signed-in browser session,
+Auth is `Authorization: Bearer TOKEN` (intake/directory/tokens.py) or a signed-in browser session,
 whose writes must carry the CSRF token in `X-CSRFToken`. Times are ISO 8601 with the
 bureau's offset.
 """
@@ -36,21 +36,21 @@ from dashboard import reports
 from dashboard.contract import OPERATIONS, known_case_number, openapi_document, parse_body, parse_query
 from dashboard.auth import current_user
 from dashboard.errors import ERROR_MESSAGES, error_message
-from intake import cases as case_actions
-from intake import feedback, supervision, transfers
-from intake.access import Principal, check, principal_of
-from intake.attachments import MAX_ATTACHMENT_MB, open_attachment, read_upload, served_as
-from intake.directory import describe_directory
-from intake.dispatch import QueuedWork, commit_and_dispatch
+from intake.cases import handling as case_actions
+from intake.cases import feedback, supervision, transfers
+from intake.rules.access import Principal, check, principal_of
+from intake.cases.attachments import MAX_ATTACHMENT_MB, open_attachment, read_upload, served_as
+from intake.directory.roster import describe_directory
+from intake.calls.dispatch import QueuedWork, commit_and_dispatch
 from intake.exceptions import (DutylineError, Forbidden, InvalidTransition, NotFound,
                                ValidationError)
-from intake.holidays import load_calendar
-from intake.inbox import list_visible_cases
-from intake.lifecycle import Outcome
-from intake.models import Case
+from intake.time.calendar import load_calendar
+from intake.calls.inbox import list_visible_cases
+from intake.rules.lifecycle import Outcome
+from intake.store.models import Case
 from intake.statuses import CaseStatus
-from intake.tokens import authenticate_token
-from intake.transitions import expect_version
+from intake.directory.tokens import authenticate_token
+from intake.rules.transitions import expect_version
 from web.services import get_clock, get_db, get_job_queue, get_settings, get_sms_context
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

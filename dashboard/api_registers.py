@@ -7,7 +7,7 @@ accountability and decisions").
     … and the same under /api/v1/accountability (with `person`).
 
 The routes hang on the case API's blueprint, so its authentication and its one error
-envelope apply; each calls one function of intake.censures, which checks the permission
+envelope apply; each calls one function of intake.rules.censures, which checks the permission
 table (the supervision office acts; admins read).
 """
 from __future__ import annotations
@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 from flask import jsonify
 
 from dashboard.api import _body, _bool, _int, _query, _text, _who, bp
-from intake import censures
+from intake.rules import censures
+from intake.rules.access import check
 from intake.exceptions import ValidationError
 from intake.statuses import CensureKind
 from web.services import get_clock, get_db, get_settings
@@ -48,6 +49,7 @@ def list_register(register: str):
 @bp.post("/<any(criticisms, accountability):register>")
 def record_in_register(register: str):
     """Record a criticism or an accountability the supervision office has decided."""
+    check(_who(), "censure", None)  # the role first: a refusal by role says so, not "bad input"
     body = _body()
     numbers = body.get("cases") if hasattr(body, "get") else None
     if numbers is None:
@@ -70,6 +72,7 @@ def decide_in_register(register: str, censure_id: int, decision: str):
     """Confirm or dismiss a proposal, or withdraw a confirmed entry, with a reason."""
     db = get_db()
     censure = censures.get_censure(db, _who(), _kind(register), censure_id)
+    check(_who(), "censure", None)
     body = _body()
     if not isinstance(body.get("reason", ""), str):
         raise ValidationError("reason must be text", field="reason", code="text_required")

@@ -9,8 +9,8 @@ from flask_babel import Babel, Domain, get_locale
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from intake.db import make_engine, make_session_factory
-from intake.settings import Settings, load_settings
+from intake.store.database import make_engine, make_session_factory
+from intake.store.settings import Settings, load_settings
 from jobs.queue import (WEB_ENQUEUE_BUDGET_SECONDS, JobQueue, connect_redis,
                         connect_redis_for_requests)
 from web.services import Services, install_services

@@ -9,9 +9,9 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
                    session, url_for)
 from flask_babel import gettext as _
 
-from intake.audit import Actor, record_event
-from intake.directory import end_sessions, find_user, verify_password
-from intake.models import User, utcnow
+from intake.store.audit import Actor, record_event
+from intake.directory.roster import end_sessions, find_user, verify_password
+from intake.store.models import User, utcnow
 from intake.statuses import Role
 from web.services import get_db
 

@@ -14,9 +14,9 @@ from flask_babel import lazy_gettext as _l
 
 from dashboard.auth import actor, current_user, login_required
 from dashboard.errors import ERROR_MESSAGES
-from intake import holidays
+from intake.time import calendar as holidays
 from intake.exceptions import DutylineError, RowsRejected
-from intake.models import utcnow
+from intake.store.models import utcnow
 from intake.statuses import Role
 from web.services import get_db, get_settings
 

@@ -1,7 +1,7 @@
 """Case actions on screen: one form per action of design.md's case API.
 
 Each view parses the form, calls the one intake function for that action, commits and
-dispatches the queued SMS (intake.dispatch.commit_and_dispatch), and redirects to the case
+dispatches the queued SMS (intake.calls.dispatch.commit_and_dispatch), and redirects to the case
 with a flash. A refused move (409) or bad input (422) rolls back and flashes the error's
 message by its code; NotFound and Forbidden go to the app's 404 and 403 pages.
 """
@@ -16,19 +16,19 @@ from flask_babel import gettext as _
 from dashboard.auth import current_user, login_required
 from dashboard.errors import error_message
 from dashboard.views import render_case_page
-from intake import cases as case_service
-from intake import feedback, supervision, transfers
-from intake.attachments import read_upload
-from intake.access import check, principal_of
-from intake.directory import list_leaders, list_liaisons
-from intake.dispatch import QueuedWork, commit_and_dispatch
+from intake.cases import handling as case_service
+from intake.cases import feedback, supervision, transfers
+from intake.cases.attachments import read_upload
+from intake.rules.access import check, principal_of
+from intake.directory.roster import list_leaders, list_liaisons
+from intake.calls.dispatch import QueuedWork, commit_and_dispatch
 from intake.exceptions import InvalidTransition, ValidationError
-from intake.fields import check_fields, check_moment
-from intake.holidays import load_calendar
-from intake.inbox import get_visible_case
-from intake.notifications import compose_feedback_sms, count_segments
+from intake.cases.fields import check_fields, check_moment
+from intake.time.calendar import load_calendar
+from intake.calls.inbox import get_visible_case
+from intake.outbox.notifications import compose_feedback_sms, count_segments
 from intake.statuses import CaseChannel, Role
-from intake.transitions import expect_version
+from intake.rules.transitions import expect_version
 from web.services import get_clock, get_db, get_job_queue, get_settings, get_sms_context
 
 bp = Blueprint("casework", __name__)
@@ -40,7 +40,7 @@ def _who():
 
 
 def _text(name: str) -> str:
-    # Capped by check_fields (intake/fields.py), the same caps as the API's: refused, not cut.
+    # Capped by check_fields (intake/cases/fields.py), the same caps as the API's: refused, not cut.
     return request.form.get(name, "")
 
 

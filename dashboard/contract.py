@@ -5,7 +5,7 @@ and the answers it may give. dashboard/api.py validates every request body and q
 against it (`parse_body`, `parse_query`), and `openapi_document` builds the OpenAPI 3.1
 document served at /api/v1/openapi.json from the same table and the app's own URL rules, so
 the document cannot drift from the checks. Text caps and the refused characters come from
-intake/fields.py, which the pages apply too.
+intake/cases/fields.py, which the pages apply too.
 
 pydantic 2 was chosen over spectree, flask-openapi3 and apiflask: it is the most widely kept
 of them, its `model_json_schema()` writes JSON Schema 2020-12 (the dialect of OpenAPI 3.1),
@@ -29,12 +29,12 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
 from pydantic import ValidationError as PydanticError
 
 from intake.exceptions import ValidationError
-from intake.fields import (EARLIEST_YEAR, LATEST_YEAR, MAX_ID, TEXT_PATTERN, check_id,
-                           check_moment, check_text, text_limit)
+from intake.cases.fields import (EARLIEST_YEAR, LATEST_YEAR, MAX_ID, TEXT_PATTERN, check_id,
+                                 check_moment, check_text, text_limit)
 from intake.statuses import (CaseChannel, CaseImportance, CaseStatus, CensureGround,
                              CensureStatus, FeedbackMethod, ReturnCategory, Satisfaction)
 
-CASE_NUMBER_PATTERN = r"^[0-9]{4}-[0-9]{6,9}$"  # 2026-000123 (intake/cases.py: at least six digits)
+CASE_NUMBER_PATTERN = r"^[0-9]{4}-[0-9]{6,9}$"  # 2026-000123 (intake/cases/handling.py: at least six digits)
 CASE_NUMBER = re.compile(CASE_NUMBER_PATTERN)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -56,7 +56,7 @@ def _checked_date(value: date, info: ValidationInfo) -> date:
 
 
 def text(name: str) -> Any:
-    """Return the type of a text field: capped and pattern-checked as intake/fields.py says."""
+    """Return the type of a text field: capped and pattern-checked as intake/cases/fields.py says."""
     return Annotated[str, Field(max_length=text_limit(name),
                                 json_schema_extra={"pattern": TEXT_PATTERN}),
                      AfterValidator(_checked_text)]

@@ -10,10 +10,10 @@ from flask_babel import gettext as _
 
 from dashboard.errors import error_message
 from dashboard.auth import actor, current_user, login_required
-from intake import directory
-from intake.cards import render_contact_cards
-from intake.commendations import list_commendations, record_commendation
-from intake.contacts import list_contact_duties, log_contact, parse_month
+from intake.directory import roster as directory
+from intake.directory.cards import render_contact_cards
+from intake.reports.commendations import list_commendations, record_commendation
+from intake.directory.contacts import list_contact_duties, log_contact, parse_month
 from intake.exceptions import DutylineError, ValidationError
 from intake.statuses import Role
 from web.services import get_db, get_settings

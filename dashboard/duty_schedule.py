@@ -1,6 +1,6 @@
 """The admin's duty schedule: the duty phone, weekly staffed windows and date exceptions.
 
-The same intake.duty functions as `dutyline duty ...`, with the same checks and audit rows.
+The same intake.time.duty functions as `dutyline duty ...`, with the same checks and audit rows.
 Holidays are not entered here but in the working calendar (/admin/calendar).
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from dashboard.auth import actor, login_required
 from dashboard.errors import error_message
-from intake import duty
+from intake.time import duty
 from intake.exceptions import DutylineError, NotFound
 from intake.statuses import Role
 from web.services import get_db

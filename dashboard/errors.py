@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from intake.attachments import MAX_ATTACHMENT_MB
-from intake.spreadsheets import MAX_WORKBOOK_MB
+from intake.cases.attachments import MAX_ATTACHMENT_MB
+from intake.store.spreadsheets import MAX_WORKBOOK_MB
 
 ERROR_MESSAGES = {
     "error": _l("That did not work."),
@@ -76,7 +76,7 @@ ERROR_MESSAGES = {
     "method_not_allowed": _l("This address does not take that method."),
     "body_too_large": _l("The request is larger than the limit."),
     "server_error": _l("Something went wrong on our side; nothing was saved."),
-    # Caps and characters of every field (intake/fields.py)
+    # Caps and characters of every field (intake/cases/fields.py)
     "too_long": _l("This field is too long."),
     "invalid_characters": _l("This field contains control or text-direction characters that cannot be accepted."),
     "date_out_of_range": _l("The date must fall between the years 2000 and 2099."),

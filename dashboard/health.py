@@ -9,7 +9,7 @@ as much as an operator, so they go only to a signed-in admin (/healthz?detail=1)
 
 Background work that stops says so here: "sweep" is degraded when no scheduled sweep has
 finished for three intervals (jobs.schedule.judge_sweeps; a manual `dutyline sweep` does not
-count), "sms" while SMS fail or wait to be sent too long (intake.notifications.judge_sms).
+count), "sms" while SMS fail or wait to be sent too long (intake.outbox.notifications.judge_sms).
 """
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from dashboard.auth import current_user
-from intake.heartbeat import HEARTBEAT_FRESH
-from intake.models import WorkerHeartbeat, utcnow
-from intake.notifications import judge_sms
-from intake.settings import Settings
+from intake.store.heartbeat import HEARTBEAT_FRESH
+from intake.store.models import WorkerHeartbeat, utcnow
+from intake.outbox.notifications import judge_sms
+from intake.store.settings import Settings
 from intake.statuses import Role
 from jobs.queue import connect_redis
 from jobs.schedule import judge_sweeps, last_sweep

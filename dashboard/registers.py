@@ -1,7 +1,7 @@
 """The registers of criticism and accountability on screen: the supervision office records,
 confirms, dismisses and withdraws, from forms on its home page (views.supervision_home).
 
-Each view calls the one intake.censures function the API calls, commits, flashes and goes
+Each view calls the one intake.rules.censures function the API calls, commits, flashes and goes
 back to the supervision home; bad input or a refused move flashes the error's message.
 """
 from __future__ import annotations
@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 
 from dashboard.auth import current_user, login_required
 from dashboard.errors import error_message
-from intake import censures
-from intake.models import Censure
-from intake.access import principal_of
+from intake.rules import censures
+from intake.store.models import Censure
+from intake.rules.access import principal_of
 from intake.exceptions import InvalidTransition, ValidationError
 from intake.statuses import CensureKind, Role
 from web.services import get_clock, get_db

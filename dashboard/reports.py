@@ -16,15 +16,15 @@ from flask_babel import gettext as _
 from dashboard.auth import login_required
 from dashboard.charts import Series, render_rate_chart
 from dashboard.errors import error_message
-from intake.bulletin import compose_bulletin, render_bulletin_docx
+from intake.reports.bulletin import compose_bulletin, render_bulletin_docx
 from intake.exceptions import ValidationError
-from intake.holidays import load_calendar
-from intake.report_exports import render_rates_csv, render_rates_xlsx
-from intake.reports import (DRILL_FIGURES, Grouping, compute_rates, compute_rows, compute_trend,
-                            find_unit, list_report_cases, month_period, parse_grouping,
-                            parse_period, resolve_period)
+from intake.time.calendar import load_calendar
+from intake.reports.exports import render_rates_csv, render_rates_xlsx
+from intake.reports.rates import (DRILL_FIGURES, Grouping, compute_rates, compute_rows,
+                                  compute_trend, find_unit, list_report_cases, month_period,
+                                  parse_grouping, parse_period, resolve_period)
 from intake.statuses import Role, UnitKind
-from intake.weekly import analyse_week, compose_weekly_digest, week_of
+from intake.reports.weekly import analyse_week, compose_weekly_digest, week_of
 from web.services import get_db, get_settings
 
 bp = Blueprint("reports", __name__)

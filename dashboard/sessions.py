@@ -5,7 +5,7 @@ after sign-out for as long as it lives (30 days when remembered). Each sign-in t
 gets a random session id and the account's session generation:
 - signing out records the id here, and every request checks it;
 - deactivating an account or giving it a new password bumps the generation
-  (intake.directory), which ends all of its sessions at once.
+  (intake.directory.roster), which ends all of its sessions at once.
 When Redis cannot be reached at sign-out, the generation is bumped instead: safe, at the
 cost of signing out the account's other devices too. When it cannot be reached on a
 request, the session is believed, as the sign-in limiter does, so the duty room keeps

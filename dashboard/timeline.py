@@ -1,6 +1,6 @@
 """Deadlines as a person reads them, and as time left, in the UI language.
 
-The history sentences themselves come from intake/history.py, which the JSON API uses too,
+The history sentences themselves come from intake/cases/history.py, which the JSON API uses too,
 so the page and the API cannot word a case differently.
 """
 from __future__ import annotations

@@ -14,32 +14,32 @@ from dashboard import labels, timeline
 from dashboard.auth import actor, current_user, login_required
 from dashboard.errors import error_message
 from dashboard.params import page_number
-from intake import cases as case_service
-from intake.heartbeat import speech_readiness
-from intake.links import base_url, page_link
-from intake.audit import list_events, record_event
-from intake.calls import correct_transcript, draft_is_current, retry_transcription
-from intake.dispatch import QueuedWork, commit_and_dispatch
-from intake import censures, supervision
-from intake.contacts import list_member_contacts
-from intake.directory import list_leaders, list_units, search_directory
-from intake.access import allowed, principal_of
+from intake.cases import handling as case_service
+from intake.store.heartbeat import speech_readiness
+from intake.outbox.links import base_url, page_link
+from intake.store.audit import list_events, record_event
+from intake.calls.voicemail import correct_transcript, draft_is_current, retry_transcription
+from intake.calls.dispatch import QueuedWork, commit_and_dispatch
+from intake.rules import censures
+from intake.cases import supervision
+from intake.directory.contacts import list_member_contacts
+from intake.directory.roster import list_leaders, list_units, search_directory
+from intake.rules.access import allowed, principal_of
 from intake.clock import Clock
-from intake.deadlines import deadline_is_provisional
+from intake.time.deadlines import deadline_is_provisional
 from intake.exceptions import (Conflict, DutylineError, Forbidden, InvalidTransition, NotFound,
                                ValidationError)
-from intake.fields import check_fields
-from intake.history import list_case_history
-from intake.holidays import load_calendar
-from intake.inbox import (REVIEWABLE_STATES, get_visible_call, get_visible_case, list_inbox,
-                          list_visible_cases, next_call_to_review)
-from intake.models import is_unspaced, join_tokens, utcnow
-from intake.notifications import (count_segments, get_notification, list_case_notifications,
-                                  list_failed_notifications, list_recent_notifications,
-                                  preview_case_sms,
-                                  resend_notification)
+from intake.cases.fields import check_fields
+from intake.cases.history import list_case_history
+from intake.time.calendar import load_calendar
+from intake.calls.inbox import (REVIEWABLE_STATES, get_visible_call, get_visible_case, list_inbox,
+                                list_visible_cases, next_call_to_review)
+from intake.store.models import is_unspaced, join_tokens, utcnow
+from intake.outbox.notifications import (count_segments, get_notification, list_case_notifications,
+                                         list_failed_notifications, list_recent_notifications,
+                                         preview_case_sms, resend_notification)
 from intake.statuses import GROUNDS_BY_KIND, CensureKind, CensureStatus, Role
-from intake.transitions import expect_version
+from intake.rules.transitions import expect_version
 from web.services import get_db, get_job_queue, get_settings
 
 bp = Blueprint("views", __name__)
@@ -322,7 +322,7 @@ def confirm(call_id: int):
         urgent=bool(form.get("urgent")), summary=form.get("summary", ""),
     )
     try:
-        check_fields(form)  # the same caps as the API's (intake/fields.py)
+        check_fields(form)  # the same caps as the API's (intake/cases/fields.py)
         case, notification = case_service.confirm_and_route(
             db, call_id, confirmation, actor(), _case_link, get_settings().language,
             Clock(get_settings().timezone))

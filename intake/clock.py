@@ -2,7 +2,7 @@
 
 Transitions never read the system time themselves: they take a `Clock`, so a test (or
 `dutyline sweep --now`) can run the rules at any moment, and a `WorkingCalendar`, so the
-bureau's own holiday entries (intake/holidays.py subclasses it) apply everywhere at once.
+bureau's own holiday entries (intake/time/calendar.py subclasses it) apply everywhere at once.
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ class FixedClock(Clock):
 class WorkingCalendar(Protocol):
     """What a transition asks of the working-day calendar.
 
-    The one implementation is intake.holidays.BureauCalendar: the State Council's notices
+    The one implementation is intake.time.calendar.BureauCalendar: the State Council's notices
     (the `chinese_calendar` package), the bureau's own entries on top, and an estimate of the
     statutory holidays for a year with neither, whose days are provisional.
     """

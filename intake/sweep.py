@@ -7,7 +7,7 @@ What is due at `now`, in the bureau's local time:
 
     any hour     a case past its deadline (still being worked on) opens a supervision entry
                  of cause "overdue", once per deadline (a unique key on the entry); a
-                 transferred one also proposes criticism ground 3 (intake.censures), as
+                 transferred one also proposes criticism ground 3 (intake.rules.censures), as
                  nobody explained the delay before the deadline, and an important one
                  accountability ground 1;
                  an urgent call nobody acknowledged N minutes after its alert is sent to the
@@ -36,20 +36,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from intake.audit import Actor, record_event
-from intake.censures import (PROPOSER, important_matter_facts, important_matter_key,
-                             late_unexplained_facts, late_unexplained_key)
+from intake.store.audit import Actor, record_event
+from intake.rules.censures import (PROPOSER, important_matter_facts, important_matter_key,
+                                   late_unexplained_facts, late_unexplained_key)
 from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
-from intake.contacts import members_owing_contacts
-from intake.links import base_url, page_link
-from intake.models import (AuditEvent, Call, Case, CaseAssignment, Censure, CensureCase, Leader,
-                           Liaison, Notification, Reminder, SupervisionEntry, Unit, User)
-from intake.notifications import SmsContext, SmsDraft, compose_reminder, queue_sms_batch
+from intake.directory.contacts import members_owing_contacts
+from intake.outbox.links import base_url, page_link
+from intake.store.models import (AuditEvent, Call, Case, CaseAssignment, Censure, CensureCase,
+                                 Leader, Liaison, Notification, Reminder, SupervisionEntry, Unit,
+                                 User)
+from intake.outbox.notifications import SmsContext, SmsDraft, compose_reminder, queue_sms_batch
 from intake.statuses import (WORKING_STATES, CaseImportance, CaseStatus, CensureGround,
                              CensureKind, CensureStatus, NotificationKind, ReminderKind, Role,
                              SupervisionCause)
-from intake.supervision import SUPERVISION_OFFICE, list_supervision_staff
-from intake.weekly import analyse_week, compose_weekly_digest, last_full_week
+from intake.cases.supervision import SUPERVISION_OFFICE, list_supervision_staff
+from intake.reports.weekly import analyse_week, compose_weekly_digest, last_full_week
 
 QUIET_FROM, QUIET_UNTIL = time(22, 0), time(7, 0)
 UNIT_REMINDERS_FROM = time(8, 0)

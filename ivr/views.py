@@ -13,19 +13,19 @@ from flask import Blueprint, Response, g, jsonify, request, url_for
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from intake import calls as call_service
-from intake import inbound
-from intake.dispatch import QueuedWork, commit_and_dispatch, dispatch_after_recording
-from intake.audit import TWILIO
-from intake.calls import RegisteredCall
+from intake.calls import voicemail as call_service
+from intake.cases import replies as inbound
+from intake.calls.dispatch import QueuedWork, commit_and_dispatch, dispatch_after_recording
+from intake.store.audit import TWILIO
+from intake.calls.voicemail import RegisteredCall
 from intake.clock import Clock
-from intake.directory import Caller, load_callers
-from intake.duty import DutySchedule, load_duty_schedule, prompt_audio_urls
-from intake.holidays import load_calendar
-from intake.models import utcnow
-from intake.notifications import record_delivery_status
-from intake.versioning import VersionedCache
-from intake.write_lock import write_transaction
+from intake.directory.roster import Caller, load_callers
+from intake.time.duty import DutySchedule, load_duty_schedule, prompt_audio_urls
+from intake.time.calendar import load_calendar
+from intake.store.models import utcnow
+from intake.outbox.notifications import record_delivery_status
+from intake.store.change_tokens import VersionedCache
+from intake.store.write_lock import write_transaction
 from web.services import get_db, get_job_queue, get_settings, get_sms_context, services
 from ivr.prompts import spell_digits
 from ivr.signature import verify_twilio_signature
@@ -78,7 +78,7 @@ def hotline_config() -> HotlineConfig:
     """Return this process's copy of the hotline's configuration, current as of this request.
 
     Answering a ring is the hot path and these change a few times a year, so each web
-    process keeps them and checks one version row per request (intake.versioning).
+    process keeps them and checks one version row per request (intake.store.change_tokens).
     """
     if "hotline_config" not in g:
         cache = services().cache.get(HOTLINE_CACHE_KEY)
@@ -118,7 +118,7 @@ def _register_call(language: str) -> RegisteredCall:
     callers = hotline_config().callers
     # Committed (visible to every later webhook) before the TwiML goes back, but without
     # waiting for the disk: if an OS or database crash lost this row, the recording
-    # callbacks register the call again (intake.calls.attach_recording).
+    # callbacks register the call again (intake.calls.voicemail.attach_recording).
     with write_transaction(db, durable=False):
         return call_service.register_call(db, request.form.get("CallSid", ""),
                                           request.form.get("From", ""),

@@ -21,10 +21,10 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from intake.audit import SYSTEM
-from intake.calls import fail_transcription, list_calls_to_reconcile, mark_call_enqueued
-from intake.models import utcnow
-from intake.notifications import list_pending_notifications
+from intake.store.audit import SYSTEM
+from intake.calls.voicemail import fail_transcription, list_calls_to_reconcile, mark_call_enqueued
+from intake.store.models import utcnow
+from intake.outbox.notifications import list_pending_notifications
 from jobs.queue import JobQueue, JobState, sms_job_id, transcription_job_id
 
 PENDING_SMS_GRACE = timedelta(seconds=30)
@@ -99,6 +99,6 @@ def reconcile(session: Session, queue: JobQueue,
 
 
 def _retried_since(call, job_ended_at) -> bool:
-    # A retry (intake.calls.retry_transcription) stamps enqueued_at; a failed run that ended
+    # A retry (intake.calls.voicemail.retry_transcription) stamps enqueued_at; a failed run that ended
     # before it is the old attempt, whose fresh job was lost with Redis.
     return bool(call.enqueued_at and job_ended_at and job_ended_at < call.enqueued_at)

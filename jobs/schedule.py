@@ -35,12 +35,12 @@ import redis
 from rq import get_current_job
 from rq.cron import CronScheduler
 
-from intake.audit import Actor
+from intake.store.audit import Actor
 from intake.clock import Clock
-from intake.db import session_scope
-from intake.dispatch import QueuedWork, commit_and_dispatch
-from intake.holidays import load_calendar
-from intake.runtime import get_runtime
+from intake.store.database import session_scope
+from intake.calls.dispatch import QueuedWork, commit_and_dispatch
+from intake.time.calendar import load_calendar
+from intake.store.runtime import get_runtime
 from intake.sweep import SWEEPER, SweepContext, SweepReport, run_sweep
 from jobs.queue import JobQueue, connect_redis
 

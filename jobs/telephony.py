@@ -6,11 +6,11 @@ import os
 
 from twilio.base.exceptions import TwilioRestException
 
-from intake.audit import WORKER
-from intake.calls import get_call, mark_twilio_recording_deleted
-from intake.db import session_scope
-from intake.notifications import deliver_notification, mark_notification_refused
-from intake.runtime import get_runtime
+from intake.store.audit import WORKER
+from intake.calls.voicemail import get_call, mark_twilio_recording_deleted
+from intake.store.database import session_scope
+from intake.outbox.notifications import deliver_notification, mark_notification_refused
+from intake.store.runtime import get_runtime
 from messaging.sms import PermanentSendError, make_notifier, make_twilio_client
 
 log = logging.getLogger(__name__)

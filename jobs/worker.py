@@ -14,9 +14,9 @@ import time
 
 from rq import Worker
 
-from intake.db import session_scope
-from intake.heartbeat import beat
-from intake.runtime import get_runtime
+from intake.store.database import session_scope
+from intake.store.heartbeat import beat
+from intake.store.runtime import get_runtime
 from jobs.lifetime import tie_forked_children
 from jobs.queue import HORSE_PID_FIELD, JobQueue
 from jobs.reconciler import reconcile

@@ -5,8 +5,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from intake.exceptions import ConfigurationError
-from intake.notifications import SendReceipt
-from intake.settings import Settings
+from intake.outbox.notifications import SendReceipt
+from intake.store.settings import Settings
 from intake.statuses import NotificationStatus
 
 # Twilio error codes that will never succeed on retry (invalid number, unsubscribed, ...).

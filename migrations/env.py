@@ -1,8 +1,8 @@
-"""Alembic environment: runs migrations against the URL set by intake.db.upgrade_database."""
+"""Alembic environment: runs migrations against the URL set by intake.store.database.upgrade_database."""
 from alembic import context
 
-from intake.db import make_engine
-from intake.models import Base
+from intake.store.database import make_engine
+from intake.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

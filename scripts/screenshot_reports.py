@@ -28,10 +28,10 @@ PLACES = ["城关镇东门社区", "南山乡西坑村", "东岭镇上街村", "
 
 
 def _seed(session, now: datetime) -> None:
-    from intake.audit import Actor
-    from intake.demo import seed_demo
-    from intake.directory import add_unit
-    from intake.models import Case, CaseAssignment, Leader, Unit
+    from intake.store.audit import Actor
+    from intake.directory.demo import seed_demo
+    from intake.directory.roster import add_unit
+    from intake.store.models import Case, CaseAssignment, Leader, Unit
     from intake.statuses import CaseStatus, Satisfaction, UnitKind
 
     seed_demo(session)

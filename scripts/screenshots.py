@@ -52,13 +52,13 @@ def _silent_wav(path: Path, seconds: float) -> Path:
 
 
 def _seed(session, audio_dir: Path) -> dict:
-    from intake.audit import TWILIO, WORKER, Actor
-    from intake.calls import (attach_recording, attach_transcript, begin_transcription,
-                              mark_call_enqueued, mark_call_urgent, report_progress)
-    from intake.cases import Confirmation, confirm_and_route
-    from intake.demo import seed_demo
-    from intake.models import Call, utcnow
-    from intake.notifications import deliver_notification, record_delivery_status
+    from intake.store.audit import TWILIO, WORKER, Actor
+    from intake.calls.voicemail import (attach_recording, attach_transcript, begin_transcription,
+                                        mark_call_enqueued, mark_call_urgent, report_progress)
+    from intake.cases.handling import Confirmation, confirm_and_route
+    from intake.directory.demo import seed_demo
+    from intake.store.models import Call, utcnow
+    from intake.outbox.notifications import deliver_notification, record_delivery_status
     from messaging.sms import OutboxNotifier
 
     seed_demo(session)
@@ -108,7 +108,7 @@ def _seed(session, audio_dir: Path) -> dict:
 
     class Failing(OutboxNotifier):
         def send_sms(self, to, body, status_callback):
-            from intake.notifications import SendReceipt
+            from intake.outbox.notifications import SendReceipt
             from intake.statuses import NotificationStatus
             return SendReceipt(sid="SM" + secrets.token_hex(16), status=NotificationStatus.SENT)
 
@@ -127,14 +127,14 @@ def _seed_routes(session) -> dict:
     """Carry a few cases along the bureau's routes, through the domain actions, for the homes."""
     from sqlalchemy import select
 
-    from intake.cases import CaseEntry, answer_case, create_case, handle_case
+    from intake.cases.handling import CaseEntry, answer_case, create_case, handle_case
     from intake.clock import Clock, FixedClock
-    from intake.feedback import rate_case, record_feedback
-    from intake.holidays import load_calendar
-    from intake.models import Unit, User, utcnow
-    from intake.notifications import SmsContext
-    from intake.supervision import escalate_case, supervise_overdue_cases
-    from intake.transfers import ResultForm, file_result, return_result, transfer_case
+    from intake.cases.feedback import rate_case, record_feedback
+    from intake.time.calendar import load_calendar
+    from intake.store.models import Unit, User, utcnow
+    from intake.outbox.notifications import SmsContext
+    from intake.cases.supervision import escalate_case, supervise_overdue_cases
+    from intake.cases.transfers import ResultForm, file_result, return_result, transfer_case
 
     users = {u.username: u for u in session.scalars(select(User))}
     units = {u.name: u for u in session.scalars(select(Unit))}

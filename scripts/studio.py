@@ -49,8 +49,8 @@ def demo_server(seed: Callable[[Any, Path], Any]) -> Iterator[tuple[str, Any]]:
         from werkzeug.serving import make_server
 
         from dashboard.app import create_app
-        from intake.db import make_engine, make_session_factory, upgrade_database
-        from intake.settings import load_settings
+        from intake.store.database import make_engine, make_session_factory, upgrade_database
+        from intake.store.settings import load_settings
 
         upgrade_database(os.environ["DATABASE_URL"])
         session = make_session_factory(make_engine(os.environ["DATABASE_URL"]))()

@@ -4,13 +4,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from intake.audit import Actor
-from intake.cases import Confirmation, confirm_and_route
-from intake.directory import create_user
-from intake.holidays import BureauCalendar
-from intake.models import Unit, User
-from intake.notifications import SmsContext
-from intake.transfers import ResultForm
+from intake.store.audit import Actor
+from intake.cases.handling import Confirmation, confirm_and_route
+from intake.directory.roster import create_user
+from intake.time.calendar import BureauCalendar
+from intake.store.models import Unit, User
+from intake.outbox.notifications import SmsContext
+from intake.cases.transfers import ResultForm
 from tests.dashboard_support import make_call
 
 TZ = "Asia/Shanghai"

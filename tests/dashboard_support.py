@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import secrets
 
-from intake.audit import TWILIO, WORKER
-from intake.calls import (attach_recording, attach_transcript, begin_transcription,
-                          fail_transcription, mark_call_enqueued)
-from intake.models import AuditEvent, Call
+from intake.store.audit import TWILIO, WORKER
+from intake.calls.voicemail import (attach_recording, attach_transcript, begin_transcription,
+                                    fail_transcription, mark_call_enqueued)
+from intake.store.models import AuditEvent, Call
 
 WORDS_ZH = [("我", 0.3, 0.5, 0.95), ("是", 0.5, 0.7, 0.92), ("张伟", 0.7, 1.2, 0.9),
             ("药店", 1.4, 1.9, 0.45), ("没有", 1.9, 2.3, 0.88), ("降压药", 2.3, 3.0, 0.8)]

@@ -20,9 +20,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from intake.audit import Actor
-from intake.directory import add_unit
-from intake.models import Case, CaseAssignment, Leader, Unit
+from intake.store.audit import Actor
+from intake.directory.roster import add_unit
+from intake.store.models import Case, CaseAssignment, Leader, Unit
 from intake.statuses import CaseStatus, Satisfaction, UnitKind
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

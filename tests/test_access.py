@@ -5,10 +5,10 @@ from itertools import product
 
 import pytest
 
-from intake.access import (ACTIONS, REGISTER_ACTIONS, RULES, Party, Principal, allowed, check,
-                           visible, visible_cases_clause)
+from intake.rules.access import (ACTIONS, REGISTER_ACTIONS, RULES, Party, Principal, allowed,
+                                 check, visible, visible_cases_clause)
 from intake.exceptions import Forbidden, NotFound
-from intake.models import Case, CaseAssignment
+from intake.store.models import Case, CaseAssignment
 from intake.statuses import CaseStatus
 
 LEADER_ID, OTHER_LEADER_ID, UNIT_ID, OTHER_UNIT_ID, LIAISON_ID = 1, 2, 10, 11, 20
@@ -100,11 +100,11 @@ def test_an_inactive_account_may_do_nothing():
 
 
 def test_the_inbox_lists_only_visible_cases(demo):
-    """The list query (intake.inbox) and visible() agree, on a real database."""
-    from intake.audit import Actor
-    from intake.cases import Confirmation, confirm_and_route
-    from intake.inbox import list_visible_cases
-    from intake.models import User
+    """The list query (intake.calls.inbox) and visible() agree, on a real database."""
+    from intake.store.audit import Actor
+    from intake.cases.handling import Confirmation, confirm_and_route
+    from intake.calls.inbox import list_visible_cases
+    from intake.store.models import User
     from tests.dashboard_support import make_call
 
     made = []

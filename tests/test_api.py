@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from intake.audit import Actor
-from intake.models import AuditEvent, Notification, ResultAttachment, UnitResult
-from intake.tokens import issue_token
+from intake.store.audit import Actor
+from intake.store.models import AuditEvent, Notification, ResultAttachment, UnitResult
+from intake.directory.tokens import issue_token
 from tests.case_support import JPEG, PDF, PNG, add_people
 
 OFFSET = "+08:00"
@@ -182,7 +182,7 @@ def test_the_list_filters_by_status_unit_and_overdue_as_the_inbox(api, people, d
     assert numbers("sup", f"?unit={unit_id}") == [first]
     assert numbers("sup", "?overdue=1") == []
     # Back-date the same-day deadlines of the two routed cases: now they are overdue.
-    from intake.models import Case
+    from intake.store.models import Case
 
     for case in demo.query(Case).filter(Case.number.in_([second, other])):
         case.deadline_at = datetime.now(timezone.utc) - timedelta(hours=1)
@@ -220,7 +220,7 @@ def test_calls_without_valid_auth_get_401_and_change_nothing(client, api, demo, 
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert client.get("/api/v1/directory").status_code == 401
     # A disabled account's token stops working at once.
-    from intake.directory import set_user_active
+    from intake.directory.roster import set_user_active
 
     set_user_active(demo, people["wang"].id, False, Actor("test"))
     demo.commit()
@@ -375,7 +375,7 @@ def test_a_scan_downloads_under_a_name_of_the_type_its_bytes_declare(
 
 
 def test_a_scan_over_the_limit_is_refused_with_the_limit_stated(api, people, demo, settings):
-    from intake.attachments import MAX_ATTACHMENT_BYTES
+    from intake.cases.attachments import MAX_ATTACHMENT_BYTES
 
     number = _new_case(api)["number"]
     api("wang", "POST", f"/cases/{number}/transfer",

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from intake.models import ApiToken, AuditEvent
+from intake.store.models import ApiToken, AuditEvent
 from tests.case_support import add_people
 from tests.test_cli import run
 
@@ -73,9 +73,9 @@ def test_revoke_ends_all_of_a_users_tokens_or_one_by_id(env, client, demo):
 
 
 def test_a_disabled_users_token_fails_and_cannot_be_renewed(env, client, demo):
-    from intake.audit import Actor
-    from intake.directory import set_user_active
-    from intake.models import User
+    from intake.store.audit import Actor
+    from intake.directory.roster import set_user_active
+    from intake.store.models import User
 
     token = _token(env, "li")
     assert client.get("/api/v1/directory", headers=_bearer(token)).status_code == 200

@@ -17,10 +17,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from dashboard.contract import OPERATIONS, CaseEntryBody, ExtendBody
-from intake.audit import Actor
-from intake.fields import TEXT_LIMITS, check_fields
-from intake.models import Case, UnitResult
-from intake.tokens import issue_token
+from intake.store.audit import Actor
+from intake.cases.fields import TEXT_LIMITS, check_fields
+from intake.store.models import Case, UnitResult
+from intake.directory.tokens import issue_token
 from tests.case_support import add_people
 from tests.dashboard_support import sign_in
 
@@ -310,7 +310,7 @@ def live_api(app, demo, people, tokens):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    from intake.models import Leader, Liaison, Unit
+    from intake.store.models import Leader, Liaison, Unit
 
     now = datetime.now(timezone(timedelta(hours=8)))
 

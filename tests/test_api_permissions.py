@@ -1,7 +1,7 @@
 """Every API action × every role over HTTP (issue 9: "a permission test for every action × role").
 
 The expected answers are written out from design.md's "who" column, not read back from
-intake/access.py: its own leader, its current unit, the supervision office, the duty room.
+intake/rules/access.py: its own leader, its current unit, the supervision office, the duty room.
 For each action the case is first brought, through the domain, to a state in which the action
 is allowed, so the answer measures the permission alone: 200/201 for who may act, 403 for
 who may see the case but not act, 404 for who may not see it.
@@ -12,13 +12,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from intake.access import principal_of
-from intake.audit import Actor
-from intake.cases import answer_case, handle_case
+from intake.rules.access import principal_of
+from intake.store.audit import Actor
+from intake.cases.handling import answer_case, handle_case
 from intake.clock import Clock
-from intake.feedback import record_feedback
-from intake.tokens import issue_token
-from intake.transfers import file_result, transfer_case
+from intake.cases.feedback import record_feedback
+from intake.directory.tokens import issue_token
+from intake.cases.transfers import file_result, transfer_case
 from tests.case_support import CALENDAR, SMS, add_people, result_form, route_case
 
 ROLES = ("admin", "duty", "sup", "wang", "li", "cg", "xr")  # wang: its leader; cg: its unit

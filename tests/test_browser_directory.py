@@ -7,9 +7,9 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from intake.models import ContactLog, Leader
-from intake.runtime import reset_runtime
-from intake.settings import load_settings
+from intake.store.models import ContactLog, Leader
+from intake.store.runtime import reset_runtime
+from intake.store.settings import load_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -18,8 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def site(env, engine, monkeypatch):
     """The real app on a loopback port over the demo directory."""
     from dashboard.app import create_app
-    from intake.db import make_session_factory
-    from intake.demo import seed_demo
+    from intake.store.database import make_session_factory
+    from intake.directory.demo import seed_demo
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

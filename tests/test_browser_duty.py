@@ -6,7 +6,7 @@ from datetime import time
 import pytest
 from sqlalchemy import select
 
-from intake.models import DutyPeriod
+from intake.store.models import DutyPeriod
 from tests.test_browser_directory import _sign_in, site  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

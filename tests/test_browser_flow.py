@@ -16,9 +16,9 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from intake.models import AuditEvent, Call, Case, Notification
-from intake.runtime import reset_runtime
-from intake.settings import load_settings
+from intake.store.models import AuditEvent, Call, Case, Notification
+from intake.store.runtime import reset_runtime
+from intake.store.settings import load_settings
 from jobs.queue import SMS_QUEUE, TRANSCRIPTION_QUEUE
 from tests.audio_fixtures import espeak_wav
 from tests.twilio_standin import TwilioStandIn, post_status_callback
@@ -43,8 +43,8 @@ def _free_port() -> int:
 def live(env, engine, redis, monkeypatch, speech_model):
     """The real app served on a loopback port, a Twilio account pointing at a stand-in."""
     from dashboard.app import create_app
-    from intake.db import make_session_factory
-    from intake.demo import seed_demo
+    from intake.store.database import make_session_factory
+    from intake.directory.demo import seed_demo
     from transcription.worker import install_model
 
     port = _free_port()

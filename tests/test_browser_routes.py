@@ -16,8 +16,8 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
-from intake.models import AuditEvent, Case, Notification, Unit
-from intake.settings import DEV_AUTH_TOKEN, load_settings
+from intake.store.models import AuditEvent, Case, Notification, Unit
+from intake.store.settings import DEV_AUTH_TOKEN, load_settings
 from intake.statuses import NotificationKind
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -38,9 +38,9 @@ def _free_port() -> int:
 def live(env, engine, monkeypatch):
     """The real app (CSRF on) on a loopback port over the demo directory; SMS stay queued."""
     from dashboard.app import create_app
-    from intake.db import make_session_factory
-    from intake.demo import seed_demo
-    from intake.runtime import reset_runtime
+    from intake.store.database import make_session_factory
+    from intake.directory.demo import seed_demo
+    from intake.store.runtime import reset_runtime
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rq import Queue, SimpleWorker
 
-from intake.audit import Actor
-from intake.calls import correct_transcript, draft_is_current, refresh_draft
-from intake.cases import Confirmation, confirm_and_route
+from intake.store.audit import Actor
+from intake.calls.voicemail import correct_transcript, draft_is_current, refresh_draft
+from intake.cases.handling import Confirmation, confirm_and_route
 from jobs.queue import SMS_QUEUE
 from tests.dashboard_support import audit_actions, make_call, sign_in
 

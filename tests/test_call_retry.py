@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 from rq import Queue
 
-from intake.audit import Actor
-from intake.calls import retry_transcription
+from intake.store.audit import Actor
+from intake.calls.voicemail import retry_transcription
 from intake.exceptions import InvalidTransition
-from intake.runtime import reset_runtime
+from intake.store.runtime import reset_runtime
 from jobs.queue import TRANSCRIPTION_QUEUE, JobQueue
 from tests.dashboard_support import audit_actions, make_call, sign_in
 from tests.test_jobs import _new_call, _record, _run_queue, audio, host, model_installed  # noqa: F401
@@ -161,8 +161,8 @@ def test_a_retry_whose_enqueue_was_lost_is_enqueued_by_the_reconciler(db_session
 
     from rq.job import Job
 
-    from intake.calls import attach_recording
-    from intake.models import utcnow
+    from intake.calls.voicemail import attach_recording
+    from intake.store.models import utcnow
     from jobs.queue import JobState, transcription_job_id
     from jobs.reconciler import reconcile
 

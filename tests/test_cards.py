@@ -7,9 +7,10 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from intake.audit import Actor
-from intake.cards import CARDS_PER_PAGE, display_phone, find_card_font, render_contact_cards
-from intake.directory import add_leader, list_leaders
+from intake.store.audit import Actor
+from intake.directory.cards import (CARDS_PER_PAGE, display_phone, find_card_font,
+                                    render_contact_cards)
+from intake.directory.roster import add_leader, list_leaders
 from intake.exceptions import ConfigurationError
 
 
@@ -57,7 +58,7 @@ def test_phones_are_printed_as_dialled_in_china():
 
 def test_a_missing_font_names_the_package_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("DUTYLINE_CARD_FONT", str(tmp_path / "none.ttf"))
-    monkeypatch.setattr("intake.cards.CARD_FONT_CANDIDATES", (str(tmp_path / "gone.ttc"),))
+    monkeypatch.setattr("intake.directory.cards.CARD_FONT_CANDIDATES", (str(tmp_path / "gone.ttc"),))
     with pytest.raises(ConfigurationError, match="fonts-wqy-microhei"):
         find_card_font()
 

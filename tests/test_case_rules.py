@@ -9,19 +9,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from intake.access import sms_liaison
-from intake.audit import Actor
-from intake.cases import (CaseEntry, Confirmation, acknowledge_case, answer_case,
-                          confirm_and_route, create_case, handle_case)
+from intake.rules.access import sms_liaison
+from intake.store.audit import Actor
+from intake.cases.handling import (CaseEntry, Confirmation, acknowledge_case, answer_case,
+                                   confirm_and_route, create_case, handle_case)
 from intake.clock import FixedClock
-from intake.holidays import BureauCalendar
-from intake.directory import create_user
+from intake.time.calendar import BureauCalendar
+from intake.directory.roster import create_user
 from intake.exceptions import Forbidden, InvalidTransition, NotFound, ValidationError
-from intake.feedback import rate_case, record_feedback
-from intake.models import AuditEvent, DeadlineChange, Liaison, Notification, Unit, User
-from intake.notifications import SmsContext
-from intake.supervision import escalate_case, extend_deadline, supervise_overdue_cases
-from intake.transfers import ResultForm, accept_result, file_result, return_result, transfer_case
+from intake.cases.feedback import rate_case, record_feedback
+from intake.store.models import AuditEvent, DeadlineChange, Liaison, Notification, Unit, User
+from intake.outbox.notifications import SmsContext
+from intake.cases.supervision import escalate_case, extend_deadline, supervise_overdue_cases
+from intake.cases.transfers import (ResultForm, accept_result, file_result, return_result,
+                                    transfer_case)
 from tests.dashboard_support import audit_actions, make_call
 
 TZ = "Asia/Shanghai"
@@ -306,8 +307,8 @@ def test_the_duty_room_enters_a_case_by_hand(demo, people, clock):
 
 
 def test_a_case_describes_itself_with_its_history_and_the_list_filters(demo, case, people, clock):
-    from intake.cases import describe_case
-    from intake.inbox import list_visible_cases
+    from intake.cases.handling import describe_case
+    from intake.calls.inbox import list_visible_cases
 
     transfer_case(demo, people["wang"], case, people["units"]["城关镇卫生院"].id, clock,
                   CALENDAR, SMS)

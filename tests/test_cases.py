@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from intake.audit import Actor
-from intake.cases import Confirmation, acknowledge_case, confirm_and_route, default_summary
+from intake.store.audit import Actor
+from intake.cases.handling import (Confirmation, acknowledge_case, confirm_and_route,
+                                   default_summary)
 from intake.clock import Clock
 from intake.exceptions import InvalidTransition, ValidationError
-from intake.models import AuditEvent, Case, Notification, User
+from intake.store.models import AuditEvent, Case, Notification, User
 from tests.dashboard_support import audit_actions, make_call
 
 DUTY = Actor("user:duty", None, "127.0.0.1")

@@ -9,17 +9,17 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from intake.audit import Actor
-from intake.censures import (CensureEntry, confirm_censure, dismiss_censure, list_censures,
-                             record_censure, withdraw_censure)
+from intake.store.audit import Actor
+from intake.rules.censures import (CensureEntry, confirm_censure, dismiss_censure, list_censures,
+                                   record_censure, withdraw_censure)
 from intake.clock import FixedClock
 from intake.exceptions import Forbidden, InvalidTransition, ValidationError
-from intake.models import AuditEvent, Case, Censure
+from intake.store.models import AuditEvent, Case, Censure
 from intake.statuses import CensureKind, CensureStatus
-from intake.supervision import extend_deadline
+from intake.cases.supervision import extend_deadline
 from intake.sweep import SweepContext, run_sweep
-from intake.tokens import issue_token
-from intake.transfers import file_result, return_result, transfer_case
+from intake.directory.tokens import issue_token
+from intake.cases.transfers import file_result, return_result, transfer_case
 from tests.case_support import (CALENDAR, SMS, TUESDAY, TZ, add_people, result_form,
                                 route_case)
 
@@ -220,7 +220,7 @@ def test_the_supervision_home_shows_and_decides_proposals(client, demo, people, 
 # ---------------------------------------------------------------- item 2: importance
 def test_an_important_case_missing_its_deadline_proposes_accountability_ground_1(
         demo, people, clock):
-    from intake.cases import CaseEntry, create_case, handle_case
+    from intake.cases.handling import CaseEntry, create_case, handle_case
 
     def enter(importance):
         outcome = create_case(demo, people["duty"], CaseEntry(
@@ -271,8 +271,8 @@ def test_the_importance_is_entered_through_the_api_and_shown_on_the_case(api, cl
 # ---------------------------------------------------------------- item 4: the leader hears
 def test_the_leader_is_texted_when_a_unit_files_a_result_and_when_it_is_accepted(demo, people,
                                                                                 clock):
-    from intake.models import Notification
-    from intake.transfers import accept_result
+    from intake.store.models import Notification
+    from intake.cases.transfers import accept_result
 
     case = _transferred(demo, people, clock)
     filed = file_result(demo, people["cg"], case, result_form(), clock, sms=SMS)
@@ -288,8 +288,8 @@ def test_the_leader_is_texted_when_a_unit_files_a_result_and_when_it_is_accepted
 
 # ---------------------------------------------------------------- item 5: chasing (催办)
 def test_a_third_chase_proposes_accountability_ground_4(demo, people, clock):
-    from intake.censures import count_chases
-    from intake.models import Notification, Reminder
+    from intake.rules.censures import count_chases
+    from intake.store.models import Notification, Reminder
     from intake.sweep import due_work
 
     case = _transferred(demo, people, clock)

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 
-from intake.models import AuditEvent, User
+from intake.store.models import AuditEvent, User
 
 DUTYLINE = [sys.executable, "-m", "cli"]
 
@@ -58,8 +58,8 @@ def test_extract_prints_the_documented_json_keys(env):
 
 
 def test_reconcile_with_redis_away_reports_it_and_keeps_the_call(env, engine, db_session):
-    from intake.audit import TWILIO
-    from intake.calls import attach_recording
+    from intake.store.audit import TWILIO
+    from intake.calls.voicemail import attach_recording
 
     outcome = attach_recording(db_session, call_sid="CA1", recording_sid="RE1",
                                recording_url="http://127.0.0.1:9/r", duration_seconds=5,

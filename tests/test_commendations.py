@@ -5,10 +5,11 @@ from datetime import date
 
 import pytest
 
-from intake.audit import Actor, list_events
-from intake.commendations import list_commendations, record_commendation, summarise_commendations
+from intake.store.audit import Actor, list_events
+from intake.reports.commendations import (list_commendations, record_commendation,
+                                          summarise_commendations)
 from intake.exceptions import ValidationError
-from intake.models import Commendation, Leader, Unit
+from intake.store.models import Commendation, Leader, Unit
 
 ACTOR = Actor("user:admin")
 TODAY = date(2026, 11, 26)

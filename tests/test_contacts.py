@@ -7,12 +7,12 @@ from datetime import date
 import pytest
 from click.testing import CliRunner
 
-from intake.audit import Actor, list_events
-from intake.contacts import (list_contact_duties, log_contact, members_owing_contacts,
-                             month_bounds, parse_month)
-from intake.directory import reassign_liaison, set_active
+from intake.store.audit import Actor, list_events
+from intake.directory.contacts import (list_contact_duties, log_contact, members_owing_contacts,
+                                       month_bounds, parse_month)
+from intake.directory.roster import reassign_liaison, set_active
 from intake.exceptions import ValidationError
-from intake.models import ContactLog, Leader, Liaison
+from intake.store.models import ContactLog, Leader, Liaison
 
 ACTOR = Actor("user:wang")
 TODAY = date(2026, 11, 26)

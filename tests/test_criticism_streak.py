@@ -10,14 +10,14 @@ import pytest
 from docx import Document
 from sqlalchemy import select
 
-from intake.access import sms_liaison
-from intake.bulletin import compose_bulletin, render_bulletin_docx
+from intake.rules.access import sms_liaison
+from intake.reports.bulletin import compose_bulletin, render_bulletin_docx
 from intake.clock import FixedClock
-from intake.feedback import rate_case, record_feedback
-from intake.censures import confirm_censure
-from intake.models import Censure, Liaison
-from intake.reports import Grouping, Period, compute_rates
-from intake.transfers import accept_result, file_result, return_result, transfer_case
+from intake.cases.feedback import rate_case, record_feedback
+from intake.rules.censures import confirm_censure
+from intake.store.models import Censure, Liaison
+from intake.reports.rates import Grouping, Period, compute_rates
+from intake.cases.transfers import accept_result, file_result, return_result, transfer_case
 from tests.case_support import (CALENDAR, SMS, TUESDAY, TZ, add_people, result_form,
                                 route_case)
 from tests.dashboard_support import audit_actions

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from intake.directory import find_user, verify_password
-from intake.models import AuditEvent, Leader, Liaison, Unit, User
+from intake.directory.roster import find_user, verify_password
+from intake.store.models import AuditEvent, Leader, Liaison, Unit, User
 from tests.dashboard_support import sign_in
 
 

@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from intake.models import AuditEvent, CalendarEntry
+from intake.store.models import AuditEvent, CalendarEntry
 from tests.dashboard_support import sign_in
 
 
@@ -146,9 +146,9 @@ def test_from_november_the_admin_home_asks_for_next_years_notice(app, client, de
 def served(env, engine):
     """The real app (CSRF on, as in production) on a loopback port, with the demo directory."""
     from dashboard.app import create_app
-    from intake.db import make_session_factory
-    from intake.demo import seed_demo
-    from intake.settings import load_settings
+    from intake.store.database import make_session_factory
+    from intake.directory.demo import seed_demo
+    from intake.store.settings import load_settings
 
     app = create_app({"DUTYLINE_SETTINGS": load_settings()})
     session = make_session_factory(engine)()

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from intake.models import AuditEvent, Call, Case
-from intake.notifications import count_segments
+from intake.store.models import AuditEvent, Call, Case
+from intake.outbox.notifications import count_segments
 from tests.dashboard_support import audit_actions, make_call, sign_in
 from transcription.extraction import extract_caller_details
 

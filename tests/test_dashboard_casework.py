@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from intake.audit import TWILIO
-from intake.calls import record_dial_outcome, register_call
-from intake.cases import CaseEntry, create_case
+from intake.store.audit import TWILIO
+from intake.calls.voicemail import record_dial_outcome, register_call
+from intake.cases.handling import CaseEntry, create_case
 from intake.clock import Clock
-from intake.models import Call, Case, Notification, Unit, User, utcnow
-from intake.notifications import SmsContext
+from intake.store.models import Call, Case, Notification, Unit, User, utcnow
+from intake.outbox.notifications import SmsContext
 from intake.statuses import NotificationKind
 from tests.dashboard_support import sign_in
 
@@ -374,7 +374,7 @@ def test_the_unit_uploads_its_sealed_scan_and_a_bad_one_is_refused_with_nothing_
         client, demo, settings):
     from io import BytesIO
 
-    from intake.models import ResultAttachment
+    from intake.store.models import ResultAttachment
 
     case = _case(demo)
     sign_in(client, "wang")
@@ -414,7 +414,7 @@ def test_a_polyglot_scan_uploaded_as_html_downloads_from_the_page_link_as_a_pdf(
     """Issue 16 item 8: the page's link serves the type read from the bytes, named for it."""
     from io import BytesIO
 
-    from intake.models import ResultAttachment
+    from intake.store.models import ResultAttachment
 
     polyglot = b"%PDF-1.4\n<html><script>alert(document.cookie)</script></html>\n%%EOF\n"
     case = _case(demo)

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from intake.audit import list_events
-from intake.models import Commendation, ContactLog, Leader, Liaison, Unit
+from intake.store.audit import list_events
+from intake.store.models import Commendation, ContactLog, Leader, Liaison, Unit
 from tests.dashboard_support import sign_in
 
 
@@ -95,7 +95,7 @@ def test_a_crafted_or_oversized_workbook_is_refused_at_once_with_a_translated_re
     """Issue 16 item 4: the page reads the upload within the caps and says why, in Chinese."""
     import time
 
-    from intake.spreadsheets import MAX_WORKBOOK_BYTES
+    from intake.store.spreadsheets import MAX_WORKBOOK_BYTES
     from tests.workbook_support import crafted_directory
 
     sign_in(client, "admin")

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from intake.duty import DUTY_PHONE_KEY, get_setting
-from intake.models import AuditEvent, DutyException, DutyPeriod, utcnow
+from intake.time.duty import DUTY_PHONE_KEY, get_setting
+from intake.store.models import AuditEvent, DutyException, DutyPeriod, utcnow
 from tests.dashboard_support import sign_in
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from intake.calls import mark_call_urgent
-from intake.audit import TWILIO
-from intake.inbox import PAGE_SIZE, list_inbox, next_call_to_review
+from intake.calls.voicemail import mark_call_urgent
+from intake.store.audit import TWILIO
+from intake.calls.inbox import PAGE_SIZE, list_inbox, next_call_to_review
 from tests.dashboard_support import make_call, sign_in
 
 SPACED = [("我", 0.1, 0.2, 0.9), ("家", 0.2, 0.3, 0.9), ("附近", 0.3, 0.6, 0.9),
@@ -42,8 +42,8 @@ def test_search_finds_chinese_substrings_across_vosk_spaces(client, demo):
 
 
 def test_search_by_phone_name_and_corrected_text(client, demo):
-    from intake.audit import Actor
-    from intake.calls import correct_transcript
+    from intake.store.audit import Actor
+    from intake.calls.voicemail import correct_transcript
 
     zhang = make_call(demo, "+8613812345678", words=OTHER)
     chen = make_call(demo, "+8613712345678", words=OTHER)
@@ -98,8 +98,9 @@ def test_pages_hold_fifty_calls_and_link_to_each_other(client, demo):
 
 
 def test_transcribing_calls_show_their_progress(client, demo):
-    from intake.audit import WORKER
-    from intake.calls import attach_recording, begin_transcription, mark_call_enqueued, report_progress
+    from intake.store.audit import WORKER
+    from intake.calls.voicemail import (attach_recording, begin_transcription, mark_call_enqueued,
+                                        report_progress)
 
     outcome = attach_recording(demo, call_sid="CAprogress", recording_sid="REprogress",
                                recording_url="http://127.0.0.1/r", duration_seconds=9,
@@ -129,8 +130,8 @@ def test_next_call_to_review_walks_urgent_then_oldest(demo):
 
 
 def test_list_inbox_excludes_confirmed_calls_by_default(demo):
-    from intake.audit import Actor
-    from intake.cases import Confirmation, confirm_and_route
+    from intake.store.audit import Actor
+    from intake.cases.handling import Confirmation, confirm_and_route
 
     call = make_call(demo, words=OTHER)
     confirm_and_route(demo, call.id, Confirmation(caller_name="张伟", liaison_id=call.liaison_id),

@@ -8,8 +8,8 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from intake.audit import Actor
-from intake.directory import create_user
+from intake.store.audit import Actor
+from intake.directory.roster import create_user
 from tests.conftest import login
 from tests.report_seed import NOW, seed_report_cases
 

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from intake.clock import Clock, FixedClock
-from intake.holidays import BureauCalendar
-from intake.deadlines import same_day_deadline, unit_result_deadline
+from intake.time.calendar import BureauCalendar
+from intake.time.deadlines import same_day_deadline, unit_result_deadline
 
 SHANGHAI = "Asia/Shanghai"
 CALENDAR = BureauCalendar()

@@ -1,6 +1,6 @@
 """`dutyline run` prints the demo sign-in while, and only while, the demo password works."""
-from intake.demo import DEMO_USERNAME, demo_password_unchanged
-from intake.directory import find_user, hash_password
+from intake.directory.demo import DEMO_USERNAME, demo_password_unchanged
+from intake.directory.roster import find_user, hash_password
 
 
 def test_the_hint_lasts_as_long_as_the_demo_password(demo):

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from intake.audit import Actor, list_events
-from intake.directory import (add_leader, add_liaison, add_unit, check_liaison_load,
-                              find_leader_by_name, list_unlinked_liaisons, reassign_liaison, set_active, update_leader,
-                              update_liaison, update_unit, update_user, find_user)
+from intake.store.audit import Actor, list_events
+from intake.directory.roster import (add_leader, add_liaison, add_unit, check_liaison_load,
+                                     find_leader_by_name, list_unlinked_liaisons, reassign_liaison,
+                                     set_active, update_leader, update_liaison, update_unit,
+                                     update_user, find_user)
 from intake.exceptions import ValidationError
-from intake.models import Leader, Liaison, Unit
+from intake.store.models import Leader, Liaison, Unit
 from intake.statuses import UnitKind
 
 ADMIN = Actor("user:admin", None)

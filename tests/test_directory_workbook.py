@@ -9,10 +9,10 @@ from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from intake.audit import Actor, list_events
-from intake.directory_workbook import export_directory, import_directory
+from intake.store.audit import Actor, list_events
+from intake.directory.workbook import export_directory, import_directory
 from intake.exceptions import ImportRejected
-from intake.models import AuditEvent, Leader, Liaison, Unit
+from intake.store.models import AuditEvent, Leader, Liaison, Unit
 
 ADMIN = Actor("user:admin")
 
@@ -248,7 +248,7 @@ def _empty_directory(engine) -> int:
 def test_an_import_checks_again_if_the_directory_changed_while_it_read(
         db_session, session_factory, monkeypatch):
     """Item 3: the write is a compare-and-set on the directory's change token."""
-    from intake import directory_workbook
+    from intake.directory import workbook as directory_workbook
 
     book = Workbook()
     book.active.title = "leaders"
@@ -263,7 +263,7 @@ def test_an_import_checks_again_if_the_directory_changed_while_it_read(
         calls.append(plan.report.created["units"])
         if len(calls) == 1:  # between the check and the write, an admin adds the same unit
             with session_factory() as other:
-                from intake.directory import add_unit
+                from intake.directory.roster import add_unit
                 from intake.statuses import UnitKind
 
                 add_unit(other, "南山乡卫生院", UnitKind.COUNTY, ADMIN)
@@ -307,7 +307,7 @@ def test_a_file_over_the_size_cap_or_unpacking_past_it_is_refused_unread(db_sess
     """Item 4: at most one byte past the cap is read; a zip bomb is refused before inflating."""
     import zipfile
 
-    from intake.spreadsheets import MAX_UNPACKED_BYTES, MAX_WORKBOOK_BYTES
+    from intake.store.spreadsheets import MAX_UNPACKED_BYTES, MAX_WORKBOOK_BYTES
 
     upload = BytesIO(b"PK" + b"\0" * (MAX_WORKBOOK_BYTES * 2))
     with pytest.raises(ImportRejected) as caught:
@@ -328,7 +328,7 @@ def test_a_file_over_the_size_cap_or_unpacking_past_it_is_refused_unread(db_sess
 def test_the_command_refuses_a_crafted_or_oversized_file_with_its_code(env, db_session, tmp_path):
     """Item 4: the CLI reads within the same caps and names the code."""
     from cli.main import main
-    from intake.spreadsheets import MAX_WORKBOOK_BYTES
+    from intake.store.spreadsheets import MAX_WORKBOOK_BYTES
     from tests.workbook_support import crafted_directory
 
     crafted = tmp_path / "crafted.xlsx"

@@ -12,13 +12,13 @@ import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
-from intake.audit import Actor
-from intake.calls import (attach_recording, attach_transcript, begin_transcription, get_call,
-                          mark_call_urgent, store_local_audio)
-from intake.dispatch import QueuedWork, alert_urgent_call, commit_and_dispatch
-from intake.links import FALLBACK_BASE_URL, base_url, page_link
-from intake.models import AuditEvent, Notification
-from intake.runtime import reset_runtime
+from intake.store.audit import Actor
+from intake.calls.voicemail import (attach_recording, attach_transcript, begin_transcription,
+                                    get_call, mark_call_urgent, store_local_audio)
+from intake.calls.dispatch import QueuedWork, alert_urgent_call, commit_and_dispatch
+from intake.outbox.links import FALLBACK_BASE_URL, base_url, page_link
+from intake.store.models import AuditEvent, Notification
+from intake.store.runtime import reset_runtime
 from intake.statuses import CallStatus, NotificationStatus
 from jobs.queue import SMS_QUEUE, TRANSCRIPTION_QUEUE, JobQueue, connect_redis, sms_job_id
 from tests import audio_fixtures as af

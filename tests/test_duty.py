@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from intake.audit import Actor
-from intake.duty import add_duty_period, is_duty_time, set_duty_exception
+from intake.store.audit import Actor
+from intake.time.duty import add_duty_period, is_duty_time, set_duty_exception
 from intake.exceptions import ValidationError
-from intake.models import AuditEvent
+from intake.store.models import AuditEvent
 
 TZ = "Asia/Shanghai"
 ADMIN = Actor("test")

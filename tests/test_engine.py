@@ -287,7 +287,7 @@ def test_join_tokens_english():
 
 
 def test_join_tokens_is_the_one_intake_implementation():
-    from intake import models
+    from intake.store import models
 
     assert join_tokens is models.join_tokens
 
@@ -311,7 +311,7 @@ def test_join_tokens_from_stored_text(stored, shown):
 
 
 def test_call_displays_its_transcript_through_join_tokens():
-    from intake.models import Call
+    from intake.store.models import Call
 
     call = Call(transcript_text="我 是 城关镇 卫生院")
     assert call.transcript_for_display == "我是城关镇卫生院"

@@ -15,7 +15,7 @@ PO = ROOT / "dashboard" / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.p
 def _codes_in_intake() -> set[str]:
     """Read intake/'s source: code="..." in any call, and `code = "..."` class defaults."""
     codes = set()
-    for path in (ROOT / "intake").glob("*.py"):
+    for path in (ROOT / "intake").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, ast.Call):
                 for keyword in node.keywords:

@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from intake.cases import answer_case, handle_case
+from intake.cases.handling import answer_case, handle_case
 from intake.clock import FixedClock
-from intake.models import Case, CaseAssignment
+from intake.store.models import Case, CaseAssignment
 from intake.exceptions import ExtensionTooLate, InvalidTransition, ValidationError
-from intake.reports import Grouping, Period, compute_rates
-from intake.supervision import extend_deadline
-from intake.transfers import file_result, transfer_case
-from intake.tokens import issue_token
-from intake.audit import Actor
+from intake.reports.rates import Grouping, Period, compute_rates
+from intake.cases.supervision import extend_deadline
+from intake.cases.transfers import file_result, transfer_case
+from intake.directory.tokens import issue_token
+from intake.store.audit import Actor
 from tests.case_support import (CALENDAR, SMS, TUESDAY, TZ, add_people, result_form,
                                 route_case)
 

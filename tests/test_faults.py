@@ -18,8 +18,8 @@ from twilio.request_validator import RequestValidator
 
 from cli.processes import descendants
 from cli.simulate import RecordingServer
-from intake.models import AuditEvent, Call
-from intake.settings import DEV_AUTH_TOKEN
+from intake.store.models import AuditEvent, Call
+from intake.store.settings import DEV_AUTH_TOKEN
 from intake.statuses import CallStatus
 from tests.audio_fixtures import SOX, espeak_wav
 from tests.conftest import PUBLIC_BASE_URL
@@ -73,7 +73,7 @@ def test_a_recording_callback_while_redis_is_down_is_kept_and_reconciled_later(
         client, demo, redis, redis_server, queue, speech_model, short_wav, env):
     from rq import SimpleWorker
 
-    from intake.runtime import get_runtime
+    from intake.store.runtime import get_runtime
     from jobs.reconciler import reconcile
     from transcription.worker import install_model
 

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from cli.first_model import ModelFetch, should_fetch_model
 from cli.loopback import LoopbackServer, QuietHandler
-from intake.settings import MODEL_NAMES, load_settings
+from intake.store.settings import MODEL_NAMES, load_settings
 
 MODEL = MODEL_NAMES["zh-CN"]
 
@@ -67,7 +67,7 @@ def _settings(tmp_path, site_url: str, **env):
 @pytest.fixture
 def cli_env(tmp_path, monkeypatch):
     """A fresh instance folder with the default model path, for `dutyline fetch-model`."""
-    from intake.runtime import reset_runtime
+    from intake.store.runtime import reset_runtime
 
     monkeypatch.setenv("DUTYLINE_INSTANCE", str(tmp_path / "instance"))
     monkeypatch.setenv("DUTYLINE_LANGUAGE", "zh-CN")

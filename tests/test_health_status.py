@@ -1,8 +1,8 @@
 """/healthz: 200 with "status": "degraded" while the worker or the model is missing."""
 import json
 
-from intake.heartbeat import beat
-from intake.models import utcnow
+from intake.store.heartbeat import beat
+from intake.store.models import utcnow
 from jobs.schedule import LAST_SWEEP_KEY
 
 

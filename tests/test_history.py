@@ -7,13 +7,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from intake.attachments import read_upload
-from intake.cases import acknowledge_case, answer_case, handle_case
+from intake.cases.attachments import read_upload
+from intake.cases.handling import acknowledge_case, answer_case, handle_case
 from intake.clock import FixedClock
-from intake.feedback import rate_case, record_feedback
-from intake.history import describe_event, list_case_history
-from intake.supervision import escalate_case, extend_deadline, supervise_overdue_cases
-from intake.transfers import accept_result, file_result, return_result, transfer_case
+from intake.cases.feedback import rate_case, record_feedback
+from intake.cases.history import describe_event, list_case_history
+from intake.cases.supervision import escalate_case, extend_deadline, supervise_overdue_cases
+from intake.cases.transfers import accept_result, file_result, return_result, transfer_case
 from tests.case_support import (CALENDAR, PDF, SMS, TUESDAY, TZ, add_people, result_form,
                                 route_case)
 
@@ -110,11 +110,11 @@ def test_every_case_action_written_in_intake_has_a_sentence_in_both_languages():
     import re
     from pathlib import Path
 
-    from intake.history import SENTENCES
+    from intake.cases.history import SENTENCES
 
     root = Path(__file__).resolve().parent.parent / "intake"
     written = set()
-    for path in root.glob("*.py"):
+    for path in root.rglob("*.py"):
         written |= set(re.findall(r'"((?:case|unit)\.[a-z_]+)"', path.read_text()))
     written -= {"unit.created", "unit.updated"}  # directory entries, not case events
     assert len(written) >= 15

@@ -14,16 +14,15 @@ from click.testing import CliRunner
 from openpyxl import Workbook
 from sqlalchemy import select, text
 
-from intake.audit import Actor
-from intake.db import make_engine, upgrade_database
-from intake.duty import add_duty_period, is_duty_time, set_duty_exception
+from intake.store.audit import Actor
+from intake.store.database import make_engine, upgrade_database
+from intake.time.duty import add_duty_period, is_duty_time, set_duty_exception
 from intake.exceptions import RowsRejected, ValidationError
-from intake.holidays import (BureauCalendar, Entry, EntryInput, YearSource,
-                             backtest_estimate, estimated_customary_days,
-                             estimated_lunar_holidays, import_calendar_entries, load_calendar,
-                             parse_day, remove_calendar_entry, set_calendar_entry,
-                             year_needing_entries)
-from intake.models import AuditEvent, CalendarEntry, DayKind
+from intake.time.calendar import (BureauCalendar, Entry, EntryInput, YearSource, backtest_estimate,
+                                  estimated_customary_days, estimated_lunar_holidays,
+                                  import_calendar_entries, load_calendar, parse_day,
+                                  remove_calendar_entry, set_calendar_entry, year_needing_entries)
+from intake.store.models import AuditEvent, CalendarEntry, DayKind
 
 ADMIN = Actor("test")
 TZ = "Asia/Shanghai"
@@ -398,7 +397,7 @@ def test_a_crafted_calendar_workbook_is_refused_within_two_seconds(db_session):
     """Issue 16 item 4: a huge dimension and millions of blank rows stop at the row cap."""
     import time as clock
 
-    from intake.holidays import read_calendar_file
+    from intake.time.calendar import read_calendar_file
     from tests.workbook_support import HUGE_DIMENSION, sheet_xml, workbook
 
     crafted = workbook({"notice": sheet_xml([["2027-02-05", "holiday", "春节"]], 3_000_000,

@@ -6,14 +6,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from intake.audit import TWILIO, Actor
-from intake.cases import Confirmation, answer_case, confirm_and_route, handle_case
+from intake.store.audit import TWILIO, Actor
+from intake.cases.handling import Confirmation, answer_case, confirm_and_route, handle_case
 from intake.clock import FixedClock
-from intake.holidays import BureauCalendar
-from intake.feedback import record_feedback
-from intake.inbound import handle_inbound_sms
-from intake.models import AuditEvent, InboundMessage, Leader, User
-from intake.notifications import SmsContext
+from intake.time.calendar import BureauCalendar
+from intake.cases.feedback import record_feedback
+from intake.cases.replies import handle_inbound_sms
+from intake.store.models import AuditEvent, InboundMessage, Leader, User
+from intake.outbox.notifications import SmsContext
 from tests.dashboard_support import make_call
 
 WANG_PHONE, ZHANG_PHONE = "+8613900000001", "+8613812345678"

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 
-from intake.models import AuditEvent, Call
-from intake.settings import DEV_AUTH_TOKEN
+from intake.store.models import AuditEvent, Call
+from intake.store.settings import DEV_AUTH_TOKEN
 from tests.conftest import PUBLIC_BASE_URL
 
 CALL = {"AccountSid": "AC" + "0" * 32, "CallSid": "CA" + "c" * 32, "From": "+8613812345678",

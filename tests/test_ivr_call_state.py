@@ -4,7 +4,7 @@
 """
 from twilio.request_validator import RequestValidator
 
-from intake.settings import DEV_AUTH_TOKEN
+from intake.store.settings import DEV_AUTH_TOKEN
 from tests.conftest import PUBLIC_BASE_URL
 from tests.dashboard_support import make_call
 

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cli.loopback import LoopbackServer, QuietHandler
-from intake.models import AuditEvent, Call, utcnow
-from intake.runtime import reset_runtime
+from intake.store.models import AuditEvent, Call, utcnow
+from intake.store.runtime import reset_runtime
 from intake.statuses import CallStatus
 
 ACCOUNT = "AC" + "1" * 32

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from intake.audit import Actor
-from intake.duty import add_duty_period, set_duty_exception, set_duty_phone, set_prompt_audio
-from intake.models import AuditEvent, Call, Leader, Liaison, Notification, utcnow
-from intake.settings import DEV_AUTH_TOKEN
+from intake.store.audit import Actor
+from intake.time.duty import add_duty_period, set_duty_exception, set_duty_phone, set_prompt_audio
+from intake.store.models import AuditEvent, Call, Leader, Liaison, Notification, utcnow
+from intake.store.settings import DEV_AUTH_TOKEN
 from intake.statuses import CallStatus
 from tests.conftest import PUBLIC_BASE_URL
 
@@ -387,12 +387,12 @@ def test_a_connection_override_fragment_is_put_on_every_callback_url(settings, d
 
 def test_an_unexpected_error_answers_polite_twiml_that_still_records(
         hotline, language, monkeypatch):
-    import intake.calls
+    import intake.calls.voicemail
 
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(intake.calls, "register_call", broken)
+    monkeypatch.setattr(intake.calls.voicemail, "register_call", broken)
 
     root = twiml_of(hotline("/ivr/voice", call_fields()))
 

@@ -16,10 +16,10 @@ from rq.job import Job, JobStatus
 from sqlalchemy import event
 
 from cli.loopback import LoopbackServer, QuietHandler
-from intake.audit import Actor
-from intake.calls import attach_recording, describe_call, get_call, mark_call_enqueued
-from intake.models import AuditEvent
-from intake.runtime import get_runtime
+from intake.store.audit import Actor
+from intake.calls.voicemail import attach_recording, describe_call, get_call, mark_call_enqueued
+from intake.store.models import AuditEvent
+from intake.store.runtime import get_runtime
 from jobs.queue import (RECORDING_DELETION_RETRY, SMS_QUEUE, TRANSCRIPTION_QUEUE,
                           TRANSCRIPTION_RETRY, JobQueue, delete_recording_job_id,
                           transcription_job_id)
@@ -132,7 +132,7 @@ def _release_scheduled_retries(redis) -> list[Job]:
 # ---------------------------------------------------------------- drafts
 def test_a_verified_download_queues_twilios_deletion_through_the_adapter(
         env, settings, db_session, redis, host, audio, model_installed, monkeypatch):
-    from intake.runtime import reset_runtime
+    from intake.store.runtime import reset_runtime
 
     monkeypatch.setenv("DELETE_TWILIO_RECORDINGS", "true")
     reset_runtime()
@@ -279,7 +279,7 @@ def test_a_failed_calls_audio_is_still_served_to_staff(settings, db_session, red
 
 def test_over_long_audio_is_refused_with_the_reason(settings, db_session, redis, host, audio,
                                                    model_installed, monkeypatch):
-    from intake.runtime import reset_runtime
+    from intake.store.runtime import reset_runtime
 
     monkeypatch.setenv("MAX_RECORDING_SECONDS", "20")  # 40 s of audio: over 20 s + 5 s slack
     reset_runtime()
@@ -390,7 +390,7 @@ def test_the_call_fails_only_when_retries_are_exhausted(settings, db_session, re
 def test_without_a_model_the_job_waits_until_a_worker_with_one_comes(
         settings, db_session, redis, host, audio, speech_model, monkeypatch, tmp_path):
     from cli.worker import run_worker
-    from intake.runtime import reset_runtime
+    from intake.store.runtime import reset_runtime
 
     call_id = _new_call(db_session, "nomodel", host.add("nomodel.wav", audio["speech_8k"]))
     JobQueue(redis).enqueue_transcription(call_id)

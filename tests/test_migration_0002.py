@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import text
 
-from intake.db import make_engine, upgrade_database
+from intake.store.database import make_engine, upgrade_database
 
 TRANSFERRED_AT = datetime(2026, 9, 29, 2, 0, tzinfo=timezone.utc)
 DUE = datetime(2026, 10, 9, 9, 30, tzinfo=timezone.utc)
@@ -104,8 +104,8 @@ def _aware(value):
 
 
 def _check_models_read_it(url) -> None:
-    from intake.db import make_session_factory
-    from intake.models import Case
+    from intake.store.database import make_session_factory
+    from intake.store.models import Case
 
     engine = make_engine(url)
     try:

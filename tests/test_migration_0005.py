@@ -8,7 +8,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from intake.db import MIGRATIONS_DIR, make_engine, scratch_database, upgrade_database
+from intake.store.database import MIGRATIONS_DIR, make_engine, scratch_database, upgrade_database
 
 
 def _config(url: str) -> Config:

@@ -8,13 +8,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import select
 
-from intake.audit import Actor
-from intake.cases import Confirmation, confirm_and_route
+from intake.store.audit import Actor
+from intake.cases.handling import Confirmation, confirm_and_route
 from intake.clock import FixedClock
-from intake.db import MIGRATIONS_DIR, make_engine, make_session_factory, upgrade_database
-from intake.demo import seed_demo
-from intake.models import Call, SupervisionEntry
-from intake.supervision import supervise_overdue_cases
+from intake.store.database import (MIGRATIONS_DIR, make_engine, make_session_factory,
+                                   upgrade_database)
+from intake.directory.demo import seed_demo
+from intake.store.models import Call, SupervisionEntry
+from intake.cases.supervision import supervise_overdue_cases
 from tests.dashboard_support import make_call
 from tests.test_migration_0002 import _empty_database
 

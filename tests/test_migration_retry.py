@@ -3,7 +3,7 @@ import os
 
 from sqlalchemy import text
 
-from intake.db import make_engine, scratch_database, upgrade_database
+from intake.store.database import make_engine, scratch_database, upgrade_database
 
 ROWS = [  # (failure_reason as transcription/jobs.py wrote it, the code it must get)
     ("refused: recording URL host is not allowed: 127.0.0.1", "download_refused"),
@@ -40,7 +40,7 @@ def _downgrade(url: str, revision: str) -> None:
     from alembic import command
     from alembic.config import Config
 
-    from intake.db import MIGRATIONS_DIR
+    from intake.store.database import MIGRATIONS_DIR
 
     config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -4,8 +4,8 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from intake.db import MIGRATIONS_DIR
-from intake.models import Base
+from intake.store.database import MIGRATIONS_DIR
+from intake.store.models import Base
 
 
 def test_alembic_has_exactly_one_head():

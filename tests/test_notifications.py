@@ -1,13 +1,13 @@
-"""SMS composition, segment counting and delivery states (intake.notifications)."""
+"""SMS composition, segment counting and delivery states (intake.outbox.notifications)."""
 from __future__ import annotations
 
 import pytest
 
-from intake.audit import TWILIO, Actor
-from intake.cases import Confirmation, confirm_and_route
-from intake.notifications import (compose_routed_text, count_segments, deliver_notification,
-                                  list_failed_notifications, preview_case_sms,
-                                  record_delivery_status, resend_notification, SendReceipt)
+from intake.store.audit import TWILIO, Actor
+from intake.cases.handling import Confirmation, confirm_and_route
+from intake.outbox.notifications import (compose_routed_text, count_segments, deliver_notification,
+                                         list_failed_notifications, preview_case_sms,
+                                         record_delivery_status, resend_notification, SendReceipt)
 from intake.statuses import NotificationStatus
 from tests.dashboard_support import make_call
 

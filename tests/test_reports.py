@@ -7,11 +7,11 @@ from datetime import date
 import pytest
 
 from intake.exceptions import ValidationError
-from intake.holidays import BureauCalendar
-from intake.reports import (Grouping, Period, compute_rates, compute_trend, find_unit,
-                            list_report_cases, parse_grouping, parse_period, quarter_period)
+from intake.time.calendar import BureauCalendar
+from intake.reports.rates import (Grouping, Period, compute_rates, compute_trend, find_unit,
+                                  list_report_cases, parse_grouping, parse_period, quarter_period)
 from intake.statuses import UnitKind
-from intake.models import CaseAssignment
+from intake.store.models import CaseAssignment
 from tests.report_seed import NOW, local, seed_report_cases
 
 NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30))

@@ -14,12 +14,12 @@ from click.testing import CliRunner
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
-from intake.audit import Actor
-from intake.cases import Confirmation, confirm_and_route
+from intake.store.audit import Actor
+from intake.cases.handling import Confirmation, confirm_and_route
 from intake.clock import FixedClock
-from intake.directory import create_user
-from intake.models import Notification, Reminder, SupervisionEntry
-from intake.runtime import get_runtime
+from intake.directory.roster import create_user
+from intake.store.models import Notification, Reminder, SupervisionEntry
+from intake.store.runtime import get_runtime
 from jobs.schedule import (LAST_SWEEP_KEY, SCHEDULE_QUEUE, SWEEP_LOCK_KEY, last_sweep,
                            make_cron_scheduler, sweep_once)
 from tests.dashboard_support import make_call

@@ -7,17 +7,17 @@ import secrets
 
 import pytest
 
-from intake.audit import Actor
-from intake.cases import Confirmation, confirm_and_route
+from intake.store.audit import Actor
+from intake.cases.handling import Confirmation, confirm_and_route
 from intake.clock import Clock
-from intake.holidays import BureauCalendar
-from intake.notifications import SmsContext
-from intake.transfers import transfer_case
-from intake.calls import correct_transcript
-from intake.censures import propose_censure
+from intake.time.calendar import BureauCalendar
+from intake.outbox.notifications import SmsContext
+from intake.cases.transfers import transfer_case
+from intake.calls.voicemail import correct_transcript
+from intake.rules.censures import propose_censure
 from intake.statuses import CensureGround, CensureKind
-from intake.directory import add_liaison, create_user, get_leader
-from intake.models import AuditEvent, Case, ResultAttachment, Unit, User, utcnow
+from intake.directory.roster import add_liaison, create_user, get_leader
+from intake.store.models import AuditEvent, Case, ResultAttachment, Unit, User, utcnow
 from tests.dashboard_support import make_call, sign_in
 
 TEST = Actor("test")
@@ -42,7 +42,7 @@ ALLOWED = {
     "views.call_draft": REVIEWERS,
     "views.my_cases": EVERYONE,
     "views.case_page": EVERYONE,
-    # Staff may see the case but only its leader may acknowledge it (intake/access.py): 403.
+    # Staff may see the case but only its leader may acknowledge it (intake/rules/access.py): 403.
     "views.acknowledge": {"leader", "other_leader", "unit"},
     "views.resend": REVIEWERS,
     "views.outbox": STAFF,
@@ -103,7 +103,7 @@ ALLOWED = {
     "api.rate": {"duty", "leader", "other_leader", "unit"},
     "views.unit_home": {"unit"},
     "views.supervision_home": {"supervisor", "admin"},
-    # Case actions pass the sign-in check for everyone; the permission table (intake/access.py)
+    # Case actions pass the sign-in check for everyone; the permission table (intake/rules/access.py)
     # then gives 403 to a party with no such action and 404 to one who may not see the case.
     "casework.handle": {"leader", "other_leader", "unit"},
     "casework.transfer": {"leader", "other_leader", "unit"},
@@ -123,7 +123,7 @@ ALLOWED = {
     "reports.export": {"admin", "supervisor"},
     "reports.weekly": {"admin", "supervisor"},
     "api.report_rates": {"admin", "supervisor"},
-    # The registers of criticism and accountability (intake/censures.py): the office acts.
+    # The registers of criticism and accountability (intake/rules/censures.py): the office acts.
     "api.list_register": {"admin", "supervisor"},
     "api.record_in_register": {"supervisor"},
     "api.decide_in_register": {"supervisor"},
@@ -425,7 +425,7 @@ def test_sign_in_never_redirects_to_another_site(app, demo):
 
 
 def test_an_on_duty_leader_may_open_the_call_an_urgent_alert_linked(app, demo):
-    from intake.notifications import raise_urgent_alert
+    from intake.outbox.notifications import raise_urgent_alert
 
     call = make_call(demo, "+8613712345678")  # 陈明, linked to 李红; 王建国 is on duty
     client = app.test_client()

@@ -2,7 +2,7 @@
 import pytest
 
 from intake.exceptions import ConfigurationError
-from intake.settings import DEV_AUTH_TOKEN, load_settings, load_webhook_signing
+from intake.store.settings import DEV_AUTH_TOKEN, load_settings, load_webhook_signing
 
 
 def test_a_fresh_checkout_runs_on_embedded_defaults(tmp_path):

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from intake.models import AuditEvent, Call
-from intake.settings import DEV_AUTH_TOKEN
+from intake.store.models import AuditEvent, Call
+from intake.store.settings import DEV_AUTH_TOKEN
 from tests.conftest import PUBLIC_BASE_URL
 
 WEBHOOKS = ["/ivr/voice", "/ivr/dial-status", "/ivr/menu", "/ivr/recorded",

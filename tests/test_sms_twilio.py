@@ -6,9 +6,9 @@ import pytest
 from rq import Queue, SimpleWorker
 from twilio.request_validator import RequestValidator
 
-from intake.models import Case, Notification
-from intake.runtime import reset_runtime
-from intake.settings import load_settings
+from intake.store.models import Case, Notification
+from intake.store.runtime import reset_runtime
+from intake.store.settings import load_settings
 from jobs.queue import SMS_QUEUE
 from tests.conftest import PUBLIC_BASE_URL
 from tests.dashboard_support import audit_actions, make_call, sign_in

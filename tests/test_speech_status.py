@@ -1,8 +1,8 @@
 """The inbox tells the duty officer when calls are kept but not being transcribed."""
 from datetime import timedelta
 
-from intake.heartbeat import beat
-from intake.models import WorkerHeartbeat, utcnow
+from intake.store.heartbeat import beat
+from intake.store.models import WorkerHeartbeat, utcnow
 from tests.dashboard_support import sign_in
 
 

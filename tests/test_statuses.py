@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from intake.audit import SYSTEM
+from intake.store.audit import SYSTEM
 from intake.exceptions import InvalidTransition
-from intake.models import AuditEvent, Call
+from intake.store.models import AuditEvent, Call
 from intake.statuses import CALL_TRANSITIONS, CASE_TRANSITIONS, CallStatus, CaseStatus
-from intake.transitions import move_status
+from intake.rules.transitions import move_status
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,20 +9,20 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from intake.audit import Actor
-from intake.cases import Confirmation, confirm_and_route
+from intake.store.audit import Actor
+from intake.cases.handling import Confirmation, confirm_and_route
 from intake.clock import FixedClock
-from intake.contacts import log_contact
-from intake.directory import create_user
-from intake.holidays import BureauCalendar
-from intake.inbound import handle_inbound_sms
-from intake.models import (AuditEvent, Call, Leader, Liaison, Notification, Reminder,
-                           SupervisionEntry, Unit, User)
-from intake.notifications import SmsContext, count_segments
+from intake.directory.contacts import log_contact
+from intake.directory.roster import create_user
+from intake.time.calendar import BureauCalendar
+from intake.cases.replies import handle_inbound_sms
+from intake.store.models import (AuditEvent, Call, Leader, Liaison, Notification, Reminder,
+                                 SupervisionEntry, Unit, User)
+from intake.outbox.notifications import SmsContext, count_segments
 from intake.statuses import ReminderKind
-from intake.supervision import extend_deadline
+from intake.cases.supervision import extend_deadline
 from intake.sweep import DueReminder, OverdueCase, SweepContext, due_work, run_sweep
-from intake.transfers import transfer_case
+from intake.cases.transfers import transfer_case
 from tests.dashboard_support import make_call
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -145,7 +145,7 @@ def test_overdue_opens_one_entry_per_deadline_and_the_office_gets_a_digest(demo,
     # The deadline has passed, so only the office may set a new date (issue 16 item 5);
     # once that one passes too, a second entry opens.
     demo.refresh(case)
-    from intake.cases import handle_case
+    from intake.cases.handling import handle_case
     handle_case(demo, people["wang"], case, "", FixedClock(at(9, 30, 9)), CALENDAR)
     extend_deadline(demo, people["sup"], case, at(10, 9, 17, 30), "需要协调药企",
                     FixedClock(at(9, 30, 9)))
@@ -224,8 +224,8 @@ def test_due_work_is_a_question_that_writes_nothing(demo, people):
 
 def test_an_extension_is_told_to_the_office_which_may_overrule_it(demo, people):
     from intake.exceptions import Forbidden, ValidationError
-    from intake.supervision import overrule_extension
-    from intake.transfers import transfer_case as transfer
+    from intake.cases.supervision import overrule_extension
+    from intake.cases.transfers import transfer_case as transfer
 
     case = route(demo, TUESDAY)
     unit = people["units"]["城关镇卫生院"]
@@ -263,9 +263,9 @@ def test_an_extension_is_told_to_the_office_which_may_overrule_it(demo, people):
 
 
 def test_a_calendar_change_recounts_transferred_cases_not_extended_ones(demo, people):
-    from intake.holidays import (Entry, EntryInput, import_calendar_entries,
-                                 remove_calendar_entry, set_calendar_entry)
-    from intake.models import DayKind
+    from intake.time.calendar import (Entry, EntryInput, import_calendar_entries,
+                                      remove_calendar_entry, set_calendar_entry)
+    from intake.store.models import DayKind
 
     unit = people["units"]["城关镇卫生院"]
     clock = FixedClock(TUESDAY)
@@ -333,9 +333,9 @@ def test_the_office_gets_last_weeks_digest_on_monday_from_09_00_once(demo, peopl
 
 
 def test_a_long_weekly_digest_names_fewer_items_to_fit_its_segments():
-    from intake.models import Case
-    from intake.reports import Period
-    from intake.weekly import WeeklyAnalysis, compose_weekly_digest
+    from intake.store.models import Case
+    from intake.reports.rates import Period
+    from intake.reports.weekly import WeeklyAnalysis, compose_weekly_digest
 
     analysis = WeeklyAnalysis(
         week=Period(date(2026, 11, 23), date(2026, 11, 29)), received=40,

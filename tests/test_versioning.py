@@ -13,14 +13,14 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from intake.audit import Actor
-from intake.calls import register_call
-from intake.directory import add_liaison, load_callers
-from intake.duty import add_duty_period, clear_duty_periods
-from intake.models import AuditEvent, Call, Leader, Liaison
-from intake.settings import DEV_AUTH_TOKEN
-from intake.versioning import VersionedCache, read_version, watch_tables
-from intake.write_lock import write_transaction
+from intake.store.audit import Actor
+from intake.calls.voicemail import register_call
+from intake.directory.roster import add_liaison, load_callers
+from intake.time.duty import add_duty_period, clear_duty_periods
+from intake.store.models import AuditEvent, Call, Leader, Liaison
+from intake.store.settings import DEV_AUTH_TOKEN
+from intake.store.change_tokens import VersionedCache, read_version, watch_tables
+from intake.store.write_lock import write_transaction
 from tests.conftest import PUBLIC_BASE_URL
 
 ADMIN = Actor("test-admin")
@@ -61,9 +61,9 @@ def test_a_rolled_back_write_leaves_the_version_alone(db_session, demo):
 
 
 def test_tables_added_later_are_watched_too(db_session, monkeypatch):
-    import intake.versioning
+    import intake.store.change_tokens
 
-    monkeypatch.setattr(intake.versioning, "WATCHED_TABLES", {"calls"})
+    monkeypatch.setattr(intake.store.change_tokens, "WATCHED_TABLES", {"calls"})
     before = read_version(db_session)
     watch_tables("audit_events")
     db_session.add(AuditEvent(actor="x", action="test.thing", entity_type="test"))

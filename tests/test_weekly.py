@@ -5,9 +5,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from intake.models import Case, Leader, Liaison
+from intake.store.models import Case, Leader, Liaison
 from intake.statuses import CaseStatus
-from intake.weekly import analyse_week, compose_weekly_digest, last_full_week, week_of
+from intake.reports.weekly import analyse_week, compose_weekly_digest, last_full_week, week_of
 from tests.dashboard_support import make_call
 from tests.report_seed import local
 

@@ -8,7 +8,7 @@ import pytest
 from rq import Queue
 
 from cli.worker import run_worker, worker_queues
-from intake.models import WorkerHeartbeat
+from intake.store.models import WorkerHeartbeat
 from jobs.queue import SMS_QUEUE, TRANSCRIPTION_QUEUE
 from jobs.schedule import SCHEDULE_QUEUE
 from transcription import worker as model_holder
@@ -61,7 +61,7 @@ def test_worker_heartbeat_shows_model_and_language_on_healthz(settings, redis, c
 
 def test_worker_without_a_model_reports_none_and_serves_only_sms(settings, redis, db_session,
                                                                monkeypatch, tmp_path):
-    from intake.runtime import reset_runtime
+    from intake.store.runtime import reset_runtime
 
     monkeypatch.setenv("VOSK_MODEL_PATH", str(tmp_path / "absent"))
     reset_runtime()

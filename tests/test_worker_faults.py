@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from cli.loopback import LoopbackServer, QuietHandler
 from cli.processes import descendants
 from cli.simulate import RecordingServer
-from intake.models import AuditEvent, Call, Notification
+from intake.store.models import AuditEvent, Call, Notification
 from intake.statuses import CallStatus, NotificationStatus
 from jobs.queue import (HORSE_PID_FIELD, TRANSCRIPTION_QUEUE, JobState, sms_job_id,
                         transcription_job_id)

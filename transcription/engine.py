@@ -35,7 +35,7 @@ from pathlib import Path
 
 import vosk
 
-from intake.models import join_tokens
+from intake.store.models import join_tokens
 from transcription.audio import DEFAULT_CHUNK_SECONDS, iter_pcm16, probe_duration
 from transcription.exceptions import ModelMissing
 

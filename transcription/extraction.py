@@ -26,8 +26,8 @@ from typing import Literal
 import phonenumbers
 from pypinyin import lazy_pinyin
 
-from intake.models import join_tokens
-from intake.phones import to_e164
+from intake.store.models import join_tokens
+from intake.directory.phones import to_e164
 
 # The words of a form ("火灾") and the words callers use at 3 a.m. ("着火", "抽搐"). The
 # bureau's own words (DUTYLINE_URGENT_KEYWORDS) are added to these, never put in their place.

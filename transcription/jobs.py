@@ -17,7 +17,7 @@
       a download killed mid-way (SIGKILL) leaves a partial file; the next attempt removes it.
 
 Follow-up work (urgent alerts, deletion of Twilio's copy) goes through
-intake.dispatch.commit_and_dispatch and the jobs.queue.JobQueue adapter.
+intake.calls.dispatch.commit_and_dispatch and the jobs.queue.JobQueue adapter.
 
 Every outcome is on the call (status, failure_reason, no_speech, progress), which is what
 the dashboard and `dutyline calls show` print.
@@ -31,14 +31,14 @@ import requests
 from rq import get_current_job
 from sqlalchemy import select
 
-from intake.audit import WORKER
-from intake.calls import (OWED_STATES, attach_transcript, begin_transcription,
-                          defer_transcription, fail_transcription, get_call, mark_call_urgent,
-                          report_progress, store_local_audio)
-from intake.db import session_scope
-from intake.dispatch import QueuedWork, alert_urgent_call, commit_and_dispatch
-from intake.models import Liaison, Unit
-from intake.runtime import get_runtime
+from intake.store.audit import WORKER
+from intake.calls.voicemail import (OWED_STATES, attach_transcript, begin_transcription,
+                                    defer_transcription, fail_transcription, get_call,
+                                    mark_call_urgent, report_progress, store_local_audio)
+from intake.store.database import session_scope
+from intake.calls.dispatch import QueuedWork, alert_urgent_call, commit_and_dispatch
+from intake.store.models import Liaison, Unit
+from intake.store.runtime import get_runtime
 from intake.statuses import CallStatus, FailureCode
 from jobs.queue import JobQueue, connect_redis
 from transcription.audio import is_readable_audio

@@ -16,8 +16,8 @@ from typing import Callable
 
 import requests
 
-from intake.settings import DEFAULT_MODEL_SITE as MODEL_SITE
-from intake.settings import MODEL_NAMES
+from intake.store.settings import DEFAULT_MODEL_SITE as MODEL_SITE
+from intake.store.settings import MODEL_NAMES
 PINNED_SHA256: dict[str, str] = {}
 DOWNLOAD_TIMEOUT = (10, 60)
 CHUNK_BYTES = 1 << 20

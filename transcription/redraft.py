@@ -2,7 +2,7 @@
 
     redraft_call(call_id)
       read the stored correction (the model's text if the correction was cleared) ─► extract (directory, caller ID, urgency words)
-        ─► intake.calls.refresh_draft: kept only if that correction is still the latest,
+        ─► intake.calls.voicemail.refresh_draft: kept only if that correction is still the latest,
            else drafted again from the newer one (whose enqueue found this job running)
 
 It needs no speech model, so it runs on the light queue that every worker serves.
@@ -10,10 +10,10 @@ Extraction is pure Python; an error propagates so that RQ records the failed job
 """
 from __future__ import annotations
 
-from intake.audit import WORKER
-from intake.calls import draft_source, get_call, refresh_draft
-from intake.db import session_scope
-from intake.runtime import get_runtime
+from intake.store.audit import WORKER
+from intake.calls.voicemail import draft_source, get_call, refresh_draft
+from intake.store.database import session_scope
+from intake.store.runtime import get_runtime
 from transcription.extraction import extract_caller_details
 from transcription.jobs import load_directory_index
 

@@ -12,8 +12,8 @@ from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.clock import Clock
-from intake.notifications import SmsContext
-from intake.settings import Settings
+from intake.outbox.notifications import SmsContext
+from intake.store.settings import Settings
 
 EXTENSION_KEY = "dutyline"
 

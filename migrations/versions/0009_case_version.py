@@ -2,7 +2,7 @@
 
 Every case action now claims its case with
 `UPDATE cases SET version = version + 1 WHERE id = :id AND version = :seen`
-(intake/transitions.py). Existing cases start at version 1, through the column's server
+(intake/rules/transitions.py). Existing cases start at version 1, through the column's server
 default, which also keeps any writer that does not name the column valid.
 
 Revision ID: 0009_case_version

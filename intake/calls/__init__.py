@@ -1,0 +1,1 @@
+"""A call from the first webhook to its draft: voicemail, routing, urgency, the inbox."""

@@ -1,0 +1,1 @@
+"""A case's life: handling, transfers, supervision, feedback, SMS replies, history."""

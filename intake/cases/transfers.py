@@ -1,0 +1,199 @@
+"""Transfers to units, the units' written results, and the supervision office's verdicts.
+
+A transfer opens a CaseAssignment (unit, assigned at, due). A result returned for format or
+quality counts on that assignment: three in a row flag the unit for a criticism notice
+(通报批评, ground 1); a new unit starts again at zero, and acceptance ends the streak. A redo
+because the liaison was dissatisfied is its own ground (四.4(3)): counted beside the streak,
+never in it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from intake.cases.attachments import Upload, store_attachment
+from intake.rules.censures import RETURNS_FOR_CRITICISM, STREAK_CATEGORIES, propose_censure
+
+from intake.clock import Clock, WorkingCalendar
+from intake.time.deadlines import unit_result_deadline
+from intake.exceptions import ValidationError
+from intake.rules.lifecycle import (Outcome, begin, mark_answered, move, note_event, parse_choice,
+                                    set_deadline)
+from intake.store.models import Case, CaseAssignment, Unit, UnitResult
+from intake.outbox.notifications import (SmsContext, compose_leader_result_sms, compose_unit_sms,
+                                         queue_sms)
+from intake.statuses import (CaseStatus, CensureGround, CensureKind, DeadlineKind,
+                             NotificationKind, ReturnCategory, Verdict)
+
+# Three format or quality returns in a row flag the unit for a criticism notice (通报批评).
+FACTS_CHOICES = ("true", "partly", "false")
+REQUIRED_RESULT_TEXT = ("causes", "measures", "liaison_opinion", "signed_by")
+
+
+@dataclass
+class ResultForm:
+    """A unit's written result, with every element the bureau's rules prescribe."""
+
+    facts_true: str
+    causes: str
+    measures: str
+    liaison_opinion: str
+    signed_by: str
+    sealed: bool
+
+    def validate(self) -> None:
+        if self.facts_true not in FACTS_CHOICES:
+            raise ValidationError("say whether the facts are true", field="facts_true",
+                                  code="facts_true_required")
+        for name in REQUIRED_RESULT_TEXT:
+            if not (getattr(self, name) or "").strip():
+                raise ValidationError(f"the result is incomplete: {name}", field=name,
+                                      code="result_incomplete")
+        if not self.sealed:
+            raise ValidationError("the result must carry the unit's official seal",
+                                  field="sealed", code="seal_required")
+
+
+def transfer_case(session: Session, who, case: Case, unit_id: int, clock: Clock,
+                  calendar: WorkingCalendar, sms: SmsContext) -> Outcome:
+    """Transfer the case to a unit, due at close of business on the third working day."""
+    principal = begin(who, "transfer", case)
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
+    if unit is None or not unit.active:
+        raise ValidationError("choose an existing unit", field="unit_id", code="unit_unknown")
+    now = clock.now()
+    due = unit_result_deadline(now, clock, calendar)
+    move(session, case, CaseStatus.TRANSFERRED, principal, "case.transferred", unit_id=unit.id,
+         unit=unit.name, due=due)
+    session.add(CaseAssignment(case=case, unit=unit, unit_id=unit.id, assigned_at=now,
+                               assigned_by=principal.label, due_at=due))
+    set_deadline(session, case, due, DeadlineKind.TRANSFER, principal, clock)
+    outcome = Outcome(case)
+    outcome.add(queue_sms(session, kind=NotificationKind.UNIT_TRANSFER, unit=unit, case=case,
+                          body=compose_unit_sms(NotificationKind.UNIT_TRANSFER, case, sms),
+                          actor=principal.actor))
+    return outcome
+
+
+def file_result(session: Session, who, case: Case, form: ResultForm, clock: Clock,
+                scan: Upload | None = None, recordings_dir: Path | None = None,
+                sms: SmsContext | None = None) -> Outcome:
+    """File the unit's written result, with its signed and sealed scan when one was uploaded.
+
+    The result goes to the supervision office and, by SMS when `sms` is given, to the
+    liaison's leader (三.3).
+
+    Every prescribed element is required. The scan (already checked by
+    intake.cases.attachments.read_upload) is written only once the permission, the form and the
+    state have all been accepted, so a refused result stores nothing.
+    """
+    principal = begin(who, "result", case)
+    form.validate()
+    if scan is not None and recordings_dir is None:
+        raise ValueError("a scan needs the recordings folder to be stored in")
+    assignment = case.assignment
+    move(session, case, CaseStatus.RESULT_FILED, principal, "case.result_filed",
+         unit=assignment.unit.name)
+    now = clock.now()
+    session.flush()  # the assignment made by a transfer in this same session needs its id
+    result = UnitResult(
+        case=case, unit_id=assignment.unit_id, assignment_id=assignment.id,
+        facts_true=form.facts_true, causes=form.causes.strip(), measures=form.measures.strip(),
+        liaison_opinion=form.liaison_opinion.strip(), signed_by=form.signed_by.strip(),
+        sealed=form.sealed, submitted_at=now)
+    session.add(result)
+    assignment.result_at = now
+    if scan is not None:
+        session.flush()
+        store_attachment(session, principal, case, result, scan, recordings_dir, clock)
+    return _tell_leader(session, case, principal, NotificationKind.LEADER_RESULT_FILED, sms)
+
+
+def _tell_leader(session: Session, case: Case, principal, kind: NotificationKind,
+                 sms: SmsContext | None) -> Outcome:
+    outcome = Outcome(case)
+    if sms is not None and case.leader is not None:
+        outcome.add(queue_sms(session, kind=kind, leader=case.leader, case=case,
+                              body=compose_leader_result_sms(kind, case, sms),
+                              actor=principal.actor))
+    return outcome
+
+
+def accept_result(session: Session, who, case: Case, clock: Clock,
+                  sms: SmsContext | None = None) -> Outcome:
+    """The supervision office accepts the unit's result; the case is answered.
+
+    The leader hears of it by SMS when `sms` is given: it is theirs to feed back now.
+    """
+    principal = begin(who, "accept", case)
+    result = _pending_result(case)
+    move(session, case, CaseStatus.ANSWERED, principal, "case.result_accepted",
+         unit=case.unit.name)
+    result.verdict = Verdict.ACCEPTED
+    result.verdict_at = clock.now()
+    case.assignment.returns = 0
+    mark_answered(case, CaseStatus.RESULT_FILED, result.measures, clock)
+    return _tell_leader(session, case, principal, NotificationKind.LEADER_RESULT_ACCEPTED, sms)
+
+
+def return_result(session: Session, who, case: Case, category: str, reason: str, clock: Clock,
+                  calendar: WorkingCalendar, sms: SmsContext) -> Outcome:
+    """Return a weak result to the unit for redo, with a category and a reason."""
+    principal = begin(who, "return", case)
+    category = parse_choice(ReturnCategory, category, field="category",
+                            code="return_category_invalid")
+    if not reason.strip():
+        raise ValidationError("say why the result is returned", field="reason",
+                              code="reason_required")
+    result = _pending_result(case)
+    result.verdict = Verdict.RETURNED
+    result.return_category = category
+    result.verdict_reason = reason.strip()
+    result.verdict_at = clock.now()
+    return send_back_to_unit(session, case, principal, category, reason.strip(), clock,
+                             calendar, sms, "case.returned_for_redo")
+
+
+def send_back_to_unit(session: Session, case: Case, principal, category: ReturnCategory,
+                      reason: str, clock: Clock, calendar: WorkingCalendar, sms: SmsContext,
+                      action: str) -> Outcome:
+    """Count a return on the unit's assignment, give it three working days again, tell it."""
+    assignment = case.assignment
+    due = unit_result_deadline(clock.now(), clock, calendar)
+    move(session, case, CaseStatus.TRANSFERRED, principal, action, unit=assignment.unit.name,
+         category=category.value, reason=reason, due=due)
+    if category in STREAK_CATEGORIES:
+        assignment.returns += 1
+    else:
+        assignment.dissatisfied_redos = (assignment.dissatisfied_redos or 0) + 1
+    set_deadline(session, case, due, DeadlineKind.REDO, principal, clock, reason)
+    if category in STREAK_CATEGORIES and assignment.returns == RETURNS_FOR_CRITICISM:
+        # A third format/quality return in a row proposes criticism ground 1; after an
+        # acceptance ended the streak, a new streak of three proposes again.
+        session.flush()
+        key = f"returned_three_times:assignment:{assignment.id}"
+        if assignment.criticism_flagged_at is not None:
+            key += f":{clock.now():%Y%m%dT%H%M%S%f}"
+        else:
+            assignment.criticism_flagged_at = clock.now()
+            note_event(session, case, principal, "unit.criticism_flagged",
+                       unit=assignment.unit.name, unit_id=assignment.unit_id,
+                       returns=assignment.returns)
+        propose_censure(session, CensureKind.CRITICISM, CensureGround.RETURNED_THREE_TIMES,
+                        key=key, now=clock.now(), unit_id=assignment.unit_id, cases=[case],
+                        facts=f"案件 {case.number} 办理结果连续 {assignment.returns} 次因格式或质量被退回")
+    outcome = Outcome(case)
+    outcome.add(queue_sms(session, kind=NotificationKind.UNIT_RETURN, unit=assignment.unit,
+                          case=case, actor=principal.actor,
+                          body=compose_unit_sms(NotificationKind.UNIT_RETURN, case, sms, reason)))
+    return outcome
+
+
+def _pending_result(case: Case) -> UnitResult:
+    pending = [r for r in case.results if r.verdict is None]
+    if not pending:
+        raise ValidationError("there is no unit result waiting for a verdict",
+                              code="no_pending_result")
+    return max(pending, key=lambda r: r.id or 0)

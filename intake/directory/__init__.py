@@ -1,0 +1,1 @@
+"""Who is who: units, leaders, liaisons, accounts, phones, cards, tokens, contacts."""

@@ -1,0 +1,1 @@
+"""What leaves as SMS: notifications composed and queued, and the links they carry."""

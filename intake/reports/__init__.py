@@ -1,0 +1,1 @@
+"""What the bureau reads back: the four rates, the bulletin, the weekly analysis."""

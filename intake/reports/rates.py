@@ -1,0 +1,644 @@
+"""The four 100% rates (四个100%) for cases received in a period, overall, per unit and per kind.
+
+| figure              | numerator                                   | denominator                  |
+|---------------------|---------------------------------------------|------------------------------|
+| completion_rate     | answered (answered, fed_back or closed)     | received                     |
+| feedback_rate       | fed back (fed_back or closed)               | answered                     |
+| satisfaction_rate   | latest rating satisfied/basically satisfied | rated                        |
+| participation_rate  | result filed by the deadline in force       | results in, or deadline past |
+| answered_on_time_rate | answered by the deadline in force         | answered                     |
+
+"The deadline in force" is one set before it passed: a date the supervision office sets after
+a missed deadline keeps the assignment due at the missed one (intake.cases.supervision), and an
+answer after it is not on time.
+
+A rate whose denominator is zero is None (null in JSON): "no cases" is not "0%".
+
+"Received in a period" reads `Case.created_at` between the local midnights of the first day
+and of the day after the last, in the bureau's time zone. A unit's cases are those
+transferred to it (any assignment); a kind's cases are those transferred to a unit of that
+kind. Participation is counted per assignment: the latest assignment of each case to a unit,
+which ends early when the case is reassigned (a unit relieved before its deadline owes
+nothing). A returned result awaiting redo is not "in". The overall participation reads each
+case's current assignment.
+
+All counting is done by the database (GROUP BY). The working days from receipt to answer
+too: the report sends a small VALUES table (a CTE) numbering each day of the period (and up to now)
+by the working days before it, so a case's working days are a subtraction the database sums.
+"""
+from __future__ import annotations
+
+import calendar as month_calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (Date, Integer, String, and_, case as when, cast, column, func, or_, select,
+                        text)
+from sqlalchemy.orm import Session
+
+from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
+from intake.exceptions import ValidationError
+from intake.store.models import Case, CaseAssignment, Censure, DeadlineChange, Unit
+from intake.statuses import (CaseStatus, CensureKind, CensureStatus, DeadlineKind, Satisfaction,
+                             UnitKind)
+
+ANSWERED_STATES = (CaseStatus.ANSWERED, CaseStatus.FED_BACK, CaseStatus.CLOSED)
+FED_BACK_STATES = (CaseStatus.FED_BACK, CaseStatus.CLOSED)
+SATISFIED_RATINGS = (Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED)
+# The longest period a report covers: a few years is a review, more is a mistake.
+MAX_PERIOD_DAYS = 366 * 5
+TREND_MONTHS = 12
+
+# Figure name -> (numerator, denominator), in the order design.md lists them.
+RATES = {
+    "completion_rate": ("completed", "received"),
+    "feedback_rate": ("fed_back", "completed"),
+    "satisfaction_rate": ("satisfied", "rated"),
+    "participation_rate": ("on_time", "transferred_due"),
+    "answered_on_time_rate": ("answered_on_time", "completed"),
+}
+COUNTS = ("received", "completed", "fed_back", "rated", "satisfied", "transferred_due",
+          "on_time", "answered_on_time")
+# The figures a person can drill down into (each a list of cases).
+DRILL_FIGURES = COUNTS
+
+
+class Grouping(str, Enum):
+    """How a report's rows are grouped."""
+
+    NONE = ""
+    UNIT = "unit"
+    KIND = "kind"
+
+
+@dataclass(frozen=True)
+class Period:
+    """Days from `start` to `end`, both included, in the bureau's time zone."""
+
+    start: date
+    end: date
+
+    def bounds(self, tz: str) -> tuple[datetime, datetime]:
+        """Return the period as [start, end) aware datetimes: local midnight to midnight."""
+        zone = ZoneInfo(tz)
+        return (datetime.combine(self.start, time(), zone),
+                datetime.combine(self.end + timedelta(days=1), time(), zone))
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+@dataclass
+class Figures:
+    """The counts behind the rates, and the working days from receipt to answer."""
+
+    received: int = 0
+    completed: int = 0
+    fed_back: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    transferred_due: int = 0
+    on_time: int = 0
+    answered_on_time: int = 0
+    working_days_total: int = 0  # summed over answered cases
+
+    def rate(self, name: str) -> float | None:
+        """Return a rate as a fraction, or None when nothing is in its denominator."""
+        numerator, denominator = RATES[name]
+        below = getattr(self, denominator)
+        return getattr(self, numerator) / below if below else None
+
+    @property
+    def average_working_days(self) -> float | None:
+        return self.working_days_total / self.completed if self.completed else None
+
+    def to_json(self) -> dict:
+        out: dict = {}
+        for name, (numerator, denominator) in RATES.items():
+            for count in (denominator, numerator):
+                out.setdefault(count, getattr(self, count))
+            out[name] = _round(self.rate(name))
+        out["average_working_days"] = _round(self.average_working_days, 2)
+        return out
+
+
+@dataclass
+class ReportRow:
+    """One unit's or one kind's figures."""
+
+    figures: Figures
+    unit: str | None = None
+    unit_id: int | None = None
+    kind: UnitKind | None = None
+    # A unit's line also shows its longest streak of format/quality returns on one case
+    # (criticism ground 1) and, beside it, the redos the liaisons' dissatisfaction caused.
+    returns_in_row: int = 0
+    dissatisfied_redos: int = 0
+    criticisms: int = 0  # confirmed in the period (intake.rules.censures): only these are published
+
+    def to_json(self) -> dict:
+        head: dict = {"unit": self.unit} if self.unit is not None else {}
+        if self.unit_id is not None:
+            head["unit_id"] = self.unit_id
+            head["returns_in_row"] = self.returns_in_row
+            head["dissatisfied_redos"] = self.dissatisfied_redos
+            head["criticisms"] = self.criticisms
+        if self.kind is not None:
+            head["kind"] = self.kind.value
+        return {**head, **self.figures.to_json()}
+
+
+@dataclass
+class RatesReport:
+    """The rates for a period: the whole bureau, and rows per unit or per kind."""
+
+    period: Period
+    total: Figures
+    rows: list[ReportRow] = field(default_factory=list)
+    grouping: Grouping = Grouping.NONE
+
+    def to_json(self) -> dict:
+        return {"from": self.period.start.isoformat(), "to": self.period.end.isoformat(),
+                "group": self.grouping.value or None, "total": self.total.to_json(),
+                "rows": [row.to_json() for row in self.rows]}
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+# ---------------------------------------------------------------- input
+def parse_period(start, end) -> Period:
+    """Read a period from two ISO dates (or dates); the end may not come before the start.
+
+    Raises:
+        ValidationError: a date that is not YYYY-MM-DD, an end before the start, or a
+            period longer than five years.
+    """
+    first = _parse_date(start, "from")
+    last = _parse_date(end, "to")
+    if last < first:
+        raise ValidationError("the period ends before it starts", field="to",
+                              code="period_reversed")
+    if (last - first).days >= MAX_PERIOD_DAYS:
+        raise ValidationError("the period is too long", field="to", code="period_too_long")
+    return Period(first, last)
+
+
+def _parse_date(value, name: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        raise ValidationError("give the date as YYYY-MM-DD", field=name,
+                              code="date_invalid") from None
+
+
+def parse_grouping(value: str | None) -> Grouping:
+    """Read a grouping: "", "unit" or "kind"."""
+    try:
+        return Grouping((value or "").strip())
+    except ValueError:
+        raise ValidationError("group by unit or kind", field="group",
+                              code="group_invalid") from None
+
+
+def find_unit(session: Session, key: str | int) -> Unit:
+    """Return a unit by id or exact name.
+
+    Raises:
+        ValidationError: no such unit (code unit_unknown).
+    """
+    text = str(key).strip()
+    unit = session.get(Unit, int(text)) if text.isdigit() else None
+    if unit is None:
+        unit = session.scalar(select(Unit).where(Unit.name == text))
+    if unit is None:
+        raise ValidationError(f"no unit {text}", field="unit", code="unit_unknown")
+    return unit
+
+
+def month_period(year: int, month: int) -> Period:
+    """Return one calendar month."""
+    return Period(date(year, month, 1), date(year, month, month_calendar.monthrange(year, month)[1]))
+
+
+def quarter_period(year: int, quarter: int) -> Period:
+    """Return one quarter (1–4)."""
+    first = 3 * (quarter - 1) + 1
+    return Period(date(year, first, 1), month_period(year, first + 2).end)
+
+
+def year_period(year: int) -> Period:
+    """Return one calendar year."""
+    return Period(date(year, 1, 1), date(year, 12, 31))
+
+
+# ---------------------------------------------------------------- predicates
+def _completed():
+    return Case.status.in_(ANSWERED_STATES)
+
+
+def _fed_back():
+    return Case.status.in_(FED_BACK_STATES)
+
+
+def _rated():
+    return Case.satisfaction.is_not(None)
+
+
+def _satisfied():
+    return Case.satisfaction.in_(SATISFIED_RATINGS)
+
+
+def _answered_on_time():
+    # Escalated cases may run without a deadline: none was missed. A date the supervision
+    # office set after a missed deadline does not make the answer timely.
+    return and_(_completed(), or_(Case.deadline_at.is_(None), Case.answered_at <= Case.deadline_at),
+                ~_set_after_missed_deadline())
+
+
+def _set_after_missed_deadline():
+    """Whether a new date was put in force after the deadline it replaced had passed."""
+    return select(DeadlineChange.id).where(
+        DeadlineChange.case_id == Case.id, DeadlineChange.kind == DeadlineKind.EXTENSION,
+        DeadlineChange.old_deadline.is_not(None),
+        DeadlineChange.changed_at > DeadlineChange.old_deadline).exists()
+
+
+CASE_PREDICATES = {"completed": _completed, "fed_back": _fed_back, "rated": _rated,
+                   "satisfied": _satisfied, "answered_on_time": _answered_on_time}
+
+
+def _count(predicate):
+    return func.coalesce(func.sum(when((predicate, 1), else_=0)), 0)
+
+
+def _assignment_spans(in_period, days=None, numbered: Grouping = Grouping.NONE):
+    """Each assignment of the period's cases, with the moment a later assignment of the case
+    ended it (None: the current one).
+
+    Args:
+        days: a _DaySums, to add the case's working days to its answer.
+        numbered: UNIT adds `nth`, KIND adds `kind` and `nth_of_kind`: 1 for the latest
+            assignment of the case to that unit, or to a unit of that kind. (Each numbering
+            is one more sort, so only the one asked for is made.)
+    """
+    columns = [
+        CaseAssignment.id.label("id"), CaseAssignment.case_id.label("case_id"),
+        CaseAssignment.unit_id.label("unit_id"), CaseAssignment.due_at.label("due_at"),
+        CaseAssignment.result_at.label("result_at"),
+        func.lead(CaseAssignment.assigned_at).over(
+            partition_by=CaseAssignment.case_id, order_by=CaseAssignment.id).label("ended_at"),
+    ]
+    if numbered == Grouping.UNIT:
+        columns.append(func.row_number().over(
+            partition_by=(CaseAssignment.case_id, CaseAssignment.unit_id),
+            order_by=CaseAssignment.id.desc()).label("nth"))
+    elif numbered == Grouping.KIND:
+        # A case moved between two township centres counts once for the kind.
+        columns += [Unit.kind.label("kind"), func.row_number().over(
+            partition_by=(CaseAssignment.case_id, Unit.kind),
+            order_by=CaseAssignment.id.desc()).label("nth_of_kind")]
+    query = select(*columns).join(Case, Case.id == CaseAssignment.case_id).where(in_period)
+    if numbered == Grouping.KIND:
+        query = query.join(Unit, Unit.id == CaseAssignment.unit_id)
+    if days is not None:
+        query = days.join(query.add_columns(days.per_case.label("working_days")))
+    return query.subquery("spans")
+
+
+def _participation(spans, now: datetime):
+    """Return (due, on time) predicates over an assignment span joined to its case."""
+    # A result returned for redo is not in: the current assignment of a TRANSFERRED case
+    # is waiting for a (new) result.
+    awaiting = and_(spans.c.ended_at.is_(None), Case.status == CaseStatus.TRANSFERRED)
+    result_in = and_(spans.c.result_at.is_not(None), ~awaiting)
+    deadline_passed = or_(
+        and_(spans.c.ended_at.is_(None), spans.c.due_at < now),
+        and_(spans.c.ended_at.is_not(None), spans.c.due_at < spans.c.ended_at))
+    due = or_(result_in, deadline_passed)
+    on_time = and_(result_in, spans.c.due_at.is_not(None), spans.c.result_at <= spans.c.due_at)
+    return due, on_time
+
+
+# ---------------------------------------------------------------- counting
+def compute_rates(session: Session, period: Period, *, now: datetime,
+                  calendar: WorkingCalendar, tz: str = BUREAU_TIMEZONE,
+                  grouping: Grouping = Grouping.NONE, unit: Unit | None = None) -> RatesReport:
+    """Count the rates for cases received in a period, overall and grouped.
+
+    Args:
+        now: the report's moment (a deadline past `now` with no result counts as missed).
+        calendar: working days, for the average time to an answer.
+        grouping: rows per unit (every unit, those without cases too) or per kind.
+        unit: only this unit's row (implies grouping per unit).
+    """
+    start, end = period.bounds(tz)
+    in_period = and_(Case.created_at >= start, Case.created_at < end)
+    report = RatesReport(period, _total_figures(session, in_period, now, tz,
+                                                _ordinals_for(session, calendar, period, now, tz)),
+                         grouping=Grouping.UNIT if unit else grouping)
+    if report.grouping != Grouping.NONE:
+        report.rows = compute_rows(session, period, report.grouping, now=now, calendar=calendar,
+                                   tz=tz, unit=unit)
+    return report
+
+
+def compute_rows(session: Session, period: Period, grouping: Grouping, *, now: datetime,
+                 calendar: WorkingCalendar, tz: str = BUREAU_TIMEZONE,
+                 unit: Unit | None = None) -> list[ReportRow]:
+    """Count only the rows of a report: per unit (every unit, or `unit`) or per kind."""
+    start, end = period.bounds(tz)
+    in_period = and_(Case.created_at >= start, Case.created_at < end)
+    ordinals = _ordinals_for(session, calendar, period, now, tz)
+    if grouping == Grouping.UNIT:
+        units = [unit] if unit else list(session.scalars(
+            select(Unit).order_by(Unit.kind, Unit.name)))
+        rows = [ReportRow(Figures(), unit=u.name, unit_id=u.id, kind=u.kind) for u in units]
+        _fill_rows(session, in_period, now, tz, ordinals, Grouping.UNIT,
+                   {row.unit_id: row.figures for row in rows},
+                   unit_filter=unit.id if unit else None)
+        _fill_returns(session, in_period, {row.unit_id: row for row in rows})
+        _fill_criticisms(session, start, end, {row.unit_id: row for row in rows})
+        return rows
+    if grouping == Grouping.KIND:
+        rows = [ReportRow(Figures(), kind=kind) for kind in UnitKind]
+        _fill_rows(session, in_period, now, tz, ordinals, Grouping.KIND,
+                   {row.kind: row.figures for row in rows})
+        return rows
+    return []
+
+
+def _ordinals_for(session, calendar, period: Period, now: datetime, tz: str):
+    # Answers come after receipt and by `now`; a day beyond both is not needed.
+    last = max(period.end, now.astimezone(ZoneInfo(tz)).date()) + timedelta(days=1)
+    return _day_ordinals(session, calendar, period.start, last)
+
+
+def _case_counts():
+    return [func.count(Case.id).label("received")] + [
+        _count(predicate()).label(name) for name, predicate in CASE_PREDICATES.items()]
+
+
+class _DaySums:
+    """Working days from receipt to answer, per case, as SQL.
+
+    `ordinals` numbers each day by the working days before it, so the working days between
+    two days are a subtraction the database can sum.
+    """
+
+    def __init__(self, session, tz, ordinals):
+        self.received_n = ordinals.alias("received_n")
+        self.answered_n = ordinals.alias("answered_n")
+        self.received = _local_day(session, Case.created_at, tz)
+        self.answered = _local_day(session, Case.answered_at, tz)
+        self.per_case = when((_completed(), self.answered_n.c.n - self.received_n.c.n), else_=0)
+
+    def join(self, query):
+        # Every received day is in the table (the period's own days); an answer may be missing.
+        return (query.join(self.received_n, self.received_n.c.day == self.received)
+                .outerjoin(self.answered_n, self.answered_n.c.day == self.answered))
+
+
+def _total_figures(session, in_period, now, tz, ordinals) -> Figures:
+    days = _DaySums(session, tz, ordinals)
+    working_days = func.coalesce(func.sum(days.per_case), 0).label("working_days_total")
+    found = session.execute(days.join(select(*_case_counts(), working_days).select_from(Case))
+                            .where(in_period)).one()
+    total = Figures(**{k: int(v or 0) for k, v in found._asdict().items()})
+    spans = _assignment_spans(in_period)
+    due, on_time = _participation(spans, now)
+    found = session.execute(
+        select(_count(due).label("transferred_due"), _count(and_(due, on_time)).label("on_time"))
+        .select_from(spans).join(Case, Case.id == spans.c.case_id)
+        .where(spans.c.ended_at.is_(None))).one()
+    total.transferred_due, total.on_time = int(found.transferred_due), int(found.on_time)
+    return total
+
+
+def _fill_rows(session, in_period, now, tz, ordinals, grouping, by_key, unit_filter=None):
+    # Each (case, unit) once: the latest assignment of the case to the unit.
+    spans = _assignment_spans(in_period, _DaySums(session, tz, ordinals), numbered=grouping)
+    due, on_time = _participation(spans, now)
+    by_unit = grouping == Grouping.UNIT
+    key = spans.c.unit_id if by_unit else spans.c.kind
+    query = (select(key.label("key"), *_case_counts(), _count(due).label("transferred_due"),
+                    _count(and_(due, on_time)).label("on_time"),
+                    func.coalesce(func.sum(spans.c.working_days), 0).label("working_days_total"))
+             .select_from(spans).join(Case, Case.id == spans.c.case_id))
+    query = query.where((spans.c.nth if by_unit else spans.c.nth_of_kind) == 1).group_by(key)
+    if unit_filter is not None:
+        query = query.where(spans.c.unit_id == unit_filter)
+    for found in session.execute(query):
+        figures = by_key.get(_key(found.key))
+        if figures is not None:
+            for name, value in found._asdict().items():
+                if name != "key":
+                    setattr(figures, name, int(value or 0))
+
+
+def _fill_returns(session, in_period, by_unit: dict) -> None:
+    # The streak is per assignment; the unit's line shows its longest and sums the redos.
+    query = (select(CaseAssignment.unit_id, func.max(CaseAssignment.returns),
+                    func.sum(CaseAssignment.dissatisfied_redos))
+             .join(Case, Case.id == CaseAssignment.case_id).where(in_period)
+             .group_by(CaseAssignment.unit_id))
+    for unit_id, streak, dissatisfied in session.execute(query):
+        row = by_unit.get(unit_id)
+        if row is not None:
+            row.returns_in_row, row.dissatisfied_redos = int(streak or 0), int(dissatisfied or 0)
+
+
+def _fill_criticisms(session, start, end, by_unit: dict) -> None:
+    # Criticisms confirmed in the period, whatever the period of their cases.
+    query = (select(Censure.unit_id, func.count(Censure.id))
+             .where(Censure.kind == CensureKind.CRITICISM,
+                    Censure.status == CensureStatus.CONFIRMED, Censure.unit_id.is_not(None),
+                    Censure.decided_at >= start, Censure.decided_at < end)
+             .group_by(Censure.unit_id))
+    for unit_id, count in session.execute(query):
+        row = by_unit.get(unit_id)
+        if row is not None:
+            row.criticisms = int(count)
+
+
+def _day_ordinals(session, calendar: WorkingCalendar, first: date, last: date):
+    """A table of each day from `first` to `last` and the working days in (first, day]."""
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    rows, count, day = [], 0, first
+    while day <= last:
+        if day > first and calendar.is_working_day(day):
+            count += 1
+        # Only dates and integers we made go into this text, so it is written as literals:
+        # a VALUES list of bound parameters costs SQLAlchemy ~0.1 s to compile per query.
+        rows.append(f"(DATE '{day.isoformat()}', {count})" if is_pg
+                    else f"('{day.isoformat()}', {count})")
+        day += timedelta(days=1)
+    # VALUES columns are column1, column2 on both databases.
+    return (text(f"SELECT column1 AS day, column2 AS n FROM (VALUES {', '.join(rows)}) AS v")
+            .columns(column("day", Date if is_pg else String), column("n", Integer))
+            .cte("workday_ordinals"))
+
+
+def _key(value):
+    # SQLite returns the kind column as the enum already; a raw string comes back elsewhere.
+    if isinstance(value, str) and not isinstance(value, UnitKind):
+        try:
+            return UnitKind(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _local_day(session: Session, column, tz: str):
+    """A SQL expression for a UTC timestamp's day in the bureau's time zone."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone(tz, column), Date)
+    # SQLite keeps naive UTC text. The bureau's zone (China) has had no daylight saving since
+    # 1991, so one fixed offset is exact; a zone with DST would be off by an hour at its edges.
+    offset = datetime.now(ZoneInfo(tz)).utcoffset() or timedelta()
+    minutes = int(offset.total_seconds() // 60)
+    return func.date(column, f"{minutes:+d} minutes")
+
+
+# ---------------------------------------------------------------- trend and drill-down
+def compute_trend(session: Session, last_month: date, *, now: datetime,
+                  calendar: WorkingCalendar, tz: str = BUREAU_TIMEZONE,
+                  months: int = TREND_MONTHS) -> list[tuple[Period, Figures]]:
+    """Return the overall figures for each of the `months` months ending with `last_month`.
+
+    Two GROUP BY queries over the whole span, by the local month a case was received.
+    """
+    index = last_month.year * 12 + last_month.month - 1
+    periods = [month_period(*_year_month(index - back)) for back in range(months - 1, -1, -1)]
+    span = Period(periods[0].start, periods[-1].end)
+    start, end = span.bounds(tz)
+    in_span = and_(Case.created_at >= start, Case.created_at < end)
+    month = _local_month(session, Case.created_at, tz)
+    days = _DaySums(session, tz, _ordinals_for(session, calendar, span, now, tz))
+    by_month = {p.start.strftime("%Y-%m"): Figures() for p in periods}
+    working_days = func.coalesce(func.sum(days.per_case), 0).label("working_days_total")
+    query = days.join(select(month.label("month"), *_case_counts(), working_days)
+                      .select_from(Case)).where(in_span).group_by(month)
+    for found in session.execute(query):
+        figures = by_month.get(found.month)
+        if figures is not None:
+            for name, value in found._asdict().items():
+                if name != "month":
+                    setattr(figures, name, int(value or 0))
+    spans = _assignment_spans(in_span)
+    due, on_time = _participation(spans, now)
+    query = (select(month.label("month"), _count(due).label("transferred_due"),
+                    _count(and_(due, on_time)).label("on_time"))
+             .select_from(spans).join(Case, Case.id == spans.c.case_id)
+             .where(spans.c.ended_at.is_(None)).group_by(month))
+    for found in session.execute(query):
+        figures = by_month.get(found.month)
+        if figures is not None:
+            figures.transferred_due, figures.on_time = int(found.transferred_due), int(found.on_time)
+    return [(p, by_month[p.start.strftime("%Y-%m")]) for p in periods]
+
+
+def _year_month(index: int) -> tuple[int, int]:
+    year, month0 = divmod(index, 12)
+    return year, month0 + 1
+
+
+def _local_month(session: Session, column, tz: str):
+    """A SQL expression for a UTC timestamp's month ("2026-11") in the bureau's time zone."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone(tz, column), "YYYY-MM")
+    return func.substr(_local_day(session, column, tz), 1, 7)
+
+
+def list_report_cases(session: Session, period: Period, figure: str, *, now: datetime,
+                      tz: str = BUREAU_TIMEZONE, unit: Unit | None = None,
+                      kind: UnitKind | None = None, missed: bool = False,
+                      limit: int = 500) -> list[Case]:
+    """Return the cases behind one number of a report, oldest first.
+
+    Args:
+        figure: one of DRILL_FIGURES ("received", "completed", "on_time", ...).
+        unit, kind: the row the number sits in (None: the total).
+        missed: the complement within the denominator's cases, e.g. answered but not fed back.
+
+    Raises:
+        ValidationError: an unknown figure (code figure_unknown).
+    """
+    if figure not in DRILL_FIGURES:
+        raise ValidationError("no such figure", field="figure", code="figure_unknown")
+    start, end = period.bounds(tz)
+    query = select(Case).where(Case.created_at >= start, Case.created_at < end)
+    if unit is not None or kind is not None:
+        scope = select(CaseAssignment.case_id).join(Unit, Unit.id == CaseAssignment.unit_id)
+        scope = scope.where(CaseAssignment.unit_id == unit.id) if unit is not None else \
+            scope.where(Unit.kind == kind)
+        query = query.where(Case.id.in_(scope))
+    if figure in ("transferred_due", "on_time"):
+        numbered = Grouping.UNIT if unit is not None else \
+            Grouping.KIND if kind is not None else Grouping.NONE
+        spans = _assignment_spans(and_(Case.created_at >= start, Case.created_at < end),
+                                  numbered=numbered)
+        due, on_time = _participation(spans, now)
+        chosen = select(spans.c.case_id).select_from(spans).join(Case, Case.id == spans.c.case_id)
+        if unit is None and kind is None:
+            chosen = chosen.where(spans.c.ended_at.is_(None))
+        else:
+            chosen = chosen.where(
+                and_(spans.c.nth == 1, spans.c.unit_id == unit.id) if unit is not None
+                else and_(spans.c.nth_of_kind == 1, spans.c.kind == kind))
+        wanted = due if figure == "transferred_due" else and_(due, on_time)
+        if missed and figure == "on_time":
+            wanted = and_(due, ~on_time)
+        query = query.where(Case.id.in_(chosen.where(wanted)))
+    elif figure != "received":
+        predicate = CASE_PREDICATES[figure]()
+        if missed:
+            denominator = next(d for n, d in RATES.values() if n == figure)
+            base = CASE_PREDICATES.get(denominator)
+            predicate = and_(base(), ~predicate) if base else ~predicate
+        query = query.where(predicate)
+    return list(session.scalars(query.order_by(Case.created_at, Case.id).limit(limit)))
+
+
+PRESETS = ("month", "quarter", "year", "custom")
+
+
+def resolve_period(preset: str, value: str, start: str, end: str, today: date) -> Period:
+    """Read the period picker: a month "2026-11", a quarter "2026-Q4", a year "2026", or from/to.
+
+    Without a value, the preset means the one containing `today`.
+
+    Raises:
+        ValidationError: an unknown preset or a value that does not read (code period_invalid),
+            or a bad custom period (see parse_period).
+    """
+    value = (value or "").strip()
+    try:
+        if preset == "custom" or (start and end and not value):
+            return parse_period(start, end)
+        if preset == "month":
+            year, month = (int(p) for p in value.split("-")) if value else (today.year,
+                                                                               today.month)
+            return month_period(year, month)
+        if preset == "quarter":
+            if value:
+                year_text, quarter_text = value.upper().split("-Q")
+                year, quarter = int(year_text), int(quarter_text)
+            else:
+                year, quarter = today.year, (today.month - 1) // 3 + 1
+            if not 1 <= quarter <= 4:
+                raise ValueError(value)
+            return quarter_period(year, quarter)
+        if preset == "year":
+            return year_period(int(value) if value else today.year)
+    except ValueError:
+        raise ValidationError("choose a month, quarter or year", field="period",
+                              code="period_invalid") from None
+    raise ValidationError("choose a month, quarter or year", field="period",
+                          code="period_invalid")

@@ -1,0 +1,1 @@
+"""What every action passes: permissions, status changes, criticism and accountability."""

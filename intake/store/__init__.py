@@ -1,0 +1,1 @@
+"""Where the data lives: engine, models, audit log, settings, write lock, spreadsheets."""

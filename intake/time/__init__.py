@@ -1,0 +1,1 @@
+"""The bureau's time: the working calendar, deadlines and duty hours."""
