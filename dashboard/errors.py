@@ -60,7 +60,6 @@ ERROR_MESSAGES = {
     "ground_invalid": _l("Choose one of this register's grounds."),
     "cases_invalid": _l("List the cases by their numbers."),
     "case_unknown": _l("There is no case with that number."),
-    "too_long": _l("This field is too long."),
     # The case API
     "auth_required": _l("Sign in, or send an API token as Authorization: Bearer TOKEN."),
     "auth_invalid": _l("The API token is unknown, revoked, or belongs to a disabled account."),

@@ -23,6 +23,7 @@ from datetime import datetime
 from intake.cases.handling import CONTENT_MAX_CHARS, SUMMARY_MAX_CHARS
 from intake.exceptions import ValidationError
 from intake.store.models import Case, Censure, UnitResult
+from intake.store.text import TEXT_PATTERN, check_characters, check_length
 
 MAX_ID = 2**31 - 1  # INTEGER on PostgreSQL; SQLite overflows past 2**63 (an OverflowError)
 EARLIEST_YEAR = 2000  # no case of this service's register is older
@@ -59,15 +60,6 @@ TEXT_LIMITS: dict[str, int] = {
     "channel": 40, "importance": 40, "to": 40, "method": 40, "rating": 40, "ground": 40,
 }
 
-# C0 controls but tab, line feed and carriage return; DEL and the C1 controls; and the bidi
-# marks, embeddings, overrides and isolates. Written with \\u escapes that Python's re,
-# ECMA-262 (JSON Schema's `pattern`) and Rust's regex all read alike.
-FORBIDDEN_CHARACTERS = ("\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u061c"
-                        "\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069")
-TEXT_PATTERN = f"^[^{FORBIDDEN_CHARACTERS}]*$"
-# Lone surrogates too (JSON can spell them, no database stores them); left out of the
-# published pattern only because no regex engine but Python's can name them.
-_FORBIDDEN = re.compile(f"[{FORBIDDEN_CHARACTERS}\\ud800-\\udfff]")
 # Ids people choose from a list, with the code the domain gives one that is not in the list.
 ID_CODES: dict[str, str] = {"liaison_id": "liaison_unknown", "leader_id": "leader_required",
                             "unit_id": "unit_unknown"}
@@ -84,14 +76,7 @@ def check_text(field: str, value: str) -> str:
     Raises:
         ValidationError: "too_long" or "invalid_characters", naming `field`.
     """
-    limit = TEXT_LIMITS.get(field)
-    if limit is not None and len(value) > limit:
-        raise ValidationError(f"{field} is longer than {limit} characters", field=field,
-                              code="too_long")
-    if _FORBIDDEN.search(value):
-        raise ValidationError(f"{field} holds a control or bidi character", field=field,
-                              code="invalid_characters")
-    return value
+    return check_characters(field, check_length(field, value, TEXT_LIMITS.get(field)))
 
 
 def check_fields(values: Mapping) -> None:

@@ -19,6 +19,7 @@ from intake.store.audit import Actor, record_event
 from intake.store.database import LIKE_ESCAPE, contains_pattern
 from intake.exceptions import Forbidden, NotFound, ValidationError
 from intake.store.models import Leader, Liaison, Unit, User
+from intake.store.text import check_row_text
 from intake.directory.phones import to_e164, to_valid_e164
 from intake.statuses import Role, UnitKind
 
@@ -95,6 +96,7 @@ def add_unit(session: Session, name: str, kind: UnitKind, actor: Actor, phone: s
         raise ValidationError(f"a unit named {name!r} already exists", field="name",
                               code="unit_name_taken")
     unit = Unit(name=name, kind=kind, phone=_optional_phone(phone) or None)
+    check_row_text(Unit, {"name": unit.name})
     session.add(unit)
     session.flush()
     record_event(session, actor, "unit.created", unit, after={"name": unit.name})
@@ -108,6 +110,7 @@ def add_leader(
     """Add a work-group member with their contact card."""
     leader = Leader(name=_require_name(name), phone=_require_phone(phone), title=title.strip(),
                     email=email.strip(), on_duty=on_duty)
+    check_row_text(Leader, {"name": leader.name, "title": leader.title, "email": leader.email})
     session.add(leader)
     session.flush()
     record_event(session, actor, "leader.created", leader, after={"name": leader.name})
@@ -124,6 +127,7 @@ def add_liaison(
     _refuse_taken_liaison_phone(session, e164)
     liaison = Liaison(name=name, phone=e164, leader=leader, work_unit=work_unit,
                       address=address)
+    check_row_text(Liaison, {"name": name, "work_unit": work_unit, "address": address})
     session.add(liaison)
     session.flush()
     record_event(session, actor, "liaison.created", liaison,
@@ -156,6 +160,7 @@ def create_user(
     if role == Role.UNIT and unit_id is None:
         raise ValidationError("a unit account needs a unit", field="unit_id",
                               code="unit_account_needs_unit")
+    check_row_text(User, {"username": username.strip(), "name": name, "phone": phone or ""})
     user = User(username=username.strip(), role=role, name=name, phone=phone,
                 password_hash=hash_password(password), leader_id=leader_id, unit_id=unit_id)
     session.add(user)
@@ -465,6 +470,7 @@ def _known(changes: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any
 
 
 def _apply(session: Session, record, clean: dict[str, Any], actor: Actor, action: str):
+    check_row_text(type(record), clean)
     before = {k: getattr(record, k) for k, v in clean.items() if getattr(record, k) != v}
     if not before:
         return record

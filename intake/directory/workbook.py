@@ -32,6 +32,7 @@ from intake.directory import roster as directory
 from intake.store.audit import Actor, insert_events
 # The import checks a name exactly as a one-at-a-time edit does.
 from intake.directory.roster import _require_name as require_name
+from intake.store.text import check_row_text
 from intake.exceptions import ImportRejected, NotFound, ValidationError
 from intake.store.models import Leader, Liaison, Unit
 from intake.directory.phones import to_valid_e164
@@ -198,8 +199,14 @@ def _read_sheets(book) -> dict[str, list[tuple[int, dict]]]:
                     problems.append(Problem(name, number, None, "too_many_rows",
                                             f"more than {MAX_ROWS} rows"))
                     break
-                parsed.append((number, {key: _text(values[i] if i < len(values) else None)
-                                        for key, i in positions.items()}))
+                row = {key: _text(values[i] if i < len(values) else None)
+                       for key, i in positions.items()}
+                try:
+                    check_row_text(_COLUMNS[name][0], row)
+                except ValidationError as exc:
+                    problems.append(_row_problem(name, number, exc))
+                    continue
+                parsed.append((number, row))
         except ValidationError as exc:  # past the cap of rows read, blank ones included
             raise ImportRejected([Problem(name, None, None, exc.code, str(exc))]) from None
         result[name] = parsed
