@@ -33,7 +33,7 @@ from intake.store.audit import Actor, insert_events
 # The import checks a name exactly as a one-at-a-time edit does.
 from intake.directory.roster import _require_name as require_name
 from intake.store.text import check_row_text
-from intake.exceptions import ImportRejected, NotFound, ValidationError
+from intake.exceptions import NotFound, RejectedRow, RowsRejected, ValidationError
 from intake.store.models import Leader, Liaison, Unit
 from intake.directory.phones import to_valid_e164
 from intake.store.spreadsheets import open_workbook, read_capped, sheet_rows, write_rows
@@ -57,26 +57,6 @@ MAX_ROWS = 5000
 # Rows read from a sheet, blank ones included, before the file is refused: room for blank
 # lines between MAX_ROWS filled ones, and a bound on a sheet of millions of empty rows.
 MAX_ROWS_READ = 2 * MAX_ROWS
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One reason an import was refused."""
-
-    sheet: str
-    row: int | None  # the spreadsheet's row number (header = 1); None for the sheet itself
-    column: str | None
-    code: str
-    message: str
-
-    @property
-    def where(self) -> str:
-        """Name the sheet, row and column, as far as they are known."""
-        return self.sheet + (f" row {self.row}" if self.row else "") + (
-            f" column {self.column}" if self.column else "")
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
 
 
 @dataclass
@@ -138,9 +118,9 @@ def import_directory(session: Session, source: IO[bytes] | bytes, actor: Actor,
     written and the session is rolled back.
 
     Raises:
-        ImportRejected: with .problems naming every wrong sheet, missing column and bad row,
-            or the file itself: too large (workbook_too_large), too long (too_many_rows) or
-            not a workbook (file_unreadable).
+        RowsRejected: code import_rejected, with .rows naming every wrong sheet, missing column
+            and bad row, or the file itself: too large (workbook_too_large), too long
+            (too_many_rows) or not a workbook (file_unreadable).
     """
     rows_by_sheet = _read_workbook(source)
     phones = _PhoneBook()
@@ -149,25 +129,30 @@ def import_directory(session: Session, source: IO[bytes] | bytes, actor: Actor,
     if plan.problems or dry_run:
         session.rollback()
         if plan.problems:
-            raise ImportRejected(plan.problems)
+            raise _rejected(plan.problems)
         return plan.report
     with write_transaction(session):
         if lock_version(session) != token:
             # Someone changed the directory since the check: check again, under the lock.
             plan = _plan(session, rows_by_sheet, phones, dry_run)
             if plan.problems:
-                raise ImportRejected(plan.problems)
+                raise _rejected(plan.problems)
         _write(session, plan, actor)
     # The bulk statements bypassed the session's objects; read them afresh.
     session.expire_all()
     return plan.report
 
 
+def _rejected(problems: list[RejectedRow]) -> RowsRejected:
+    return RowsRejected(problems, f"{len(problems)} problem(s) in the file; nothing was imported",
+                        field="file", code="import_rejected")
+
+
 def _read_workbook(source: IO[bytes] | bytes) -> dict[str, list[tuple[int, dict]]]:
     try:
         book = open_workbook(read_capped(source))
     except ValidationError as exc:
-        raise ImportRejected([Problem("(file)", None, None, exc.code, str(exc))]) from None
+        raise _rejected([RejectedRow("(file)", None, None, exc.code, str(exc))]) from None
     try:
         return _read_sheets(book)
     finally:
@@ -175,16 +160,16 @@ def _read_workbook(source: IO[bytes] | bytes) -> dict[str, list[tuple[int, dict]
 
 
 def _read_sheets(book) -> dict[str, list[tuple[int, dict]]]:
-    problems: list[Problem] = []
+    problems: list[RejectedRow] = []
     for name in book.sheetnames:
         if name not in SHEETS:
-            problems.append(Problem(name, None, None, "sheet_unknown",
+            problems.append(RejectedRow(name, None, None, "sheet_unknown",
                                     f"unknown sheet; expected {', '.join(SHEETS)}"))
     for name in SHEETS:
         if name not in book.sheetnames:
-            problems.append(Problem(name, None, None, "sheet_missing", "the sheet is missing"))
+            problems.append(RejectedRow(name, None, None, "sheet_missing", "the sheet is missing"))
     if problems:
-        raise ImportRejected(problems)
+        raise _rejected(problems)
     result = {}
     for name, columns in SHEETS.items():
         rows = sheet_rows(book[name], MAX_ROWS_READ)
@@ -196,7 +181,7 @@ def _read_sheets(book) -> dict[str, list[tuple[int, dict]]]:
                 if all(v is None or str(v).strip() == "" for v in values):
                     continue
                 if len(parsed) >= MAX_ROWS:
-                    problems.append(Problem(name, number, None, "too_many_rows",
+                    problems.append(RejectedRow(name, number, None, "too_many_rows",
                                             f"more than {MAX_ROWS} rows"))
                     break
                 row = {key: _text(values[i] if i < len(values) else None)
@@ -208,14 +193,14 @@ def _read_sheets(book) -> dict[str, list[tuple[int, dict]]]:
                     continue
                 parsed.append((number, row))
         except ValidationError as exc:  # past the cap of rows read, blank ones included
-            raise ImportRejected([Problem(name, None, None, exc.code, str(exc))]) from None
+            raise _rejected([RejectedRow(name, None, None, exc.code, str(exc))]) from None
         result[name] = parsed
     if problems:
-        raise ImportRejected(problems)
+        raise _rejected(problems)
     return result
 
 
-def _match_header(sheet: str, header: tuple, columns: tuple, problems: list[Problem]) -> dict:
+def _match_header(sheet: str, header: tuple, columns: tuple, problems: list[RejectedRow]) -> dict:
     names = {}
     for key, label in columns:
         for accepted in (key, label, f"{label} {key}"):
@@ -227,14 +212,16 @@ def _match_header(sheet: str, header: tuple, columns: tuple, problems: list[Prob
             continue
         key = names.get(text)
         if key is None:
-            problems.append(Problem(sheet, 1, text, "column_unknown", "unknown column"))
+            problems.append(RejectedRow(sheet, 1, text, "column_unknown", "unknown column"))
         elif key in positions:
-            problems.append(Problem(sheet, 1, text, "column_repeated", "the column appears twice"))
+            problems.append(RejectedRow(sheet, 1, text, "column_repeated",
+                                        "the column appears twice"))
         else:
             positions[key] = index
     for key in REQUIRED[sheet]:
         if key not in positions:
-            problems.append(Problem(sheet, 1, key, "column_missing", "a required column is missing"))
+            problems.append(RejectedRow(sheet, 1, key, "column_missing",
+                                        "a required column is missing"))
     return positions
 
 
@@ -257,15 +244,15 @@ def _flag_value(row: dict, key: str, default: bool | None) -> bool | None:
     raise ValidationError(f"not yes or no: {row[key]!r}", field=key, code="flag_invalid")
 
 
-def _row_problem(sheet: str, number: int, exc: ValidationError | NotFound) -> Problem:
-    return Problem(sheet, number, getattr(exc, "field", None),
+def _row_problem(sheet: str, number: int, exc: ValidationError | NotFound) -> RejectedRow:
+    return RejectedRow(sheet, number, getattr(exc, "field", None),
                    getattr(exc, "code", None) or "invalid", str(exc))
 
 
 def _check_duplicate(sheet: str, number: int, key: str, seen: dict, column: str,
-                     problems: list[Problem]) -> bool:
+                     problems: list[RejectedRow]) -> bool:
     if key in seen:
-        problems.append(Problem(sheet, number, column, "row_repeated",
+        problems.append(RejectedRow(sheet, number, column, "row_repeated",
                                 f"the same {column} as row {seen[key]}"))
         return True
     seen[key] = number
@@ -324,7 +311,7 @@ class _Plan:
     records: dict[str, list[_Record]]
     added: dict[str, list[_Record]] = field(default_factory=lambda: {t: [] for t in SHEETS})
     events: list[_Event] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[RejectedRow] = field(default_factory=list)
 
     def add(self, table: str, values: dict) -> _Record:
         record = _Record(table, values)
