@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from io import BytesIO
-from typing import IO
+from typing import IO, Callable
 
 from openpyxl import Workbook
 from sqlalchemy import insert, select, update
@@ -246,17 +246,29 @@ def _flag_value(row: dict, key: str, default: bool | None) -> bool | None:
 
 def _row_problem(sheet: str, number: int, exc: ValidationError | NotFound) -> RejectedRow:
     return RejectedRow(sheet, number, getattr(exc, "field", None),
-                   getattr(exc, "code", None) or "invalid", str(exc))
+                       getattr(exc, "code", None) or "invalid", str(exc))
 
 
-def _check_duplicate(sheet: str, number: int, key: str, seen: dict, column: str,
-                     problems: list[RejectedRow]) -> bool:
-    if key in seen:
-        problems.append(RejectedRow(sheet, number, column, "row_repeated",
-                                f"the same {column} as row {seen[key]}"))
-        return True
-    seen[key] = number
-    return False
+def _plan_each_row(plan: _Plan, sheet: str, rows, column: str, key_of: Callable[[dict], str],
+                   plan_row: Callable[[int, dict, str], None]) -> None:
+    """Plan every row of a sheet whose key (the value in `column`) no earlier row has.
+
+    A repeated key, and whatever plan_row refuses, become that row's problem; the rows after it
+    are still checked, so that one refusal names every problem in the file.
+    """
+    seen: dict[str, int] = {}
+    for number, row in rows:
+        try:
+            key = key_of(row)
+            if key and key in seen:
+                plan.problems.append(RejectedRow(sheet, number, column, "row_repeated",
+                                                 f"the same {column} as row {seen[key]}"))
+                continue
+            if key:
+                seen[key] = number
+            plan_row(number, row, key)
+        except ValidationError as exc:
+            plan.problems.append(_row_problem(sheet, number, exc))
 
 
 class _PhoneBook:
@@ -401,53 +413,50 @@ class _LeaderIndex:
 
 def _plan_leaders(plan: _Plan, rows, phones: _PhoneBook, status: dict) -> dict[str, _Record]:
     by_phone = {r.values["phone"]: r for r in plan.records["leaders"]}
-    seen: dict[str, int] = {}
     imported: dict[str, _Record] = {}
-    for number, row in rows:
-        try:
-            phone = phones.require(row, "phone")
-            if _check_duplicate("leaders", number, phone, seen, "phone", plan.problems):
-                continue
-            changes = {"name": row.get("name", ""), "phone": phone}
-            for key in ("title", "email"):
-                if key in row:
-                    changes[key] = row[key]
-            for key in ("on_duty", "is_head"):
-                value = _flag_value(row, key, None)
-                if value is not None:
-                    changes[key] = value
-            active = _flag_value(row, "active", True)
-            leader = by_phone.get(phone)
-            if leader is None:
-                leader = plan.add("leaders", {
-                    "name": require_name(changes["name"]), "phone": phone,
-                    "title": changes.get("title", "").strip(),
-                    "email": changes.get("email", "").strip(),
-                    "on_duty": changes.get("on_duty", False), "is_head": False,
-                    "reports_to_id": None, "active": True})
-                plan.events.append(_Event("leader.created", leader,
-                                          after={"name": leader.values["name"]}))
-                if changes.get("is_head"):
-                    plan.apply(leader, {"is_head": True}, "leader.updated")
-                plan.report.created["leaders"] += 1
-                plan.set_active(leader, active)
-                status[number] = "created"
-            else:
-                clean = {}
-                for key, value in changes.items():
-                    if key == "name":
-                        clean[key] = require_name(value)
-                    elif key in ("title", "email"):
-                        clean[key] = (value or "").strip()
-                    else:
-                        clean[key] = value
-                changed = plan.apply(leader, clean, "leader.updated")
-                changed = plan.set_active(leader, active) or changed
-                plan.count("leaders", changed)
-                status[number] = "updated" if changed else "unchanged"
-            imported[phone] = leader
-        except ValidationError as exc:
-            plan.problems.append(_row_problem("leaders", number, exc))
+
+    def plan_row(number: int, row: dict, phone: str) -> None:
+        changes = {"name": row.get("name", ""), "phone": phone}
+        for key in ("title", "email"):
+            if key in row:
+                changes[key] = row[key]
+        for key in ("on_duty", "is_head"):
+            value = _flag_value(row, key, None)
+            if value is not None:
+                changes[key] = value
+        active = _flag_value(row, "active", True)
+        leader = by_phone.get(phone)
+        if leader is None:
+            leader = plan.add("leaders", {
+                "name": require_name(changes["name"]), "phone": phone,
+                "title": changes.get("title", "").strip(),
+                "email": changes.get("email", "").strip(),
+                "on_duty": changes.get("on_duty", False), "is_head": False,
+                "reports_to_id": None, "active": True})
+            plan.events.append(_Event("leader.created", leader,
+                                      after={"name": leader.values["name"]}))
+            if changes.get("is_head"):
+                plan.apply(leader, {"is_head": True}, "leader.updated")
+            plan.report.created["leaders"] += 1
+            plan.set_active(leader, active)
+            status[number] = "created"
+        else:
+            clean = {}
+            for key, value in changes.items():
+                if key == "name":
+                    clean[key] = require_name(value)
+                elif key in ("title", "email"):
+                    clean[key] = (value or "").strip()
+                else:
+                    clean[key] = value
+            changed = plan.apply(leader, clean, "leader.updated")
+            changed = plan.set_active(leader, active) or changed
+            plan.count("leaders", changed)
+            status[number] = "updated" if changed else "unchanged"
+        imported[phone] = leader
+
+    _plan_each_row(plan, "leaders", rows, "phone", lambda row: phones.require(row, "phone"),
+                   plan_row)
     return imported
 
 
@@ -486,41 +495,38 @@ def _check_no_cycle(leader: _Record, superior: _Record) -> None:
 
 def _plan_liaisons(plan: _Plan, rows, phones: _PhoneBook, leaders: _LeaderIndex) -> None:
     by_phone = {r.values["phone"]: r for r in plan.records["liaisons"]}
-    seen: dict[str, int] = {}
-    for number, row in rows:
-        try:
-            phone = phones.require(row, "phone")
-            if _check_duplicate("liaisons", number, phone, seen, "phone", plan.problems):
-                continue
-            leader = leaders.find(row, "leader_phone", phones) if row.get("leader_phone") \
-                else None
-            active = _flag_value(row, "active", True)
-            changes = {"name": row.get("name", ""), "phone": phone}
-            for key in ("work_unit", "address"):
-                if key in row:
-                    changes[key] = row[key]
-            liaison = by_phone.get(phone)
-            if liaison is None:
-                liaison = plan.add("liaisons", {
-                    "name": require_name(changes["name"]), "phone": phone,
-                    "work_unit": changes.get("work_unit", ""),
-                    "address": changes.get("address", ""), "leader_id": leader,
-                    "active": True})
-                plan.events.append(_Event("liaison.created", liaison, after={
-                    "name": liaison.values["name"], "leader_id": leader}))
-                plan.set_active(liaison, active)
-                plan.report.created["liaisons"] += 1
-            else:
-                clean = {key: require_name(value) if key == "name" else
-                         value if key == "phone" else (value or "").strip()
-                         for key, value in changes.items()}
-                changed = plan.apply(liaison, clean, "liaison.updated")
-                if "leader_phone" in row:
-                    changed = _plan_reassign(plan, liaison, leader) or changed
-                changed = plan.set_active(liaison, active) or changed
-                plan.count("liaisons", changed)
-        except ValidationError as exc:
-            plan.problems.append(_row_problem("liaisons", number, exc))
+
+    def plan_row(number: int, row: dict, phone: str) -> None:
+        leader = leaders.find(row, "leader_phone", phones) if row.get("leader_phone") \
+            else None
+        active = _flag_value(row, "active", True)
+        changes = {"name": row.get("name", ""), "phone": phone}
+        for key in ("work_unit", "address"):
+            if key in row:
+                changes[key] = row[key]
+        liaison = by_phone.get(phone)
+        if liaison is None:
+            liaison = plan.add("liaisons", {
+                "name": require_name(changes["name"]), "phone": phone,
+                "work_unit": changes.get("work_unit", ""),
+                "address": changes.get("address", ""), "leader_id": leader,
+                "active": True})
+            plan.events.append(_Event("liaison.created", liaison, after={
+                "name": liaison.values["name"], "leader_id": leader}))
+            plan.set_active(liaison, active)
+            plan.report.created["liaisons"] += 1
+        else:
+            clean = {key: require_name(value) if key == "name" else
+                     value if key == "phone" else (value or "").strip()
+                     for key, value in changes.items()}
+            changed = plan.apply(liaison, clean, "liaison.updated")
+            if "leader_phone" in row:
+                changed = _plan_reassign(plan, liaison, leader) or changed
+            changed = plan.set_active(liaison, active) or changed
+            plan.count("liaisons", changed)
+
+    _plan_each_row(plan, "liaisons", rows, "phone", lambda row: phones.require(row, "phone"),
+                   plan_row)
 
 
 def _plan_reassign(plan: _Plan, liaison: _Record, leader: _Record | None) -> bool:
@@ -540,37 +546,33 @@ def _plan_reassign(plan: _Plan, liaison: _Record, leader: _Record | None) -> boo
 
 def _plan_units(plan: _Plan, rows, phones: _PhoneBook) -> None:
     by_name = {u.values["name"]: u for u in plan.records["units"]}
-    seen: dict[str, int] = {}
-    for number, row in rows:
+
+    def plan_row(number: int, row: dict, name: str) -> None:
         try:
-            name = row.get("name", "")
-            if name and _check_duplicate("units", number, name, seen, "name", plan.problems):
-                continue
-            try:
-                kind = UnitKind(row.get("kind", ""))
-            except ValueError:
-                raise ValidationError(
-                    f"kind must be {' or '.join(k.value for k in UnitKind)}: "
-                    f"{row.get('kind')!r}", field="kind", code="kind_unknown") from None
-            active = _flag_value(row, "active", True)
-            unit = by_name.get(name)
-            if unit is None:
-                unit = plan.add("units", {"name": require_name(name), "kind": kind,
-                                          "phone": phones.optional(row.get("phone", "")),
-                                          "active": True})
-                plan.events.append(_Event("unit.created", unit,
-                                          after={"name": unit.values["name"]}))
-                plan.set_active(unit, active)
-                plan.report.created["units"] += 1
-            else:
-                clean = {"kind": kind}
-                if "phone" in row:
-                    clean["phone"] = phones.optional(row["phone"])
-                changed = plan.apply(unit, clean, "unit.updated")
-                changed = plan.set_active(unit, active) or changed
-                plan.count("units", changed)
-        except ValidationError as exc:
-            plan.problems.append(_row_problem("units", number, exc))
+            kind = UnitKind(row.get("kind", ""))
+        except ValueError:
+            raise ValidationError(
+                f"kind must be {' or '.join(k.value for k in UnitKind)}: "
+                f"{row.get('kind')!r}", field="kind", code="kind_unknown") from None
+        active = _flag_value(row, "active", True)
+        unit = by_name.get(name)
+        if unit is None:
+            unit = plan.add("units", {"name": require_name(name), "kind": kind,
+                                      "phone": phones.optional(row.get("phone", "")),
+                                      "active": True})
+            plan.events.append(_Event("unit.created", unit,
+                                      after={"name": unit.values["name"]}))
+            plan.set_active(unit, active)
+            plan.report.created["units"] += 1
+        else:
+            clean = {"kind": kind}
+            if "phone" in row:
+                clean["phone"] = phones.optional(row["phone"])
+            changed = plan.apply(unit, clean, "unit.updated")
+            changed = plan.set_active(unit, active) or changed
+            plan.count("units", changed)
+
+    _plan_each_row(plan, "units", rows, "name", lambda row: row.get("name", ""), plan_row)
 
 
 # ---------------------------------------------------------------- the write: one short transaction
