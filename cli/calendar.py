@@ -37,7 +37,7 @@ def _run(work):
         with session_scope(get_runtime().session_factory) as session:
             return work(session)
     except RowsRejected as exc:
-        lines = [f"row {line}: {message}" if line else message for line, _f, message in exc.rows]
+        lines = [str(row) for row in exc.rows]
         raise click.ClickException("nothing imported:\n  " + "\n  ".join(lines)) from exc
     except DutylineError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -20,7 +20,7 @@ import click
 
 from intake.store.audit import CLI
 from intake.store.database import session_scope
-from intake.exceptions import DutylineError, ImportRejected, ValidationError
+from intake.exceptions import DutylineError, RowsRejected, ValidationError
 from intake.store.runtime import get_runtime
 
 
@@ -76,12 +76,12 @@ def directory_import(path: Path, dry_run: bool, as_json: bool) -> None:
         # The import reads at most its size limit from the file (workbook_too_large).
         with path.open("rb") as source, session_scope(get_runtime().session_factory) as session:
             report = import_directory(session, source, CLI, dry_run=dry_run)
-    except ImportRejected as exc:
+    except RowsRejected as exc:
         if as_json:
             _echo_json({"error": {"code": exc.code, "message": str(exc)},
-                        "problems": [vars(p) for p in exc.problems]})
+                        "problems": [vars(p) for p in exc.rows]})
         else:
-            for problem in exc.problems:
+            for problem in exc.rows:
                 click.echo(str(problem), err=True)
         raise click.ClickException(str(exc)) from exc
     if as_json:

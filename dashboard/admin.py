@@ -15,7 +15,7 @@ from dashboard.errors import ERROR_MESSAGES, error_message
 from intake.directory import roster as directory
 from intake.store.audit import record_event
 from intake.directory.workbook import export_directory, import_directory
-from intake.exceptions import DutylineError, ImportRejected
+from intake.exceptions import DutylineError, RowsRejected
 from intake.store.models import User
 from intake.statuses import Role, UnitKind
 from web.services import get_db
@@ -169,10 +169,10 @@ def import_workbook():
     try:
         # The import reads at most its size limit from the upload (workbook_too_large).
         report = import_directory(db, upload.stream, actor(), dry_run=dry_run)
-    except ImportRejected as exc:
+    except RowsRejected as exc:
         flash(_("Nothing was imported: %(count)s problem(s) in the file.",
-                count=len(exc.problems)), "error")
-        for problem in exc.problems[:50]:
+                count=len(exc.rows)), "error")
+        for problem in exc.rows[:50]:
             flash(_problem_text(problem), "error")
         return redirect(url_for("admin.directory_page"))
     if not dry_run:

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from dashboard.auth import actor, current_user, login_required
 from dashboard.errors import ERROR_MESSAGES
 from intake.time import calendar as holidays
-from intake.exceptions import DutylineError, RowsRejected
+from intake.exceptions import DutylineError, RejectedRow, RowsRejected
 from intake.store.models import utcnow
 from intake.statuses import Role
 from web.services import get_db, get_settings
@@ -136,15 +136,15 @@ def import_file():
     db = get_db()
     try:
         if upload is None or not upload.filename:
-            raise RowsRejected([(None, "file", "no file")])
+            raise RowsRejected([RejectedRow(None, None, None, "file", "no file")])
         count = holidays.import_calendar_entries(
             db, holidays.read_calendar_file(upload.filename, upload.stream), actor())
     except RowsRejected as exc:
         db.rollback()
         flash(_("Nothing was imported."), "error")
-        for line, field, message in exc.rows:
-            text = _message(field, message)
-            flash(_("Row %(line)s: %(problem)s", line=line, problem=text) if line else text,
+        for row in exc.rows:
+            text = _message(row.code, row.message)
+            flash(_("Row %(line)s: %(problem)s", line=row.row, problem=text) if row.row else text,
                   "error")
         return _back(request.form.get("year", type=int))
     db.commit()

@@ -8,13 +8,15 @@ one input field); the dashboard, the JSON API and SMS replies translate the code
      ├── NotFound                    not_found            does not exist, or the actor may not see it
      ├── Forbidden                   forbidden            the actor may see it but may not do that
      ├── ValidationError             (given per raise)    input that cannot be accepted; .field names it
-     │    ├── RowsRejected           rows_rejected        a file import with bad rows; .rows names every one
-     │    └── ImportRejected         import_rejected      a directory workbook with bad sheets, columns or rows; .problems
+     │    └── RowsRejected           rows_rejected        a file import refused, none saved; .rows names each
+     │                               import_rejected      the same, raised by the directory workbook
      └── ConfigurationError          configuration        a setting that makes the service unable to start
 
 The English message passed to the constructor is for logs; people see the text catalogued
 for the code (dashboard/errors.py).
 """
+
+from dataclasses import dataclass
 
 
 class DutylineError(Exception):
@@ -103,22 +105,37 @@ class ConfigurationError(DutylineError):
 
     code = "configuration"
 
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """One reason a file import was refused: where in the file, and what is wrong there."""
+
+    sheet: str | None  # the workbook's sheet; None for a one-sheet file (the calendar)
+    row: int | None  # the file's row number (header = 1); None for the file or sheet as a whole
+    column: str | None
+    code: str | None  # the key the pages translate the problem by
+    message: str
+
+    @property
+    def where(self) -> str:
+        """Name the sheet, row and column, as far as they are known."""
+        return " ".join(part for part in (self.sheet, self.row and f"row {self.row}",
+                                          self.column and f"column {self.column}") if part)
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
 class RowsRejected(ValidationError):
-    """Raised when an imported file has bad rows; .rows lists (line, field, message), none saved."""
+    """Raised when an imported file has bad rows, sheets or columns; .rows names each; none saved.
 
-    def __init__(self, rows: list[tuple[int | None, str | None, str]]):
-        super().__init__("; ".join(f"row {line}: {message}" if line else message
-                                   for line, _field, message in rows), field="rows", code="rows_rejected")
-        self.rows = rows
-
-
-class ImportRejected(ValidationError):
-    """Raised when a directory file has a wrong sheet, a missing column or bad rows; nothing is saved.
-
-    .problems lists every one, each naming its sheet, row and column.
+    The calendar import and the directory workbook both raise it; the message for logs joins
+    the rows unless the raiser gives a summary.
     """
 
-    def __init__(self, problems: list):
-        super().__init__(f"{len(problems)} problem(s) in the file; nothing was imported",
-                         field="file", code="import_rejected")
-        self.problems = problems
+    code = "rows_rejected"
+
+    def __init__(self, rows: list[RejectedRow], message: str | None = None, *,
+                 field: str = "rows", code: str | None = None):
+        super().__init__(message or "; ".join(str(row) for row in rows), field=field, code=code)
+        self.rows = rows

@@ -2,7 +2,7 @@
 set), a real Redis server of the tests' own, the app, and Twilio-signed requests.
 
 Fixtures: settings, app, client, db_session, redis, queue, signed_post, demo, speech_model,
-chromium and browser.
+chromium and browser; for the case API, people, tokens and api.
 
 Every session-scoped fixture is per process: under pytest-xdist each worker has its own
 redis-server (on a socket in its own temporary folder), its own migrated database and its own
@@ -232,6 +232,39 @@ def demo(db_session):
     seed_demo(db_session)
     db_session.commit()
     return db_session
+
+
+# ---------------------------------------------------------------- the case API (tests/test_api*.py)
+@pytest.fixture
+def people(demo):
+    """The demo's accounts by name, with the cases' people added (tests/case_support.py)."""
+    from tests.case_support import add_people
+
+    return add_people(demo)
+
+
+@pytest.fixture
+def tokens(demo, people):
+    """One bearer token per account."""
+    from intake.directory.tokens import issue_token
+    from intake.store.audit import Actor
+
+    issued = {}
+    for name in ("admin", "duty", "wang", "li", "sup", "cg", "xr"):
+        _row, issued[name] = issue_token(demo, people[name], Actor("test"))
+    demo.commit()
+    return issued
+
+
+@pytest.fixture
+def api(client, tokens):
+    """Call the API as an account: api("wang", "POST", path, json=...)."""
+
+    def call(who, method, path, **kwargs):
+        headers = {"Authorization": f"Bearer {tokens[who]}", **kwargs.pop("headers", {})}
+        return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
+
+    return call
 
 
 @pytest.fixture(scope="session")

@@ -11,36 +11,12 @@ import pytest
 
 from intake.store.audit import Actor
 from intake.store.models import AuditEvent, Notification, ResultAttachment, UnitResult
-from intake.directory.tokens import issue_token
-from tests.case_support import JPEG, PDF, PNG, add_people
+from tests.case_support import JPEG, PDF, PNG
 
 OFFSET = "+08:00"
 
 
-@pytest.fixture
-def people(demo):
-    return add_people(demo)
-
-
-@pytest.fixture
-def tokens(demo, people):
-    """One bearer token per account."""
-    issued = {}
-    for name in ("admin", "duty", "wang", "li", "sup", "cg", "xr"):
-        _row, issued[name] = issue_token(demo, people[name], Actor("test"))
-    demo.commit()
-    return issued
-
-
-@pytest.fixture
-def api(client, tokens):
-    """Call the API as an account: api("wang", "POST", path, json=...)."""
-
-    def call(who, method, path, **kwargs):
-        headers = {"Authorization": f"Bearer {tokens[who]}", **kwargs.pop("headers", {})}
-        return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
-
-    return call
+# people, tokens and api are tests/conftest.py's, shared with tests/test_api_contract.py.
 
 
 def _new_case(api, phone="+8613812345678", **extra):

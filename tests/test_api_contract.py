@@ -17,37 +17,14 @@ import pytest
 from werkzeug.serving import make_server
 
 from dashboard.contract import OPERATIONS, CaseEntryBody, ExtendBody
-from intake.store.audit import Actor
 from intake.cases.fields import TEXT_LIMITS, check_fields
 from intake.store.models import Case, UnitResult
-from intake.directory.tokens import issue_token
-from tests.case_support import add_people
 from tests.dashboard_support import sign_in
 
 LEADER_PHONE = "+8613812345678"  # 张伟, a liaison of 王建国 (wang)
 
 
-@pytest.fixture
-def people(demo):
-    return add_people(demo)
-
-
-@pytest.fixture
-def tokens(demo, people):
-    issued = {}
-    for name in ("admin", "duty", "wang", "sup", "cg"):
-        _row, issued[name] = issue_token(demo, people[name], Actor("test"))
-    demo.commit()
-    return issued
-
-
-@pytest.fixture
-def api(client, tokens):
-    def call(who, method, path, **kwargs):
-        headers = {"Authorization": f"Bearer {tokens[who]}", **kwargs.pop("headers", {})}
-        return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
-
-    return call
+# people, tokens and api are tests/conftest.py's, shared with tests/test_api.py.
 
 
 def _envelope(response) -> dict:

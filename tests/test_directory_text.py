@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from intake.directory.roster import add_leader, update_leader
 from intake.directory.workbook import export_directory, import_directory
-from intake.exceptions import ImportRejected, ValidationError
+from intake.exceptions import RowsRejected, ValidationError
 from intake.store.audit import Actor
 from intake.store.models import Leader, Liaison
 from tests.dashboard_support import sign_in
@@ -58,9 +58,9 @@ def test_a_workbook_row_with_a_bidi_override_or_an_over_long_name_is_named(demo)
     out = BytesIO()
     book.save(out)
     before = sorted((l.name, l.address) for l in demo.query(Liaison))
-    with pytest.raises(ImportRejected) as rejected:
+    with pytest.raises(RowsRejected) as rejected:
         import_directory(demo, out.getvalue(), ADMIN)
-    found = {(p.sheet, p.row, p.column, p.code) for p in rejected.value.problems}
+    found = {(p.sheet, p.row, p.column, p.code) for p in rejected.value.rows}
     assert ("liaisons", 2, "name", "invalid_characters") in found
     assert ("liaisons", 3, "address", "too_long") in found
     demo.rollback()

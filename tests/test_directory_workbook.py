@@ -1,6 +1,7 @@
 """The directory workbook: export, edit, import back; all-or-nothing with every bad row named."""
 from __future__ import annotations
 
+import json
 import time
 from io import BytesIO
 
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 
 from intake.store.audit import Actor, list_events
 from intake.directory.workbook import export_directory, import_directory
-from intake.exceptions import ImportRejected
+from intake.exceptions import RowsRejected
 from intake.store.models import AuditEvent, Leader, Liaison, Unit
 
 ADMIN = Actor("user:admin")
@@ -94,32 +95,32 @@ def test_bad_rows_are_all_named_and_nothing_changes(demo):
     book["liaisons"].append(["", "13600000099", "", "", "", "也许"])              # row 6
     book["units"].append(["南山乡卫生院", "hospital", "", "是"])                  # row 4
     book["units"].append(["县人民医院", "county", "", "是"])                     # row 5: repeated
-    with pytest.raises(ImportRejected) as caught:
+    with pytest.raises(RowsRejected) as caught:
         import_directory(demo, _save(book), ADMIN)
-    found = {(p.sheet, p.row, p.code) for p in caught.value.problems}
+    found = {(p.sheet, p.row, p.code) for p in caught.value.rows}
     assert found == {("leaders", 4, "phone_invalid"), ("liaisons", 5, "unknown_leader"),
                      ("liaisons", 6, "flag_invalid"), ("units", 4, "kind_unknown"),
                      ("units", 5, "row_repeated")}
-    assert "leaders row 4 column phone" in str(caught.value.problems[0])
+    assert "leaders row 4 column phone" in str(caught.value.rows[0])
     assert _snapshot(demo) == before
 
 
 def test_a_wrong_sheet_or_missing_column_is_refused_before_any_row(demo):
     book = _book(export_directory(demo))
     book["units"].title = "单位"
-    with pytest.raises(ImportRejected) as caught:
+    with pytest.raises(RowsRejected) as caught:
         import_directory(demo, _save(book), ADMIN)
-    assert {(p.sheet, p.code) for p in caught.value.problems} == {
+    assert {(p.sheet, p.code) for p in caught.value.rows} == {
         ("单位", "sheet_unknown"), ("units", "sheet_missing")}
     book = _book(export_directory(demo))
     book["liaisons"].delete_cols(2)  # the phone column
-    with pytest.raises(ImportRejected) as caught:
+    with pytest.raises(RowsRejected) as caught:
         import_directory(demo, _save(book), ADMIN)
-    assert [(p.sheet, p.row, p.column, p.code) for p in caught.value.problems] == [
+    assert [(p.sheet, p.row, p.column, p.code) for p in caught.value.rows] == [
         ("liaisons", 1, "phone", "column_missing")]
-    with pytest.raises(ImportRejected) as caught:
+    with pytest.raises(RowsRejected) as caught:
         import_directory(demo, b"not a workbook", ADMIN)
-    assert caught.value.problems[0].code == "file_unreadable"
+    assert caught.value.rows[0].code == "file_unreadable"
 
 
 def test_a_minimal_hand_made_workbook_with_english_headers_imports(db_session):
@@ -165,7 +166,15 @@ def test_the_commands_export_and_import(env, demo, tmp_path):
     book.save(path)
     refused = runner.invoke(main, ["directory", "import", str(path)])
     assert refused.exit_code == 1
-    assert "leaders row 4 column phone: not a valid phone number" in refused.output
+    assert refused.output == ("leaders row 4 column phone: not a valid phone number: '12345'\n"
+                              "Error: 1 problem(s) in the file; nothing was imported\n")
+    refused = runner.invoke(main, ["directory", "import", str(path), "--json"])
+    assert refused.exit_code == 1
+    assert json.loads(refused.output[:refused.output.rindex("}") + 1]) == {
+        "error": {"code": "import_rejected",
+                  "message": "1 problem(s) in the file; nothing was imported"},
+        "problems": [{"sheet": "leaders", "row": 4, "column": "phone", "code": "phone_invalid",
+                      "message": "not a valid phone number: '12345'"}]}
 
 
 def test_a_new_superior_alone_counts_as_an_update(demo):
@@ -174,9 +183,9 @@ def test_a_new_superior_alone_counts_as_an_update(demo):
     report = import_directory(demo, _save(book), ADMIN)
     assert report.updated["leaders"] == 1 and report.unchanged["leaders"] == 1
     book["leaders"]["G2"] = "+8613900000002"  # and 王建国 to 李红: a loop, refused
-    with pytest.raises(ImportRejected) as caught:
+    with pytest.raises(RowsRejected) as caught:
         import_directory(demo, _save(book), ADMIN)
-    assert [(p.row, p.code) for p in caught.value.problems] == [(2, "reporting_cycle")]
+    assert [(p.row, p.code) for p in caught.value.rows] == [(2, "reporting_cycle")]
 
 
 # ---------------------------------------------------------------- issue 16 item 3: a short write
@@ -285,11 +294,11 @@ def test_a_crafted_workbook_of_millions_of_blank_rows_is_refused_within_two_seco
 
     data = crafted_directory(blank_rows=3_000_000)
     started = time.perf_counter()
-    with pytest.raises(ImportRejected) as caught:
+    with pytest.raises(RowsRejected) as caught:
         import_directory(db_session, BytesIO(data), ADMIN)
     elapsed = time.perf_counter() - started
     assert elapsed < 2.0, elapsed
-    assert [(p.sheet, p.code) for p in caught.value.problems] == [("leaders", "too_many_rows")]
+    assert [(p.sheet, p.code) for p in caught.value.rows] == [("leaders", "too_many_rows")]
     assert db_session.query(Leader).count() == 0
 
 
@@ -310,19 +319,19 @@ def test_a_file_over_the_size_cap_or_unpacking_past_it_is_refused_unread(db_sess
     from intake.store.spreadsheets import MAX_UNPACKED_BYTES, MAX_WORKBOOK_BYTES
 
     upload = BytesIO(b"PK" + b"\0" * (MAX_WORKBOOK_BYTES * 2))
-    with pytest.raises(ImportRejected) as caught:
+    with pytest.raises(RowsRejected) as caught:
         import_directory(db_session, upload, ADMIN)
-    assert caught.value.problems[0].code == "workbook_too_large"
+    assert caught.value.rows[0].code == "workbook_too_large"
     assert upload.tell() == MAX_WORKBOOK_BYTES + 1
     bomb = BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/sharedStrings.xml", b"\0" * (MAX_UNPACKED_BYTES + 1))
     assert len(bomb.getvalue()) < MAX_WORKBOOK_BYTES
     started = time.perf_counter()
-    with pytest.raises(ImportRejected) as caught:
+    with pytest.raises(RowsRejected) as caught:
         import_directory(db_session, bomb.getvalue(), ADMIN)
     assert time.perf_counter() - started < 2.0
-    assert [(p.sheet, p.code) for p in caught.value.problems] == [("(file)", "workbook_too_large")]
+    assert [(p.sheet, p.code) for p in caught.value.rows] == [("(file)", "workbook_too_large")]
 
 
 def test_the_command_refuses_a_crafted_or_oversized_file_with_its_code(env, db_session, tmp_path):

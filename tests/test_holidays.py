@@ -247,8 +247,12 @@ def test_an_import_enters_every_row_or_none(db_session):
                          ("2027-02-05", "holiday", "again"), ("2027-03-02", "vacation", "z")]
     with pytest.raises(RowsRejected) as caught:
         import_calendar_entries(db_session, bad, ADMIN)
-    assert [(line, field) for line, field, _ in caught.value.rows] == [
+    assert [(row.row, row.code) for row in caught.value.rows] == [
         (9, "date"), (10, "already_workday"), (11, "duplicate"), (12, "kind")]
+    assert (caught.value.code, caught.value.field) == ("rows_rejected", "rows")
+    assert str(caught.value) == (
+        "row 9: 2027-02-30 is not a date that exists; row 10: 2027-03-01 is already a workday; "
+        "row 11: 2027-02-05 is already on row 2; row 12: 'vacation' is not holiday or workday")
     assert db_session.scalars(select(CalendarEntry)).all() == []
 
     assert import_calendar_entries(db_session, NOTICE_2027, ADMIN) == 7
@@ -314,8 +318,9 @@ def test_the_cli_imports_csv_and_xlsx_all_or_nothing(env, engine, db_session, tm
     rows = NOTICE_2027 + [("2027-02-31", "holiday", "x")]
     bad.write_text("\n".join(",".join(row) for row in rows), encoding="utf-8-sig")
     result = dutyline("calendar", "import", str(bad))
-    assert result.exit_code != 0
-    assert "row 9: 2027-02-31 is not a date that exists" in result.output
+    assert result.exit_code == 1
+    assert result.output == ("Error: nothing imported:\n"
+                             "  row 9: 2027-02-31 is not a date that exists\n")
     assert db_session.scalars(select(CalendarEntry)).all() == []
 
     book = Workbook()
@@ -331,7 +336,9 @@ def test_the_cli_imports_csv_and_xlsx_all_or_nothing(env, engine, db_session, tm
 
     unreadable = tmp_path / "notice.xlsx"
     unreadable.write_bytes(b"not a zip")
-    assert dutyline("calendar", "import", str(unreadable)).exit_code != 0
+    result = dutyline("calendar", "import", str(unreadable))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: nothing imported:\n  notice.xlsx: ")
 
 
 # ---------------------------------------------------------------- one calendar with duty hours
@@ -406,11 +413,11 @@ def test_a_crafted_calendar_workbook_is_refused_within_two_seconds(db_session):
     with pytest.raises(RowsRejected) as caught:
         read_calendar_file("notice.xlsx", io.BytesIO(crafted))
     assert clock.perf_counter() - started < 2.0
-    assert [field for _line, field, _message in caught.value.rows] == ["too_many_rows"]
+    assert [row.code for row in caught.value.rows] == ["too_many_rows"]
     # The dimension alone pads nothing: the one row there is the one row read.
     small = workbook({"notice": sheet_xml([["2027-02-05", "holiday", "春节"]], 0,
                                           HUGE_DIMENSION)})
     assert read_calendar_file("notice.xlsx", small) == [["2027-02-05", "holiday", "春节"]]
     with pytest.raises(RowsRejected) as caught:
         read_calendar_file("notice.csv", b"2027-02-05,holiday,x\n" + b"\n" * 5000)
-    assert caught.value.rows[0][1] == "too_many_rows"
+    assert caught.value.rows[0].code == "too_many_rows"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from io import BytesIO
-from typing import IO
+from typing import IO, Callable
 
 from openpyxl import Workbook
 from sqlalchemy import insert, select, update
@@ -33,7 +33,7 @@ from intake.store.audit import Actor, insert_events
 # The import checks a name exactly as a one-at-a-time edit does.
 from intake.directory.roster import _require_name as require_name
 from intake.store.text import check_row_text
-from intake.exceptions import ImportRejected, NotFound, ValidationError
+from intake.exceptions import NotFound, RejectedRow, RowsRejected, ValidationError
 from intake.store.models import Leader, Liaison, Unit
 from intake.directory.phones import to_valid_e164
 from intake.store.spreadsheets import open_workbook, read_capped, sheet_rows, write_rows
@@ -57,26 +57,6 @@ MAX_ROWS = 5000
 # Rows read from a sheet, blank ones included, before the file is refused: room for blank
 # lines between MAX_ROWS filled ones, and a bound on a sheet of millions of empty rows.
 MAX_ROWS_READ = 2 * MAX_ROWS
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One reason an import was refused."""
-
-    sheet: str
-    row: int | None  # the spreadsheet's row number (header = 1); None for the sheet itself
-    column: str | None
-    code: str
-    message: str
-
-    @property
-    def where(self) -> str:
-        """Name the sheet, row and column, as far as they are known."""
-        return self.sheet + (f" row {self.row}" if self.row else "") + (
-            f" column {self.column}" if self.column else "")
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
 
 
 @dataclass
@@ -138,9 +118,9 @@ def import_directory(session: Session, source: IO[bytes] | bytes, actor: Actor,
     written and the session is rolled back.
 
     Raises:
-        ImportRejected: with .problems naming every wrong sheet, missing column and bad row,
-            or the file itself: too large (workbook_too_large), too long (too_many_rows) or
-            not a workbook (file_unreadable).
+        RowsRejected: code import_rejected, with .rows naming every wrong sheet, missing column
+            and bad row, or the file itself: too large (workbook_too_large), too long
+            (too_many_rows) or not a workbook (file_unreadable).
     """
     rows_by_sheet = _read_workbook(source)
     phones = _PhoneBook()
@@ -149,25 +129,30 @@ def import_directory(session: Session, source: IO[bytes] | bytes, actor: Actor,
     if plan.problems or dry_run:
         session.rollback()
         if plan.problems:
-            raise ImportRejected(plan.problems)
+            raise _rejected(plan.problems)
         return plan.report
     with write_transaction(session):
         if lock_version(session) != token:
             # Someone changed the directory since the check: check again, under the lock.
             plan = _plan(session, rows_by_sheet, phones, dry_run)
             if plan.problems:
-                raise ImportRejected(plan.problems)
+                raise _rejected(plan.problems)
         _write(session, plan, actor)
     # The bulk statements bypassed the session's objects; read them afresh.
     session.expire_all()
     return plan.report
 
 
+def _rejected(problems: list[RejectedRow]) -> RowsRejected:
+    return RowsRejected(problems, f"{len(problems)} problem(s) in the file; nothing was imported",
+                        field="file", code="import_rejected")
+
+
 def _read_workbook(source: IO[bytes] | bytes) -> dict[str, list[tuple[int, dict]]]:
     try:
         book = open_workbook(read_capped(source))
     except ValidationError as exc:
-        raise ImportRejected([Problem("(file)", None, None, exc.code, str(exc))]) from None
+        raise _rejected([RejectedRow("(file)", None, None, exc.code, str(exc))]) from None
     try:
         return _read_sheets(book)
     finally:
@@ -175,16 +160,16 @@ def _read_workbook(source: IO[bytes] | bytes) -> dict[str, list[tuple[int, dict]
 
 
 def _read_sheets(book) -> dict[str, list[tuple[int, dict]]]:
-    problems: list[Problem] = []
+    problems: list[RejectedRow] = []
     for name in book.sheetnames:
         if name not in SHEETS:
-            problems.append(Problem(name, None, None, "sheet_unknown",
+            problems.append(RejectedRow(name, None, None, "sheet_unknown",
                                     f"unknown sheet; expected {', '.join(SHEETS)}"))
     for name in SHEETS:
         if name not in book.sheetnames:
-            problems.append(Problem(name, None, None, "sheet_missing", "the sheet is missing"))
+            problems.append(RejectedRow(name, None, None, "sheet_missing", "the sheet is missing"))
     if problems:
-        raise ImportRejected(problems)
+        raise _rejected(problems)
     result = {}
     for name, columns in SHEETS.items():
         rows = sheet_rows(book[name], MAX_ROWS_READ)
@@ -196,7 +181,7 @@ def _read_sheets(book) -> dict[str, list[tuple[int, dict]]]:
                 if all(v is None or str(v).strip() == "" for v in values):
                     continue
                 if len(parsed) >= MAX_ROWS:
-                    problems.append(Problem(name, number, None, "too_many_rows",
+                    problems.append(RejectedRow(name, number, None, "too_many_rows",
                                             f"more than {MAX_ROWS} rows"))
                     break
                 row = {key: _text(values[i] if i < len(values) else None)
@@ -208,14 +193,14 @@ def _read_sheets(book) -> dict[str, list[tuple[int, dict]]]:
                     continue
                 parsed.append((number, row))
         except ValidationError as exc:  # past the cap of rows read, blank ones included
-            raise ImportRejected([Problem(name, None, None, exc.code, str(exc))]) from None
+            raise _rejected([RejectedRow(name, None, None, exc.code, str(exc))]) from None
         result[name] = parsed
     if problems:
-        raise ImportRejected(problems)
+        raise _rejected(problems)
     return result
 
 
-def _match_header(sheet: str, header: tuple, columns: tuple, problems: list[Problem]) -> dict:
+def _match_header(sheet: str, header: tuple, columns: tuple, problems: list[RejectedRow]) -> dict:
     names = {}
     for key, label in columns:
         for accepted in (key, label, f"{label} {key}"):
@@ -227,14 +212,16 @@ def _match_header(sheet: str, header: tuple, columns: tuple, problems: list[Prob
             continue
         key = names.get(text)
         if key is None:
-            problems.append(Problem(sheet, 1, text, "column_unknown", "unknown column"))
+            problems.append(RejectedRow(sheet, 1, text, "column_unknown", "unknown column"))
         elif key in positions:
-            problems.append(Problem(sheet, 1, text, "column_repeated", "the column appears twice"))
+            problems.append(RejectedRow(sheet, 1, text, "column_repeated",
+                                        "the column appears twice"))
         else:
             positions[key] = index
     for key in REQUIRED[sheet]:
         if key not in positions:
-            problems.append(Problem(sheet, 1, key, "column_missing", "a required column is missing"))
+            problems.append(RejectedRow(sheet, 1, key, "column_missing",
+                                        "a required column is missing"))
     return positions
 
 
@@ -257,19 +244,31 @@ def _flag_value(row: dict, key: str, default: bool | None) -> bool | None:
     raise ValidationError(f"not yes or no: {row[key]!r}", field=key, code="flag_invalid")
 
 
-def _row_problem(sheet: str, number: int, exc: ValidationError | NotFound) -> Problem:
-    return Problem(sheet, number, getattr(exc, "field", None),
-                   getattr(exc, "code", None) or "invalid", str(exc))
+def _row_problem(sheet: str, number: int, exc: ValidationError | NotFound) -> RejectedRow:
+    return RejectedRow(sheet, number, getattr(exc, "field", None),
+                       getattr(exc, "code", None) or "invalid", str(exc))
 
 
-def _check_duplicate(sheet: str, number: int, key: str, seen: dict, column: str,
-                     problems: list[Problem]) -> bool:
-    if key in seen:
-        problems.append(Problem(sheet, number, column, "row_repeated",
-                                f"the same {column} as row {seen[key]}"))
-        return True
-    seen[key] = number
-    return False
+def _plan_each_row(plan: _Plan, sheet: str, rows, column: str, key_of: Callable[[dict], str],
+                   plan_row: Callable[[int, dict, str], None]) -> None:
+    """Plan every row of a sheet whose key (the value in `column`) no earlier row has.
+
+    A repeated key, and whatever plan_row refuses, become that row's problem; the rows after it
+    are still checked, so that one refusal names every problem in the file.
+    """
+    seen: dict[str, int] = {}
+    for number, row in rows:
+        try:
+            key = key_of(row)
+            if key and key in seen:
+                plan.problems.append(RejectedRow(sheet, number, column, "row_repeated",
+                                                 f"the same {column} as row {seen[key]}"))
+                continue
+            if key:
+                seen[key] = number
+            plan_row(number, row, key)
+        except ValidationError as exc:
+            plan.problems.append(_row_problem(sheet, number, exc))
 
 
 class _PhoneBook:
@@ -324,7 +323,7 @@ class _Plan:
     records: dict[str, list[_Record]]
     added: dict[str, list[_Record]] = field(default_factory=lambda: {t: [] for t in SHEETS})
     events: list[_Event] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[RejectedRow] = field(default_factory=list)
 
     def add(self, table: str, values: dict) -> _Record:
         record = _Record(table, values)
@@ -414,53 +413,50 @@ class _LeaderIndex:
 
 def _plan_leaders(plan: _Plan, rows, phones: _PhoneBook, status: dict) -> dict[str, _Record]:
     by_phone = {r.values["phone"]: r for r in plan.records["leaders"]}
-    seen: dict[str, int] = {}
     imported: dict[str, _Record] = {}
-    for number, row in rows:
-        try:
-            phone = phones.require(row, "phone")
-            if _check_duplicate("leaders", number, phone, seen, "phone", plan.problems):
-                continue
-            changes = {"name": row.get("name", ""), "phone": phone}
-            for key in ("title", "email"):
-                if key in row:
-                    changes[key] = row[key]
-            for key in ("on_duty", "is_head"):
-                value = _flag_value(row, key, None)
-                if value is not None:
-                    changes[key] = value
-            active = _flag_value(row, "active", True)
-            leader = by_phone.get(phone)
-            if leader is None:
-                leader = plan.add("leaders", {
-                    "name": require_name(changes["name"]), "phone": phone,
-                    "title": changes.get("title", "").strip(),
-                    "email": changes.get("email", "").strip(),
-                    "on_duty": changes.get("on_duty", False), "is_head": False,
-                    "reports_to_id": None, "active": True})
-                plan.events.append(_Event("leader.created", leader,
-                                          after={"name": leader.values["name"]}))
-                if changes.get("is_head"):
-                    plan.apply(leader, {"is_head": True}, "leader.updated")
-                plan.report.created["leaders"] += 1
-                plan.set_active(leader, active)
-                status[number] = "created"
-            else:
-                clean = {}
-                for key, value in changes.items():
-                    if key == "name":
-                        clean[key] = require_name(value)
-                    elif key in ("title", "email"):
-                        clean[key] = (value or "").strip()
-                    else:
-                        clean[key] = value
-                changed = plan.apply(leader, clean, "leader.updated")
-                changed = plan.set_active(leader, active) or changed
-                plan.count("leaders", changed)
-                status[number] = "updated" if changed else "unchanged"
-            imported[phone] = leader
-        except ValidationError as exc:
-            plan.problems.append(_row_problem("leaders", number, exc))
+
+    def plan_row(number: int, row: dict, phone: str) -> None:
+        changes = {"name": row.get("name", ""), "phone": phone}
+        for key in ("title", "email"):
+            if key in row:
+                changes[key] = row[key]
+        for key in ("on_duty", "is_head"):
+            value = _flag_value(row, key, None)
+            if value is not None:
+                changes[key] = value
+        active = _flag_value(row, "active", True)
+        leader = by_phone.get(phone)
+        if leader is None:
+            leader = plan.add("leaders", {
+                "name": require_name(changes["name"]), "phone": phone,
+                "title": changes.get("title", "").strip(),
+                "email": changes.get("email", "").strip(),
+                "on_duty": changes.get("on_duty", False), "is_head": False,
+                "reports_to_id": None, "active": True})
+            plan.events.append(_Event("leader.created", leader,
+                                      after={"name": leader.values["name"]}))
+            if changes.get("is_head"):
+                plan.apply(leader, {"is_head": True}, "leader.updated")
+            plan.report.created["leaders"] += 1
+            plan.set_active(leader, active)
+            status[number] = "created"
+        else:
+            clean = {}
+            for key, value in changes.items():
+                if key == "name":
+                    clean[key] = require_name(value)
+                elif key in ("title", "email"):
+                    clean[key] = (value or "").strip()
+                else:
+                    clean[key] = value
+            changed = plan.apply(leader, clean, "leader.updated")
+            changed = plan.set_active(leader, active) or changed
+            plan.count("leaders", changed)
+            status[number] = "updated" if changed else "unchanged"
+        imported[phone] = leader
+
+    _plan_each_row(plan, "leaders", rows, "phone", lambda row: phones.require(row, "phone"),
+                   plan_row)
     return imported
 
 
@@ -499,41 +495,38 @@ def _check_no_cycle(leader: _Record, superior: _Record) -> None:
 
 def _plan_liaisons(plan: _Plan, rows, phones: _PhoneBook, leaders: _LeaderIndex) -> None:
     by_phone = {r.values["phone"]: r for r in plan.records["liaisons"]}
-    seen: dict[str, int] = {}
-    for number, row in rows:
-        try:
-            phone = phones.require(row, "phone")
-            if _check_duplicate("liaisons", number, phone, seen, "phone", plan.problems):
-                continue
-            leader = leaders.find(row, "leader_phone", phones) if row.get("leader_phone") \
-                else None
-            active = _flag_value(row, "active", True)
-            changes = {"name": row.get("name", ""), "phone": phone}
-            for key in ("work_unit", "address"):
-                if key in row:
-                    changes[key] = row[key]
-            liaison = by_phone.get(phone)
-            if liaison is None:
-                liaison = plan.add("liaisons", {
-                    "name": require_name(changes["name"]), "phone": phone,
-                    "work_unit": changes.get("work_unit", ""),
-                    "address": changes.get("address", ""), "leader_id": leader,
-                    "active": True})
-                plan.events.append(_Event("liaison.created", liaison, after={
-                    "name": liaison.values["name"], "leader_id": leader}))
-                plan.set_active(liaison, active)
-                plan.report.created["liaisons"] += 1
-            else:
-                clean = {key: require_name(value) if key == "name" else
-                         value if key == "phone" else (value or "").strip()
-                         for key, value in changes.items()}
-                changed = plan.apply(liaison, clean, "liaison.updated")
-                if "leader_phone" in row:
-                    changed = _plan_reassign(plan, liaison, leader) or changed
-                changed = plan.set_active(liaison, active) or changed
-                plan.count("liaisons", changed)
-        except ValidationError as exc:
-            plan.problems.append(_row_problem("liaisons", number, exc))
+
+    def plan_row(number: int, row: dict, phone: str) -> None:
+        leader = leaders.find(row, "leader_phone", phones) if row.get("leader_phone") \
+            else None
+        active = _flag_value(row, "active", True)
+        changes = {"name": row.get("name", ""), "phone": phone}
+        for key in ("work_unit", "address"):
+            if key in row:
+                changes[key] = row[key]
+        liaison = by_phone.get(phone)
+        if liaison is None:
+            liaison = plan.add("liaisons", {
+                "name": require_name(changes["name"]), "phone": phone,
+                "work_unit": changes.get("work_unit", ""),
+                "address": changes.get("address", ""), "leader_id": leader,
+                "active": True})
+            plan.events.append(_Event("liaison.created", liaison, after={
+                "name": liaison.values["name"], "leader_id": leader}))
+            plan.set_active(liaison, active)
+            plan.report.created["liaisons"] += 1
+        else:
+            clean = {key: require_name(value) if key == "name" else
+                     value if key == "phone" else (value or "").strip()
+                     for key, value in changes.items()}
+            changed = plan.apply(liaison, clean, "liaison.updated")
+            if "leader_phone" in row:
+                changed = _plan_reassign(plan, liaison, leader) or changed
+            changed = plan.set_active(liaison, active) or changed
+            plan.count("liaisons", changed)
+
+    _plan_each_row(plan, "liaisons", rows, "phone", lambda row: phones.require(row, "phone"),
+                   plan_row)
 
 
 def _plan_reassign(plan: _Plan, liaison: _Record, leader: _Record | None) -> bool:
@@ -553,37 +546,33 @@ def _plan_reassign(plan: _Plan, liaison: _Record, leader: _Record | None) -> boo
 
 def _plan_units(plan: _Plan, rows, phones: _PhoneBook) -> None:
     by_name = {u.values["name"]: u for u in plan.records["units"]}
-    seen: dict[str, int] = {}
-    for number, row in rows:
+
+    def plan_row(number: int, row: dict, name: str) -> None:
         try:
-            name = row.get("name", "")
-            if name and _check_duplicate("units", number, name, seen, "name", plan.problems):
-                continue
-            try:
-                kind = UnitKind(row.get("kind", ""))
-            except ValueError:
-                raise ValidationError(
-                    f"kind must be {' or '.join(k.value for k in UnitKind)}: "
-                    f"{row.get('kind')!r}", field="kind", code="kind_unknown") from None
-            active = _flag_value(row, "active", True)
-            unit = by_name.get(name)
-            if unit is None:
-                unit = plan.add("units", {"name": require_name(name), "kind": kind,
-                                          "phone": phones.optional(row.get("phone", "")),
-                                          "active": True})
-                plan.events.append(_Event("unit.created", unit,
-                                          after={"name": unit.values["name"]}))
-                plan.set_active(unit, active)
-                plan.report.created["units"] += 1
-            else:
-                clean = {"kind": kind}
-                if "phone" in row:
-                    clean["phone"] = phones.optional(row["phone"])
-                changed = plan.apply(unit, clean, "unit.updated")
-                changed = plan.set_active(unit, active) or changed
-                plan.count("units", changed)
-        except ValidationError as exc:
-            plan.problems.append(_row_problem("units", number, exc))
+            kind = UnitKind(row.get("kind", ""))
+        except ValueError:
+            raise ValidationError(
+                f"kind must be {' or '.join(k.value for k in UnitKind)}: "
+                f"{row.get('kind')!r}", field="kind", code="kind_unknown") from None
+        active = _flag_value(row, "active", True)
+        unit = by_name.get(name)
+        if unit is None:
+            unit = plan.add("units", {"name": require_name(name), "kind": kind,
+                                      "phone": phones.optional(row.get("phone", "")),
+                                      "active": True})
+            plan.events.append(_Event("unit.created", unit,
+                                      after={"name": unit.values["name"]}))
+            plan.set_active(unit, active)
+            plan.report.created["units"] += 1
+        else:
+            clean = {"kind": kind}
+            if "phone" in row:
+                clean["phone"] = phones.optional(row["phone"])
+            changed = plan.apply(unit, clean, "unit.updated")
+            changed = plan.set_active(unit, active) or changed
+            plan.count("units", changed)
+
+    _plan_each_row(plan, "units", rows, "name", lambda row: row.get("name", ""), plan_row)
 
 
 # ---------------------------------------------------------------- the write: one short transaction

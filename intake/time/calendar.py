@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from intake.store.audit import Actor, record_event
 from intake.clock import BUREAU_TIMEZONE, Clock
-from intake.exceptions import RowsRejected, ValidationError
+from intake.exceptions import RejectedRow, RowsRejected, ValidationError
 from intake.store.models import CalendarEntry, DayKind, utcnow
 from intake.store.spreadsheets import csv_rows, open_workbook, read_capped, sheet_rows
 
@@ -552,11 +552,12 @@ def import_calendar_entries(session: Session, rows: Sequence[Sequence], actor: A
         try:
             check_entry(calendar, item)
         except ValidationError as exc:
-            problems.append((item.line, exc.field, str(exc)))
+            problems.append(_rejected_row(item.line, exc.field, str(exc)))
     if problems:
-        raise RowsRejected(sorted(problems, key=lambda p: p[0] or 0))
+        raise RowsRejected(sorted(problems, key=lambda p: p.row or 0))
     if not wanted:
-        raise RowsRejected([(None, "file", "the file has no rows of date, kind and reason")])
+        raise RowsRejected([_rejected_row(None, "file",
+                                          "the file has no rows of date, kind and reason")])
     for item in wanted:
         _write_entry(session, item, actor, calendar)
     first, last = min(w.day for w in wanted), max(w.day for w in wanted)
@@ -566,9 +567,15 @@ def import_calendar_entries(session: Session, rows: Sequence[Sequence], actor: A
     return len(wanted)
 
 
-def _parse_rows(rows: Sequence[Sequence]) -> tuple[list[EntryInput], list]:
+def _rejected_row(line: int | None, field: str | None, message: str) -> RejectedRow:
+    # The file has one sheet; the field the error names is the key the calendar page
+    # translates it by, so it is the row's code (and left out of the message, as before).
+    return RejectedRow(None, line, None, field, message)
+
+
+def _parse_rows(rows: Sequence[Sequence]) -> tuple[list[EntryInput], list[RejectedRow]]:
     wanted: list[EntryInput] = []
-    problems: list[tuple[int | None, str | None, str]] = []
+    problems: list[RejectedRow] = []
     seen: dict[date, int] = {}
     for line, row in enumerate(rows, start=1):
         cells = [cell for cell in row] + [None] * 3
@@ -580,11 +587,11 @@ def _parse_rows(rows: Sequence[Sequence]) -> tuple[list[EntryInput], list]:
             item = EntryInput(parse_day(cells[0]), parse_kind(cells[1]),
                               str(cells[2] if cells[2] is not None else "").strip(), line)
         except ValidationError as exc:
-            problems.append((line, exc.field, str(exc)))
+            problems.append(_rejected_row(line, exc.field, str(exc)))
             continue
         if item.day in seen:
-            problems.append((line, "duplicate",
-                             f"{item.day} is already on row {seen[item.day]}"))
+            problems.append(_rejected_row(line, "duplicate",
+                                          f"{item.day} is already on row {seen[item.day]}"))
             continue
         seen[item.day] = line
         wanted.append(item)
@@ -603,7 +610,7 @@ def read_calendar_file(name: str, content: bytes | IO[bytes]) -> list[list]:
     """
     suffix = Path(name).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
-        raise RowsRejected([(None, "file", f"{name}: give a .csv or .xlsx file")])
+        raise RowsRejected([_rejected_row(None, "file", f"{name}: give a .csv or .xlsx file")])
     try:
         data = read_capped(content)
         if suffix == ".csv":
@@ -616,9 +623,9 @@ def read_calendar_file(name: str, content: bytes | IO[bytes]) -> list[list]:
             book.close()
     except ValidationError as exc:
         field = "file" if exc.code == "file_unreadable" else exc.code
-        raise RowsRejected([(None, field, f"{name}: {exc}")]) from None
+        raise RowsRejected([_rejected_row(None, field, f"{name}: {exc}")]) from None
     except (UnicodeDecodeError, csv.Error, IndexError) as exc:
-        raise RowsRejected([(None, "file", f"{name} cannot be read: {exc}")]) from exc
+        raise RowsRejected([_rejected_row(None, "file", f"{name} cannot be read: {exc}")]) from exc
 
 
 def year_needing_entries(calendar: BureauCalendar, today: date) -> int | None:
