@@ -296,6 +296,9 @@ class Case(Base):
     acknowledged_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     fed_back_at: Mapped[datetime | None]
+    # When the leader must have fed back (a deadline-change row of kind FEEDBACK keeps each one);
+    # apart from `deadline_at`, which stays the answer's deadline for the on-time figures.
+    feedback_due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     # Bumped by every action's compare-and-set (intake.rules.transitions.claim_case): one winner.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
