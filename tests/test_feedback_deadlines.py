@@ -221,3 +221,23 @@ def test_after_three_more_working_days_the_case_waits_on_the_duty_rooms_rate_by_
     demo.commit()
     assert case.status is CaseStatus.CLOSED
     assert list_to_rate_by_phone(demo, clock.now(), CALENDAR, TZ) == []
+
+
+def test_the_duty_rooms_cases_page_lists_the_cases_to_rate_by_phone_in_mandarin(
+        app, client, demo, case, people, clock):
+    from tests.dashboard_support import sign_in
+
+    fed_back_on_monday(demo, case, people, clock)
+    app.config["DUTYLINE_CLOCK"] = lambda: clock.now()
+    sign_in(client, "duty")
+    go(clock, 11, 13, 18)  # Friday: reminded, not yet waiting on the list
+    assert 'id="rate-by-phone"' not in client.get("/cases").get_data(as_text=True)
+    go(clock, 11, 16, 9)
+    page = client.get("/cases").get_data(as_text=True)
+    section = page.split('id="rate-by-phone"', 1)[1].split("</section>", 1)[0]
+    assert "待电话回访评价" in section and case.number in section
+    assert f'/cases/{case.id}#rate-form' in section
+    # A leader's list has no such section: phoning for the rating is the duty room's.
+    client.get("/logout")
+    sign_in(client, "wang")
+    assert 'id="rate-by-phone"' not in client.get("/cases").get_data(as_text=True)
