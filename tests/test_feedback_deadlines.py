@@ -7,7 +7,7 @@ Thursday 5, Friday 6, the weekend, Monday 9 ... Monday 16.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -241,3 +241,25 @@ def test_the_duty_rooms_cases_page_lists_the_cases_to_rate_by_phone_in_mandarin(
     client.get("/logout")
     sign_in(client, "wang")
     assert 'id="rate-by-phone"' not in client.get("/cases").get_data(as_text=True)
+
+
+def test_a_late_feedback_counts_against_the_feedback_rates_on_time_share(
+        demo, case, people, clock):
+    from intake.reports.rates import Period, compute_rates
+
+    call = make_call(demo, from_number="+8613812340000")
+    late, _ = confirm_and_route(
+        demo, call.id, Confirmation(caller_name="李娜", liaison_id=call.liaison_id,
+                                    summary="卫生室无人值班"),
+        Actor("user:duty", name="值班员小周"), SMS.case_link, "zh-CN", clock)
+    answered_directly(demo, case, people, clock)
+    answered_directly(demo, late, people, clock)
+    go(clock, 11, 6, 17, 0)  # before Friday's 17:30: on time
+    record_feedback(demo, people["wang"], case, "phone", "已电话告知", clock, SMS)
+    go(clock, 11, 9, 9)  # Monday: after the deadline
+    record_feedback(demo, people["wang"], late, "phone", "已电话告知", clock, SMS)
+    demo.commit()
+    total = compute_rates(demo, Period(date(2026, 11, 1), date(2026, 11, 30)), now=clock.now(),
+                          calendar=CALENDAR).to_json()["total"]
+    assert (total["fed_back"], total["fed_back_on_time"]) == (2, 1)
+    assert total["feedback_rate"] == 1.0 and total["feedback_on_time_rate"] == 0.5
