@@ -263,3 +263,32 @@ def test_a_late_feedback_counts_against_the_feedback_rates_on_time_share(
                           calendar=CALENDAR).to_json()["total"]
     assert (total["fed_back"], total["fed_back_on_time"]) == (2, 1)
     assert total["feedback_rate"] == 1.0 and total["feedback_on_time_rate"] == 0.5
+
+
+def test_dutyline_sweep_dry_run_lists_the_feedback_and_rating_work(demo, settings, case, people,
+                                                                   clock):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    def dry(moment: str) -> list[dict]:
+        result = CliRunner().invoke(main, ["sweep", "--now", moment, "--dry-run", "--json"])
+        assert result.exit_code == 0, result.output
+        return [item for item in json.loads(result.output)
+                if item.get("kind") in ("feedback_due_today", "rating_reminder")
+                or item["work"] == "feedback_overdue"]
+
+    answered_directly(demo, case, people, clock)
+    assert [(i["kind"], i["to"]) for i in dry("2026-11-06T16:00:00+08:00")] == [
+        ("feedback_due_today", f"leader:{case.leader_id}")]
+    assert dry("2026-11-06T17:45:00+08:00") == [
+        {"work": "feedback_overdue", "case_id": case.id, "number": case.number,
+         "deadline": local(11, 6, 17, 30).astimezone(timezone.utc).isoformat()}]
+    go(clock, 11, 6, 17)
+    record_feedback(demo, people["wang"], case, "phone", "已电话告知", clock, SMS)
+    demo.commit()
+    assert [(i["kind"], i["to"], i["day"]) for i in dry("2026-11-10T09:30:00+08:00")] == [
+        ("rating_reminder", f"liaison:{case.liaison_id}", "2026-11-10")]
+    assert demo.scalar(select(func.count(Reminder.id))) == 0  # a dry run changes nothing
