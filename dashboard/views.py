@@ -409,7 +409,7 @@ def unit_home():
 def supervision_home():
     """Show the supervision office its work: verdicts, escalations, overdue cases, criticism."""
     db = get_db()
-    now = utcnow()
+    now = current_app.config.get("DUTYLINE_CLOCK", utcnow)()
     return render_template(
         "supervision_home.html", now=now,
         results=supervision.list_results_awaiting_verdict(db),

@@ -292,3 +292,28 @@ def test_dutyline_sweep_dry_run_lists_the_feedback_and_rating_work(demo, setting
     assert [(i["kind"], i["to"], i["day"]) for i in dry("2026-11-10T09:30:00+08:00")] == [
         ("rating_reminder", f"liaison:{case.liaison_id}", "2026-11-10")]
     assert demo.scalar(select(func.count(Reminder.id))) == 0  # a dry run changes nothing
+
+
+def test_a_case_late_on_feedback_shows_as_overdue_on_the_supervision_home(
+        app, client, demo, case, people, clock):
+    from intake.calls.inbox import list_visible_cases
+    from intake.cases.handling import describe_case
+    from tests.dashboard_support import sign_in
+
+    answered_directly(demo, case, people, clock)
+    go(clock, 11, 6, 17, 0)
+    assert not case.is_overdue(clock.now())
+    assert list_visible_cases(demo, people["sup"], overdue_at=clock.now()) == []
+    go(clock, 11, 6, 17, 31)
+    assert case.is_overdue(clock.now())
+    assert list_visible_cases(demo, people["sup"], overdue_at=clock.now()) == [case]
+    record = describe_case(demo, case, clock.now(), tz=TZ, calendar=CALENDAR)
+    assert record["overdue"] is True and record["feedback_due"].startswith("2026-11-06T17:30")
+    app.config["DUTYLINE_CLOCK"] = lambda: clock.now()
+    sign_in(client, "sup")
+    home = client.get("/supervision").get_data(as_text=True)
+    overdue = home.split('id="overdue"', 1)[1].split("</section>", 1)[0]
+    assert case.number in overdue and "2026-11-06 17:30" in overdue
+    record_feedback(demo, people["wang"], case, "phone", "已电话告知", clock, SMS)
+    demo.commit()
+    assert not case.is_overdue(clock.now())

@@ -300,6 +300,7 @@ def describe_case(session: Session, case: Case, now: datetime, *, tz: str | None
         "deadline_provisional": deadline_is_provisional(case, calendar,
                                                         Clock(tz or BUREAU_TIMEZONE)),
         "overdue": case.is_overdue(now),
+        "feedback_due": iso(case.feedback_due_at),
         "redo_count": case.redo_count, "supervised": case.supervised,
         "satisfaction": case.satisfaction.value if case.satisfaction else None,
         "feedback_method": case.feedback_method.value if case.feedback_method else None,

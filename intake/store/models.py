@@ -342,10 +342,15 @@ class Case(Base):
 
     @property
     def deadline_reason(self) -> str:
-        return self.deadline_changes[-1].reason if self.deadline_changes else ""
+        # The reason of the deadline in force: a feedback deadline sits beside it, not over it.
+        changes = [c for c in self.deadline_changes if c.kind != DeadlineKind.FEEDBACK]
+        return changes[-1].reason if changes else ""
 
     def is_overdue(self, now: datetime) -> bool:
-        """Tell whether the deadline in force has passed on a case still being worked on."""
+        """Tell whether the deadline in force has passed on a case still being worked on,
+        or the feedback deadline on an answered case not yet fed back."""
+        if self.status == CaseStatus.ANSWERED:
+            return self.feedback_due_at is not None and self.feedback_due_at < now
         return (self.deadline_at is not None and self.deadline_at < now
                 and self.status in WORKING_STATES)
 
