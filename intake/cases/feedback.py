@@ -104,7 +104,7 @@ def rating_reminder_day(fed_back_on: date, calendar: WorkingCalendar) -> date:
 
 
 def rate_by_phone_day(fed_back_on: date, calendar: WorkingCalendar) -> date:
-    """Return the day an unrated case joins the duty room's list: 3 working days after the reminder."""
+    """Return the day an unrated case goes on the duty room's list, 3 working days on."""
     return calendar.add_working_days(rating_reminder_day(fed_back_on, calendar),
                                      RATE_BY_PHONE_MORE_WORKING_DAYS)
 

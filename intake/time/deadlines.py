@@ -56,9 +56,10 @@ def set_feedback_deadline(session: Session, case: Case, principal: Principal | A
     reads it; the feedback deadline lives beside it in `feedback_due_at`.
     """
     due = feedback_deadline(clock.now(), clock, calendar, working_days)
-    change = DeadlineChange(case=case, kind=DeadlineKind.FEEDBACK, old_deadline=case.feedback_due_at,
-                            new_deadline=due, reason="", changed_by=principal.label,
-                            changed_by_user_id=principal.user_id, changed_at=clock.now())
+    change = DeadlineChange(case=case, kind=DeadlineKind.FEEDBACK,
+                            old_deadline=case.feedback_due_at, new_deadline=due, reason="",
+                            changed_by=principal.label, changed_by_user_id=principal.user_id,
+                            changed_at=clock.now())
     session.add(change)
     case.feedback_due_at = due
     return change
