@@ -347,7 +347,8 @@ def accept(number: str):
     """The supervision office accepts the unit's result."""
     case = _case_for(number, "accept")
     return _done(transfers.accept_result(get_db(), _who(), case, get_clock(),
-                                         get_sms_context()))
+                                         get_sms_context(), load_calendar(get_db()),
+                                         get_settings().feedback_working_days))
 
 
 @bp.post("/cases/<number>/return")
@@ -366,7 +367,8 @@ def answer(number: str):
     case = _case_for(number, "answer")
     body = _body()
     return _done(case_actions.answer_case(get_db(), _who(), case, _text(body, "note"),
-                                          get_clock()))
+                                          get_clock(), load_calendar(get_db()),
+                                          get_settings().feedback_working_days))
 
 
 @bp.post("/cases/<number>/feedback")

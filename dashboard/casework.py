@@ -148,8 +148,9 @@ def file_result(case_id: int):
 @login_required(Role.SUPERVISOR)
 def accept(case_id: int):
     """Accept the unit's result; the case is answered."""
-    return _act(case_id, lambda db, case: transfers.accept_result(db, _who(), case, get_clock(),
-                                                                  get_sms_context()),
+    return _act(case_id, lambda db, case: transfers.accept_result(
+        db, _who(), case, get_clock(), get_sms_context(), load_calendar(db),
+        get_settings().feedback_working_days),
                 _("Result accepted."))
 
 
@@ -168,7 +169,8 @@ def return_result(case_id: int):
 def answer(case_id: int):
     """Record the answer (direct handling, or the meeting's or the county's decision)."""
     return _act(case_id, lambda db, case: case_service.answer_case(
-        db, _who(), case, _text("note"), get_clock()), _("Answer recorded."))
+        db, _who(), case, _text("note"), get_clock(), load_calendar(db),
+        get_settings().feedback_working_days), _("Answer recorded."))
 
 
 @bp.get("/cases/<int:case_id>/feedback/preview")

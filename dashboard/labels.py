@@ -106,6 +106,7 @@ DEADLINE_KINDS = {
     "transfer": _l("Three working days (unit)"),
     "redo": _l("Redo"),
     "extension": _l("Extension"),
+    "feedback": _l("Feedback to the liaison (next working day)"),
 }
 FACTS = {"true": _l("True"), "partly": _l("Partly true"), "false": _l("Not true")}
 # Filters offered above the inbox: "" shows every open call.

@@ -5,8 +5,8 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request,
-                   send_file, url_for)
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+                   request, send_file, url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -22,6 +22,7 @@ from intake.calls.voicemail import correct_transcript, draft_is_current, retry_t
 from intake.calls.dispatch import QueuedWork, commit_and_dispatch
 from intake.rules import censures
 from intake.cases import supervision
+from intake.cases.feedback import list_to_rate_by_phone
 from intake.directory.contacts import list_member_contacts
 from intake.directory.roster import list_leaders, list_units, search_directory
 from intake.rules.access import allowed, principal_of
@@ -359,8 +360,13 @@ def my_cases():
         duty = list_member_contacts(get_db(), user.leader, today)
     cases = list_visible_cases(get_db(), user, limit=500, status=status,
                                overdue_at=utcnow() if overdue else None)
+    # The duty room phones the liaisons whose rating stalled (issue 17 item 7). The clock is
+    # app.config["DUTYLINE_CLOCK"] when a test sets one, as on the calendar page.
+    to_rate = (list_to_rate_by_phone(get_db(), current_app.config.get("DUTYLINE_CLOCK", utcnow)(),
+                                     load_calendar(get_db()), get_settings().timezone)
+               if user.role == Role.DUTY else [])
     return render_template("cases.html", cases=cases, status=status, overdue=overdue,
-                           now=utcnow(), contact_duty=duty)
+                           now=utcnow(), contact_duty=duty, to_rate=to_rate)
 
 
 @bp.get("/cases/<int:case_id>")
@@ -403,7 +409,7 @@ def unit_home():
 def supervision_home():
     """Show the supervision office its work: verdicts, escalations, overdue cases, criticism."""
     db = get_db()
-    now = utcnow()
+    now = current_app.config.get("DUTYLINE_CLOCK", utcnow)()
     return render_template(
         "supervision_home.html", now=now,
         results=supervision.list_results_awaiting_verdict(db),

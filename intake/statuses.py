@@ -198,6 +198,7 @@ class DeadlineKind(str, Enum):
     EXTENSION = "extension"  # an explained new deadline
     OVERRULED = "overruled"  # the supervision office set aside an extension
     RECOMPUTED = "recomputed"  # a calendar entry changed the working days counted
+    FEEDBACK = "feedback"  # the leader feeds back to the liaison, by the next working day's end
 
 
 class NotificationKind(str, Enum):
@@ -217,6 +218,8 @@ class NotificationKind(str, Enum):
     UNIT_CHASE = "unit_chase"  # 催办: past the deadline, one a working day
     LEADER_RESULT_FILED = "leader_result_filed"  # the unit filed its result (三.3)
     LEADER_RESULT_ACCEPTED = "leader_result_accepted"  # the office accepted it: feed back now
+    FEEDBACK_REMINDER = "feedback_reminder"  # to the leader, 16:00 on the day feedback is due
+    RATING_REMINDER = "rating_reminder"  # to a liaison silent 2 working days after feedback
 
 
 class ReminderKind(str, Enum):
@@ -230,6 +233,8 @@ class ReminderKind(str, Enum):
     URGENT_ESCALATION = "urgent_escalation"
     WEEKLY_DIGEST = "weekly_digest"
     UNIT_CHASE = "unit_chase"  # 催办: a unit past its deadline, each working day until it answers
+    FEEDBACK_DUE_TODAY = "feedback_due_today"  # a leader whose feedback is due today, at 16:00
+    RATING_REMINDER = "rating_reminder"  # a liaison who has not rated, once per feedback
 
 
 class CommendationKind(str, Enum):

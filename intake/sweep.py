@@ -10,11 +10,16 @@ What is due at `now`, in the bureau's local time:
                  transferred one also proposes criticism ground 3 (intake.rules.censures), as
                  nobody explained the delay before the deadline, and an important one
                  accountability ground 1;
+                 an answered case not fed back by its feedback deadline likewise opens one
+                 "overdue" entry for that deadline;
                  an urgent call nobody acknowledged N minutes after its alert is sent to the
                  alerted leaders' superiors (reports_to), after 2N minutes to the bureau head
     07:00–22:00  reminders; outside these hours only urgent cases' (QUIET_FROM/QUIET_UNTIL)
       08:00–     a unit, one working day before its result is due and on the day itself
-      16:00–     a leader, for a same-day case not yet answered
+      16:00–     a leader, for a same-day case not yet answered, and for an answered case
+                 whose feedback to the liaison is due today
+      09:00–     a liaison who has not rated 2 working days after the feedback: one reminder
+                 (keyed to that day, so it goes once per feedback)
       08:00–     on a working day, the supervision office: a digest of the overdue cases
       08:00–     on a working day, each unit past its deadline: a chase (催办), counted; the
                  third proposes accountability ground 4
@@ -49,6 +54,7 @@ from intake.outbox.notifications import SmsContext, SmsDraft, compose_reminder, 
 from intake.statuses import (WORKING_STATES, CaseImportance, CaseStatus, CensureGround,
                              CensureKind, CensureStatus, NotificationKind, ReminderKind, Role,
                              SupervisionCause)
+from intake.cases.feedback import rating_reminder_day
 from intake.cases.supervision import SUPERVISION_OFFICE, list_supervision_staff
 from intake.reports.weekly import analyse_week, compose_weekly_digest, last_full_week
 
@@ -58,6 +64,8 @@ LEADER_REMINDER_AT = time(16, 0)
 DIGEST_FROM = time(8, 0)
 CONTACT_REMINDER_DAY, CONTACT_REMINDER_FROM = 25, time(9, 0)
 WEEKLY_DIGEST_DAY, WEEKLY_DIGEST_FROM = 0, time(9, 0)  # Monday (date.weekday())
+RATING_REMINDER_FROM = time(9, 0)
+RATING_REMINDER_MIN_DAYS = 2  # calendar days no fewer than the working days counted
 # The weekly digest lists fewer items rather than cost more than this many segments.
 WEEKLY_DIGEST_SEGMENTS = 3
 # Lists (the digest, the liaisons owed a call) are cut to fit this many SMS segments.
@@ -76,6 +84,8 @@ _NOTIFICATION_KINDS = {
     ReminderKind.URGENT_ESCALATION: NotificationKind.URGENT_ESCALATION,
     ReminderKind.WEEKLY_DIGEST: NotificationKind.WEEKLY_DIGEST,
     ReminderKind.UNIT_CHASE: NotificationKind.UNIT_CHASE,
+    ReminderKind.FEEDBACK_DUE_TODAY: NotificationKind.FEEDBACK_REMINDER,
+    ReminderKind.RATING_REMINDER: NotificationKind.RATING_REMINDER,
 }
 # The third chase past a deadline proposes accountability ground 4 (多次催办仍不办理、不反馈).
 CHASES_FOR_ACCOUNTABILITY = 3
@@ -96,13 +106,26 @@ class OverdueCase:
 
 
 @dataclass(frozen=True)
+class FeedbackOverdue:
+    """An answered case not fed back by its feedback deadline, with no overdue entry for it yet."""
+
+    case_id: int
+    number: str
+    feedback_due_at: datetime
+
+    def to_json(self) -> dict:
+        return {"work": "feedback_overdue", "case_id": self.case_id, "number": self.number,
+                "deadline": self.feedback_due_at.isoformat()}
+
+
+@dataclass(frozen=True)
 class DueReminder:
     """One SMS the clock makes due: its idempotency key, its recipient and what it says."""
 
     kind: ReminderKind
     subject: str
     day: date
-    recipient: tuple[str, int]  # ("unit" | "leader" | "user", id)
+    recipient: tuple[str, int]  # ("unit" | "leader" | "liaison" | "user", id)
     case_id: int | None = None
     call_id: int | None = None
     urgent: bool = False
@@ -153,18 +176,22 @@ class SweepReport:
 
 # ---------------------------------------------------------------- the question
 def due_work(session: Session, now: datetime, calendar: WorkingCalendar,
-             context: SweepContext = SweepContext()) -> list[OverdueCase | DueReminder]:
+             context: SweepContext = SweepContext()
+             ) -> list[OverdueCase | FeedbackOverdue | DueReminder]:
     """Return what is due at `now` and not yet done: overdue entries, then reminders."""
     tz = ZoneInfo(context.tz)
     local = now.astimezone(tz)
     today, at = local.date(), local.time()
     quiet = at >= QUIET_FROM or at < QUIET_UNTIL
-    overdue = list_new_overdue(session, now)
+    overdue = [*list_new_overdue(session, now), *list_new_feedback_overdue(session, now)]
     reminders = _urgent_escalations(session, now, tz, context.escalation_minutes)
     if at >= UNIT_REMINDERS_FROM:
         reminders += _unit_reminders(session, now, today, calendar, tz, quiet)
     if at >= LEADER_REMINDER_AT:
         reminders += _leader_reminders(session, now, today, tz, quiet)
+        reminders += _feedback_reminders(session, now, today, tz, quiet)
+    if not quiet and at >= RATING_REMINDER_FROM:
+        reminders += _rating_reminders(session, now, today, calendar, tz)
     if not quiet and at >= DIGEST_FROM and calendar.is_working_day(today):
         reminders += _overdue_digest(session, now, today)
     if not quiet and at >= UNIT_REMINDERS_FROM and calendar.is_working_day(today):
@@ -187,6 +214,18 @@ def list_new_overdue(session: Session, now: datetime) -> list[OverdueCase]:
         .where(Case.status.in_(WORKING_STATES), Case.deadline_at < now, ~entered.exists())
         .order_by(Case.deadline_at, Case.id))
     return [OverdueCase(*row) for row in rows]
+
+
+def list_new_feedback_overdue(session: Session, now: datetime) -> list[FeedbackOverdue]:
+    """Return the answered cases past their feedback deadline with no overdue entry for it."""
+    entered = select(SupervisionEntry.id).where(
+        SupervisionEntry.case_id == Case.id, SupervisionEntry.cause == SupervisionCause.OVERDUE,
+        SupervisionEntry.deadline_at == Case.feedback_due_at)
+    rows = session.execute(
+        select(Case.id, Case.number, Case.feedback_due_at)
+        .where(Case.status == CaseStatus.ANSWERED, Case.feedback_due_at < now, ~entered.exists())
+        .order_by(Case.feedback_due_at, Case.id))
+    return [FeedbackOverdue(*row) for row in rows]
 
 
 def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -259,6 +298,46 @@ def _leader_reminders(session, now, today, tz, quiet) -> list[DueReminder]:
                         ("leader", row.leader_id), case_id=row.id, urgent=row.urgent,
                         facts={"number": row.number, "caller": row.caller_name})
             for row in rows if row.urgent or not quiet]
+
+
+def _feedback_reminders(session, now, today, tz, quiet) -> list[DueReminder]:
+    """Return one 16:00 reminder per answered case whose feedback falls due today."""
+    start, end = _day_bounds(today, tz)
+    rows = session.execute(
+        select(Case.id, Case.number, Case.caller_name, Case.leader_id, Case.urgent,
+               Case.feedback_due_at)
+        .where(Case.status == CaseStatus.ANSWERED, Case.leader_id.is_not(None),
+               Case.feedback_due_at > start, Case.feedback_due_at <= end,
+               Case.feedback_due_at > now))
+    return [DueReminder(ReminderKind.FEEDBACK_DUE_TODAY, f"case:{row.id}", today,
+                        ("leader", row.leader_id), case_id=row.id, urgent=row.urgent,
+                        facts={"number": row.number, "caller": row.caller_name,
+                               "due": row.feedback_due_at})
+            for row in rows if row.urgent or not quiet]
+
+
+def _rating_reminders(session, now, today, calendar, tz) -> list[DueReminder]:
+    """Return the one reminder owed to each liaison silent 2 working days after feedback.
+
+    The reminder is keyed to the day it fell due, not to today, so a later sweep (a day on,
+    or after the worker was down) finds it on file and sends nothing more.
+    """
+    # Two working days are at least two calendar days: only feedback given on or before the
+    # day before yesterday is worth counting on the calendar.
+    before = datetime.combine(today - timedelta(days=RATING_REMINDER_MIN_DAYS - 1), time(0),
+                              tzinfo=tz)
+    rows = session.execute(
+        select(Case.id, Case.number, Case.liaison_id, Case.fed_back_at)
+        .where(Case.status == CaseStatus.FED_BACK, Case.liaison_id.is_not(None),
+               Case.fed_back_at < before))
+    out = []
+    for row in rows:
+        due_day = rating_reminder_day(row.fed_back_at.astimezone(tz).date(), calendar)
+        if due_day <= today:
+            out.append(DueReminder(ReminderKind.RATING_REMINDER, f"case:{row.id}", due_day,
+                                   ("liaison", row.liaison_id), case_id=row.id,
+                                   facts={"number": row.number}))
+    return out
 
 
 def _overdue_digest(session, now, today) -> list[DueReminder]:
@@ -365,6 +444,8 @@ def apply_work(session: Session, work: list, now: datetime, context: SweepContex
     """Open the overdue entries and queue the reminders; the caller commits and dispatches."""
     report = SweepReport(now)
     _open_overdue_entries(session, [w for w in work if isinstance(w, OverdueCase)], now, report)
+    _open_feedback_overdue_entries(
+        session, [w for w in work if isinstance(w, FeedbackOverdue)], now, report)
     sent = _send_reminders(session, [w for w in work if isinstance(w, DueReminder)], now,
                            context, actor, report)
     _propose_after_chases(session, [i for i in sent if i.kind is ReminderKind.UNIT_CHASE],
@@ -424,6 +505,23 @@ def _open_overdue_entries(session, overdue: list[OverdueCase], now, report) -> N
         for o in overdue if o.case_id in opened])
     report.overdue_opened.extend(o.number for o in overdue if o.case_id in opened)
     _propose_late_unexplained(session, [o for o in overdue if o.case_id in opened], now, report)
+
+
+def _open_feedback_overdue_entries(session, overdue: list[FeedbackOverdue], now,
+                                   report) -> None:
+    """Open one "overdue" entry per missed feedback deadline (the unique key keeps it once)."""
+    if not overdue:
+        return
+    principal = SUPERVISION_OFFICE
+    made = _insert_new(session, SupervisionEntry, [
+        {"case_id": o.case_id, "cause": SupervisionCause.OVERDUE.value, "reason": "",
+         "deadline_at": o.feedback_due_at, "opened_at": now, "opened_by": principal.label,
+         "decision": ""} for o in overdue], SupervisionEntry.case_id)
+    opened = {row.case_id for row in made}
+    _audit_cases(session, principal.actor, "case.feedback_overdue_supervised", now, [
+        (o.case_id, {"by": principal.name, "due": o.feedback_due_at.isoformat()})
+        for o in overdue if o.case_id in opened])
+    report.overdue_opened.extend(o.number for o in overdue if o.case_id in opened)
 
 
 def _propose_late_unexplained(session, overdue: list[OverdueCase], now, report) -> None:
@@ -494,7 +592,7 @@ def _audit_cases(session, actor: Actor, action: str, now: datetime,
              "before": None, "after": after} for case_id, after in rows])
 
 
-_RECIPIENTS = {"unit": Unit, "leader": Leader, "user": User}
+_RECIPIENTS = {"unit": Unit, "leader": Leader, "liaison": Liaison, "user": User}
 
 
 def _send_reminders(session, items: list[DueReminder], now, context: SweepContext,
@@ -582,6 +680,12 @@ def _compose(item: DueReminder, context: SweepContext) -> str:
         return compose_reminder(key, language, number=facts["number"],
                                 due=context.sms.due_text(facts["due"]),
                                 link=page_link(context.public_base_url, "case", item.case_id))
+    if item.kind is ReminderKind.FEEDBACK_DUE_TODAY:
+        return compose_reminder(key, language, number=facts["number"], caller=facts["caller"],
+                                due=context.sms.due_text(facts["due"]),
+                                link=page_link(context.public_base_url, "case", item.case_id))
+    if item.kind is ReminderKind.RATING_REMINDER:
+        return compose_reminder(key, language, number=facts["number"])
     if item.kind is ReminderKind.LEADER_SAME_DAY:
         return compose_reminder(key, language, number=facts["number"], caller=facts["caller"],
                                 link=page_link(context.public_base_url, "case", item.case_id))
@@ -600,5 +704,6 @@ def _compose(item: DueReminder, context: SweepContext) -> str:
 
 
 __all__ = ["due_work", "apply_work", "run_sweep", "list_new_overdue", "OverdueCase",
+           "list_new_feedback_overdue", "FeedbackOverdue",
            "DueReminder", "SweepContext", "SweepReport", "SWEEPER", "QUIET_FROM", "QUIET_UNTIL",
            "LEADER_REMINDER_AT", "CONTACT_REMINDER_DAY", "WEEKLY_DIGEST_FROM"]

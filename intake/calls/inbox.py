@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from intake.rules.access import visible, visible_cases_clause
@@ -136,7 +136,8 @@ def list_visible_cases(session: Session, user, limit: int = 100, *,
     Args:
         status: only cases in this state.
         unit_id: only cases ever assigned to this unit.
-        overdue_at: only cases still being worked on whose deadline is before this moment.
+        overdue_at: only cases still being worked on whose deadline is before this moment,
+            and answered ones whose feedback deadline is.
     """
     stmt = select(Case).where(visible_cases_clause(user))
     if status is not None:
@@ -145,5 +146,8 @@ def list_visible_cases(session: Session, user, limit: int = 100, *,
         stmt = stmt.where(exists(select(CaseAssignment.id).where(
             CaseAssignment.case_id == Case.id, CaseAssignment.unit_id == unit_id)))
     if overdue_at is not None:
-        stmt = stmt.where(Case.status.in_(WORKING_STATES), Case.deadline_at < overdue_at)
+        stmt = stmt.where(or_(
+            and_(Case.status.in_(WORKING_STATES), Case.deadline_at < overdue_at),
+            # An answered case whose feedback to the liaison is late is overdue too.
+            and_(Case.status == CaseStatus.ANSWERED, Case.feedback_due_at < overdue_at)))
     return list(session.scalars(stmt.order_by(Case.id.desc()).limit(limit)))

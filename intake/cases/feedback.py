@@ -6,13 +6,17 @@ same day again), or the bureau meeting or county.
 """
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.clock import Clock, WorkingCalendar
 from intake.time.deadlines import same_day_deadline
 from intake.exceptions import ValidationError
-from intake.rules.lifecycle import (Outcome, begin, move, open_supervision, parse_choice,
-                                    set_deadline)
+from intake.rules.lifecycle import (Outcome, begin, close_supervision, move, open_supervision,
+                                    parse_choice, set_deadline)
 from intake.store.models import Case
 from intake.outbox.notifications import (SmsContext, compose_feedback_sms, compose_rating_request,
                                          queue_sms)
@@ -21,6 +25,12 @@ from intake.statuses import (CaseStatus, DeadlineKind, FeedbackMethod, Notificat
 from intake.cases.transfers import send_back_to_unit
 
 FEEDBACK_NOTE_MAX_CHARS = 500
+# A liaison silent this many working days after feedback gets one reminder to rate; after
+# this many more, the duty room asks them by phone (the rating must not stall).
+RATING_REMINDER_WORKING_DAYS = 2
+RATE_BY_PHONE_MORE_WORKING_DAYS = 3
+# How far back a fed-back day is looked for: longer than any run of days off.
+_LOOKBACK_DAYS = 60
 # The reason a redo carries: it goes into the unit's SMS and the case's deadline list, so it
 # is written in the bureau's language like every other SMS text.
 DISSATISFIED_REASON = {"zh-CN": "联络员不满意", "en-US": "liaison dissatisfied"}
@@ -39,6 +49,8 @@ def record_feedback(session: Session, who, case: Case, method: str, note: str, c
     case.feedback_method = method
     case.feedback_note = note.strip()
     case.fed_back_at = clock.now()
+    # A feedback deadline missed put the case on the supervision list; feeding back ends that.
+    close_supervision(case, clock, note.strip() or method.value)
     outcome = Outcome(case)
     if case.liaison is not None:
         if method == FeedbackMethod.SMS:
@@ -84,3 +96,33 @@ def _redo_after_dissatisfaction(session, case: Case, principal, clock: Clock,
     set_deadline(session, case, same_day_deadline(clock.now(), clock), DeadlineKind.REDO,
                  principal, clock, reason)
     return Outcome(case)
+
+
+def rating_reminder_day(fed_back_on: date, calendar: WorkingCalendar) -> date:
+    """Return the day a liaison who has not rated gets the one reminder: 2 working days on."""
+    return calendar.add_working_days(fed_back_on, RATING_REMINDER_WORKING_DAYS)
+
+
+def rate_by_phone_day(fed_back_on: date, calendar: WorkingCalendar) -> date:
+    """Return the day an unrated case goes on the duty room's list, 3 working days on."""
+    return calendar.add_working_days(rating_reminder_day(fed_back_on, calendar),
+                                     RATE_BY_PHONE_MORE_WORKING_DAYS)
+
+
+def list_to_rate_by_phone(session: Session, now: datetime, calendar: WorkingCalendar,
+                          tz: str) -> list[Case]:
+    """Return the fed-back cases the liaison has not rated by their rate-by-phone day, oldest first.
+
+    The days counted are working days, so the latest fed-back day that is late enough is found
+    on the calendar (walking back from today), and the database keeps the cases fed back by then.
+    """
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    latest = next((today - timedelta(days=back) for back in range(_LOOKBACK_DAYS + 1)
+                   if rate_by_phone_day(today - timedelta(days=back), calendar) <= today), None)
+    if latest is None:
+        return []
+    until = datetime.combine(latest + timedelta(days=1), time(0), tzinfo=zone)
+    return list(session.scalars(
+        select(Case).where(Case.status == CaseStatus.FED_BACK, Case.fed_back_at < until)
+        .order_by(Case.fed_back_at, Case.id)))

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from intake.store.audit import Actor, record_event
 from intake.calls.voicemail import DIAL_ANSWERED, find_liaison_by_number, get_call
 from intake.clock import BUREAU_TIMEZONE, Clock, WorkingCalendar
-from intake.time.deadlines import deadline_is_provisional, same_day_deadline
+from intake.time.deadlines import (deadline_is_provisional, same_day_deadline,
+                                   set_feedback_deadline)
+from intake.store.settings import DEFAULT_FEEDBACK_WORKING_DAYS
 from intake.exceptions import ValidationError
 from intake.cases.history import list_case_history
 from intake.time.calendar import load_calendar
@@ -240,8 +242,14 @@ def handle_case(session: Session, who, case: Case, note: str, clock: Clock,
     return Outcome(case)
 
 
-def answer_case(session: Session, who, case: Case, note: str, clock: Clock) -> Outcome:
-    """Record the leader's answer (direct handling, or the meeting's or the county's outcome)."""
+def answer_case(session: Session, who, case: Case, note: str, clock: Clock,
+                calendar: WorkingCalendar | None = None,
+                feedback_days: int = DEFAULT_FEEDBACK_WORKING_DAYS) -> Outcome:
+    """Record the leader's answer (direct handling, or the meeting's or the county's outcome).
+
+    The feedback to the liaison falls due `feedback_days` working days later (the calendar is
+    read from the database when not given).
+    """
     principal = begin(who, "answer", case)
     if not note.strip():
         raise ValidationError("describe how the matter was handled", field="note",
@@ -249,6 +257,9 @@ def answer_case(session: Session, who, case: Case, note: str, clock: Clock) -> O
     answered_from = case.status
     move(session, case, CaseStatus.ANSWERED, principal, "case.answered", note=note.strip())
     mark_answered(case, answered_from, note.strip(), clock)
+    set_feedback_deadline(session, case, principal, clock,
+                          calendar if calendar is not None else load_calendar(session),
+                          feedback_days)
     return Outcome(case)
 
 
@@ -289,6 +300,7 @@ def describe_case(session: Session, case: Case, now: datetime, *, tz: str | None
         "deadline_provisional": deadline_is_provisional(case, calendar,
                                                         Clock(tz or BUREAU_TIMEZONE)),
         "overdue": case.is_overdue(now),
+        "feedback_due": iso(case.feedback_due_at),
         "redo_count": case.redo_count, "supervised": case.supervised,
         "satisfaction": case.satisfaction.value if case.satisfaction else None,
         "feedback_method": case.feedback_method.value if case.feedback_method else None,

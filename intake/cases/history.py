@@ -41,6 +41,7 @@ SENTENCES: dict[str, dict[str, str]] = {
         "case.county": "{by} 上报县委、县政府{reason_part}，列入督办",
         "case.deadline_extended": "{by} 延期至 {due}{reason_part}",
         "case.overdue_supervised": "逾期未办结（期限 {due}），转督办室督办",
+        "case.feedback_overdue_supervised": "逾期未向联络员反馈（期限 {due}），转督办室督办",
         "case.deadline_recomputed": "工作日历调整，期限改为 {due}{reason_part}",
         "case.extension_overruled": "{by} 撤销延期，期限恢复为 {due}{reason_part}",
         "case.reminded": "{by} 发送到期提醒短信",
@@ -67,6 +68,7 @@ SENTENCES: dict[str, dict[str, str]] = {
                        "{reason_part}; it is supervised",
         "case.deadline_extended": "{by} extended the deadline to {due}{reason_part}",
         "case.overdue_supervised": "Overdue (deadline {due}): handed to the supervision office",
+        "case.feedback_overdue_supervised": "Not fed back to the liaison by {due}: handed to the supervision office",
         "case.deadline_recomputed": "The working calendar changed: the deadline is now {due}"
                                     "{reason_part}",
         "case.extension_overruled": "{by} overruled the extension; the deadline is {due} again"

@@ -17,7 +17,9 @@ from intake.cases.attachments import Upload, store_attachment
 from intake.rules.censures import RETURNS_FOR_CRITICISM, STREAK_CATEGORIES, propose_censure
 
 from intake.clock import Clock, WorkingCalendar
-from intake.time.deadlines import unit_result_deadline
+from intake.time.calendar import load_calendar
+from intake.time.deadlines import set_feedback_deadline, unit_result_deadline
+from intake.store.settings import DEFAULT_FEEDBACK_WORKING_DAYS
 from intake.exceptions import ValidationError
 from intake.rules.lifecycle import (Outcome, begin, mark_answered, move, note_event, parse_choice,
                                     set_deadline)
@@ -122,10 +124,12 @@ def _tell_leader(session: Session, case: Case, principal, kind: NotificationKind
 
 
 def accept_result(session: Session, who, case: Case, clock: Clock,
-                  sms: SmsContext | None = None) -> Outcome:
+                  sms: SmsContext | None = None, calendar: WorkingCalendar | None = None,
+                  feedback_days: int = DEFAULT_FEEDBACK_WORKING_DAYS) -> Outcome:
     """The supervision office accepts the unit's result; the case is answered.
 
-    The leader hears of it by SMS when `sms` is given: it is theirs to feed back now.
+    The leader hears of it by SMS when `sms` is given: it is theirs to feed back now, by the
+    end of `feedback_days` working days (the calendar is read from the database when not given).
     """
     principal = begin(who, "accept", case)
     result = _pending_result(case)
@@ -135,6 +139,9 @@ def accept_result(session: Session, who, case: Case, clock: Clock,
     result.verdict_at = clock.now()
     case.assignment.returns = 0
     mark_answered(case, CaseStatus.RESULT_FILED, result.measures, clock)
+    set_feedback_deadline(session, case, principal, clock,
+                          calendar if calendar is not None else load_calendar(session),
+                          feedback_days)
     return _tell_leader(session, case, principal, NotificationKind.LEADER_RESULT_ACCEPTED, sms)
 
 

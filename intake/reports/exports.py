@@ -20,7 +20,7 @@ TOTAL_LABEL = "total"
 FIGURE_COLUMNS = ("received", "completed", "completion_rate", "fed_back", "feedback_rate",
                   "rated", "satisfied", "satisfaction_rate", "transferred_due", "on_time",
                   "participation_rate", "answered_on_time", "answered_on_time_rate",
-                  "average_working_days")
+                  "fed_back_on_time", "feedback_on_time_rate", "average_working_days")
 COLUMNS = ("unit", "kind", *FIGURE_COLUMNS)
 
 

@@ -7,10 +7,15 @@
 | satisfaction_rate   | latest rating satisfied/basically satisfied | rated                        |
 | participation_rate  | result filed by the deadline in force       | results in, or deadline past |
 | answered_on_time_rate | answered by the deadline in force         | answered                     |
+| feedback_on_time_rate | fed back by the feedback deadline         | fed back                     |
 
 "The deadline in force" is one set before it passed: a date the supervision office sets after
 a missed deadline keeps the assignment due at the missed one (intake.cases.supervision), and an
 answer after it is not on time.
+
+The feedback deadline (`Case.feedback_due_at`, the end of the next working day after the
+answer) is the feedback rate's on-time share: a case answered before it existed has none and
+counts as on time, as an escalated case without a deadline does for the answer.
 
 A rate whose denominator is zero is None (null in JSON): "no cases" is not "0%".
 
@@ -58,9 +63,10 @@ RATES = {
     "satisfaction_rate": ("satisfied", "rated"),
     "participation_rate": ("on_time", "transferred_due"),
     "answered_on_time_rate": ("answered_on_time", "completed"),
+    "feedback_on_time_rate": ("fed_back_on_time", "fed_back"),
 }
 COUNTS = ("received", "completed", "fed_back", "rated", "satisfied", "transferred_due",
-          "on_time", "answered_on_time")
+          "on_time", "answered_on_time", "fed_back_on_time")
 # The figures a person can drill down into (each a list of cases).
 DRILL_FIGURES = COUNTS
 
@@ -103,6 +109,7 @@ class Figures:
     transferred_due: int = 0
     on_time: int = 0
     answered_on_time: int = 0
+    fed_back_on_time: int = 0
     working_days_total: int = 0  # summed over answered cases
 
     def rate(self, name: str) -> float | None:
@@ -270,8 +277,16 @@ def _set_after_missed_deadline():
         DeadlineChange.changed_at > DeadlineChange.old_deadline).exists()
 
 
+def _fed_back_on_time():
+    # A feedback recorded after its deadline counts against the on-time share; no deadline
+    # (answered before the rule) missed none.
+    return and_(_fed_back(), or_(Case.feedback_due_at.is_(None),
+                                 Case.fed_back_at <= Case.feedback_due_at))
+
+
 CASE_PREDICATES = {"completed": _completed, "fed_back": _fed_back, "rated": _rated,
-                   "satisfied": _satisfied, "answered_on_time": _answered_on_time}
+                   "satisfied": _satisfied, "answered_on_time": _answered_on_time,
+                   "fed_back_on_time": _fed_back_on_time}
 
 
 def _count(predicate):

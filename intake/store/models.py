@@ -296,6 +296,9 @@ class Case(Base):
     acknowledged_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     fed_back_at: Mapped[datetime | None]
+    # When the leader must have fed back (a deadline-change row of kind FEEDBACK keeps each one);
+    # apart from `deadline_at`, which stays the answer's deadline for the on-time figures.
+    feedback_due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     # Bumped by every action's compare-and-set (intake.rules.transitions.claim_case): one winner.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -339,10 +342,15 @@ class Case(Base):
 
     @property
     def deadline_reason(self) -> str:
-        return self.deadline_changes[-1].reason if self.deadline_changes else ""
+        # The reason of the deadline in force: a feedback deadline sits beside it, not over it.
+        changes = [c for c in self.deadline_changes if c.kind != DeadlineKind.FEEDBACK]
+        return changes[-1].reason if changes else ""
 
     def is_overdue(self, now: datetime) -> bool:
-        """Tell whether the deadline in force has passed on a case still being worked on."""
+        """Tell whether the deadline in force has passed on a case still being worked on,
+        or the feedback deadline on an answered case not yet fed back."""
+        if self.status == CaseStatus.ANSWERED:
+            return self.feedback_due_at is not None and self.feedback_due_at < now
         return (self.deadline_at is not None and self.deadline_at < now
                 and self.status in WORKING_STATES)
 

@@ -24,6 +24,7 @@ DEFAULT_RETENTION_DAYS = 365
 DEFAULT_DIAL_TIMEOUT_SECONDS = 20
 DEFAULT_URGENT_ESCALATION_MINUTES = 10
 DEFAULT_SWEEP_INTERVAL_SECONDS = 60
+DEFAULT_FEEDBACK_WORKING_DAYS = 1
 DEFAULT_VOICE_ZH = "Polly.Zhiyu"
 DEFAULT_VOICE_EN = "Polly.Joanna"
 # Twilio signs webhooks with the account's auth token. Without an account the service
@@ -83,6 +84,8 @@ class Settings:
     # An urgent alert nobody acknowledged goes one level up the chain after this long.
     urgent_escalation_minutes: int = DEFAULT_URGENT_ESCALATION_MINUTES
     sweep_interval_seconds: int = DEFAULT_SWEEP_INTERVAL_SECONDS
+    # The leader feeds back to the liaison by the end of this many working days after the answer.
+    feedback_working_days: int = DEFAULT_FEEDBACK_WORKING_DAYS
     model_site: str = DEFAULT_MODEL_SITE
 
     def __post_init__(self) -> None:
@@ -212,6 +215,8 @@ def load_settings(env: dict | None = None) -> Settings:
                                        DEFAULT_URGENT_ESCALATION_MINUTES),
         sweep_interval_seconds=_int(env, "DUTYLINE_SWEEP_INTERVAL_SECONDS",
                                     DEFAULT_SWEEP_INTERVAL_SECONDS),
+        feedback_working_days=_int(env, "DUTYLINE_FEEDBACK_WORKING_DAYS",
+                                   DEFAULT_FEEDBACK_WORKING_DAYS),
         urgent_keywords=tuple(k.strip() for k in keywords.split(",") if k.strip())
         if keywords
         else (),

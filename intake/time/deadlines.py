@@ -1,4 +1,5 @@
-"""The bureau's deadlines: direct handling the same day, a unit's result in three working days.
+"""The bureau's deadlines: direct handling the same day, a unit's result in three working days,
+the leader's feedback to the liaison by the end of the next working day after the answer.
 
 The working days come from the injected `WorkingCalendar` (intake/clock.py); the clock says
 which time zone "the same day" and "close of business" are in.
@@ -13,7 +14,9 @@ from sqlalchemy.orm import Session
 from intake.store.audit import Actor, record_event
 from intake.clock import Clock, WorkingCalendar
 from intake.rules.lifecycle import set_deadline
+from intake.rules.access import Principal
 from intake.store.models import Case, DeadlineChange
+from intake.store.settings import DEFAULT_FEEDBACK_WORKING_DAYS
 from intake.statuses import CaseStatus, DeadlineKind
 
 UNIT_RESULT_WORKING_DAYS = 3
@@ -35,6 +38,31 @@ def unit_result_deadline(start: datetime, clock: Clock, calendar: WorkingCalenda
     """A transferred case is due at close of business, three working days after the start."""
     due_day = calendar.add_working_days(clock.local(start).date(), UNIT_RESULT_WORKING_DAYS)
     return end_of_day(due_day, clock)
+
+
+def feedback_deadline(answered: datetime, clock: Clock, calendar: WorkingCalendar,
+                      working_days: int = DEFAULT_FEEDBACK_WORKING_DAYS) -> datetime:
+    """Feedback is due at close of business, `working_days` working days after the answer."""
+    due_day = calendar.add_working_days(clock.local(answered).date(), working_days)
+    return end_of_day(due_day, clock)
+
+
+def set_feedback_deadline(session: Session, case: Case, principal: Principal | Actor,
+                          clock: Clock, calendar: WorkingCalendar,
+                          working_days: int = DEFAULT_FEEDBACK_WORKING_DAYS) -> DeadlineChange:
+    """Give an answered case its feedback deadline, kept as a deadline-change row.
+
+    The deadline in force (`deadline_at`) stays the answer's own, so "answered on time" still
+    reads it; the feedback deadline lives beside it in `feedback_due_at`.
+    """
+    due = feedback_deadline(clock.now(), clock, calendar, working_days)
+    change = DeadlineChange(case=case, kind=DeadlineKind.FEEDBACK,
+                            old_deadline=case.feedback_due_at, new_deadline=due, reason="",
+                            changed_by=principal.label, changed_by_user_id=principal.user_id,
+                            changed_at=clock.now())
+    session.add(change)
+    case.feedback_due_at = due
+    return change
 
 
 # Deadlines counted in working days from a start; an extension or an overruling is a date a
