@@ -338,7 +338,7 @@ def confirm(call_id: int):
 
 
 def _case_link(case) -> str:
-    return page_link(get_settings().public_base_url, "case", case.id)
+    return page_link(get_settings().link_base_url, "case", case.id)
 
 
 @bp.get("/cases")
@@ -468,7 +468,7 @@ def sms_preview():
     """Show the SMS a confirmation would send, and how many 70-character segments it uses."""
     args = request.args
     return jsonify(preview_case_sms(args.get("caller_name", "")[:60], args.get("caller_unit", "")[:200],
-                                    args.get("summary", "")[:200], base_url(get_settings().public_base_url),
+                                    args.get("summary", "")[:200], base_url(get_settings().link_base_url),
                                     get_settings().language,
                                     case_service.peek_next_case_number(get_db(), Clock(get_settings().timezone))))
 
