@@ -263,6 +263,8 @@ def test_409_for_a_move_the_state_machine_refuses(api):
      "channel_invalid"),
     ("/cases", "duty", {"caller_name": "张伟", "content": "x", "caller_phone": "12"},
      "caller_phone", "phone_invalid"),
+    ("/cases", "duty", {"caller_name": "张伟", "content": "x", "caller_phone": "12345"},
+     "caller_phone", "phone_invalid"),  # possible by length, refused as the directory does
     ("/cases", "duty", {"caller_name": "张伟", "content": "x", "received_at": "yesterday"},
      "received_at", "time_invalid"),
     ("/cases", "duty", {"caller_name": "张伟", "content": "x", "received_at": "2026-11-26T09:00"},
