@@ -50,12 +50,11 @@ def db_upgrade() -> None:
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """Create a demo directory and demo accounts (once)."""
-    from intake.directory.demo import DEMO_PASSWORD, seed_demo
+    from intake.directory.demo import DEMO_PASSWORD, DEMO_USERNAMES, seed_demo
 
     with session_scope(get_runtime().session_factory) as session:
         created = seed_demo(session)
-    click.echo(f"demo accounts admin / duty / wang / li / duban / chengguan / renmin, "
-               f"password {DEMO_PASSWORD}"
+    click.echo(f"demo accounts {' / '.join(DEMO_USERNAMES)}, password {DEMO_PASSWORD}"
                if created else "the directory already has data; nothing seeded")
 
 

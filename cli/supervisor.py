@@ -15,7 +15,7 @@ import time
 from cli.embedded_redis import start_embedded_redis
 from cli.first_model import ModelFetch, should_fetch_model
 from intake.store.database import session_scope, upgrade_database
-from intake.directory.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_password_unchanged, seed_demo
+from intake.directory.demo import demo_hint, demo_password_unchanged, seed_demo
 from intake.store.runtime import get_runtime
 from jobs.lifetime import die_with_parent
 
@@ -114,8 +114,7 @@ def run_service(host: str, port: int, web_workers: int, seed: bool) -> int:
     print(f"links in SMS start with {base}/"
           + ("" if settings.public_base_url else " (set PUBLIC_BASE_URL to change)"), flush=True)
     if demo_login:
-        print(f"sign in as {DEMO_USERNAME} / {DEMO_PASSWORD} (also admin, wang, li); "
-              f"change these demo passwords before real use", flush=True)
+        print(demo_hint(), flush=True)
     elif seed:
         print("sign in with your accounts (`dutyline users create` adds one)", flush=True)
     print("press Ctrl-C to stop", flush=True)

@@ -279,6 +279,11 @@ def test_the_escalation_register_shows_the_decision(client, demo):
     assert case.number in register and "等待研究决定" in register and "涉及全县药品配送" in register
     client.post("/logout")
     sign_in(client, "wang")
+    form = client.get(f"/cases/{case.id}").get_data(as_text=True).split(
+        'id="answer-form"')[1].split("</form>")[0]
+    # The section and its button say the same thing: a decision, not an answer (item 13).
+    assert "<h2>记录研究决定</h2>" in form and ">记录研究决定</button>" in form
+    assert "记录答复" not in form
     client.post(f"/cases/{case.id}/answer", data={"note": "局务会议决定统一调配"})
     client.post("/logout")
     sign_in(client, "duban")

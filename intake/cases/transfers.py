@@ -158,12 +158,12 @@ def return_result(session: Session, who, case: Case, category: str, reason: str,
 
 def send_back_to_unit(session: Session, case: Case, principal, category: ReturnCategory,
                       reason: str, clock: Clock, calendar: WorkingCalendar, sms: SmsContext,
-                      action: str) -> Outcome:
+                      action: str, **details) -> Outcome:
     """Count a return on the unit's assignment, give it three working days again, tell it."""
     assignment = case.assignment
     due = unit_result_deadline(clock.now(), clock, calendar)
     move(session, case, CaseStatus.TRANSFERRED, principal, action, unit=assignment.unit.name,
-         category=category.value, reason=reason, due=due)
+         category=category.value, reason=reason, due=due, **details)
     if category in STREAK_CATEGORIES:
         assignment.returns += 1
     else:
