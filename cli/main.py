@@ -226,6 +226,35 @@ def simulate_call(url, wav, from_number, to_number, digits, wait, timeout, as_js
         click.echo(f"{record['call_sid']}: {record['status']} {record['transcript_display']}")
 
 
+@main.command("simulate-sms")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True)
+@click.option("--from", "from_number", required=True, help="The sender, as a leader or liaison.")
+@click.option("--body", required=True, help='The text, e.g. "1" or "1 2026-000003".')
+@click.option("--to", "to_number", default="+8657112345")
+@click.option("--json", "as_json", is_flag=True)
+def simulate_sms(url, from_number, body, to_number, as_json) -> None:
+    """Send one SMS reply to a running server as Twilio would (signed), print its answer."""
+    import requests
+
+    from cli.simulate import TwilioSimulator
+    from intake.store.settings import load_webhook_signing
+
+    # Signed exactly as simulate-call signs, so the same token and public URL apply.
+    signing = load_webhook_signing()
+    simulator = TwilioSimulator(url, signing.auth_token, signing.public_base_url)
+    try:
+        result = simulator.sms(from_number, body, to_number)
+    except requests.HTTPError as exc:
+        raise click.ClickException(
+            f"{exc}; sign with the server's TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL") from exc
+    except requests.ConnectionError as exc:
+        raise click.ClickException(f"no dutyline server answers at {url}") from exc
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo("\n".join(result["replies"]) or "(no reply)")
+
+
 @main.command("health")
 @click.option("--json", "as_json", is_flag=True)
 def health_command(as_json: bool) -> None:
