@@ -382,6 +382,7 @@ def render_case_page(db, case) -> str:
         units=[u for u in list_units(db) if u.active],
         notifications=list_case_notifications(db, case.id),
         chases=censures.count_chases(db, case.id),
+        scan_required=get_settings().result_scan_required,
         history=[entry for entry in list_case_history(db, case, str(get_locale()),
                                                       get_settings().timezone)
                  if not entry.action.startswith("sms.")])

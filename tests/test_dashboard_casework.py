@@ -225,6 +225,7 @@ def test_the_unit_sees_its_countdown_and_files_every_element(client, demo):
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     for name in ("facts_true", "causes", "measures", "liaison_opinion", "signed_by", "sealed"):
         assert f'name="{name}"' in page
+    assert re.search(r'<input type="file" name="attachment"[^>]* required>', page)
     unsealed = {**RESULT}
     del unsealed["sealed"]
     response = client.post(f"/cases/{case.id}/result", data=unsealed)
