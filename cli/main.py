@@ -50,12 +50,11 @@ def db_upgrade() -> None:
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """Create a demo directory and demo accounts (once)."""
-    from intake.directory.demo import DEMO_PASSWORD, seed_demo
+    from intake.directory.demo import DEMO_PASSWORD, DEMO_USERNAMES, seed_demo
 
     with session_scope(get_runtime().session_factory) as session:
         created = seed_demo(session)
-    click.echo(f"demo accounts admin / duty / wang / li / duban / chengguan / renmin, "
-               f"password {DEMO_PASSWORD}"
+    click.echo(f"demo accounts {' / '.join(DEMO_USERNAMES)}, password {DEMO_PASSWORD}"
                if created else "the directory already has data; nothing seeded")
 
 
@@ -225,6 +224,35 @@ def simulate_call(url, wav, from_number, to_number, digits, wait, timeout, as_js
         echo_json(record)
     else:
         click.echo(f"{record['call_sid']}: {record['status']} {record['transcript_display']}")
+
+
+@main.command("simulate-sms")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True)
+@click.option("--from", "from_number", required=True, help="The sender, as a leader or liaison.")
+@click.option("--body", required=True, help='The text, e.g. "1" or "1 2026-000003".')
+@click.option("--to", "to_number", default="+8657112345")
+@click.option("--json", "as_json", is_flag=True)
+def simulate_sms(url, from_number, body, to_number, as_json) -> None:
+    """Send one SMS reply to a running server as Twilio would (signed), print its answer."""
+    import requests
+
+    from cli.simulate import TwilioSimulator
+    from intake.store.settings import load_webhook_signing
+
+    # Signed exactly as simulate-call signs, so the same token and public URL apply.
+    signing = load_webhook_signing()
+    simulator = TwilioSimulator(url, signing.auth_token, signing.public_base_url)
+    try:
+        result = simulator.sms(from_number, body, to_number)
+    except requests.HTTPError as exc:
+        raise click.ClickException(
+            f"{exc}; sign with the server's TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL") from exc
+    except requests.ConnectionError as exc:
+        raise click.ClickException(f"no dutyline server answers at {url}") from exc
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo("\n".join(result["replies"]) or "(no reply)")
 
 
 @main.command("health")

@@ -1,11 +1,12 @@
-"""`dutyline simulate-call`: play Twilio's part against a running server.
+"""`dutyline simulate-call` and `simulate-sms`: play Twilio's part against a running server.
 
 It makes Twilio's requests in Twilio's order, with Twilio's form fields and signatures,
 and serves the WAV over HTTP so the worker downloads it as it would from api.twilio.com.
 It talks to the server over HTTP only: it reads the call's state from GET /ivr/calls/<sid>,
 signed like a webhook, so it needs no database and creates no instance folder. It signs
 with TWILIO_AUTH_TOKEN (the development token when unset) and PUBLIC_BASE_URL, as the
-server checks them.
+server checks them. `simulate-sms` posts one inbound SMS to /sms/inbound, signed the same
+way, and returns the reply the server would have Twilio text back.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import secrets
 import time
 import wave
 from pathlib import Path
+from xml.etree import ElementTree
 
 import requests
 from twilio.request_validator import RequestValidator
@@ -96,3 +98,20 @@ class TwilioSimulator:
             "RecordingStartTime": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()),
             **record_fields}).raise_for_status()
         return {"call_sid": call_sid, "recording_sid": recording_sid}
+
+    def sms(self, from_number: str, body: str, to_number: str = "+8657112345") -> dict:
+        """Send one inbound SMS as Twilio would; return its sid and the server's reply texts."""
+        message_sid = "SM" + secrets.token_hex(16)
+        fields = {"AccountSid": ACCOUNT_SID_FOR_SIMULATION, "MessageSid": message_sid,
+                  "SmsSid": message_sid, "SmsMessageSid": message_sid, "From": from_number,
+                  "To": to_number, "Body": body, "NumMedia": "0", "NumSegments": "1",
+                  "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+        response = self.post("/sms/inbound", fields)
+        response.raise_for_status()
+        return {"message_sid": message_sid, "replies": reply_texts(response.text)}
+
+
+def reply_texts(twiml: str) -> list[str]:
+    """Return the texts of the <Message> verbs in a TwiML answer (none: no reply is sent)."""
+    root = ElementTree.fromstring(twiml)
+    return ["".join(message.itertext()).strip() for message in root.iter("Message")]

@@ -15,7 +15,7 @@ import time
 from cli.embedded_redis import start_embedded_redis
 from cli.first_model import ModelFetch, should_fetch_model
 from intake.store.database import session_scope, upgrade_database
-from intake.directory.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_password_unchanged, seed_demo
+from intake.directory.demo import demo_hint, demo_password_unchanged, seed_demo
 from intake.store.runtime import get_runtime
 from jobs.lifetime import die_with_parent
 
@@ -53,6 +53,31 @@ def _stop(process: subprocess.Popen | None) -> None:
         process.wait()
 
 
+def served_base_url(host: str, port: int) -> str:
+    """Return the URL `run` serves on, as a browser on this machine would open it."""
+    # A wildcard bind is reachable on loopback too; a browser cannot open 0.0.0.0 or [::].
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def link_base(settings, host: str, port: int) -> str:
+    """Return the base of every SMS link: PUBLIC_BASE_URL, else the address `run` serves on."""
+    return settings.public_base_url or served_base_url(host, port)
+
+
+def child_environment(settings, host: str, port: int, base: dict | None = None) -> dict:
+    """Return the environment of the web and worker processes `run` starts."""
+    env = dict(os.environ if base is None else base, DUTYLINE_INSTANCE=str(settings.instance_dir),
+               SECRET_KEY=settings.secret_key)
+    # Links only: PUBLIC_BASE_URL stays as the operator set it, since webhook signatures are
+    # checked against it and a guessed one would refuse every genuine Twilio request.
+    env["DUTYLINE_SERVED_URL"] = served_base_url(host, port)
+    return env
+
+
 def run_service(host: str, port: int, web_workers: int, seed: bool) -> int:
     """Start everything, print where to go, and supervise until told to stop."""
     runtime = get_runtime()
@@ -63,8 +88,7 @@ def run_service(host: str, port: int, web_workers: int, seed: bool) -> int:
             seed_demo(session)
         # Printed on every start, not only the first: the hint lasts as long as the password.
         demo_login = demo_password_unchanged(session)
-    env = dict(os.environ, DUTYLINE_INSTANCE=str(settings.instance_dir),
-               SECRET_KEY=settings.secret_key)
+    env = child_environment(settings, host, port)
     redis_process = None
     if settings.redis_url is None:
         redis_process = _start_redis(settings)
@@ -85,10 +109,12 @@ def run_service(host: str, port: int, web_workers: int, seed: bool) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    print(f"dutyline is running at http://{host}:{port}/", flush=True)
+    print(f"dutyline is running at {served_base_url(host, port)}/", flush=True)
+    base = link_base(settings, host, port)
+    print(f"links in SMS start with {base}/"
+          + ("" if settings.public_base_url else " (set PUBLIC_BASE_URL to change)"), flush=True)
     if demo_login:
-        print(f"sign in as {DEMO_USERNAME} / {DEMO_PASSWORD} (also admin, wang, li); "
-              f"change these demo passwords before real use", flush=True)
+        print(demo_hint(), flush=True)
     elif seed:
         print("sign in with your accounts (`dutyline users create` adds one)", flush=True)
     print("press Ctrl-C to stop", flush=True)

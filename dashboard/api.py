@@ -339,7 +339,8 @@ def file_result(number: str):
     scan = read_upload(upload.stream, upload.filename) if upload and upload.filename else None
     return _done(transfers.file_result(get_db(), _who(), case, form, get_clock(),
                                        scan=scan, recordings_dir=get_settings().recordings_dir,
-                                       sms=get_sms_context()))
+                                       sms=get_sms_context(),
+                                       scan_required=get_settings().result_scan_required))
 
 
 @bp.post("/cases/<number>/accept")

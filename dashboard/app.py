@@ -136,6 +136,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     views.register_filters(app)
+    if not app.testing and app.config.get("DUTYLINE_PRELOAD_TOPICS", True):
+        # jieba's dictionary takes 1-4 s to load: at start, not on the first weekly analysis
+        # (issue 19 item 16). In gunicorn the factory runs in each worker before it accepts
+        # requests, so no request ever waits for it. The tests' apps (TESTING) skip it.
+        from intake.reports.weekly import preload_segmenter
+
+        preload_segmenter()
     api.register_routing_errors(app)  # after the pages' 404, which it wraps
 
     @app.after_request

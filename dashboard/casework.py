@@ -138,7 +138,8 @@ def file_result(case_id: int):
         scan = read_upload(upload.stream, upload.filename) if upload and upload.filename else None
         return transfers.file_result(db, _who(), case, form, get_clock(), scan=scan,
                                      recordings_dir=get_settings().recordings_dir,
-                                     sms=get_sms_context())
+                                     sms=get_sms_context(),
+                                     scan_required=get_settings().result_scan_required)
 
     return _act(case_id, file_with_scan,
                 _("The written result is filed with the supervision office."))

@@ -54,6 +54,7 @@ ERROR_MESSAGES = {
     "attachment_too_large": _l("The scan is larger than the limit of %(limit)s MB; nothing was stored.",
                                limit=MAX_ATTACHMENT_MB),
     "attachment_type_invalid": _l("The scan must be a PDF, JPEG or PNG file; nothing was stored."),
+    "attachment_required": _l("Attach the scan of the signed and sealed result (PDF, JPEG or PNG)."),
     # The registers of criticism and accountability
     "facts_required": _l("State the facts the criticism or accountability rests on."),
     "censure_target_required": _l("Name the unit, the duty room (ground 5) or the person held to account."),

@@ -339,7 +339,7 @@ def confirm(call_id: int):
 
 
 def _case_link(case) -> str:
-    return page_link(get_settings().public_base_url, "case", case.id)
+    return page_link(get_settings().link_base_url, "case", case.id)
 
 
 @bp.get("/cases")
@@ -388,6 +388,7 @@ def render_case_page(db, case) -> str:
         units=[u for u in list_units(db) if u.active],
         notifications=list_case_notifications(db, case.id),
         chases=censures.count_chases(db, case.id),
+        scan_required=get_settings().result_scan_required,
         history=[entry for entry in list_case_history(db, case, str(get_locale()),
                                                       get_settings().timezone)
                  if not entry.action.startswith("sms.")])
@@ -474,7 +475,7 @@ def sms_preview():
     """Show the SMS a confirmation would send, and how many 70-character segments it uses."""
     args = request.args
     return jsonify(preview_case_sms(args.get("caller_name", "")[:60], args.get("caller_unit", "")[:200],
-                                    args.get("summary", "")[:200], base_url(get_settings().public_base_url),
+                                    args.get("summary", "")[:200], base_url(get_settings().link_base_url),
                                     get_settings().language,
                                     case_service.peek_next_case_number(get_db(), Clock(get_settings().timezone))))
 

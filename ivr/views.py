@@ -233,7 +233,7 @@ def recording_status() -> Response:
     )
     db.commit()  # the recording is kept even if alerting or enqueueing fails below
     if outcome.is_new:
-        dispatch_after_recording(db, outcome, get_job_queue(), settings.public_base_url, TWILIO)
+        dispatch_after_recording(db, outcome, get_job_queue(), settings.link_base_url, TWILIO)
     return Response("", status=204)
 
 

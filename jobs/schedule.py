@@ -63,7 +63,7 @@ STALE_AFTER_INTERVALS = 3
 
 def sweep_context(settings) -> SweepContext:
     """Return the sweep's links, language, time zone and escalation delay from the settings."""
-    return SweepContext(settings.public_base_url, settings.language, settings.timezone,
+    return SweepContext(settings.link_base_url, settings.language, settings.timezone,
                         settings.urgent_escalation_minutes)
 
 

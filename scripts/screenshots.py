@@ -157,11 +157,14 @@ def _seed_routes(session) -> dict:
     transfer_case(session, users["wang"], waiting, units["城关镇卫生院"].id, clock, calendar, sms)
     filed = enter("县人民医院夜间急诊没有儿科医生。", "陈明", "13712345678")
     transfer_case(session, users["li"], filed, units["县人民医院"].id, clock, calendar, sms)
-    file_result(session, users["renmin"], filed, result("夜间增设儿科值班医生一名"), clock)
+    # Without scans: the screenshots show the form and the verdict, not a stored file.
+    file_result(session, users["renmin"], filed, result("夜间增设儿科值班医生一名"), clock,
+                scan_required=False)
     flagged = enter("东门村卫生室长期缺医生。", channel="in_person")
     transfer_case(session, users["wang"], flagged, units["城关镇卫生院"].id, clock, calendar, sms)
     for reason in ("未加盖公章的扫描件", "未说明何时派驻医生", "联络员仍不满意"):
-        file_result(session, users["chengguan"], flagged, result("派医生轮流坐诊"), clock)
+        file_result(session, users["chengguan"], flagged, result("派医生轮流坐诊"), clock,
+                    scan_required=False)
         return_result(session, users["duban"], flagged, "quality", reason, clock, calendar, sms)
     meeting = enter("全县村卫生室降压药配送不及时。", channel="leader")
     escalate_case(session, users["wang"], meeting, "bureau_meeting", "涉及全县药品配送", clock)

@@ -11,6 +11,7 @@ import pytest
 
 from intake.store.audit import Actor
 from intake.store.models import AuditEvent, Notification, ResultAttachment, UnitResult
+from intake.store.settings import load_settings
 from tests.case_support import JPEG, PDF, PNG
 
 OFFSET = "+08:00"
@@ -38,6 +39,13 @@ def _form(**changes):
               "liaison_opinion": "满意", "signed_by": "李院长", "sealed": True}
     fields.update(changes)
     return fields
+
+
+def _sealed(**changes):
+    """The result as multipart with its scan: a sealed result must carry one (issue 19 item 10)."""
+    return {"data": {**_form(sealed="true", **changes),
+                     "attachment": (io.BytesIO(PDF), "盖章结果.pdf")},
+            "content_type": "multipart/form-data"}
 
 
 def _scans(settings):
@@ -84,7 +92,7 @@ def test_a_case_goes_through_a_unit_with_a_return_to_closed(api, people, demo, s
                    json={"category": "format", "reason": "缺少签名页"}).get_json()
     assert (returned["status"], returned["redo_count"]) == ("transferred", 1)
     assert "退回 城关镇卫生院 重办（格式不全：缺少签名页）" in returned["history"][-1]["text"]
-    assert api("cg", "POST", f"/cases/{number}/result", json=_form()).status_code == 200
+    assert api("cg", "POST", f"/cases/{number}/result", **_sealed()).status_code == 200
     accepted = api("sup", "POST", f"/cases/{number}/accept").get_json()
     assert (accepted["status"], accepted["redo_count"]) == ("answered", 0)
     fed_back = api("wang", "POST", f"/cases/{number}/feedback",
@@ -96,7 +104,7 @@ def test_a_case_goes_through_a_unit_with_a_return_to_closed(api, people, demo, s
     assert [h["action"] for h in closed["history"]] == [
         "case.routed", "case.acknowledged", "case.transferred", "case.result_filed",
         "case.attachment_added", "case.returned_for_redo", "case.result_filed",
-        "case.result_accepted", "case.fed_back", "case.closed"]
+        "case.attachment_added", "case.result_accepted", "case.fed_back", "case.closed"]
     assert all(h["at"].endswith(OFFSET) and "case." not in h["text"] for h in closed["history"])
 
     # Each SMS the actions queued went to Redis after the commit: routed, transfer, the
@@ -239,6 +247,8 @@ def test_409_for_a_move_the_state_machine_refuses(api):
      "channel_invalid"),
     ("/cases", "duty", {"caller_name": "张伟", "content": "x", "caller_phone": "12"},
      "caller_phone", "phone_invalid"),
+    ("/cases", "duty", {"caller_name": "张伟", "content": "x", "caller_phone": "12345"},
+     "caller_phone", "phone_invalid"),  # possible by length, refused as the directory does
     ("/cases", "duty", {"caller_name": "张伟", "content": "x", "received_at": "yesterday"},
      "received_at", "time_invalid"),
     ("/cases", "duty", {"caller_name": "张伟", "content": "x", "received_at": "2026-11-26T09:00"},
@@ -288,7 +298,10 @@ def test_422_for_extend_return_rate_and_result_inputs(api, people):
     assert (_error(unsealed)["field"], _error(unsealed)["code"]) == ("sealed", "seal_required")
     missing = api("cg", "POST", f"/cases/{number}/result", json=_form(measures=""))
     assert (_error(missing)["field"], _error(missing)["code"]) == ("measures", "result_incomplete")
-    api("cg", "POST", f"/cases/{number}/result", json=_form())
+    unscanned = api("cg", "POST", f"/cases/{number}/result", json=_form())
+    assert (_error(unscanned)["field"], _error(unscanned)["code"]) == (
+        "attachment", "attachment_required")
+    api("cg", "POST", f"/cases/{number}/result", **_sealed())
     wrong = api("sup", "POST", f"/cases/{number}/return", json={"category": "mood", "reason": "x"})
     assert (_error(wrong)["field"], _error(wrong)["code"]) == (
         "category", "return_category_invalid")
@@ -403,20 +416,45 @@ def test_json_times_carry_the_bureau_offset(api):
     assert json.dumps(record, ensure_ascii=False).count("+00:00") == 0
 
 
-def test_an_empty_file_input_files_the_result_without_a_scan(api, people, settings):
+def test_a_sealed_result_without_its_scan_is_refused(api, people, demo, settings):
     number = _new_case(api)["number"]
     api("wang", "POST", f"/cases/{number}/transfer",
         json={"unit_id": people["units"]["城关镇卫生院"].id})
+    # A form whose file input was left empty sends the part with no file name: no scan.
     response = api("cg", "POST", f"/cases/{number}/result",
                    data={**_form(sealed="on"), "attachment": (io.BytesIO(b""), "")},
                    content_type="multipart/form-data")
-    assert response.status_code == 200, response.get_json()
-    assert response.get_json()["attachments"] == [] and _scans(settings) == []
+    assert response.status_code == 422
+    error = _error(response)
+    assert (error["field"], error["code"]) == ("attachment", "attachment_required")
+    assert "扫描件" in error["message"]  # translated, as every error message
+    assert _scans(settings) == []
+    demo.expire_all()
+    assert demo.query(UnitResult).count() == 0
     # An empty file that does have a name is a refused scan, not a missing one.
-    returned = api("sup", "POST", f"/cases/{number}/return",
-                   json={"category": "format", "reason": "缺少扫描件"})
-    assert returned.status_code == 200
     empty = api("cg", "POST", f"/cases/{number}/result",
                 data={**_form(sealed="on"), "attachment": (io.BytesIO(b""), "scan.pdf")},
                 content_type="multipart/form-data")
     assert _error(empty)["code"] == "attachment_empty"
+    assert api("cg", "GET", f"/cases/{number}").get_json()["status"] == "transferred"
+
+
+def test_a_bureau_that_turned_the_requirement_off_files_without_a_scan(
+        people, tokens, settings, monkeypatch):
+    from dashboard.app import create_app
+
+    monkeypatch.setenv("DUTYLINE_RESULT_SCAN_REQUIRED", "0")
+    relaxed = load_settings()
+    assert relaxed.result_scan_required is False and settings.result_scan_required is True
+    client = create_app({"DUTYLINE_SETTINGS": relaxed, "TESTING": True}).test_client()
+
+    def call(who, method, path, **kwargs):
+        return client.open(f"/api/v1{path}", method=method,
+                           headers={"Authorization": f"Bearer {tokens[who]}"}, **kwargs)
+
+    number = _new_case(call)["number"]
+    call("wang", "POST", f"/cases/{number}/transfer",
+         json={"unit_id": people["units"]["城关镇卫生院"].id})
+    response = call("cg", "POST", f"/cases/{number}/result", json=_form())
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["attachments"] == [] and _scans(relaxed) == []

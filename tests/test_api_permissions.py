@@ -8,6 +8,7 @@ who may see the case but not act, 404 for who may not see it.
 """
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -19,7 +20,7 @@ from intake.clock import Clock
 from intake.cases.feedback import record_feedback
 from intake.directory.tokens import issue_token
 from intake.cases.transfers import file_result, transfer_case
-from tests.case_support import CALENDAR, SMS, add_people, result_form, route_case
+from tests.case_support import CALENDAR, PDF, SMS, add_people, result_form, route_case
 
 ROLES = ("admin", "duty", "sup", "wang", "li", "cg", "xr")  # wang: its leader; cg: its unit
 STAFF_SEE = {"admin", "duty", "sup", "wang"}  # who sees a case no unit has had
@@ -61,7 +62,7 @@ def _prepare(demo, people, steps):
         if step == "transfer":
             transfer_case(demo, wang, case, people["units"]["城关镇卫生院"].id, clock, CALENDAR, SMS)
         elif step == "result":
-            file_result(demo, cg, case, result_form(), clock)
+            file_result(demo, cg, case, result_form(), clock, scan_required=False)
         elif step == "handle":
             handle_case(demo, wang, case, "", clock, CALENDAR)
         elif step == "answer":
@@ -87,7 +88,14 @@ def test_every_role_gets_the_answer_design_md_gives(client, demo, world, action)
             payload = {"deadline": later.isoformat(), "reason": "等待配送"}
         else:
             payload = body
-        response = client.post(f"/api/v1/cases/{case.number}/{action}", json=payload,
+        if action == "result":
+            # A sealed result carries its scan (issue 19 item 10): multipart, as a unit sends it.
+            sent = {"data": {**payload, "sealed": "true",
+                             "attachment": (io.BytesIO(PDF), "盖章.pdf")},
+                    "content_type": "multipart/form-data"}
+        else:
+            sent = {"json": payload}
+        response = client.post(f"/api/v1/cases/{case.number}/{action}", **sent,
                                headers={"Authorization": f"Bearer {tokens[role]}"})
         answers[role] = response.status_code
     expected = {role: 200 if role in actors else 403 if role in seers else 404 for role in ROLES}

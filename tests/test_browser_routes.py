@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 from intake.store.models import AuditEvent, Case, Notification, Unit
 from intake.store.settings import DEV_AUTH_TOKEN, load_settings
 from intake.statuses import NotificationKind
+from tests.case_support import PDF
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LIAISON_PHONE = "+8613812345678"  # 张伟, linked to 王建国
@@ -91,6 +92,8 @@ class Desk:
                 page.check(f"{form} [name={name}][value={value}]")
             elif kind.endswith(":checkbox"):
                 field.set_checked(bool(value))
+            elif kind.endswith(":file"):
+                field.set_input_files(value)
             else:
                 field.fill(str(value))
         with page.expect_navigation():
@@ -203,7 +206,9 @@ def test_a_unit_with_one_return_to_closed(live, desks):
     unit.page.wait_for_selector("#result-form")
     assert unit.fits()
     result = dict(facts_true="partly", causes="挂号窗口少", measures="增开一个窗口",
-                  liaison_opinion="基本认可", signed_by="李院长", sealed=True)
+                  liaison_opinion="基本认可", signed_by="李院长", sealed=True,
+                  # a sealed result carries its scan (issue 19 item 10)
+                  attachment={"name": "盖章.pdf", "mimeType": "application/pdf", "buffer": PDF})
     unit.submit("#result-form", **result)
     assert unit.state() == "已报送结果"
 

@@ -152,19 +152,45 @@ def test_an_incomplete_unit_result_is_refused(demo, case, people, clock, changes
     transfer_case(demo, people["wang"], case, people["units"]["城关镇卫生院"].id, clock,
                   CALENDAR, SMS)
     with pytest.raises(ValidationError) as refused:
-        file_result(demo, people["cg"], case, _form(**changes), clock)
+        file_result(demo, people["cg"], case, _form(**changes), clock, scan_required=False)
     assert (refused.value.code, refused.value.field) == (code, field)
     assert case.status.value == "transferred"
+
+
+def test_a_sealed_result_needs_its_scan_unless_the_bureau_turned_that_off(demo, case, people,
+                                                                          clock, tmp_path):
+    import io
+
+    from intake.cases.attachments import read_upload
+    from tests.case_support import PDF
+
+    transfer_case(demo, people["wang"], case, people["units"]["城关镇卫生院"].id, clock,
+                  CALENDAR, SMS)
+    with pytest.raises(ValidationError) as refused:
+        file_result(demo, people["cg"], case, _form(), clock)  # required by default
+    assert (refused.value.code, refused.value.field) == ("attachment_required", "attachment")
+    assert case.status.value == "transferred" and case.results == []
+    file_result(demo, people["cg"], case, _form(), clock,
+                scan=read_upload(io.BytesIO(PDF), "盖章.pdf"), recordings_dir=tmp_path)
+    demo.flush()
+    assert case.status.value == "result_filed" and len(case.attachments) == 1
+
+
+def test_without_the_requirement_a_sealed_result_files_without_a_scan(demo, case, people, clock):
+    transfer_case(demo, people["wang"], case, people["units"]["城关镇卫生院"].id, clock,
+                  CALENDAR, SMS)
+    file_result(demo, people["cg"], case, _form(), clock, scan_required=False)
+    assert case.status.value == "result_filed" and case.attachments == []
 
 
 def test_only_its_unit_files_and_only_supervision_gives_the_verdict(demo, case, people, clock):
     transfer_case(demo, people["wang"], case, people["units"]["城关镇卫生院"].id, clock,
                   CALENDAR, SMS)
     with pytest.raises(NotFound):
-        file_result(demo, people["xr"], case, _form(), clock)  # another unit: may not see it
+        file_result(demo, people["xr"], case, _form(), clock, scan_required=False)  # another unit: may not see it
     with pytest.raises(Forbidden):
-        file_result(demo, people["wang"], case, _form(), clock)  # its leader: sees, may not
-    file_result(demo, people["cg"], case, _form(), clock)
+        file_result(demo, people["wang"], case, _form(), clock, scan_required=False)  # its leader: sees, may not
+    file_result(demo, people["cg"], case, _form(), clock, scan_required=False)
     with pytest.raises(Forbidden):
         accept_result(demo, people["wang"], case, clock)
     accept_result(demo, people["sup"], case, clock)
@@ -175,7 +201,7 @@ def test_three_returns_in_a_row_flag_the_unit_and_a_new_unit_starts_at_zero(demo
     unit = people["units"]["城关镇卫生院"]
     transfer_case(demo, people["wang"], case, unit.id, clock, CALENDAR, SMS)
     for attempt in range(3):
-        file_result(demo, people["cg"], case, _form(), clock)
+        file_result(demo, people["cg"], case, _form(), clock, scan_required=False)
         demo.flush()
         with pytest.raises(ValidationError) as no_reason:
             return_result(demo, people["sup"], case, "quality", "", clock, CALENDAR, SMS)
@@ -198,8 +224,8 @@ def test_three_returns_in_a_row_flag_the_unit_and_a_new_unit_starts_at_zero(demo
     assert [a.returns for a in case.assignments] == [3, 0]
     # The first unit still sees the case it worked on, but may no longer file or extend.
     with pytest.raises(Forbidden):
-        file_result(demo, people["cg"], case, _form(), clock)
-    file_result(demo, people["xr"], case, _form(), clock)
+        file_result(demo, people["cg"], case, _form(), clock, scan_required=False)
+    file_result(demo, people["xr"], case, _form(), clock, scan_required=False)
 
 
 def test_escalation_registers_the_case_with_the_supervision_office(demo, case, people, clock):
@@ -244,7 +270,7 @@ def test_an_extension_needs_a_reason_and_a_later_date_and_keeps_a_row(demo, case
 def test_dissatisfied_sends_a_unit_case_back_to_that_unit(demo, case, people, clock):
     unit = people["units"]["城关镇卫生院"]
     transfer_case(demo, people["wang"], case, unit.id, clock, CALENDAR, SMS)
-    file_result(demo, people["cg"], case, _form(), clock)
+    file_result(demo, people["cg"], case, _form(), clock, scan_required=False)
     accept_result(demo, people["sup"], case, clock)
     record_feedback(demo, people["wang"], case, "phone", "已电话告知", clock, SMS)
     liaison = demo.get(Liaison, case.liaison_id)
@@ -252,7 +278,7 @@ def test_dissatisfied_sends_a_unit_case_back_to_that_unit(demo, case, people, cl
     assert case.status.value == "transferred" and case.unit.name == "城关镇卫生院"
     assert case.redo_count == 1 and case.satisfaction.value == "dissatisfied"
     assert [n.kind.value for n in _sms(demo, redo)] == ["unit_return"]
-    file_result(demo, people["cg"], case, _form(measures="已补货并上门说明"), clock)
+    file_result(demo, people["cg"], case, _form(measures="已补货并上门说明"), clock, scan_required=False)
     accept_result(demo, people["sup"], case, clock)
     record_feedback(demo, people["wang"], case, "phone", "再次告知", clock, SMS)
     rate_case(demo, sms_liaison(liaison), case, "satisfied", clock, CALENDAR, SMS)

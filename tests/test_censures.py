@@ -56,7 +56,7 @@ def test_a_third_format_or_quality_return_proposes_criticism_ground_1(demo, peop
     case = _transferred(demo, people, clock)
     for category in ("quality", "format", "quality"):
         assert demo.scalars(select(Censure)).all() == []
-        file_result(demo, people["cg"], case, result_form(), clock)
+        file_result(demo, people["cg"], case, result_form(), clock, scan_required=False)
         demo.flush()
         return_result(demo, people["sup"], case, category, "重办", clock, CALENDAR, SMS)
     [proposal] = demo.scalars(select(Censure)).all()
@@ -197,7 +197,7 @@ def test_the_supervision_home_shows_and_decides_proposals(client, demo, people, 
 
     case = _transferred(demo, people, clock)
     for _ in range(3):
-        file_result(demo, people["cg"], case, result_form(), clock)
+        file_result(demo, people["cg"], case, result_form(), clock, scan_required=False)
         demo.flush()
         return_result(demo, people["sup"], case, "format", "缺少盖章", clock, CALENDAR, SMS)
     demo.commit()
@@ -275,7 +275,7 @@ def test_the_leader_is_texted_when_a_unit_files_a_result_and_when_it_is_accepted
     from intake.cases.transfers import accept_result
 
     case = _transferred(demo, people, clock)
-    filed = file_result(demo, people["cg"], case, result_form(), clock, sms=SMS)
+    filed = file_result(demo, people["cg"], case, result_form(), clock, sms=SMS, scan_required=False)
     accepted = accept_result(demo, people["sup"], case, clock, sms=SMS)
     demo.flush()
     sent = [demo.get(Notification, nid) for nid in filed.sms + accepted.sms]
@@ -324,7 +324,7 @@ def test_a_third_chase_proposes_accountability_ground_4(demo, people, clock):
     assert run_sweep(demo, datetime(2026, 10, 17, 1, 0, tzinfo=timezone.utc), CALENDAR,
                      CONTEXT).reminders.get("unit_chase") is None
     demo.commit()
-    file_result(demo, people["cg"], case, result_form(), FixedClock(mornings[-1], TZ))
+    file_result(demo, people["cg"], case, result_form(), FixedClock(mornings[-1], TZ), scan_required=False)
     demo.commit()
     assert run_sweep(demo, datetime(2026, 10, 19, 1, 0, tzinfo=timezone.utc), CALENDAR,
                      CONTEXT).reminders.get("unit_chase") is None

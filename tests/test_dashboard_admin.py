@@ -36,7 +36,11 @@ def test_bad_accounts_are_refused_with_a_reason(client, demo):
     client.post("/admin/users", data={"username": "u2", "name": "x", "role": "unit",
                                       "password": "long-enough-1"})
     assert "承办单位账号须选择单位" in client.get("/admin/users").get_data(as_text=True)
-    assert demo.query(User).filter(User.username.in_(["x", "u2"])).count() == 0
+    # The directory's own phone check: "12345" is possible by length but no line has it.
+    client.post("/admin/users", data={"username": "p2", "name": "x", "role": "duty",
+                                      "phone": "12345", "password": "long-enough-1"})
+    assert "电话号码无效" in client.get("/admin/users").get_data(as_text=True)
+    assert demo.query(User).filter(User.username.in_(["x", "u2", "p2"])).count() == 0
 
 
 def test_an_admin_disables_an_account_but_not_their_own(client, demo):
@@ -87,6 +91,10 @@ def test_users_create_reads_the_password_from_stdin(env, demo):
     demo.expire_all()
     user = find_user(demo, "night")
     assert user.name == "夜班" and verify_password(user, "a-secret-password")
+    assert user.phone == "+8613900000099"  # stored in E.164, as the directory stores phones
+    bad_phone = runner.invoke(main, ["users", "create", "--username", "n3", "--role", "duty",
+                                     "--name", "x", "--phone", "12345"], input="long-enough-1\n")
+    assert bad_phone.exit_code != 0 and "not a valid phone number" in bad_phone.output
     short = runner.invoke(main, ["users", "create", "--username", "n2", "--role", "duty",
                                  "--name", "x"], input="short\n")
     assert short.exit_code != 0 and "at least 8" in short.output

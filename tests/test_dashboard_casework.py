@@ -4,6 +4,7 @@ functions as the API; these tests check the doors: status codes, flashes by erro
 the SMS queued, and what each home page lists."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -23,6 +24,13 @@ from tests.dashboard_support import sign_in
 SMS = SmsContext(lambda case: f"https://dutyline.example/cases/{case.id}")
 RESULT = {"facts_true": "true", "causes": "配送延误", "measures": "已补货并通知村卫生室",
           "liaison_opinion": "满意", "signed_by": "李院长", "sealed": "1"}
+
+
+def _scanned(**changes) -> dict:
+    """The result form with its scan attached: a sealed result needs one (issue 19 item 10)."""
+    from tests.case_support import PDF
+
+    return {**RESULT, **changes, "attachment": (io.BytesIO(PDF), "盖章.pdf")}
 
 
 def _case(demo, content="药店没有降压药") -> Case:
@@ -217,13 +225,18 @@ def test_the_unit_sees_its_countdown_and_files_every_element(client, demo):
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     for name in ("facts_true", "causes", "measures", "liaison_opinion", "signed_by", "sealed"):
         assert f'name="{name}"' in page
+    assert re.search(r'<input type="file" name="attachment"[^>]* required>', page)
     unsealed = {**RESULT}
     del unsealed["sealed"]
     response = client.post(f"/cases/{case.id}/result", data=unsealed)
     assert response.status_code == 422 and "公章" in response.get_data(as_text=True)
     response = client.post(f"/cases/{case.id}/result", data={**RESULT, "causes": ""})
     assert response.status_code == 422
-    assert client.post(f"/cases/{case.id}/result", data=RESULT).status_code == 303
+    unscanned = client.post(f"/cases/{case.id}/result", data=RESULT)
+    assert unscanned.status_code == 422
+    assert "请上传签字盖章的办理结果扫描件" in unscanned.get_data(as_text=True)
+    assert _reload(demo, case).status.value == "transferred"
+    assert client.post(f"/cases/{case.id}/result", data=_scanned()).status_code == 303
     assert _reload(demo, case).status.value == "result_filed"
     client.post("/logout")
     sign_in(client, "renmin")  # the other unit never had the case
@@ -238,7 +251,7 @@ def test_supervision_returns_three_times_and_the_unit_is_flagged(client, demo):
     for round_ in range(3):
         client.post("/logout")
         sign_in(client, "chengguan")
-        assert client.post(f"/cases/{case.id}/result", data=RESULT).status_code == 303
+        assert client.post(f"/cases/{case.id}/result", data=_scanned()).status_code == 303
         client.post("/logout")
         sign_in(client, "duban")
         home = client.get("/supervision").get_data(as_text=True)
@@ -279,6 +292,11 @@ def test_the_escalation_register_shows_the_decision(client, demo):
     assert case.number in register and "等待研究决定" in register and "涉及全县药品配送" in register
     client.post("/logout")
     sign_in(client, "wang")
+    form = client.get(f"/cases/{case.id}").get_data(as_text=True).split(
+        'id="answer-form"')[1].split("</form>")[0]
+    # The section and its button say the same thing: a decision, not an answer (item 13).
+    assert "<h2>记录研究决定</h2>" in form and ">记录研究决定</button>" in form
+    assert "记录答复" not in form
     client.post(f"/cases/{case.id}/answer", data={"note": "局务会议决定统一调配"})
     client.post("/logout")
     sign_in(client, "duban")

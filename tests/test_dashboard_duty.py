@@ -88,6 +88,8 @@ def test_bad_input_is_refused_by_its_code_in_chinese_and_changes_nothing(client,
         ("/admin/duty/periods", {"weekday": "1", "starts": "8 点", "ends": "09:00"},
          "请按 HH:MM 填写时间"),
         ("/admin/duty/phone", {"phone": "not a number"}, "电话号码无效"),
+        # Possible in China by its length, but no line has it: the directory refuses it too.
+        ("/admin/duty/phone", {"phone": "12345"}, "电话号码无效"),
         ("/admin/duty/exceptions", {"day": "2026-02-30", "staffed": "1"}, "YYYY-MM-DD"),
         ("/admin/duty/exceptions", {"day": "2026-10-10", "staffed": "1", "starts": "09:00"},
          "请同时填写开始和结束时间"),

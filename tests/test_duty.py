@@ -43,6 +43,14 @@ def test_a_period_must_end_after_it_starts(db_session):
         add_duty_period(db_session, 0, time(17), time(8), ADMIN)
 
 
+def test_the_cli_refuses_a_duty_phone_the_directory_would_refuse(env, engine, db_session):
+    from cli.main import main
+
+    result = CliRunner().invoke(main, ["duty", "set-phone", "12345"])
+    assert result.exit_code != 0 and "not a valid phone number" in result.output
+    assert json.loads(dutyline("duty", "show", "--json").output)["duty_phone"] is None
+
+
 def test_the_cli_edits_the_schedule_and_every_change_is_audited(env, engine, db_session):
     assert dutyline("duty", "set-phone", "0571-88889999").exit_code == 0
     assert dutyline("duty", "add-period", "mon", "08:30", "17:30").exit_code == 0

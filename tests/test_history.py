@@ -37,7 +37,7 @@ def test_unit_route_reads_as_sentences_in_both_languages(demo, clock, tmp_path):
     file_result(demo, people["cg"], case, result_form(), clock.advance(hours=1),
                 scan=read_upload(io.BytesIO(PDF), "盖章.pdf"), recordings_dir=tmp_path)
     return_result(demo, people["sup"], case, "format", "缺少签名页", clock, CALENDAR, SMS)
-    file_result(demo, people["cg"], case, result_form(), clock)
+    file_result(demo, people["cg"], case, result_form(), clock, scan_required=False)
     accept_result(demo, people["sup"], case, clock)
     record_feedback(demo, people["wang"], case, "phone", "", clock, SMS)
     rate_case(demo, people["duty"], case, "basically_satisfied", clock, CALENDAR, SMS)
@@ -120,3 +120,34 @@ def test_every_case_action_written_in_intake_has_a_sentence_in_both_languages():
     assert len(written) >= 15
     for language in ("zh-CN", "en-US"):
         assert written - set(SENTENCES[language]) == set(), language
+
+
+# ---------------------------------------------------------------- text slips (issue 19 item 13)
+def test_a_reason_ending_in_a_full_stop_reads_without_double_punctuation(demo, clock):
+    people = add_people(demo)
+    case = route_case(demo, clock)
+    escalate_case(demo, people["wang"], case, "bureau_meeting", "需集体研究。", clock)
+    demo.commit()
+    assert _texts(demo, case)[-1] == "王建国 提交局务会议研究：需集体研究，列入督办"
+    assert _texts(demo, case, "en-US")[-1].endswith("bureau meeting: 需集体研究; it is supervised")
+
+
+def test_ratings_by_sms_read_alike_whether_satisfied_or_not(demo, clock, tmp_path):
+    from intake.rules.access import sms_liaison
+    from intake.store.models import Liaison
+
+    people = add_people(demo)
+    liaison = sms_liaison(demo.query(Liaison).filter_by(name="张伟").one())
+    rated = {}
+    for rating in ("satisfied", "dissatisfied"):
+        case = route_case(demo, clock)
+        transfer_case(demo, people["wang"], case, people["units"]["城关镇卫生院"].id, clock,
+                      CALENDAR, SMS)
+        file_result(demo, people["cg"], case, result_form(), clock, scan_required=False)
+        accept_result(demo, people["sup"], case, clock)
+        record_feedback(demo, people["wang"], case, "phone", "", clock, SMS)
+        rate_case(demo, liaison, case, rating, clock, CALENDAR, SMS, via="sms")
+        demo.commit()
+        rated[rating] = _texts(demo, case)[-1]
+    assert rated["satisfied"] == "张伟 短信评价「满意」，案件办结"
+    assert rated["dissatisfied"].startswith("张伟 短信评价「不满意」，退回 城关镇卫生院 重办")

@@ -383,7 +383,7 @@ def _transferred(demo, people):
 
 def _result_filed(demo, people):
     case = _transferred(demo, people)
-    file_result(demo, people["cg"], case, result_form(), CLOCK)
+    file_result(demo, people["cg"], case, result_form(), CLOCK, scan_required=False)
     return case
 
 
@@ -403,7 +403,7 @@ ACTIONS = {
     "extend": (_handling, lambda s, p, c: extend_deadline(
         s, p["sup"], c, c.deadline_at + timedelta(days=1), "等待化验", CLOCK)),
     "overrule": (_extended, lambda s, p, c: overrule_extension(s, p["sup"], c, "理由不足", CLOCK)),
-    "result": (_transferred, lambda s, p, c: file_result(s, p["cg"], c, result_form(), CLOCK)),
+    "result": (_transferred, lambda s, p, c: file_result(s, p["cg"], c, result_form(), CLOCK, scan_required=False)),
     "accept": (_result_filed, lambda s, p, c: accept_result(s, p["sup"], c, CLOCK)),
     "return": (_result_filed, lambda s, p, c: return_result(
         s, p["sup"], c, "format", "缺少公章页", CLOCK, CALENDAR, SMS)),

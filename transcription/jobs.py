@@ -110,7 +110,7 @@ def transcribe_call(call_id: int) -> str:
                           extracted=details.to_json(), actor=WORKER)
         work = QueuedWork()
         if details.urgent and mark_call_urgent(session, call, "keyword", WORKER):
-            work = alert_urgent_call(session, call, settings.public_base_url, WORKER)
+            work = alert_urgent_call(session, call, settings.link_base_url, WORKER)
         if settings.delete_twilio_recordings and _is_verified_copy(audio_path):
             work.recording_deletions.append(call_id)
         # A failed enqueue leaves the SMS pending; the reconciler sends it later.

@@ -55,7 +55,7 @@ def get_clock() -> Clock:
 def get_sms_context() -> SmsContext:
     """Return how this site's case SMS link to case pages, in its language and zone."""
     settings = get_settings()
-    return SmsContext.for_site(settings.public_base_url, settings.language, settings.timezone)
+    return SmsContext.for_site(settings.link_base_url, settings.language, settings.timezone)
 
 
 def get_job_queue():

@@ -83,7 +83,9 @@ def _redo_after_dissatisfaction(session, case: Case, principal, clock: Clock,
     reason = DISSATISFIED_REASON.get(sms.language, DISSATISFIED_REASON["en-US"])
     if answered_from == CaseStatus.RESULT_FILED and case.assignment is not None:
         return send_back_to_unit(session, case, principal, ReturnCategory.DISSATISFIED, reason,
-                                 clock, calendar, sms, "case.rated_dissatisfied")
+                                 clock, calendar, sms, "case.rated_dissatisfied",
+                                 # as on the other routes: the history says how the rating came
+                                 satisfaction=Satisfaction.DISSATISFIED.value, via=via)
     if answered_from in (CaseStatus.BUREAU_MEETING, CaseStatus.COUNTY):
         move(session, case, answered_from, principal, "case.rated_dissatisfied",
              satisfaction=Satisfaction.DISSATISFIED.value, via=via)

@@ -29,7 +29,7 @@ from intake.rules.lifecycle import (Outcome, begin, mark_answered, move, note_ev
                                     set_deadline)
 from intake.store.models import Call, Case, CaseCounter, Liaison
 from intake.outbox.notifications import SmsContext, compose_case_sms, queue_sms
-from intake.directory.phones import to_e164
+from intake.directory.phones import require_phone
 from intake.calls.routing import RouteChoice, choose_leader
 from intake.rules.censures import count_chases
 from intake.statuses import (CallStatus, CaseChannel, CaseImportance, CaseStatus, DeadlineKind,
@@ -145,10 +145,7 @@ def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsC
         raise ValidationError("the content is too long", field="content", code="content_too_long")
     phone = ""
     if entry.caller_phone.strip():
-        phone = to_e164(entry.caller_phone) or ""
-        if not phone:
-            raise ValidationError("not a valid phone number", field="caller_phone",
-                                  code="phone_invalid")
+        phone = require_phone(entry.caller_phone, field="caller_phone")
     if entry.received_at is not None and entry.received_at.tzinfo is None:
         raise ValidationError("give the time with its offset", field="received_at",
                               code="time_without_offset")

@@ -113,6 +113,9 @@ WORDS: dict[str, dict[str, str]] = {
     },
 }
 
+# Stripped from the end of a reason or note, which the sentence continues after.
+TRAILING_PUNCTUATION = "。．.，,；;：:、！!？? "
+
 # Audit labels of system parts, which sign rows without a person's name.
 SYSTEM_LABELS = ("twilio", "worker", "system", "cli")
 
@@ -173,8 +176,10 @@ def _parts(action: str, actor: str, details: dict, language: str, tz: ZoneInfo) 
     zh = language == ZH
     sep = "：" if zh else ": "
     due = _when(details.get("due"), language, tz)
-    reason = (details.get("reason") or "").strip()
-    note = (details.get("note") or "").strip()
+    # A typed reason often ends with its own full stop; the sentence goes on after it
+    # ("…研究：需集体研究，列入督办", not "需集体研究。，列入督办").
+    reason = (details.get("reason") or "").strip().rstrip(TRAILING_PUNCTUATION).strip()
+    note = (details.get("note") or "").strip().rstrip(TRAILING_PUNCTUATION).strip()
     due_part = ""
     if due:
         due_part = f"，限 {due} 前反馈" if zh else f", result due {due}"

@@ -81,18 +81,23 @@ def transfer_case(session: Session, who, case: Case, unit_id: int, clock: Clock,
 
 def file_result(session: Session, who, case: Case, form: ResultForm, clock: Clock,
                 scan: Upload | None = None, recordings_dir: Path | None = None,
-                sms: SmsContext | None = None) -> Outcome:
-    """File the unit's written result, with its signed and sealed scan when one was uploaded.
+                sms: SmsContext | None = None, scan_required: bool = True) -> Outcome:
+    """File the unit's written result, with its signed and sealed scan.
 
     The result goes to the supervision office and, by SMS when `sms` is given, to the
     liaison's leader (三.3).
 
     Every prescribed element is required. The scan (already checked by
     intake.cases.attachments.read_upload) is written only once the permission, the form and the
-    state have all been accepted, so a refused result stores nothing.
+    state have all been accepted, so a refused result stores nothing. A sealed result needs
+    its scan, so that what is filed shows the seal, unless the bureau turned that off
+    (`scan_required`, from DUTYLINE_RESULT_SCAN_REQUIRED).
     """
     principal = begin(who, "result", case)
     form.validate()
+    if form.sealed and scan is None and scan_required:
+        raise ValidationError("attach the scan of the signed and sealed result",
+                              field="attachment", code="attachment_required")
     if scan is not None and recordings_dir is None:
         raise ValueError("a scan needs the recordings folder to be stored in")
     assignment = case.assignment
@@ -165,12 +170,12 @@ def return_result(session: Session, who, case: Case, category: str, reason: str,
 
 def send_back_to_unit(session: Session, case: Case, principal, category: ReturnCategory,
                       reason: str, clock: Clock, calendar: WorkingCalendar, sms: SmsContext,
-                      action: str) -> Outcome:
+                      action: str, **details) -> Outcome:
     """Count a return on the unit's assignment, give it three working days again, tell it."""
     assignment = case.assignment
     due = unit_result_deadline(clock.now(), clock, calendar)
     move(session, case, CaseStatus.TRANSFERRED, principal, action, unit=assignment.unit.name,
-         category=category.value, reason=reason, due=due)
+         category=category.value, reason=reason, due=due, **details)
     if category in STREAK_CATEGORIES:
         assignment.returns += 1
     else:

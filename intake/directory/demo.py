@@ -13,6 +13,15 @@ from intake.statuses import Role, UnitKind
 DEMO_PASSWORD = "dutyline-demo"
 DEMO = Actor("seed-demo")
 DEMO_USERNAME = "duty"
+# Every account seed_demo creates, one per role at least, in the order the hint names them.
+DEMO_USERNAMES = ("duty", "admin", "wang", "li", "duban", "chengguan", "renmin")
+
+
+def demo_hint() -> str:
+    """Return the line that tells a first run how to sign in to every demo account."""
+    others = ", ".join(name for name in DEMO_USERNAMES if name != DEMO_USERNAME)
+    return (f"sign in as {DEMO_USERNAME} / {DEMO_PASSWORD} (also {others}); "
+            f"change these demo passwords before real use")
 
 
 def seed_demo(session: Session) -> bool:

@@ -5,6 +5,8 @@ from functools import lru_cache
 
 import phonenumbers
 
+from intake.exceptions import ValidationError
+
 DEFAULT_REGION = "CN"
 
 
@@ -37,3 +39,21 @@ def to_valid_e164(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
     if e164 is None or not phonenumbers.is_valid_number(phonenumbers.parse(e164)):
         return None
     return e164
+
+
+def require_phone(raw: str | None, field: str = "phone") -> str:
+    """Return an entered number in E.164, or refuse it (code phone_invalid) as the directory does.
+
+    The one check for every phone a person types: directory, accounts, the duty phone, a
+    caller's phone on a case entered by hand.
+    """
+    e164 = to_valid_e164(raw)
+    if e164 is None:
+        raise ValidationError(f"not a valid phone number: {raw!r}", field=field,
+                              code="phone_invalid")
+    return e164
+
+
+def optional_phone(raw: str | None, field: str = "phone") -> str:
+    """Return an entered number in E.164, "" when left blank; refuse an invalid one."""
+    return require_phone(raw, field) if raw and raw.strip() else ""

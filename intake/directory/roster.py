@@ -20,7 +20,7 @@ from intake.store.database import LIKE_ESCAPE, contains_pattern
 from intake.exceptions import Forbidden, NotFound, ValidationError
 from intake.store.models import Leader, Liaison, Unit, User
 from intake.store.text import check_row_text
-from intake.directory.phones import to_e164, to_valid_e164
+from intake.directory.phones import optional_phone, require_phone
 from intake.statuses import Role, UnitKind
 
 MIN_PASSWORD_LENGTH = 8
@@ -70,16 +70,8 @@ def find_caller(session: Session, e164: str | None) -> Caller | None:
     return Caller(row.id, row.name, row.leader_id) if row else None
 
 
-def _require_phone(raw: str, field: str = "phone") -> str:
-    e164 = to_valid_e164(raw)
-    if e164 is None:
-        raise ValidationError(f"not a valid phone number: {raw!r}", field=field,
-                              code="phone_invalid")
-    return e164
-
-
-def _optional_phone(raw: str | None, field: str = "phone") -> str:
-    return _require_phone(raw, field) if raw and raw.strip() else ""
+_require_phone = require_phone
+_optional_phone = optional_phone
 
 
 def _require_name(raw: str | None) -> str:
@@ -152,8 +144,9 @@ def create_user(
     if session.scalar(select(User.id).where(User.username == username)):
         raise ValidationError(f"the username {username!r} is taken", field="username",
                               code="username_taken")
+    phone = optional_phone(phone)
     if role == Role.LEADER and leader_id is None and phone:
-        leader_id = session.scalar(select(Leader.id).where(Leader.phone == to_e164(phone)))
+        leader_id = session.scalar(select(Leader.id).where(Leader.phone == phone))
     if role == Role.LEADER and leader_id is None:
         raise ValidationError("a leader account needs a leader in the directory (match by phone)",
                               field="leader_id", code="leader_account_needs_leader")

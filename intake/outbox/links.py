@@ -1,6 +1,7 @@
 """Absolute links to dashboard pages, for SMS bodies and anything read outside a browser.
 
-The base is PUBLIC_BASE_URL. Without it there is one fallback, FALLBACK_BASE_URL
+The base is PUBLIC_BASE_URL. Without it, the address `dutyline run` serves on (it passes
+DUTYLINE_SERVED_URL to its web and worker processes); failing both, FALLBACK_BASE_URL
 (http://127.0.0.1:8000, where `dutyline run` serves by default): a single-machine install
 with no public address gets links that open on that machine, and never a bare path.
 Set PUBLIC_BASE_URL for links that open on a leader's phone.

@@ -87,6 +87,11 @@ class Settings:
     # The leader feeds back to the liaison by the end of this many working days after the answer.
     feedback_working_days: int = DEFAULT_FEEDBACK_WORKING_DAYS
     model_site: str = DEFAULT_MODEL_SITE
+    # Where `dutyline run` serves (DUTYLINE_SERVED_URL, which it sets for its children):
+    # the base of SMS links when PUBLIC_BASE_URL is unset. Not used for signatures.
+    served_base_url: str | None = None
+    # A unit's sealed result must carry its scan (DUTYLINE_RESULT_SCAN_REQUIRED, default on).
+    result_scan_required: bool = True
 
     def __post_init__(self) -> None:
         # An account SID without its token must not fall back to the published development
@@ -112,6 +117,11 @@ class Settings:
     @property
     def has_twilio_account(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token != DEV_AUTH_TOKEN)
+
+    @property
+    def link_base_url(self) -> str | None:
+        """Return the base of links sent out: PUBLIC_BASE_URL, else where `run` serves."""
+        return self.public_base_url or self.served_base_url
 
     @property
     def embedded_redis_socket(self) -> Path:
@@ -210,6 +220,8 @@ def load_settings(env: dict | None = None) -> Settings:
         voice_name=env.get("TWILIO_VOICE")
         or (DEFAULT_VOICE_ZH if language == "zh-CN" else DEFAULT_VOICE_EN),
         webhook_fragment=(env.get("TWILIO_WEBHOOK_FRAGMENT") or "").lstrip("#") or None,
+        served_base_url=(env.get("DUTYLINE_SERVED_URL") or "").rstrip("/") or None,
+        result_scan_required=_flag(env.get("DUTYLINE_RESULT_SCAN_REQUIRED"), default=True),
         model_site=(env.get("VOSK_MODEL_SITE") or DEFAULT_MODEL_SITE).rstrip("/"),
         urgent_escalation_minutes=_int(env, "DUTYLINE_URGENT_ESCALATION_MINUTES",
                                        DEFAULT_URGENT_ESCALATION_MINUTES),

@@ -17,7 +17,7 @@ from intake.store.audit import Actor, record_event
 from intake.exceptions import NotFound, ValidationError
 from intake.time.calendar import BureauCalendar, load_calendar
 from intake.store.models import DutyException, DutyPeriod, SettingValue
-from intake.directory.phones import to_e164
+from intake.directory.phones import require_phone
 
 DUTY_PHONE_KEY = "duty_phone"
 PROMPT_AUDIO_PREFIX = "prompt_audio."
@@ -84,10 +84,7 @@ def put_setting(session: Session, key: str, value: str, actor: Actor) -> None:
 
 def set_duty_phone(session: Session, number: str, actor: Actor) -> str:
     """Set the phone that calls are put through to during duty hours."""
-    e164 = to_e164(number)
-    if e164 is None:
-        raise ValidationError(f"not a valid phone number: {number!r}", field="phone",
-                              code="phone_invalid")
+    e164 = require_phone(number)
     put_setting(session, DUTY_PHONE_KEY, e164, actor)
     return e164
 
