@@ -111,7 +111,7 @@ def test_a_unit_result_accepted_on_friday_is_to_be_fed_back_by_monday(demo, case
     go(clock, 11, 6, 11)
     file_result(demo, people["cg"], case, ResultForm(
         facts_true="true", causes="配送延误", measures="已补货", liaison_opinion="满意",
-        signed_by="李院长", sealed=True), clock)
+        signed_by="李院长", sealed=True), clock, scan_required=False)
     accept_result(demo, people["sup"], case, clock, SMS, CALENDAR)
     demo.commit()
     assert case.status is CaseStatus.ANSWERED
