@@ -181,7 +181,8 @@ def test_direct_handling_to_closed(live, desks):
     assert leader.state() == "已反馈"
     _closing_rating(duty, case_id)
     history = _history(duty.page)
-    assert "王建国 直接办理" in history and "已协调镇卫生院每周二送药到村。" in history
+    # The note as typed, less its closing 。: a history sentence carries no end punctuation.
+    assert "王建国 直接办理" in history and "答复：已协调镇卫生院每周二送药到村" in history
     assert "case." not in history
     case = _case(live, case_id)
     assert case.status.value == "closed" and case.answered_from.value == "handling"

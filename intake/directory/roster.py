@@ -70,10 +70,6 @@ def find_caller(session: Session, e164: str | None) -> Caller | None:
     return Caller(row.id, row.name, row.leader_id) if row else None
 
 
-_require_phone = require_phone
-_optional_phone = optional_phone
-
-
 def _require_name(raw: str | None) -> str:
     name = (raw or "").strip()
     if not name:
@@ -87,7 +83,7 @@ def add_unit(session: Session, name: str, kind: UnitKind, actor: Actor, phone: s
     if session.scalar(select(Unit.id).where(Unit.name == name)):
         raise ValidationError(f"a unit named {name!r} already exists", field="name",
                               code="unit_name_taken")
-    unit = Unit(name=name, kind=kind, phone=_optional_phone(phone) or None)
+    unit = Unit(name=name, kind=kind, phone=optional_phone(phone) or None)
     check_row_text(Unit, {"name": unit.name})
     session.add(unit)
     session.flush()
@@ -100,7 +96,7 @@ def add_leader(
     on_duty: bool = False,
 ) -> Leader:
     """Add a work-group member with their contact card."""
-    leader = Leader(name=_require_name(name), phone=_require_phone(phone), title=title.strip(),
+    leader = Leader(name=_require_name(name), phone=require_phone(phone), title=title.strip(),
                     email=email.strip(), on_duty=on_duty)
     check_row_text(Leader, {"name": leader.name, "title": leader.title, "email": leader.email})
     session.add(leader)
@@ -115,7 +111,7 @@ def add_liaison(
 ) -> Liaison:
     """Add a community liaison linked to a leader."""
     name = _require_name(name)
-    e164 = _require_phone(phone)
+    e164 = require_phone(phone)
     _refuse_taken_liaison_phone(session, e164)
     liaison = Liaison(name=name, phone=e164, leader=leader, work_unit=work_unit,
                       address=address)
@@ -340,7 +336,7 @@ def update_leader(session: Session, leader: Leader, changes: Mapping[str, Any],
         if key == "name":
             clean[key] = _require_name(value)
         elif key == "phone":
-            clean[key] = _require_phone(value)
+            clean[key] = require_phone(value)
         elif key in ("title", "email"):
             clean[key] = (value or "").strip()
         elif key in ("on_duty", "is_head"):
@@ -377,7 +373,7 @@ def update_liaison(session: Session, liaison: Liaison, changes: Mapping[str, Any
         if key == "name":
             clean[key] = _require_name(value)
         elif key == "phone":
-            clean[key] = _require_phone(value)
+            clean[key] = require_phone(value)
             _refuse_taken_liaison_phone(session, clean[key], liaison.id)
         else:
             clean[key] = (value or "").strip()
@@ -416,7 +412,7 @@ def update_unit(session: Session, unit: Unit, changes: Mapping[str, Any], actor:
                 raise ValidationError(f"unknown unit kind {value!r}", field="kind",
                                       code="kind_unknown") from None
         elif key == "phone":
-            clean[key] = _optional_phone(value) or None
+            clean[key] = optional_phone(value) or None
     return _apply(session, unit, clean, actor, "unit.updated")
 
 
@@ -427,7 +423,7 @@ def update_user(session: Session, user: User, changes: Mapping[str, Any], actor:
         if key == "name":
             clean[key] = _require_name(value)
         elif key == "phone":
-            clean[key] = _optional_phone(value)
+            clean[key] = optional_phone(value)
         elif key == "leader_id":
             clean[key] = get_any_leader(session, int(value)).id if value else None
         elif key == "unit_id":
