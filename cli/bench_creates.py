@@ -20,6 +20,8 @@ from pathlib import Path
 
 import click
 
+from cli.output import add_bench_command
+
 from cli.embedded_redis import start_embedded_redis
 from cli.bench_ivr import (DEFAULT_THREADS, DEFAULT_WORKERS, Server, _free_port,
                            _prepare_instance, summarise)
@@ -32,11 +34,7 @@ BODY = {"caller_name": "张伟", "caller_phone": "+8613812345678", "channel": "p
 
 
 def register(group: click.Group) -> None:
-    bench = group.commands.get("bench")
-    if bench is None:
-        bench = click.Group("bench", help="Benchmarks that print figures (--json for machines).")
-        group.add_command(bench)
-    bench.add_command(bench_creates_command)
+    add_bench_command(group, bench_creates_command)
 
 
 def run_clients(base: str, token: str, clients: int, seconds: float) -> dict:

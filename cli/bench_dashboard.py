@@ -16,6 +16,8 @@ from pathlib import Path
 
 import click
 
+from cli.output import add_bench_command
+
 from intake.store.database import scratch_database
 
 TARGET_MS = 200.0
@@ -34,12 +36,7 @@ SEARCHES = {
 }
 
 
-@click.group("bench")
-def bench() -> None:
-    """Measure performance."""
-
-
-@bench.command("dashboard")
+@click.command("dashboard")
 @click.option("--calls", "n_calls", default=50_000, show_default=True)
 @click.option("--database-url", default=None,
               help="A PostgreSQL server URL; a fresh database is made on it and dropped after. "
@@ -170,8 +167,4 @@ def _bench_user(app) -> tuple[int, int]:
 
 
 def register(main: click.Group) -> None:
-    existing = main.commands.get("bench")
-    if isinstance(existing, click.Group):
-        existing.add_command(bench_dashboard)
-    else:
-        main.add_command(bench)
+    add_bench_command(main, bench_dashboard)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import click
 
-from cli.output import echo_json
+from cli.output import add_bench_command, echo_json
 from intake.store.database import scratch_database, session_scope
 
 TARGET_P99_SECONDS = 1.0
@@ -34,11 +34,7 @@ CALLER_PHONE = "+8613700000001"
 
 
 def register(main: click.Group) -> None:
-    bench = main.commands.get("bench")
-    if bench is None:
-        bench = click.Group("bench", help="Benchmarks that print figures (--json for machines).")
-        main.add_command(bench)
-    bench.add_command(bench_import)
+    add_bench_command(main, bench_import)
 
 
 @click.command("import")

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import click
 
+from cli.output import add_bench_command
+
 CONNECTION_LEVELS = (16, 64)
 DEFAULT_SECONDS = 10
 # gunicorn, tuned for this 2-core box: 2 processes x 8 threads (gthread, keep-alive).
@@ -50,11 +52,7 @@ VOICE_PATH = "/ivr/voice"
 
 
 def register(group: click.Group) -> None:
-    bench = group.commands.get("bench")
-    if bench is None:
-        bench = click.Group("bench", help="Benchmarks that print figures (--json for machines).")
-        group.add_command(bench)
-    bench.add_command(bench_ivr_command)
+    add_bench_command(group, bench_ivr_command)
 
 
 @dataclass

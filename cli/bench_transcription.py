@@ -33,6 +33,8 @@ from pathlib import Path
 
 import click
 
+from cli.output import add_bench_command
+
 from cli.loopback import LoopbackServer, QuietHandler
 from cli.processes import descendants
 
@@ -78,19 +80,7 @@ def bench_transcription(clips: int, seconds: float, latency_seconds: float, repe
 
 
 def register(main: click.Group) -> None:
-    # `bench` is one group shared with `bench dashboard` and `bench ivr`; whoever registers
-    # first creates it.
-    existing = main.commands.get("bench")
-    if isinstance(existing, click.Group):
-        existing.add_command(bench_transcription)
-        return
-
-    @click.group("bench")
-    def bench() -> None:
-        """Measure performance."""
-
-    bench.add_command(bench_transcription)
-    main.add_command(bench)
+    add_bench_command(main, bench_transcription)
 
 
 # ---------------------------------------------------------------- the benchmark

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import click
 
+from cli.output import add_bench_command
+
 from intake.store.database import scratch_database, session_scope
 from intake.exceptions import ValidationError
 from intake.store.runtime import get_runtime
@@ -40,13 +42,7 @@ def register(main: click.Group) -> None:
     report.add_command(report_rates)
     report.add_command(report_bulletin)
     report.add_command(report_weekly)
-    bench = main.commands.get("bench")
-    if isinstance(bench, click.Group):
-        bench.add_command(bench_reports)
-    else:
-        group = click.Group("bench", help="Measure performance.")
-        group.add_command(bench_reports)
-        main.add_command(group)
+    add_bench_command(main, bench_reports)
 
 
 def _echo_json(payload) -> None:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from cli.output import echo_json
+from cli.output import add_bench_command, echo_json
 from intake.store.database import scratch_database, session_scope
 from intake.store.runtime import get_runtime
 
@@ -210,8 +210,4 @@ def _measure(url: str, now: datetime) -> dict:
 
 def register(main: click.Group) -> None:
     main.add_command(sweep_command)
-    bench = main.commands.get("bench")
-    if bench is None:
-        bench = click.Group("bench", help="Benchmarks that print figures (--json for machines).")
-        main.add_command(bench)
-    bench.add_command(bench_sweep)
+    add_bench_command(main, bench_sweep)
