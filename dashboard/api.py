@@ -37,7 +37,7 @@ from dashboard.contract import OPERATIONS, known_case_number, openapi_document, 
 from dashboard.auth import current_user
 from dashboard.errors import ERROR_MESSAGES, error_message
 from intake.cases import handling as case_actions
-from intake.cases import feedback, supervision, transfers
+from intake.cases import decisions, feedback, supervision, transfers
 from intake.rules.access import Principal, check, principal_of
 from intake.cases.attachments import MAX_ATTACHMENT_MB, open_attachment, read_upload, served_as
 from intake.directory.roster import describe_directory
@@ -347,9 +347,11 @@ def file_result(number: str):
 def accept(number: str):
     """The supervision office accepts the unit's result."""
     case = _case_for(number, "accept")
-    return _done(transfers.accept_result(get_db(), _who(), case, get_clock(),
-                                         get_sms_context(), load_calendar(get_db()),
-                                         get_settings().feedback_working_days))
+    body = _body()
+    return _done(transfers.accept_result(
+        get_db(), _who(), case, get_clock(), get_sms_context(), load_calendar(get_db()),
+        get_settings().feedback_working_days,
+        implementation_id=_int(body, "implementation_id", code="implementation_unknown")))
 
 
 @bp.post("/cases/<number>/return")
@@ -357,9 +359,10 @@ def return_result(number: str):
     """The supervision office returns the result for redo, with a category and a reason."""
     case = _case_for(number, "return")
     body = _body()
-    return _done(transfers.return_result(get_db(), _who(), case,
-                                         _text(body, "category"), _text(body, "reason"),
-                                         get_clock(), load_calendar(get_db()), get_sms_context()))
+    return _done(transfers.return_result(
+        get_db(), _who(), case, _text(body, "category"), _text(body, "reason"), get_clock(),
+        load_calendar(get_db()), get_sms_context(),
+        implementation_id=_int(body, "implementation_id", code="implementation_unknown")))
 
 
 @bp.post("/cases/<number>/answer")
@@ -370,6 +373,19 @@ def answer(number: str):
     return _done(case_actions.answer_case(get_db(), _who(), case, _text(body, "note"),
                                           get_clock(), load_calendar(get_db()),
                                           get_settings().feedback_working_days))
+
+
+@bp.post("/cases/<number>/decision")
+def record_decision(number: str):
+    """Record the bureau meeting's or the county's decision and the units that carry it out."""
+    case = _case_for(number, "decide")
+    body = _body()
+    orders = [decisions.ImplementationOrder(item.get("unit_id"), item.get("deadline"))
+              for item in body.get("implementations") or []]
+    return _done(decisions.record_decision(
+        get_db(), _who(), case, _text(body, "text"), body.get("decided_at"),
+        _text(body, "decided_by"), orders, get_clock(), load_calendar(get_db()),
+        get_sms_context(), get_settings().feedback_working_days))
 
 
 @bp.post("/cases/<number>/feedback")

@@ -151,12 +151,46 @@ class ResultBody(Body):
     sealed: bool | None = None
 
 
-class ReturnBody(Body):
-    """Why the supervision office returns a result."""
+class VerdictBody(Body):
+    """Which implementation of a decision a verdict is for (not needed on a transfer, nor when
+    only one implementation has a result waiting)."""
+
+    implementation_id: Id | None = Field(None, description="an id from the case's "
+                                         "decision.implementations")
+    CODES = {"implementation_id": "implementation_unknown"}
+
+
+class ReturnBody(VerdictBody):
+    """Why the supervision office returns a result (and, on a decision, whose)."""
 
     category: choice(ReturnCategory)
     reason: text("reason")
-    CODES = {"category": "return_category_invalid", "reason": "reason_required"}
+    CODES = {"category": "return_category_invalid", "reason": "reason_required",
+             "implementation_id": "implementation_unknown"}
+
+
+class ImplementationBody(Body):
+    """One unit to carry out a decision, and by when."""
+
+    unit_id: Id
+    deadline: Day | Annotated[int, Field(ge=1, le=60)] | None = Field(
+        None, description="a date (due at its close of business), a number of working days, "
+        "or null for three working days, like a transfer")
+    CODES = {"unit_id": "unit_unknown", "deadline": "implementation_deadline_invalid"}
+
+
+class CaseDecisionBody(Body):
+    """The bureau meeting's or the county's decision, and the units that carry it out."""
+
+    text: Annotated[text("text"), Field(min_length=1)]
+    decided_at: Day
+    decided_by: Annotated[text("decided_by"), Field(min_length=1)]
+    implementations: list[ImplementationBody] = Field(
+        default_factory=list, max_length=20,
+        description="empty: the decision is the answer (e.g. no action needed)")
+    CODES = {"text": "decision_text_required", "decided_at": "decided_at_invalid",
+             "decided_by": "decided_by_required",
+             "implementations": "implementation_deadline_invalid"}
 
 
 class FeedbackBody(Body):
@@ -358,9 +392,10 @@ OPERATIONS: dict[str, Operation] = {
     "api.extend": Operation(body=ExtendBody, refusals=ACTION),
     "api.overrule": Operation(body=OverruleBody, refusals=ACTION),
     "api.file_result": Operation(body=ResultBody, form=ResultForm, refusals=ACTION + (413,)),
-    "api.accept": Operation(refusals=ACTION),
+    "api.accept": Operation(body=VerdictBody, refusals=ACTION),
     "api.return_result": Operation(body=ReturnBody, refusals=ACTION),
     "api.answer": Operation(body=NoteBody, refusals=ACTION),
+    "api.record_decision": Operation(body=CaseDecisionBody, refusals=ACTION),
     "api.record_feedback": Operation(body=FeedbackBody, refusals=ACTION),
     "api.rate": Operation(body=RateBody, refusals=ACTION),
     "api.openapi": Operation(answer=OpenApiDocument, refusals=(), public=True),

@@ -18,7 +18,13 @@ Case (one confirmed message, from routing to the liaison's rating)::
                             │        ▼        │          │
                             │   RESULT_FILED ─┴──────────┤
                             ├─► BUREAU_MEETING ──────────┤
-                            └─► COUNTY ──────────────────┘
+                            └─► COUNTY ──────────────────┤
+                                   │                     │
+       BUREAU_MEETING | COUNTY ─► DECISION_IMPLEMENTING ─┘
+
+    A decision of the bureau meeting or the county with implementations moves the case to
+    DECISION_IMPLEMENTING; each implementation has its own small machine (ImplementationStatus)
+    and the case is ANSWERED when the last one is accepted. A decision with none answers directly.
 
     A leader may act without acknowledging first, so ROUTED also leads straight on.
     A dissatisfied rating (不满意) sends a FED_BACK case back to whoever answered it: the
@@ -74,6 +80,9 @@ class CaseStatus(str, Enum):
     RESULT_FILED = "result_filed"
     BUREAU_MEETING = "bureau_meeting"
     COUNTY = "county"
+    # A decision of the meeting or the county is being carried out by units (督促落实).
+    # Its value is short: statuses are stored in 20-character columns.
+    DECISION_IMPLEMENTING = "implementing"
     ANSWERED = "answered"
     FED_BACK = "fed_back"
     CLOSED = "closed"
@@ -98,8 +107,10 @@ CASE_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.RESULT_FILED: frozenset(
         {CaseStatus.ANSWERED, CaseStatus.TRANSFERRED, CaseStatus.BUREAU_MEETING}
     ),
-    CaseStatus.BUREAU_MEETING: frozenset({CaseStatus.ANSWERED, CaseStatus.COUNTY}),
-    CaseStatus.COUNTY: frozenset({CaseStatus.ANSWERED}),
+    CaseStatus.BUREAU_MEETING: frozenset(
+        {CaseStatus.ANSWERED, CaseStatus.COUNTY, CaseStatus.DECISION_IMPLEMENTING}),
+    CaseStatus.COUNTY: frozenset({CaseStatus.ANSWERED, CaseStatus.DECISION_IMPLEMENTING}),
+    CaseStatus.DECISION_IMPLEMENTING: frozenset({CaseStatus.ANSWERED}),
     CaseStatus.ANSWERED: frozenset({CaseStatus.FED_BACK}),
     CaseStatus.FED_BACK: frozenset({CaseStatus.CLOSED, CaseStatus.HANDLING, CaseStatus.TRANSFERRED,
                                     CaseStatus.BUREAU_MEETING, CaseStatus.COUNTY}),
@@ -110,6 +121,27 @@ CASE_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
 # A case in these states is still being worked on: past its deadline it is overdue.
 WORKING_STATES = frozenset({CaseStatus.ROUTED, CaseStatus.ACKNOWLEDGED, CaseStatus.HANDLING,
                             CaseStatus.TRANSFERRED})
+
+
+class ImplementationStatus(str, Enum):
+    """One unit's implementation of a decision, supervised like a transfer::
+
+        ASSIGNED ─► RESULT_FILED ─┬─► ACCEPTED
+            ▲                     │
+            └──── returned ───────┘
+    """
+
+    ASSIGNED = "assigned"
+    RESULT_FILED = "result_filed"
+    ACCEPTED = "accepted"
+
+
+IMPLEMENTATION_TRANSITIONS: dict[ImplementationStatus, frozenset[ImplementationStatus]] = {
+    ImplementationStatus.ASSIGNED: frozenset({ImplementationStatus.RESULT_FILED}),
+    ImplementationStatus.RESULT_FILED: frozenset(
+        {ImplementationStatus.ACCEPTED, ImplementationStatus.ASSIGNED}),
+    ImplementationStatus.ACCEPTED: frozenset(),
+}
 
 
 class NotificationStatus(str, Enum):
@@ -205,6 +237,7 @@ class NotificationKind(str, Enum):
     CASE_ROUTED = "case_routed"  # to the leader
     URGENT_ALERT = "urgent_alert"  # to on-duty leaders
     UNIT_TRANSFER = "unit_transfer"  # to the unit a case was transferred to
+    UNIT_IMPLEMENTATION = "unit_implementation"  # to a unit handed a decision to carry out
     UNIT_RETURN = "unit_return"  # to the unit whose result was returned
     FEEDBACK = "feedback"  # the leader's answer to the liaison, by SMS
     RATING_REQUEST = "rating_request"  # asks the liaison to reply 1, 2 or 3

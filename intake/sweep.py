@@ -11,11 +11,13 @@ What is due at `now`, in the bureau's local time:
                  nobody explained the delay before the deadline, and an important one
                  accountability ground 1;
                  an answered case not fed back by its feedback deadline likewise opens one
-                 "overdue" entry for that deadline;
+                 "overdue" entry for that deadline; so does a unit's implementation of a
+                 decision past its own deadline (and proposes ground 3 against that unit);
                  an urgent call nobody acknowledged N minutes after its alert is sent to the
                  alerted leaders' superiors (reports_to), after 2N minutes to the bureau head
     07:00–22:00  reminders; outside these hours only urgent cases' (QUIET_FROM/QUIET_UNTIL)
       08:00–     a unit, one working day before its result is due and on the day itself
+                 (a transfer, or its implementation of a decision: "implementation:ID")
       16:00–     a leader, for a same-day case not yet answered, and for an answered case
                  whose feedback to the liaison is due today
       09:00–     a liaison who has not rated 2 working days after the feedback: one reminder
@@ -38,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, literal, select, update
+from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from intake.store.audit import Actor, record_event
@@ -52,8 +54,8 @@ from intake.store.models import (AuditEvent, Call, Case, CaseAssignment, Censure
                                  User)
 from intake.outbox.notifications import SmsContext, SmsDraft, compose_reminder, queue_sms_batch
 from intake.statuses import (WORKING_STATES, CaseImportance, CaseStatus, CensureGround,
-                             CensureKind, CensureStatus, NotificationKind, ReminderKind, Role,
-                             SupervisionCause)
+                             CensureKind, CensureStatus, ImplementationStatus, NotificationKind,
+                             ReminderKind, Role, SupervisionCause)
 from intake.cases.feedback import rating_reminder_day
 from intake.cases.supervision import SUPERVISION_OFFICE, list_supervision_staff
 from intake.reports.weekly import analyse_week, compose_weekly_digest, last_full_week
@@ -103,6 +105,21 @@ class OverdueCase:
     def to_json(self) -> dict:
         return {"work": "overdue", "case_id": self.case_id, "number": self.number,
                 "deadline": self.deadline_at.isoformat()}
+
+
+@dataclass(frozen=True)
+class OverdueImplementation:
+    """A unit's implementation of a decision past its deadline, its case with no entry for it."""
+
+    case_id: int
+    number: str
+    deadline_at: datetime
+    unit_id: int
+
+    def to_json(self) -> dict:
+        return {"work": "implementation_overdue", "case_id": self.case_id,
+                "number": self.number, "deadline": self.deadline_at.isoformat(),
+                "unit_id": self.unit_id}
 
 
 @dataclass(frozen=True)
@@ -177,13 +194,14 @@ class SweepReport:
 # ---------------------------------------------------------------- the question
 def due_work(session: Session, now: datetime, calendar: WorkingCalendar,
              context: SweepContext = SweepContext()
-             ) -> list[OverdueCase | FeedbackOverdue | DueReminder]:
+             ) -> list[OverdueCase | OverdueImplementation | FeedbackOverdue | DueReminder]:
     """Return what is due at `now` and not yet done: overdue entries, then reminders."""
     tz = ZoneInfo(context.tz)
     local = now.astimezone(tz)
     today, at = local.date(), local.time()
     quiet = at >= QUIET_FROM or at < QUIET_UNTIL
-    overdue = [*list_new_overdue(session, now), *list_new_feedback_overdue(session, now)]
+    overdue = [*list_new_overdue(session, now), *list_new_implementation_overdue(session, now),
+               *list_new_feedback_overdue(session, now)]
     reminders = _urgent_escalations(session, now, tz, context.escalation_minutes)
     if at >= UNIT_REMINDERS_FROM:
         reminders += _unit_reminders(session, now, today, calendar, tz, quiet)
@@ -214,6 +232,28 @@ def list_new_overdue(session: Session, now: datetime) -> list[OverdueCase]:
         .where(Case.status.in_(WORKING_STATES), Case.deadline_at < now, ~entered.exists())
         .order_by(Case.deadline_at, Case.id))
     return [OverdueCase(*row) for row in rows]
+
+
+def _open_implementations():
+    """Select the implementations still owing a result on cases whose decision is being carried out."""
+    return (select(CaseAssignment.id, CaseAssignment.unit_id, CaseAssignment.due_at,
+                   Case.id.label("case_id"), Case.number, Case.urgent)
+            .join(Case, Case.id == CaseAssignment.case_id)
+            .where(Case.status == CaseStatus.DECISION_IMPLEMENTING,
+                   CaseAssignment.decision_id.is_not(None),
+                   CaseAssignment.implementation_status == ImplementationStatus.ASSIGNED))
+
+
+def list_new_implementation_overdue(session: Session, now: datetime) -> list[OverdueImplementation]:
+    """Return the implementations past their deadline whose case has no overdue entry for it."""
+    entered = select(SupervisionEntry.id).where(
+        SupervisionEntry.case_id == Case.id, SupervisionEntry.cause == SupervisionCause.OVERDUE,
+        SupervisionEntry.deadline_at == CaseAssignment.due_at)
+    rows = session.execute(_open_implementations().where(
+        CaseAssignment.due_at < now, ~entered.exists())
+        .order_by(CaseAssignment.due_at, CaseAssignment.id))
+    return [OverdueImplementation(row.case_id, row.number, row.due_at, row.unit_id)
+            for row in rows]
 
 
 def list_new_feedback_overdue(session: Session, now: datetime) -> list[FeedbackOverdue]:
@@ -253,16 +293,25 @@ def _unit_reminders(session, now, today, calendar, tz, quiet) -> list[DueReminde
             out.append(DueReminder(kind, f"case:{row.id}", today, ("unit", units[row.id]),
                                    case_id=row.id, urgent=row.urgent,
                                    facts={"number": row.number, "due": row.deadline_at}))
+        for row in session.execute(_open_implementations().where(
+                CaseAssignment.due_at > start, CaseAssignment.due_at <= end,
+                CaseAssignment.due_at > now).order_by(CaseAssignment.id)):
+            if quiet and not row.urgent:
+                continue
+            out.append(DueReminder(kind, f"implementation:{row.id}", today, ("unit", row.unit_id),
+                                   case_id=row.case_id, urgent=row.urgent,
+                                   facts={"number": row.number, "due": row.due_at}))
     return out
 
 
 def _unit_chases(session, now, today) -> list[DueReminder]:
     """Return one chase (催办) per transferred case past its deadline, for this working day."""
+    chases = _implementation_chases(session, now, today)
     rows = session.execute(
         select(Case.id, Case.number, Case.deadline_at, Case.urgent)
         .where(Case.status == CaseStatus.TRANSFERRED, Case.deadline_at < now)).all()
     if not rows:
-        return []
+        return chases
     units = _current_units(session, [row.id for row in rows])
     earlier = dict(session.execute(
         select(Reminder.case_id, func.count(Reminder.id))
@@ -274,7 +323,26 @@ def _unit_chases(session, now, today) -> list[DueReminder]:
                         case_id=row.id, urgent=row.urgent,
                         facts={"number": row.number, "due": row.deadline_at,
                                "nth": earlier.get(row.id, 0) + 1, "unit_id": units[row.id]})
-            for row in rows if row.id in units]
+            for row in rows if row.id in units] + chases
+
+
+def _implementation_chases(session, now, today) -> list[DueReminder]:
+    """Return one chase per implementation of a decision past its deadline, for this working day."""
+    rows = session.execute(_open_implementations().where(CaseAssignment.due_at < now)
+                           .order_by(CaseAssignment.id)).all()
+    if not rows:
+        return []
+    subjects = [f"implementation:{row.id}" for row in rows]
+    earlier = dict(session.execute(
+        select(Reminder.subject, func.count(Reminder.id))
+        .where(Reminder.kind == ReminderKind.UNIT_CHASE, Reminder.day < today,
+               Reminder.subject.in_(subjects))
+        .group_by(Reminder.subject)).all())
+    return [DueReminder(ReminderKind.UNIT_CHASE, subject, today, ("unit", row.unit_id),
+                        case_id=row.case_id, urgent=row.urgent,
+                        facts={"number": row.number, "due": row.due_at,
+                               "nth": earlier.get(subject, 0) + 1, "unit_id": row.unit_id})
+            for row, subject in zip(rows, subjects)]
 
 
 def _current_units(session: Session, case_ids: list[int]) -> dict[int, int]:
@@ -283,8 +351,9 @@ def _current_units(session: Session, case_ids: list[int]) -> dict[int, int]:
         chunk = case_ids[start:start + 1000]
         for case_id, unit_id in session.execute(
                 select(CaseAssignment.case_id, CaseAssignment.unit_id)
-                .where(CaseAssignment.case_id.in_(chunk)).order_by(CaseAssignment.id)):
-            units[case_id] = unit_id  # the latest assignment wins
+                .where(CaseAssignment.case_id.in_(chunk), CaseAssignment.decision_id.is_(None))
+                .order_by(CaseAssignment.id)):
+            units[case_id] = unit_id  # the latest transfer wins (implementations run beside)
     return units
 
 
@@ -341,9 +410,14 @@ def _rating_reminders(session, now, today, calendar, tz) -> list[DueReminder]:
 
 
 def _overdue_digest(session, now, today) -> list[DueReminder]:
+    late_implementation = select(CaseAssignment.id).where(
+        CaseAssignment.case_id == Case.id, CaseAssignment.decision_id.is_not(None),
+        CaseAssignment.implementation_status == ImplementationStatus.ASSIGNED,
+        CaseAssignment.due_at < now)
     rows = session.execute(
-        select(Case.id, Case.number).where(Case.status.in_(WORKING_STATES),
-                                           Case.deadline_at < now)
+        select(Case.id, Case.number).where(or_(
+            and_(Case.status.in_(WORKING_STATES), Case.deadline_at < now),
+            and_(Case.status == CaseStatus.DECISION_IMPLEMENTING, late_implementation.exists())))
         .order_by(Case.deadline_at, Case.id)).all()
     if not rows:
         return []
@@ -444,6 +518,8 @@ def apply_work(session: Session, work: list, now: datetime, context: SweepContex
     """Open the overdue entries and queue the reminders; the caller commits and dispatches."""
     report = SweepReport(now)
     _open_overdue_entries(session, [w for w in work if isinstance(w, OverdueCase)], now, report)
+    _open_implementation_overdue_entries(
+        session, [w for w in work if isinstance(w, OverdueImplementation)], now, report)
     _open_feedback_overdue_entries(
         session, [w for w in work if isinstance(w, FeedbackOverdue)], now, report)
     sent = _send_reminders(session, [w for w in work if isinstance(w, DueReminder)], now,
@@ -524,7 +600,29 @@ def _open_feedback_overdue_entries(session, overdue: list[FeedbackOverdue], now,
     report.overdue_opened.extend(o.number for o in overdue if o.case_id in opened)
 
 
-def _propose_late_unexplained(session, overdue: list[OverdueCase], now, report) -> None:
+def _open_implementation_overdue_entries(session, overdue: list[OverdueImplementation], now,
+                                         report) -> None:
+    """Open one "overdue" entry per case and missed implementation deadline; propose ground 3
+    (and, on an important case, accountability ground 1) against each unit that missed it."""
+    if not overdue:
+        return
+    principal = SUPERVISION_OFFICE
+    made = _insert_new(session, SupervisionEntry, [
+        {"case_id": o.case_id, "cause": SupervisionCause.OVERDUE.value, "reason": "",
+         "deadline_at": o.deadline_at, "opened_at": now, "opened_by": principal.label,
+         "decision": ""} for o in {(o.case_id, o.deadline_at): o for o in overdue}.values()],
+        SupervisionEntry.case_id, SupervisionEntry.deadline_at)
+    opened = {(row.case_id, row.deadline_at) for row in made}
+    fresh = [o for o in overdue if (o.case_id, o.deadline_at) in opened]
+    _audit_cases(session, principal.actor, "case.overdue_supervised", now, [
+        (o.case_id, {"by": principal.name, "due": o.deadline_at.isoformat(),
+                     "unit_id": o.unit_id}) for o in fresh])
+    report.overdue_opened.extend(dict.fromkeys(o.number for o in fresh))
+    _propose_late_unexplained(session, fresh, now, report)
+
+
+def _propose_late_unexplained(session, overdue: list[OverdueCase | OverdueImplementation], now,
+                              report) -> None:
     """Propose what a missed deadline makes automatic, for the cases that just missed one.
 
     Criticism ground 3 for a transferred case: a deadline in force that passes was not
@@ -541,6 +639,8 @@ def _propose_late_unexplained(session, overdue: list[OverdueCase], now, report) 
         .where(Case.id.in_([o.case_id for o in overdue])))}
     units = _current_units(session, [o.case_id for o in overdue])
     rows, cases_of = [], {}
+    # An implementation names its unit; the keys name it too, as several units may miss the
+    # same deadline of one case.
     blank = {"duty_room": False, "created_at": now, "created_by": PROPOSER.label,
              "decided_by": "", "decision_reason": "", "withdrawn_by": "", "withdraw_reason": "",
              "status": CensureStatus.PROPOSED.value}
@@ -548,21 +648,24 @@ def _propose_late_unexplained(session, overdue: list[OverdueCase], now, report) 
         case = facts.get(o.case_id)
         if case is None:
             continue
-        transferred = case.status == CaseStatus.TRANSFERRED and o.case_id in units
+        unit_id = getattr(o, "unit_id", None) or units.get(o.case_id)
+        suffix = f":unit:{o.unit_id}" if isinstance(o, OverdueImplementation) else ""
+        transferred = unit_id is not None and (isinstance(o, OverdueImplementation)
+                                               or case.status == CaseStatus.TRANSFERRED)
         if transferred:
-            key = late_unexplained_key(o.case_id, o.deadline_at)
+            key = late_unexplained_key(o.case_id, o.deadline_at) + suffix
             cases_of[key] = (o, CensureKind.CRITICISM, CensureGround.LATE_UNEXPLAINED)
             rows.append({**blank, "kind": CensureKind.CRITICISM.value,
                          "ground": CensureGround.LATE_UNEXPLAINED.value,
-                         "unit_id": units[o.case_id], "person": "",
+                         "unit_id": unit_id, "person": "",
                          "facts": late_unexplained_facts(o.number), "proposal_key": key})
         importance = CaseImportance(case.importance or CaseImportance.NORMAL)
         if importance is not CaseImportance.NORMAL:
-            key = important_matter_key(o.case_id, o.deadline_at)
+            key = important_matter_key(o.case_id, o.deadline_at) + suffix
             cases_of[key] = (o, CensureKind.ACCOUNTABILITY, CensureGround.IMPORTANT_MATTER_LATE)
             rows.append({**blank, "kind": CensureKind.ACCOUNTABILITY.value,
                          "ground": CensureGround.IMPORTANT_MATTER_LATE.value,
-                         "unit_id": units[o.case_id] if transferred else None,
+                         "unit_id": unit_id if transferred else None,
                          "person": "" if transferred else (case.leader or ""),
                          "facts": important_matter_facts(o.number, importance),
                          "proposal_key": key})
@@ -704,6 +807,7 @@ def _compose(item: DueReminder, context: SweepContext) -> str:
 
 
 __all__ = ["due_work", "apply_work", "run_sweep", "list_new_overdue", "OverdueCase",
+           "list_new_implementation_overdue", "OverdueImplementation",
            "list_new_feedback_overdue", "FeedbackOverdue",
            "DueReminder", "SweepContext", "SweepReport", "SWEEPER", "QUIET_FROM", "QUIET_UNTIL",
            "LEADER_REMINDER_AT", "CONTACT_REMINDER_DAY", "WEEKLY_DIGEST_FROM"]

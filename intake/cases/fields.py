@@ -22,7 +22,7 @@ from datetime import datetime
 
 from intake.cases.handling import CONTENT_MAX_CHARS, SUMMARY_MAX_CHARS
 from intake.exceptions import ValidationError
-from intake.store.models import Case, Censure, UnitResult
+from intake.store.models import Case, CaseDecision, Censure, UnitResult
 from intake.store.text import TEXT_PATTERN, check_characters, check_length
 
 MAX_ID = 2**31 - 1  # INTEGER on PostgreSQL; SQLite overflows past 2**63 (an OverflowError)
@@ -55,6 +55,8 @@ TEXT_LIMITS: dict[str, int] = {
     "facts_true": _column(UnitResult.facts_true),
     "facts": NOTE_MAX_CHARS,  # a criticism's or an accountability's facts
     "person": _column(Censure.person),
+    "text": NOTE_MAX_CHARS,  # a decision of the bureau meeting or the county
+    "decided_by": _column(CaseDecision.decided_by),
     # Choices (the domain refuses any other value by its own code); capped so that a megabyte
     # of nonsense is refused before it is echoed anywhere.
     "channel": 40, "importance": 40, "to": 40, "method": 40, "rating": 40, "ground": 40,

@@ -330,8 +330,23 @@ def describe_case(session: Session, case: Case, now: datetime, *, tz: str | None
         "supervision": [{"cause": e.cause.value, "reason": e.reason, "opened_at": iso(e.opened_at),
                          "closed_at": iso(e.closed_at), "decision": e.decision}
                         for e in case.supervision_entries],
+        "decision": _describe_decision(case, now, iso),
         "history": history,
     }
+
+
+def _describe_decision(case: Case, now: datetime, iso) -> dict | None:
+    decision = case.decision
+    if decision is None:
+        return None
+    return {"text": decision.text, "decided_at": decision.decided_at.isoformat(),
+            "decided_by": decision.decided_by, "recorded_at": iso(decision.recorded_at),
+            "implementations": [
+                {"id": i.id, "unit": i.unit.name, "unit_id": i.unit_id,
+                 "status": i.implementation_status.value, "due_at": iso(i.due_at),
+                 "result_at": iso(i.result_at), "accepted_at": iso(i.accepted_at),
+                 "returns": i.returns, "overdue": i.is_overdue(now)}
+                for i in case.implementations]}
 
 
 def _next_case_number(session: Session, clock: Clock) -> str:

@@ -50,6 +50,13 @@ SENTENCES: dict[str, dict[str, str]] = {
         "case.closed": "{by} {via_part}评价「{satisfaction}」，案件办结",
         "case.rated_dissatisfied": "{by} {via_part}评价「不满意」，退回{target}重办{due_part}",
         "unit.criticism_flagged": "{unit} 同一案件连续 {returns} 次被退回，列入通报批评",
+        "case.decision_recorded": "{by} 记录{decided_by}研究决定（{decided_on}）{text_part}，交 {units} 落实",
+        "case.decision_answered": "{by} 记录{decided_by}研究决定（{decided_on}）{text_part}，据此答复",
+        "case.implementation_assigned": "{by} 交 {unit} 落实研究决定{due_part}",
+        "case.implementation_result_filed": "{by} 代表 {unit} 报送书面落实情况",
+        "case.implementation_accepted": "{by} 审核通过 {unit} 的落实情况",
+        "case.implementation_returned": "{by} 退回 {unit} 重新落实（{category}{reason_part}）{due_part}",
+        "case.decision_carried_out": "{decided_by}研究决定已全部落实（{units}），案件答复",
         "": "{by} {action}",
     },
     EN: {
@@ -81,6 +88,18 @@ SENTENCES: dict[str, dict[str, str]] = {
                                    "back to {target} for redo{due_part}",
         "unit.criticism_flagged": "{unit} had the same case returned {returns} times in a row: "
                                   "flagged for a criticism notice",
+        "case.decision_recorded": "{by} recorded the decision of {decided_by} ({decided_on})"
+                                  "{text_part}; carried out by {units}",
+        "case.decision_answered": "{by} recorded the decision of {decided_by} ({decided_on})"
+                                  "{text_part} as the answer",
+        "case.implementation_assigned": "{by} asked {unit} to carry out the decision{due_part}",
+        "case.implementation_result_filed": "{by} filed {unit}'s written result on carrying "
+                                            "out the decision",
+        "case.implementation_accepted": "{by} accepted how {unit} carried out the decision",
+        "case.implementation_returned": "{by} returned {unit}'s result to carry out the decision "
+                                        "again ({category}{reason_part}){due_part}",
+        "case.decision_carried_out": "The decision of {decided_by} is carried out ({units}); "
+                                     "the case is answered",
         "": "{by}: {action}",
     },
 }
@@ -97,7 +116,7 @@ WORDS: dict[str, dict[str, str]] = {
         # return categories
         "format": "格式不全", "quality": "答非所问", "category.dissatisfied": "联络员不满意",
         "via.sms": "短信", "system": "系统", "the_leader": "联线领导",
-        "bureau_meeting": "局务会议", "county": "县委、县政府",
+        "bureau_meeting": "局务会议", "county": "县委、县政府", "unit_separator": "、",
     },
     EN: {
         "voicemail": "voicemail", "phone": "a call to the duty phone", "in_person": "in person",
@@ -109,7 +128,7 @@ WORDS: dict[str, dict[str, str]] = {
         "format": "incomplete format", "quality": "evasive answer",
         "category.dissatisfied": "liaison dissatisfied",
         "via.sms": "by SMS", "system": "The system", "the_leader": "the leader",
-        "bureau_meeting": "the bureau meeting", "county": "the county",
+        "bureau_meeting": "the bureau meeting", "county": "the county", "unit_separator": ", ",
     },
 }
 
@@ -197,6 +216,8 @@ def _parts(action: str, actor: str, details: dict, language: str, tz: ZoneInfo) 
             target = words[details["status"]]
         else:
             target = words["the_leader"]
+    text = (details.get("text") or "").strip().rstrip(TRAILING_PUNCTUATION).strip()
+    units = (words["unit_separator"]).join(details.get("units") or [])
     if action == "case.routed":
         reason_part = (f"（{reason}）" if zh else f" ({reason})") if reason else ""
     else:
@@ -219,7 +240,18 @@ def _parts(action: str, actor: str, details: dict, language: str, tz: ZoneInfo) 
         "target": target,
         "returns": details.get("returns", ""),
         "filename": details.get("filename") or "",
+        "decided_by": details.get("decided_by") or "",
+        "decided_on": _day(details.get("decided_on"), language),
+        "text_part": f"{sep}{text}" if text else "",
+        "units": units,
     }
+
+
+def _day(value, language: str) -> str:
+    if not value:
+        return ""
+    day = datetime.fromisoformat(str(value))
+    return f"{day.year}年{day.month}月{day.day}日" if language == ZH else f"{day.day} {day:%b} {day.year}"
 
 
 def _when(value, language: str, tz: ZoneInfo) -> str:

@@ -5,6 +5,10 @@ quality counts on that assignment: three in a row flag the unit for a criticism 
 (通报批评, ground 1); a new unit starts again at zero, and acceptance ends the streak. A redo
 because the liaison was dissatisfied is its own ground (四.4(3)): counted beside the streak,
 never in it.
+
+The same result form, verdicts and returns serve a decision's implementations
+(intake.cases.decisions): on a case in DECISION_IMPLEMENTING the result is the filing unit's
+implementation, and a verdict names the implementation it is for (or finds the only one filed).
 """
 from __future__ import annotations
 
@@ -14,20 +18,22 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from intake.cases.attachments import Upload, store_attachment
+from intake.cases.decisions import (finish_if_carried_out, implementation_awaiting_verdict,
+                                    implementation_for_unit, latest_due)
 from intake.rules.censures import RETURNS_FOR_CRITICISM, STREAK_CATEGORIES, propose_censure
 
 from intake.clock import Clock, WorkingCalendar
 from intake.time.calendar import load_calendar
 from intake.time.deadlines import set_feedback_deadline, unit_result_deadline
 from intake.store.settings import DEFAULT_FEEDBACK_WORKING_DAYS
-from intake.exceptions import ValidationError
-from intake.rules.lifecycle import (Outcome, begin, mark_answered, move, note_event, parse_choice,
-                                    set_deadline)
+from intake.exceptions import InvalidTransition, ValidationError
+from intake.rules.lifecycle import (Outcome, advance, begin, mark_answered, move, note_event,
+                                    parse_choice, set_deadline)
 from intake.store.models import Case, CaseAssignment, Unit, UnitResult
 from intake.outbox.notifications import (SmsContext, compose_leader_result_sms, compose_unit_sms,
                                          queue_sms)
 from intake.statuses import (CaseStatus, CensureGround, CensureKind, DeadlineKind,
-                             NotificationKind, ReturnCategory, Verdict)
+                             ImplementationStatus, NotificationKind, ReturnCategory, Verdict)
 
 # Three format or quality returns in a row flag the unit for a criticism notice (通报批评).
 FACTS_CHOICES = ("true", "partly", "false")
@@ -100,9 +106,14 @@ def file_result(session: Session, who, case: Case, form: ResultForm, clock: Cloc
                               field="attachment", code="attachment_required")
     if scan is not None and recordings_dir is None:
         raise ValueError("a scan needs the recordings folder to be stored in")
-    assignment = case.assignment
-    move(session, case, CaseStatus.RESULT_FILED, principal, "case.result_filed",
-         unit=assignment.unit.name)
+    if case.status is CaseStatus.DECISION_IMPLEMENTING:
+        assignment = implementation_for_unit(case, principal.unit_id)
+        advance(session, case, assignment, ImplementationStatus.RESULT_FILED, principal,
+                "case.implementation_result_filed")
+    else:
+        assignment = case.assignment
+        move(session, case, CaseStatus.RESULT_FILED, principal, "case.result_filed",
+             unit=assignment.unit.name)
     now = clock.now()
     session.flush()  # the assignment made by a transfer in this same session needs its id
     result = UnitResult(
@@ -115,28 +126,36 @@ def file_result(session: Session, who, case: Case, form: ResultForm, clock: Cloc
     if scan is not None:
         session.flush()
         store_attachment(session, principal, case, result, scan, recordings_dir, clock)
-    return _tell_leader(session, case, principal, NotificationKind.LEADER_RESULT_FILED, sms)
+    return _tell_leader(session, case, principal, NotificationKind.LEADER_RESULT_FILED, sms,
+                        assignment.unit)
 
 
 def _tell_leader(session: Session, case: Case, principal, kind: NotificationKind,
-                 sms: SmsContext | None) -> Outcome:
+                 sms: SmsContext | None, unit=None) -> Outcome:
     outcome = Outcome(case)
     if sms is not None and case.leader is not None:
         outcome.add(queue_sms(session, kind=kind, leader=case.leader, case=case,
-                              body=compose_leader_result_sms(kind, case, sms),
+                              body=compose_leader_result_sms(kind, case, sms, unit),
                               actor=principal.actor))
     return outcome
 
 
 def accept_result(session: Session, who, case: Case, clock: Clock,
                   sms: SmsContext | None = None, calendar: WorkingCalendar | None = None,
-                  feedback_days: int = DEFAULT_FEEDBACK_WORKING_DAYS) -> Outcome:
+                  feedback_days: int = DEFAULT_FEEDBACK_WORKING_DAYS,
+                  implementation_id: int | None = None) -> Outcome:
     """The supervision office accepts the unit's result; the case is answered.
+
+    On a decision's implementation (`implementation_id`, or the only one filed) only that
+    implementation is accepted; the case is answered with the last of them.
 
     The leader hears of it by SMS when `sms` is given: it is theirs to feed back now, by the
     end of `feedback_days` working days (the calendar is read from the database when not given).
     """
     principal = begin(who, "accept", case)
+    if case.status is CaseStatus.DECISION_IMPLEMENTING:
+        return _accept_implementation(session, principal, case, clock, sms, calendar,
+                                      feedback_days, implementation_id)
     result = _pending_result(case)
     move(session, case, CaseStatus.ANSWERED, principal, "case.result_accepted",
          unit=case.unit.name)
@@ -150,37 +169,82 @@ def accept_result(session: Session, who, case: Case, clock: Clock,
     return _tell_leader(session, case, principal, NotificationKind.LEADER_RESULT_ACCEPTED, sms)
 
 
+def _accept_implementation(session: Session, principal, case: Case, clock: Clock,
+                           sms: SmsContext | None, calendar: WorkingCalendar | None,
+                           feedback_days: int, implementation_id: int | None) -> Outcome:
+    implementation = implementation_awaiting_verdict(case, implementation_id)
+    advance(session, case, implementation, ImplementationStatus.ACCEPTED, principal,
+            "case.implementation_accepted")
+    result = _pending_result(case, implementation.id)
+    result.verdict = Verdict.ACCEPTED
+    result.verdict_at = implementation.accepted_at = clock.now()
+    implementation.returns = 0
+    calendar = calendar if calendar is not None else load_calendar(session)
+    if finish_if_carried_out(session, case, principal, clock, calendar, feedback_days):
+        return _tell_leader(session, case, principal, NotificationKind.LEADER_RESULT_ACCEPTED,
+                            sms, implementation.unit)
+    return Outcome(case)
+
+
 def return_result(session: Session, who, case: Case, category: str, reason: str, clock: Clock,
-                  calendar: WorkingCalendar, sms: SmsContext) -> Outcome:
-    """Return a weak result to the unit for redo, with a category and a reason."""
+                  calendar: WorkingCalendar, sms: SmsContext,
+                  implementation_id: int | None = None) -> Outcome:
+    """Return a weak result to the unit for redo, with a category and a reason.
+
+    On a decision's implementation (`implementation_id`, or the only one filed) that unit
+    carries it out again, in three working days; the others are not touched.
+    """
     principal = begin(who, "return", case)
     category = parse_choice(ReturnCategory, category, field="category",
                             code="return_category_invalid")
     if not reason.strip():
         raise ValidationError("say why the result is returned", field="reason",
                               code="reason_required")
-    result = _pending_result(case)
+    implementation = None
+    if case.status is CaseStatus.DECISION_IMPLEMENTING:
+        implementation = implementation_awaiting_verdict(case, implementation_id)
+        if implementation.implementation_status is not ImplementationStatus.RESULT_FILED:
+            raise InvalidTransition("Implementation", implementation.implementation_status.value,
+                                    ImplementationStatus.ASSIGNED.value)
+    result = _pending_result(case, implementation.id if implementation else None)
     result.verdict = Verdict.RETURNED
     result.return_category = category
     result.verdict_reason = reason.strip()
     result.verdict_at = clock.now()
+    if implementation is not None:
+        return send_back_to_unit(session, case, principal, category, reason.strip(), clock,
+                                 calendar, sms, "case.implementation_returned",
+                                 implementation=implementation)
     return send_back_to_unit(session, case, principal, category, reason.strip(), clock,
                              calendar, sms, "case.returned_for_redo")
 
 
 def send_back_to_unit(session: Session, case: Case, principal, category: ReturnCategory,
                       reason: str, clock: Clock, calendar: WorkingCalendar, sms: SmsContext,
-                      action: str, **details) -> Outcome:
-    """Count a return on the unit's assignment, give it three working days again, tell it."""
-    assignment = case.assignment
+                      action: str, implementation=None, **details) -> Outcome:
+    """Count a return on the unit's assignment, give it three working days again, tell it.
+
+    With `implementation`, that implementation of a decision goes back to ASSIGNED and the
+    case stays where it is; its deadline in force becomes the latest still owed.
+    """
+    assignment = implementation if implementation is not None else case.assignment
     due = unit_result_deadline(clock.now(), clock, calendar)
-    move(session, case, CaseStatus.TRANSFERRED, principal, action, unit=assignment.unit.name,
-         category=category.value, reason=reason, due=due, **details)
+    if implementation is not None:
+        advance(session, case, implementation, ImplementationStatus.ASSIGNED, principal, action,
+                category=category.value, reason=reason, due=due, **details)
+        implementation.due_at = due
+    else:
+        move(session, case, CaseStatus.TRANSFERRED, principal, action,
+             unit=assignment.unit.name, category=category.value, reason=reason, due=due,
+             **details)
     if category in STREAK_CATEGORIES:
         assignment.returns += 1
     else:
         assignment.dissatisfied_redos = (assignment.dissatisfied_redos or 0) + 1
-    set_deadline(session, case, due, DeadlineKind.REDO, principal, clock, reason)
+    if implementation is None:
+        set_deadline(session, case, due, DeadlineKind.REDO, principal, clock, reason)
+    elif latest_due(case) != case.deadline_at:
+        set_deadline(session, case, latest_due(case), DeadlineKind.REDO, principal, clock, reason)
     if category in STREAK_CATEGORIES and assignment.returns == RETURNS_FOR_CRITICISM:
         # A third format/quality return in a row proposes criticism ground 1; after an
         # acceptance ended the streak, a new streak of three proposes again.
@@ -199,12 +263,14 @@ def send_back_to_unit(session: Session, case: Case, principal, category: ReturnC
     outcome = Outcome(case)
     outcome.add(queue_sms(session, kind=NotificationKind.UNIT_RETURN, unit=assignment.unit,
                           case=case, actor=principal.actor,
-                          body=compose_unit_sms(NotificationKind.UNIT_RETURN, case, sms, reason)))
+                          body=compose_unit_sms(NotificationKind.UNIT_RETURN, case, sms, reason,
+                                                due=due)))
     return outcome
 
 
-def _pending_result(case: Case) -> UnitResult:
-    pending = [r for r in case.results if r.verdict is None]
+def _pending_result(case: Case, assignment_id: int | None = None) -> UnitResult:
+    pending = [r for r in case.results if r.verdict is None
+               and (assignment_id is None or r.assignment_id == assignment_id)]
     if not pending:
         raise ValidationError("there is no unit result waiting for a verdict",
                               code="no_pending_result")

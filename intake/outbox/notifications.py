@@ -40,6 +40,7 @@ MESSAGES = {
         "case_routed": "【民情联线】案件{number}：{caller}来电，{excerpt}。请查看并回复1确认收到：{link}",
         "urgent_alert": "【民情联线·急】{caller}来电留言（急事），编号{reference}。请立即处理，回复1确认接手：{link}",
         "unit_transfer": "【民情联线】案件{number}已转交贵单位办理，请于{due}前提交书面结果：{link}",
+        "unit_implementation": "【民情联线】案件{number}：{decided_by}研究决定由贵单位落实，请于{due}前提交书面落实情况：{link}",
         "unit_return": "【民情联线】案件{number}的办理结果被退回重办（{reason}），请于{due}前重新提交：{link}",
         "feedback": "【民情联线】{leader}就您反映的问题（案件{number}）答复：{note}",
         "rating_request": "【民情联线】请评价案件{number}的办理情况，回复1满意、2基本满意、3不满意（可加案件号，如“1 {number}”）。",
@@ -62,6 +63,7 @@ MESSAGES = {
         "case_routed": "[Dutyline] Case {number}: {caller} called: {excerpt}. Reply 1 to acknowledge: {link}",
         "urgent_alert": "[Dutyline URGENT] {caller} left an urgent message, ref {reference}. Reply 1 to take it on: {link}",
         "unit_transfer": "[Dutyline] Case {number} was transferred to your unit; file the written result by {due}: {link}",
+        "unit_implementation": "[Dutyline] Case {number}: your unit is to carry out the decision of {decided_by}; file the written result by {due}: {link}",
         "unit_return": "[Dutyline] The result for case {number} was returned for redo ({reason}); file again by {due}: {link}",
         "feedback": "[Dutyline] {leader} answers your message (case {number}): {note}",
         "rating_request": "[Dutyline] Please rate case {number}: reply 1 satisfied, 2 basically satisfied, 3 dissatisfied (you may add the case number, e.g. \"1 {number}\").",
@@ -170,17 +172,30 @@ def compose_urgent_sms(call: Call, link: str, language: str) -> str:
     )
 
 
-def compose_unit_sms(kind: NotificationKind, case: Case, sms: SmsContext, reason: str = "") -> str:
-    """Write the SMS telling a unit about a case transferred to it or returned to it."""
+def compose_unit_sms(kind: NotificationKind, case: Case, sms: SmsContext, reason: str = "",
+                     due: datetime | None = None) -> str:
+    """Write the SMS telling a unit about a case transferred to it or returned to it.
+
+    `due` is the unit's own deadline when it is not the case's (a decision's implementation).
+    """
     return MESSAGES[sms.language][kind.value].format(
-        number=case.number, due=sms.due_text(case.deadline_at), reason=reason,
+        number=case.number, due=sms.due_text(due or case.deadline_at), reason=reason,
         link=sms.case_link(case))
 
 
-def compose_leader_result_sms(kind: NotificationKind, case: Case, sms: SmsContext) -> str:
+def compose_implementation_sms(case: Case, decision, due: datetime, sms: SmsContext) -> str:
+    """Write the SMS telling a unit it is to carry out a decision, and by when."""
+    return MESSAGES[sms.language][NotificationKind.UNIT_IMPLEMENTATION.value].format(
+        number=case.number, decided_by=decision.decided_by, due=sms.due_text(due),
+        link=sms.case_link(case))
+
+
+def compose_leader_result_sms(kind: NotificationKind, case: Case, sms: SmsContext,
+                              unit=None) -> str:
     """Write the SMS telling the leader that a unit filed its result, or that it was accepted."""
+    unit = unit or case.unit
     return MESSAGES[sms.language][kind.value].format(
-        number=case.number, unit=case.unit.name if case.unit else "", link=sms.case_link(case))
+        number=case.number, unit=unit.name if unit else "", link=sms.case_link(case))
 
 
 def compose_feedback_sms(case: Case, note: str, language: str) -> str:

@@ -40,7 +40,7 @@ class Relation(str, Enum):
 # The action names of design.md's case API, then those on the registers of criticism and
 # accountability (intake.rules.censures), which are checked without a case.
 CASE_ACTIONS = ("create", "view", "acknowledge", "handle", "transfer", "escalate", "extend",
-                "result", "accept", "return", "answer", "feedback", "rate")
+                "result", "accept", "return", "answer", "decide", "feedback", "rate")
 REGISTER_ACTIONS = ("censure", "read_censures")
 ACTIONS = CASE_ACTIONS + REGISTER_ACTIONS
 
@@ -66,11 +66,17 @@ RULES: dict[str, dict[tuple[Party, Relation], frozenset[CaseStatus]]] = {
     "extend": {(Party.LEADER, Relation.ITS_LEADER): frozenset({S.HANDLING, S.TRANSFERRED}),
                (Party.UNIT, Relation.ITS_UNIT): frozenset({S.TRANSFERRED}),
                (Party.SUPERVISOR, Relation.ANYONE): frozenset({S.HANDLING, S.TRANSFERRED})},
-    "result": {(Party.UNIT, Relation.ITS_UNIT): frozenset({S.TRANSFERRED})},
-    "accept": {(Party.SUPERVISOR, Relation.ANYONE): frozenset({S.RESULT_FILED})},
-    "return": {(Party.SUPERVISOR, Relation.ANYONE): frozenset({S.RESULT_FILED})},
+    # A unit files its result on a transfer, or on its implementation of a decision.
+    "result": {(Party.UNIT, Relation.ITS_UNIT): frozenset({S.TRANSFERRED, S.DECISION_IMPLEMENTING})},
+    "accept": {(Party.SUPERVISOR, Relation.ANYONE): frozenset(
+        {S.RESULT_FILED, S.DECISION_IMPLEMENTING})},
+    "return": {(Party.SUPERVISOR, Relation.ANYONE): frozenset(
+        {S.RESULT_FILED, S.DECISION_IMPLEMENTING})},
     "answer": {(Party.LEADER, Relation.ITS_LEADER): frozenset(
         {S.HANDLING, S.BUREAU_MEETING, S.COUNTY})},
+    # Record the bureau meeting's or the county's decision and who carries it out (督促落实).
+    "decide": {(Party.SUPERVISOR, Relation.ANYONE): frozenset({S.BUREAU_MEETING, S.COUNTY}),
+               (Party.ADMIN, Relation.ANYONE): frozenset({S.BUREAU_MEETING, S.COUNTY})},
     "feedback": {(Party.LEADER, Relation.ITS_LEADER): frozenset({S.ANSWERED})},
     "rate": {(Party.DUTY, Relation.ANYONE): frozenset({S.FED_BACK}),
              (Party.LEADER, Relation.ITS_LEADER): frozenset({S.FED_BACK}),
@@ -130,7 +136,8 @@ def sms_liaison(liaison: Liaison) -> Principal:
 def relations(principal: Principal, case: Case | None, action: str = "view") -> set[Relation]:
     """Return how a principal stands to a case (always including ANYONE).
 
-    A unit sees every case it was ever assigned, but acts only on its current assignment.
+    A unit sees every case it was ever assigned, but acts only on its current assignment
+    or on its implementation of the case's current decision.
     """
     found = {Relation.ANYONE}
     if case is None:
@@ -139,7 +146,7 @@ def relations(principal: Principal, case: Case | None, action: str = "view") -> 
         found.add(Relation.ITS_LEADER)
     if principal.unit_id is not None:
         units = ({a.unit_id for a in case.assignments} if action == "view"
-                 else {case.unit_id})
+                 else {case.unit_id} | {a.unit_id for a in case.implementations})
         if principal.unit_id in units:
             found.add(Relation.ITS_UNIT)
     if principal.liaison_id is not None and principal.liaison_id == case.liaison_id:

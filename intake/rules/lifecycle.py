@@ -26,8 +26,8 @@ from intake.store.audit import Actor, record_event
 from intake.clock import Clock
 from intake.exceptions import ValidationError
 from intake.store.models import Case, DeadlineChange, Notification, SupervisionEntry
-from intake.statuses import CaseStatus, DeadlineKind, SupervisionCause
-from intake.rules.transitions import claim_case, move_status
+from intake.statuses import CaseStatus, DeadlineKind, ImplementationStatus, SupervisionCause
+from intake.rules.transitions import claim_case, move_implementation, move_status
 
 Choice = TypeVar("Choice", bound=Enum)
 
@@ -63,6 +63,13 @@ def move(session: Session, case: Case, target: CaseStatus, principal: Principal,
          **details) -> None:
     """Move a case through the transition map and write its audit row, signed with a name."""
     move_status(session, case, target, principal.actor, action, by=principal.name, **details)
+
+
+def advance(session: Session, case: Case, implementation, target: ImplementationStatus,
+            principal: Principal, action: str, **details) -> None:
+    """Move one implementation of a decision and write its audit row, signed with a name."""
+    move_implementation(session, case, implementation, target, principal.actor, action,
+                        by=principal.name, unit=implementation.unit.name, **details)
 
 
 def note_event(session: Session, case: Case, principal: Principal, action: str, **details) -> None:

@@ -28,7 +28,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from intake.store.audit import Actor, record_event
 from intake.exceptions import Conflict, InvalidTransition
 from intake.store.models import Call, Case
-from intake.statuses import CALL_TRANSITIONS, CASE_TRANSITIONS, CallStatus, CaseStatus
+from intake.statuses import (CALL_TRANSITIONS, CASE_TRANSITIONS, IMPLEMENTATION_TRANSITIONS,
+                             CallStatus, CaseStatus, ImplementationStatus)
 
 _CASES = Case.__table__
 _CALLS = Call.__table__
@@ -56,6 +57,29 @@ def move_status(session, entity, target, actor: Actor, action: str, **details) -
         before={"status": current.value},
         after={"status": target.value, **details},
     )
+
+
+def move_implementation(session, case: Case, implementation, target: ImplementationStatus,
+                        actor: Actor, action: str, **details) -> None:
+    """Move one implementation of a decision (a CaseAssignment) and write its audit row.
+
+    The row is the case's, so the case history shows it; the case is claimed like any action,
+    so of two verdicts on the same case at once one wins.
+
+    Raises:
+        InvalidTransition: IMPLEMENTATION_TRANSITIONS does not allow the move.
+        Conflict: the case changed since this request read it.
+    """
+    current = implementation.implementation_status
+    if current is None or target not in IMPLEMENTATION_TRANSITIONS[current]:
+        raise InvalidTransition("Implementation", current.value if current else "none",
+                                target.value)
+    claim_case(session, case)
+    implementation.implementation_status = target
+    record_event(session, actor, action, case,
+                 before={"implementation": current.value},
+                 after={"implementation": target.value, "implementation_id": implementation.id,
+                        **details})
 
 
 def claim_case(session, case: Case) -> None:
@@ -96,4 +120,4 @@ def claim_call(session, call: Call) -> None:
         raise Conflict("Call", call.id, seen.value)
 
 
-__all__ = ["move_status", "claim_case", "claim_call", "expect_version", "CallStatus", "CaseStatus"]
+__all__ = ["move_status", "move_implementation", "claim_case", "claim_call", "expect_version", "CallStatus", "CaseStatus"]

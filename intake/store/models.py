@@ -31,7 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from intake.statuses import (CallStatus, CaseChannel, CaseImportance, CaseStatus, CensureGround,
                              CensureKind,
                              CensureStatus, CommendationKind, DeadlineKind,
-                             FeedbackMethod, NotificationKind, NotificationStatus, ReminderKind,
+                             FeedbackMethod, ImplementationStatus, NotificationKind, NotificationStatus, ReminderKind,
                              ReturnCategory,
                              Role, Satisfaction, SupervisionCause, UnitKind, Verdict,
                              WORKING_STATES)
@@ -316,10 +316,31 @@ class Case(Base):
     attachments: Mapped[list["ResultAttachment"]] = relationship(
         back_populates="case", order_by="ResultAttachment.id")
 
+    decisions: Mapped[list["CaseDecision"]] = relationship(
+        back_populates="case", order_by="CaseDecision.id")
+
     @property
     def assignment(self) -> "CaseAssignment | None":
-        """The latest unit assignment, or None for a case no unit has had."""
-        return self.assignments[-1] if self.assignments else None
+        """The latest transfer to a unit, or None for a case no unit has had.
+
+        A decision's implementations are assignments too, but run side by side; they are
+        `implementations`, never "the" assignment.
+        """
+        transfers = [a for a in self.assignments if a.decision_id is None]
+        return transfers[-1] if transfers else None
+
+    @property
+    def decision(self) -> "CaseDecision | None":
+        """The latest decision recorded on the case (a redo after a rating may add another)."""
+        return self.decisions[-1] if self.decisions else None
+
+    @property
+    def implementations(self) -> list["CaseAssignment"]:
+        """The units carrying out the latest decision, in the order it named them."""
+        decision = self.decision
+        if decision is None:
+            return []
+        return [a for a in self.assignments if a.decision_id == decision.id]
 
     @property
     def unit(self) -> Unit | None:
@@ -348,9 +369,12 @@ class Case(Base):
 
     def is_overdue(self, now: datetime) -> bool:
         """Tell whether the deadline in force has passed on a case still being worked on,
-        or the feedback deadline on an answered case not yet fed back."""
+        the feedback deadline on an answered case not yet fed back, or a unit's deadline on
+        an implementation of a decision it has not filed."""
         if self.status == CaseStatus.ANSWERED:
             return self.feedback_due_at is not None and self.feedback_due_at < now
+        if self.status == CaseStatus.DECISION_IMPLEMENTING:
+            return any(a.is_overdue(now) for a in self.implementations)
         return (self.deadline_at is not None and self.deadline_at < now
                 and self.status in WORKING_STATES)
 
@@ -372,8 +396,41 @@ class CaseAssignment(Base):
     # streak and never counted in it.
     dissatisfied_redos: Mapped[int] = mapped_column(Integer, default=0)
     criticism_flagged_at: Mapped[datetime | None]
+    # Set on a decision's implementation (None: a transfer), with its own small state machine.
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("case_decisions.id"), index=True)
+    implementation_status: Mapped[ImplementationStatus | None] = mapped_column(
+        _enum(ImplementationStatus))
+    accepted_at: Mapped[datetime | None]  # an implementation's result accepted
     case: Mapped[Case] = relationship(back_populates="assignments")
     unit: Mapped[Unit] = relationship()
+    decision: Mapped["CaseDecision | None"] = relationship(back_populates="implementations")
+
+    def is_overdue(self, now: datetime) -> bool:
+        """Tell whether an implementation still owes its result past its deadline."""
+        return (self.implementation_status == ImplementationStatus.ASSIGNED
+                and self.due_at is not None and self.due_at < now)
+
+
+class CaseDecision(Base):
+    """A decision of the bureau meeting or the county on an escalated case (督促落实).
+
+    Its implementations are CaseAssignment rows (decision_id set), each supervised like a
+    transfer; with none, the decision itself is the answer.
+    """
+
+    __tablename__ = "case_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[date] = mapped_column(Date)
+    decided_by: Mapped[str] = mapped_column(String(80))  # 局务会议, 县政府, or a person's name
+    # The state the case was in: a dissatisfied rating sends it back there.
+    decided_in: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(80), default="")
+    case: Mapped[Case] = relationship(back_populates="decisions")
+    implementations: Mapped[list[CaseAssignment]] = relationship(
+        back_populates="decision", order_by="CaseAssignment.id")
 
 
 class DeadlineChange(Base):
