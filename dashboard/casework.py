@@ -7,7 +7,7 @@ message by its code; NotFound and Forbidden go to the app's 404 and 403 pages.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -17,7 +17,7 @@ from dashboard.auth import current_user, login_required
 from dashboard.errors import error_message
 from dashboard.views import render_case_page
 from intake.cases import handling as case_service
-from intake.cases import feedback, supervision, transfers
+from intake.cases import decisions, feedback, supervision, transfers
 from intake.cases.attachments import read_upload
 from intake.rules.access import check, principal_of
 from intake.directory.roster import list_leaders, list_liaisons
@@ -148,10 +148,11 @@ def file_result(case_id: int):
 @bp.post("/cases/<int:case_id>/accept")
 @login_required(Role.SUPERVISOR)
 def accept(case_id: int):
-    """Accept the unit's result; the case is answered."""
+    """Accept the unit's result (on a decision, one unit's); the case is answered with the last."""
     return _act(case_id, lambda db, case: transfers.accept_result(
         db, _who(), case, get_clock(), get_sms_context(), load_calendar(db),
-        get_settings().feedback_working_days),
+        get_settings().feedback_working_days,
+        implementation_id=request.form.get("implementation_id", type=int)),
                 _("Result accepted."))
 
 
@@ -161,8 +162,41 @@ def return_result(case_id: int):
     """Return the unit's result for redo, with a category and a reason."""
     return _act(case_id, lambda db, case: transfers.return_result(
         db, _who(), case, request.form.get("category", ""), _text("reason"),
-        get_clock(), load_calendar(db), get_sms_context()),
+        get_clock(), load_calendar(db), get_sms_context(),
+        implementation_id=request.form.get("implementation_id", type=int)),
         _("Result returned for redo; the unit has been sent an SMS."))
+
+
+@bp.post("/cases/<int:case_id>/decision")
+@login_required(Role.SUPERVISOR, Role.ADMIN)
+def record_decision(case_id: int):
+    """Record the meeting's or the county's decision and the units that carry it out."""
+    def decide(db, case):
+        # Parsed inside the action, so an unreadable date is an ordinary 422 on the case page.
+        # Each row is a unit and its deadline; a row left on "choose a unit" is not one.
+        orders = [decisions.ImplementationOrder(int(unit), _form_date(deadline, "deadline"))
+                  for unit, deadline in zip(request.form.getlist("unit_id"),
+                                            request.form.getlist("deadline"))
+                  if unit.strip().isdigit()]
+        return decisions.record_decision(
+            db, _who(), case, _text("text"), _form_date(request.form.get("decided_at", ""),
+                                                        "decided_at"),
+            _text("decided_by"), orders, get_clock(), load_calendar(db), get_sms_context(),
+            get_settings().feedback_working_days)
+
+    return _act(case_id, decide, _("Decision recorded; each unit has been sent an SMS."))
+
+
+def _form_date(text: str, field: str):
+    """Read a date field ("2026-12-01"); empty is None, anything else unreadable is refused."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        code = "decided_at_invalid" if field == "decided_at" else "implementation_deadline_invalid"
+        raise ValidationError(f"{field} must be a date", field=field, code=code) from None
 
 
 @bp.post("/cases/<int:case_id>/answer")

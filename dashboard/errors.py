@@ -55,6 +55,14 @@ ERROR_MESSAGES = {
                                limit=MAX_ATTACHMENT_MB),
     "attachment_type_invalid": _l("The scan must be a PDF, JPEG or PNG file; nothing was stored."),
     "attachment_required": _l("Attach the scan of the signed and sealed result (PDF, JPEG or PNG)."),
+    # Decisions of the bureau meeting or the county, and their implementation
+    "decision_text_required": _l("Write down the decision."),
+    "decided_at_invalid": _l("Give the date of the decision, today or earlier."),
+    "decided_by_required": _l("Say who decided: the bureau meeting, the county or a person's name."),
+    "implementation_unit_repeated": _l("Name each unit only once."),
+    "implementation_deadline_invalid": _l("Give each unit a later day, or 1 to 60 working days."),
+    "implementation_unknown": _l("That unit carries out no part of this case's decision."),
+    "implementation_required": _l("Say which unit's result the verdict is for."),
     # The registers of criticism and accountability
     "facts_required": _l("State the facts the criticism or accountability rests on."),
     "censure_target_required": _l("Name the unit, the duty room (ground 5) or the person held to account."),

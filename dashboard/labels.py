@@ -24,9 +24,16 @@ CASE_STATES = {
     "result_filed": _l("Result filed"),
     "bureau_meeting": _l("Bureau meeting"),
     "county": _l("County committee"),
+    "implementing": _l("Decision being carried out"),
     "answered": _l("Answered"),
     "fed_back": _l("Fed back"),
     "closed": _l("Closed"),
+}
+# A unit's implementation of a decision (intake.statuses.ImplementationStatus).
+IMPLEMENTATION_STATES = {
+    "assigned": _l("Being carried out"),
+    "result_filed": _l("Result filed"),
+    "accepted": _l("Accepted"),
 }
 SMS_STATES = {
     "pending": _l("Waiting to send"),

@@ -21,7 +21,7 @@ from intake.store.audit import list_events, record_event
 from intake.calls.voicemail import correct_transcript, draft_is_current, retry_transcription
 from intake.calls.dispatch import QueuedWork, commit_and_dispatch
 from intake.rules import censures
-from intake.cases import supervision
+from intake.cases import decisions, supervision
 from intake.cases.feedback import list_to_rate_by_phone
 from intake.directory.contacts import list_member_contacts
 from intake.directory.roster import list_leaders, list_units, search_directory
@@ -39,7 +39,7 @@ from intake.store.models import is_unspaced, join_tokens, utcnow
 from intake.outbox.notifications import (count_segments, get_notification, list_case_notifications,
                                          list_failed_notifications, list_recent_notifications,
                                          preview_case_sms, resend_notification)
-from intake.statuses import GROUNDS_BY_KIND, CensureKind, CensureStatus, Role
+from intake.statuses import GROUNDS_BY_KIND, CaseStatus, CensureKind, CensureStatus, Role
 from intake.rules.transitions import expect_version
 from web.services import get_db, get_job_queue, get_settings
 
@@ -400,9 +400,14 @@ def unit_home():
     """Show a unit its cases: those waiting for its written result first, with time left."""
     user = current_user()
     cases = list_visible_cases(get_db(), user, limit=500)
-    waiting = [c for c in cases if allowed(user, "result", c)]
-    return render_template("unit_home.html", waiting=waiting,
-                           others=[c for c in cases if c not in waiting], now=utcnow())
+    waiting = [c for c in cases if allowed(user, "result", c)
+               and c.status is not CaseStatus.DECISION_IMPLEMENTING]
+    # A decision's implementations are listed by their own deadline, the unit's, not the case's.
+    implementations = (decisions.list_unit_implementations(get_db(), user.unit_id)
+                       if user.unit_id else [])
+    busy = {c.id for c in waiting} | {i.case_id for i in implementations}
+    return render_template("unit_home.html", waiting=waiting, implementations=implementations,
+                           others=[c for c in cases if c.id not in busy], now=utcnow())
 
 
 @bp.get("/supervision")
@@ -414,6 +419,7 @@ def supervision_home():
     return render_template(
         "supervision_home.html", now=now,
         results=supervision.list_results_awaiting_verdict(db),
+        implementation_results=decisions.list_implementations_awaiting_verdict(db),
         escalations=supervision.list_escalations(db),
         overdue=list_visible_cases(db, current_user(), limit=500, overdue_at=now),
         flagged=supervision.list_flagged_units(db),

@@ -8,7 +8,7 @@ import pytest
 from intake.rules.access import (ACTIONS, REGISTER_ACTIONS, RULES, Party, Principal, allowed,
                                  check, visible, visible_cases_clause)
 from intake.exceptions import Forbidden, NotFound
-from intake.store.models import Case, CaseAssignment
+from intake.store.models import Case, CaseAssignment, CaseDecision
 from intake.statuses import CaseStatus
 
 LEADER_ID, OTHER_LEADER_ID, UNIT_ID, OTHER_UNIT_ID, LIAISON_ID = 1, 2, 10, 11, 20
@@ -39,6 +39,7 @@ EXPECTED_ALLOWED = {
     ("accept", "supervisor"): CaseStatus.RESULT_FILED,
     ("return", "supervisor"): CaseStatus.RESULT_FILED,
     ("answer", "its_leader"): CaseStatus.BUREAU_MEETING,
+    ("decide", "supervisor"): CaseStatus.COUNTY, ("decide", "admin"): CaseStatus.BUREAU_MEETING,
     ("feedback", "its_leader"): CaseStatus.ANSWERED,
     ("rate", "duty"): CaseStatus.FED_BACK,
     ("rate", "its_leader"): CaseStatus.FED_BACK,
@@ -60,7 +61,7 @@ def _case(status: CaseStatus) -> Case:
 def test_the_table_names_exactly_the_api_actions():
     assert set(RULES) == set(ACTIONS) == {
         "create", "view", "acknowledge", "handle", "transfer", "escalate", "extend", "result",
-        "accept", "return", "answer", "feedback", "rate", "censure", "read_censures"}
+        "accept", "return", "answer", "decide", "feedback", "rate", "censure", "read_censures"}
 
 
 @pytest.mark.parametrize("action, who", sorted(product(ACTIONS, PEOPLE)))
@@ -91,6 +92,19 @@ def test_the_state_column_is_applied():
     assert allowed(wang, "handle", _case(CaseStatus.ROUTED))
     assert not allowed(wang, "handle", _case(CaseStatus.TRANSFERRED))
     assert not allowed(PEOPLE["its_unit"], "result", _case(CaseStatus.RESULT_FILED))
+
+
+def test_a_unit_acts_on_its_implementation_of_a_decision_and_on_nothing_else():
+    case = _case(CaseStatus.DECISION_IMPLEMENTING)
+    decision = CaseDecision(id=3)
+    case.decisions = [decision]
+    case.assignments = [CaseAssignment(id=1, unit_id=OTHER_UNIT_ID),  # an earlier transfer
+                        CaseAssignment(id=2, unit_id=UNIT_ID, decision_id=3)]
+    assert allowed(PEOPLE["its_unit"], "result", case)
+    assert not allowed(PEOPLE["other_unit"], "result", case)
+    assert visible(PEOPLE["other_unit"], case)  # it had the case once: it still sees it
+    assert allowed(PEOPLE["supervisor"], "accept", case)
+    assert not allowed(PEOPLE["supervisor"], "decide", case)  # decided already
 
 
 def test_an_inactive_account_may_do_nothing():

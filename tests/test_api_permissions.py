@@ -19,6 +19,7 @@ from intake.cases.handling import answer_case, handle_case
 from intake.clock import Clock
 from intake.cases.feedback import record_feedback
 from intake.directory.tokens import issue_token
+from intake.cases.supervision import escalate_case
 from intake.cases.transfers import file_result, transfer_case
 from tests.case_support import CALENDAR, PDF, SMS, add_people, result_form, route_case
 
@@ -39,6 +40,8 @@ ACTIONS = {
     "accept": (["transfer", "result"], {"sup"}, {}),
     "return": (["transfer", "result"], {"sup"}, {"category": "quality", "reason": "答非所问"}),
     "answer": (["handle"], {"wang"}, {"note": "已补货"}),
+    # POST …/decision: the office (or an admin) records the meeting's decision.
+    "decision": (["escalate"], {"sup", "admin"}, "decision"),
     "feedback": (["handle", "answer"], {"wang"}, {"method": "phone"}),
     "rate": (["handle", "answer", "feedback"], {"duty", "wang"}, {"rating": "satisfied"}),
 }
@@ -63,6 +66,8 @@ def _prepare(demo, people, steps):
             transfer_case(demo, wang, case, people["units"]["城关镇卫生院"].id, clock, CALENDAR, SMS)
         elif step == "result":
             file_result(demo, cg, case, result_form(), clock, scan_required=False)
+        elif step == "escalate":
+            escalate_case(demo, wang, case, "bureau_meeting", "涉及多个乡镇", clock)
         elif step == "handle":
             handle_case(demo, wang, case, "", clock, CALENDAR)
         elif step == "answer":
@@ -83,6 +88,9 @@ def test_every_role_gets_the_answer_design_md_gives(client, demo, world, action)
         case = _prepare(demo, people, steps)
         if body == "unit":
             payload = {"unit_id": people["units"]["县人民医院"].id}
+        elif body == "decision":
+            payload = {"text": "两院联合整改", "decided_at": "2026-01-05", "decided_by": "局务会议",
+                       "implementations": [{"unit_id": people["units"]["城关镇卫生院"].id}]}
         elif body == "deadline":
             later = case.deadline_at + timedelta(days=2)
             payload = {"deadline": later.isoformat(), "reason": "等待配送"}

@@ -239,3 +239,76 @@ def test_the_sweep_reminds_chases_and_supervises_an_implementation_like_a_transf
     events = demo.scalars(select(AuditEvent.action).where(
         AuditEvent.entity_type == "cases", AuditEvent.entity_id == case.id)).all()
     assert events.count("case.overdue_supervised") == 1
+
+
+def test_the_api_records_a_decision_and_takes_each_units_result_and_verdict(
+        api, people, demo, settings, redis):
+    from tests.test_api import _error, _form, _sealed
+
+    created = api("duty", "POST", "/cases", json={
+        "caller_name": "张伟", "caller_phone": "+8613812345678", "content": "转诊不畅",
+        "channel": "in_person"}).get_json()
+    number = created["number"]
+    api("wang", "POST", f"/cases/{number}/escalate",
+        json={"to": "county", "reason": "需县政府协调"})
+    units = people["units"]
+    body = {"text": "两院建立转诊绿色通道", "decided_at": "2026-01-05", "decided_by": "县政府",
+            "implementations": [{"unit_id": units["城关镇卫生院"].id, "deadline": 5},
+                                {"unit_id": units["县人民医院"].id, "deadline": "2099-01-05"}]}
+    # Only the office or an admin; a leader may see the case but not decide (403).
+    assert api("wang", "POST", f"/cases/{number}/decision", json=body).status_code == 403
+    # The JSON is checked against the declaration: a deadline is a date or working days.
+    bad = api("sup", "POST", f"/cases/{number}/decision", json={
+        **body, "implementations": [{"unit_id": units["县人民医院"].id, "deadline": "soon"}]})
+    assert bad.status_code == 422 and _error(bad)["code"] == "implementation_deadline_invalid"
+    stale = api("sup", "POST", f"/cases/{number}/decision", json=body,
+                headers={"If-Match": f'"{created["version"]}"'})
+    assert stale.status_code == 409 and _error(stale)["code"] == "conflict"
+    decided = api("sup", "POST", f"/cases/{number}/decision", json=body)
+    assert decided.status_code == 200, decided.get_json()
+    decided = decided.get_json()
+    assert decided["status"] == "implementing"
+    record = decided["decision"]
+    assert (record["text"], record["decided_at"], record["decided_by"]) == (
+        "两院建立转诊绿色通道", "2026-01-05", "县政府")
+    implementations = {i["unit"]: i for i in record["implementations"]}
+    assert implementations["县人民医院"]["due_at"].startswith("2099-01-05T17:30")
+    assert {i["status"] for i in implementations.values()} == {"assigned"}
+    again = api("admin", "POST", f"/cases/{number}/decision", json=body)
+    assert again.status_code == 409  # decided already: the state machine refuses
+
+    # The result and the verdicts go through the existing endpoints.
+    assert api("cg", "POST", f"/cases/{number}/result", **_sealed()).status_code == 200
+    assert api("xr", "POST", f"/cases/{number}/result", **_sealed()).status_code == 200
+    unnamed = api("sup", "POST", f"/cases/{number}/accept")
+    assert unnamed.status_code == 422 and _error(unnamed)["code"] == "implementation_required"
+    cg, xr = implementations["城关镇卫生院"]["id"], implementations["县人民医院"]["id"]
+    returned = api("sup", "POST", f"/cases/{number}/return", json={
+        "implementation_id": xr, "category": "format", "reason": "缺少签名页"}).get_json()
+    assert returned["status"] == "implementing"
+    assert "退回 县人民医院 重新落实（格式不全：缺少签名页）" in returned["history"][-1]["text"]
+    half = api("sup", "POST", f"/cases/{number}/accept", json={"implementation_id": cg})
+    assert half.get_json()["status"] == "implementing"
+    assert api("xr", "POST", f"/cases/{number}/result", **_sealed()).status_code == 200
+    done = api("sup", "POST", f"/cases/{number}/accept", json={}).get_json()
+    assert done["status"] == "answered" and done["feedback_due"] is not None
+    assert done["history"][-1]["action"] == "case.decision_carried_out"
+    assert [i["status"] for i in done["decision"]["implementations"]] == ["accepted"] * 2
+
+
+def test_an_implementation_counts_for_its_unit_like_a_transfer(demo, people, clock):
+    from intake.reports.rates import Grouping, Period, compute_rates
+
+    case = _escalated(demo, people, clock)
+    _decide(demo, people, clock, case, _two_units(people))
+    file_result(demo, people["cg"], case, result_form(), clock, scan_required=False)
+    accept_result(demo, people["sup"], case, clock, SMS, CALENDAR)
+    demo.commit()
+    # 县人民医院 files nothing: by 12 October its deadline (9 October) has passed.
+    after = datetime(2026, 10, 12, 1, 0, tzinfo=timezone.utc)
+    report = compute_rates(demo, Period(date(2026, 9, 1), date(2026, 9, 30)), now=after,
+                           calendar=CALENDAR, tz=TZ, grouping=Grouping.UNIT)
+    rows = {row.unit: row.figures for row in report.rows}
+    assert (rows["城关镇卫生院"].transferred_due, rows["城关镇卫生院"].on_time) == (1, 1)
+    assert (rows["县人民医院"].transferred_due, rows["县人民医院"].on_time) == (1, 0)
+    assert (report.total.transferred_due, report.total.on_time) == (2, 1)

@@ -239,6 +239,30 @@ def test_two_transfers_to_different_units_one_wins(server, demo, people, tokens)
     assert [a.unit_id for a in assignments] == [winner.body["unit_id"]]
 
 
+def test_two_offices_recording_a_decision_at_once_one_wins(server, demo, people, tokens):
+    case = route_case(demo, CLOCK)
+    escalate_case(demo, people["wang"], case, "bureau_meeting", "涉及多个单位", CLOCK)
+    demo.commit()
+    units = people["units"]
+    today = CLOCK.local(CLOCK.now()).date().isoformat()
+    doors = [ApiDoor(server, tokens["sup"], case.number, "decision", {
+        "text": f"决定{n}", "decided_at": today, "decided_by": "局务会议",
+        "implementations": [{"unit_id": unit.id}]})
+        for n, unit in enumerate((units["城关镇卫生院"], units["县人民医院"]))]
+    doors.append(PageDoor(server, "admin", case.id, "decision", {
+        "text": "页面上的决定", "decided_at": today, "decided_by": "局务会议",
+        "unit_id": str(units["县人民医院"].id), "deadline": ""}))
+    race(*doors)
+
+    assert sorted(door.won() for door in doors) == [False, False, True]
+    assert _actions(demo, case.id).count("case.decision_recorded") == 1
+    demo.refresh(case)
+    assert case.status.value == "implementing" and len(case.decisions) == 1
+    assert len(case.implementations) == 1
+    assert len(demo.scalars(select(CaseAssignment).where(
+        CaseAssignment.case_id == case.id)).all()) == 1
+
+
 def test_two_ratings_one_wins(server, demo, people, tokens):
     case = _fed_back_case(demo, people)
     doors = [ApiDoor(server, tokens["duty"], case.number, "rate", {"rating": "satisfied"}),

@@ -25,7 +25,9 @@ transferred to it (any assignment); a kind's cases are those transferred to a un
 kind. Participation is counted per assignment: the latest assignment of each case to a unit,
 which ends early when the case is reassigned (a unit relieved before its deadline owes
 nothing). A returned result awaiting redo is not "in". The overall participation reads each
-case's current assignment.
+case's current assignment. A decision's implementations (intake.cases.decisions) count as
+assignments of their units, each with its own deadline, and none ends another: a case a
+decision gave to two units counts once for each, and in the overall figure twice.
 
 All counting is done by the database (GROUP BY). The working days from receipt to answer
 too: the report sends a small VALUES table (a CTE) numbering each day of the period (and up to now)
@@ -46,7 +48,8 @@ from sqlalchemy.orm import Session
 from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
 from intake.exceptions import ValidationError
 from intake.store.models import Case, CaseAssignment, Censure, DeadlineChange, Unit
-from intake.statuses import (CaseStatus, CensureKind, CensureStatus, DeadlineKind, Satisfaction,
+from intake.statuses import (CaseStatus, CensureKind, CensureStatus, DeadlineKind,
+                             ImplementationStatus, Satisfaction,
                              UnitKind)
 
 ANSWERED_STATES = (CaseStatus.ANSWERED, CaseStatus.FED_BACK, CaseStatus.CLOSED)
@@ -307,8 +310,12 @@ def _assignment_spans(in_period, days=None, numbered: Grouping = Grouping.NONE):
         CaseAssignment.id.label("id"), CaseAssignment.case_id.label("case_id"),
         CaseAssignment.unit_id.label("unit_id"), CaseAssignment.due_at.label("due_at"),
         CaseAssignment.result_at.label("result_at"),
-        func.lead(CaseAssignment.assigned_at).over(
-            partition_by=CaseAssignment.case_id, order_by=CaseAssignment.id).label("ended_at"),
+        # A transfer ends when the case goes to another assignment; a decision's
+        # implementations run side by side, and none ends another.
+        when((CaseAssignment.decision_id.is_(None), func.lead(CaseAssignment.assigned_at).over(
+            partition_by=CaseAssignment.case_id, order_by=CaseAssignment.id)),
+            else_=None).label("ended_at"),
+        CaseAssignment.implementation_status.label("implementation_status"),
     ]
     if numbered == Grouping.UNIT:
         columns.append(func.row_number().over(
@@ -330,8 +337,12 @@ def _assignment_spans(in_period, days=None, numbered: Grouping = Grouping.NONE):
 def _participation(spans, now: datetime):
     """Return (due, on time) predicates over an assignment span joined to its case."""
     # A result returned for redo is not in: the current assignment of a TRANSFERRED case
-    # is waiting for a (new) result.
-    awaiting = and_(spans.c.ended_at.is_(None), Case.status == CaseStatus.TRANSFERRED)
+    # is waiting for a (new) result, and so is an implementation of a decision back at
+    # "assigned" (an implementation counts for its unit as a transfer does).
+    awaiting = or_(
+        and_(spans.c.ended_at.is_(None), spans.c.implementation_status.is_(None),
+             Case.status == CaseStatus.TRANSFERRED),
+        spans.c.implementation_status == ImplementationStatus.ASSIGNED)
     result_in = and_(spans.c.result_at.is_not(None), ~awaiting)
     deadline_passed = or_(
         and_(spans.c.ended_at.is_(None), spans.c.due_at < now),

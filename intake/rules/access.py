@@ -145,8 +145,12 @@ def relations(principal: Principal, case: Case | None, action: str = "view") -> 
     if principal.leader_id is not None and principal.leader_id == case.leader_id:
         found.add(Relation.ITS_LEADER)
     if principal.unit_id is not None:
-        units = ({a.unit_id for a in case.assignments} if action == "view"
-                 else {case.unit_id} | {a.unit_id for a in case.implementations})
+        if action == "view":
+            units = {a.unit_id for a in case.assignments}
+        elif case.status == CaseStatus.DECISION_IMPLEMENTING:
+            units = {a.unit_id for a in case.implementations}
+        else:
+            units = {case.unit_id}
         if principal.unit_id in units:
             found.add(Relation.ITS_UNIT)
     if principal.liaison_id is not None and principal.liaison_id == case.liaison_id:
