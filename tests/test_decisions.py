@@ -16,7 +16,7 @@ from intake.cases.transfers import accept_result, file_result, return_result
 from intake.clock import FixedClock
 from intake.exceptions import Forbidden, InvalidTransition, NotFound, ValidationError
 from intake.statuses import CaseStatus, DeadlineKind, ImplementationStatus
-from intake.store.models import AuditEvent, Notification
+from intake.store.models import AuditEvent, Censure, Notification
 from intake.sweep import SweepContext, due_work, run_sweep
 from tests.case_support import CALENDAR, SHANGHAI, SMS, TUESDAY, TZ, add_people, result_form, route_case
 
@@ -228,6 +228,9 @@ def test_the_sweep_reminds_chases_and_supervises_an_implementation_like_a_transf
     # 12 October (Monday, 09:00): past its deadline, it is chased and put under supervision;
     # the other unit, due on the 16th, is neither.
     after = datetime(2026, 10, 12, 1, 0, tzinfo=timezone.utc)
+    due = [w.to_json() for w in due_work(demo, after, CALENDAR, SweepContext())]  # --dry-run
+    assert [(w["work"], w["unit_id"]) for w in due if w["work"] == "implementation_overdue"] == [
+        ("implementation_overdue", impl["城关镇卫生院"].unit_id)]
     report = run_sweep(demo, after, CALENDAR, SweepContext())
     demo.commit()
     assert report.reminders["unit_chase"] == 1 and report.overdue_opened == [case.number]
@@ -236,6 +239,11 @@ def test_the_sweep_reminds_chases_and_supervises_an_implementation_like_a_transf
     assert [(n.kind.value, n.unit_id) for n in chase] == [("unit_chase", impl["城关镇卫生院"].unit_id)]
     again = run_sweep(demo, after + timedelta(hours=1), CALENDAR, SweepContext())
     assert not again.changed
+    # The unit that missed its deadline without asking for more time is proposed for
+    # criticism ground 3, like a unit that let a transfer lapse.
+    (proposal,) = demo.scalars(select(Censure)).all()
+    assert (proposal.ground.value, proposal.unit_id) == (
+        "late_unexplained", impl["城关镇卫生院"].unit_id)
     events = demo.scalars(select(AuditEvent.action).where(
         AuditEvent.entity_type == "cases", AuditEvent.entity_id == case.id)).all()
     assert events.count("case.overdue_supervised") == 1
