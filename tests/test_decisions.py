@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from intake.calls.inbox import list_visible_cases
 from intake.cases.decisions import ImplementationOrder, list_unit_implementations, record_decision
 from intake.cases.handling import describe_case
 from intake.cases.history import list_case_history
@@ -235,6 +236,9 @@ def test_the_sweep_reminds_chases_and_supervises_an_implementation_like_a_transf
     demo.commit()
     assert report.reminders["unit_chase"] == 1 and report.overdue_opened == [case.number]
     assert case.is_overdue(after)
+    # The supervision office's overdue list (and the API's ?overdue=1) shows it too.
+    assert list_visible_cases(demo, people["sup"], overdue_at=after) == [case]
+    assert list_visible_cases(demo, people["sup"], overdue_at=eve) == []
     chase = demo.scalars(select(Notification).where(Notification.id.in_(report.sms))).all()
     assert [(n.kind.value, n.unit_id) for n in chase] == [("unit_chase", impl["城关镇卫生院"].unit_id)]
     again = run_sweep(demo, after + timedelta(hours=1), CALENDAR, SweepContext())

@@ -11,7 +11,7 @@ from intake.rules.access import visible, visible_cases_clause
 from intake.store.database import LIKE_ESCAPE, contains_pattern
 from intake.exceptions import NotFound
 from intake.store.models import Call, Case, CaseAssignment, Liaison, Notification
-from intake.statuses import WORKING_STATES, CallStatus, CaseStatus, Role
+from intake.statuses import WORKING_STATES, CallStatus, CaseStatus, ImplementationStatus, Role
 
 PAGE_SIZE = 50
 INBOX_STATES = (
@@ -137,7 +137,7 @@ def list_visible_cases(session: Session, user, limit: int = 100, *,
         status: only cases in this state.
         unit_id: only cases ever assigned to this unit.
         overdue_at: only cases still being worked on whose deadline is before this moment,
-            and answered ones whose feedback deadline is.
+            answered ones whose feedback deadline is, and decisions a unit is late carrying out.
     """
     stmt = select(Case).where(visible_cases_clause(user))
     if status is not None:
@@ -149,5 +149,12 @@ def list_visible_cases(session: Session, user, limit: int = 100, *,
         stmt = stmt.where(or_(
             and_(Case.status.in_(WORKING_STATES), Case.deadline_at < overdue_at),
             # An answered case whose feedback to the liaison is late is overdue too.
-            and_(Case.status == CaseStatus.ANSWERED, Case.feedback_due_at < overdue_at)))
+            and_(Case.status == CaseStatus.ANSWERED, Case.feedback_due_at < overdue_at),
+            # So is a decision one of whose units owes its result past its own deadline
+            # (Case.is_overdue says the same for one case).
+            and_(Case.status == CaseStatus.DECISION_IMPLEMENTING, exists(
+                select(CaseAssignment.id).where(
+                    CaseAssignment.case_id == Case.id, CaseAssignment.decision_id.is_not(None),
+                    CaseAssignment.implementation_status == ImplementationStatus.ASSIGNED,
+                    CaseAssignment.due_at < overdue_at)))))
     return list(session.scalars(stmt.order_by(Case.id.desc()).limit(limit)))
