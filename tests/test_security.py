@@ -99,6 +99,7 @@ ALLOWED = {
     "api.accept": {"supervisor", "other_leader", "unit"},
     "api.return_result": {"supervisor", "other_leader", "unit"},
     "api.answer": {"leader", "other_leader", "unit"},
+    "api.record_decision": {"supervisor", "admin", "other_leader", "unit"},
     "api.record_feedback": {"leader", "other_leader", "unit"},
     "api.rate": {"duty", "leader", "other_leader", "unit"},
     "views.unit_home": {"unit"},
@@ -117,6 +118,7 @@ ALLOWED = {
     "casework.accept": {"supervisor"},
     "casework.return_result": {"supervisor"},
     "casework.overrule": {"supervisor"},
+    "casework.record_decision": {"supervisor", "admin"},
     "casework.new_case": REVIEWERS,
     "reports.page": {"admin", "supervisor"},
     "reports.cases": {"admin", "supervisor"},
@@ -136,7 +138,8 @@ CASE_ACTIONS = {e for e in ALLOWED if e.startswith("casework.") and e != "casewo
 OBJECT_HIDDEN = {"views.call_page", "views.call_audio", "views.case_page", "views.acknowledge",
                  *(e for e in ALLOWED if e.startswith("api.") and e not in (
                      "api.list_cases", "api.directory", "api.create_case")),
-                 *(CASE_ACTIONS - {"casework.accept", "casework.return_result"})}
+                 *(CASE_ACTIONS - {"casework.accept", "casework.return_result",
+                                   "casework.record_decision"})}
 
 
 @pytest.fixture

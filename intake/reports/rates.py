@@ -342,7 +342,9 @@ def _participation(spans, now: datetime):
     awaiting = or_(
         and_(spans.c.ended_at.is_(None), spans.c.implementation_status.is_(None),
              Case.status == CaseStatus.TRANSFERRED),
-        spans.c.implementation_status == ImplementationStatus.ASSIGNED)
+        # IS NOT NULL first: a transfer's NULL status must make this false, not unknown.
+        and_(spans.c.implementation_status.is_not(None),
+             spans.c.implementation_status == ImplementationStatus.ASSIGNED))
     result_in = and_(spans.c.result_at.is_not(None), ~awaiting)
     deadline_passed = or_(
         and_(spans.c.ended_at.is_(None), spans.c.due_at < now),
