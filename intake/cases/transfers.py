@@ -203,6 +203,7 @@ def return_result(session: Session, who, case: Case, category: str, reason: str,
     implementation = None
     if case.status is CaseStatus.DECISION_IMPLEMENTING:
         implementation = implementation_awaiting_verdict(case, implementation_id)
+        # Refused as the move it is (409), before a missing result would read as bad input.
         if implementation.implementation_status is not ImplementationStatus.RESULT_FILED:
             raise InvalidTransition("Implementation", implementation.implementation_status.value,
                                     ImplementationStatus.ASSIGNED.value)
@@ -225,7 +226,7 @@ def send_back_to_unit(session: Session, case: Case, principal, category: ReturnC
     """Count a return on the unit's assignment, give it three working days again, tell it.
 
     With `implementation`, that implementation of a decision goes back to ASSIGNED and the
-    case stays where it is; its deadline in force becomes the latest still owed.
+    case stays where it is; the case's deadline in force stays the latest of its units'.
     """
     assignment = implementation if implementation is not None else case.assignment
     due = unit_result_deadline(clock.now(), clock, calendar)
