@@ -265,7 +265,8 @@ def create_case():
         leader_id=_int(body, "leader_id", code="leader_required"),
         route_reason=_text(body, "route_reason"), urgent=_bool(body, "urgent"),
         received_at=_time(body, "received_at"), channel=_text(body, "channel") or "phone",
-        category=_text(body, "category"), importance=_text(body, "importance") or "normal")
+        category=_text(body, "category"), importance=_text(body, "importance") or "normal",
+        unknown_fields=body.get("unknown_fields"))
     return _done(case_actions.create_case(get_db(), _who(), entry, get_clock(), get_sms_context()), 201)
 
 

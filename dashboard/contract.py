@@ -31,6 +31,8 @@ from pydantic import ValidationError as PydanticError
 from intake.exceptions import ValidationError
 from intake.cases.fields import (EARLIEST_YEAR, LATEST_YEAR, MAX_ID, TEXT_PATTERN, check_id,
                                  check_moment, check_text, text_limit)
+from intake.cases.intake_fields import INTAKE_FIELDS
+from intake.cases.intake_fields import REASON_MAX_CHARS as UNKNOWN_REASON_MAX_CHARS
 from intake.statuses import (CaseChannel, CaseImportance, CaseStatus, CensureGround,
                              CensureStatus, FeedbackMethod, ReturnCategory, Satisfaction)
 
@@ -87,7 +89,8 @@ class CaseEntryBody(Body):
     caller_name: text("caller_name") | None = None
     caller_unit: text("caller_unit") | None = None
     caller_phone: text("caller_phone") | None = None
-    content: Annotated[text("content"), Field(min_length=1)]
+    # Required unless marked unknown in `unknown_fields` (the domain says content_required).
+    content: text("content") | None = None
     liaison_id: Id | None = None
     leader_id: Id | None = None
     route_reason: text("route_reason") | None = None
@@ -96,9 +99,14 @@ class CaseEntryBody(Body):
     channel: choice(c for c in CaseChannel if c != CaseChannel.VOICEMAIL) | None = None
     category: text("category") | None = None
     importance: choice(CaseImportance) | None = None
+    # {field: why it is unknown}, e.g. {"caller_phone": "来访者不愿留电话"}. Sent (even {}), it
+    # holds the entry to all four intake fields, as a leader always is (一.4).
+    unknown_fields: dict[choice(INTAKE_FIELDS),
+                         Annotated[str, Field(max_length=UNKNOWN_REASON_MAX_CHARS)]] | None = None
     CODES = {"content": "content_required", "liaison_id": "liaison_unknown",
              "leader_id": "leader_required", "channel": "channel_invalid",
-             "received_at": "time_invalid", "importance": "importance_invalid"}
+             "received_at": "time_invalid", "importance": "importance_invalid",
+             "unknown_fields": "unknown_fields_invalid"}
 
 
 class NoteBody(Body):

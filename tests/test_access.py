@@ -26,6 +26,7 @@ PEOPLE = {
 # (action, who) -> the state the action is tried in, for every pair that is allowed.
 EXPECTED_ALLOWED = {
     ("create", "admin"): None, ("create", "duty"): None,
+    ("create", "its_leader"): None, ("create", "other_leader"): None,
     **{("view", who): CaseStatus.ROUTED for who in
        ("admin", "duty", "supervisor", "its_leader", "its_unit", "its_liaison")},
     ("acknowledge", "its_leader"): CaseStatus.ROUTED,

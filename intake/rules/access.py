@@ -52,7 +52,10 @@ _LEADER_ACTING = frozenset({S.ROUTED, S.ACKNOWLEDGED})
 # action -> {(party, relation): states in which it is allowed}. "create" has no case yet,
 # so its states are ignored.
 RULES: dict[str, dict[tuple[Party, Relation], frozenset[CaseStatus]]] = {
-    "create": {(Party.DUTY, Relation.ANYONE): ALL_STATES, (Party.ADMIN, Relation.ANYONE): ALL_STATES},
+    # A leader enters only the reports made to them directly (一.3), into their own queue
+    # (intake.cases.handling.create_case holds them to channel `leader` and their own id).
+    "create": {(Party.DUTY, Relation.ANYONE): ALL_STATES, (Party.ADMIN, Relation.ANYONE): ALL_STATES,
+               (Party.LEADER, Relation.ANYONE): ALL_STATES},
     "view": {(Party.ADMIN, Relation.ANYONE): ALL_STATES, (Party.DUTY, Relation.ANYONE): ALL_STATES,
              (Party.SUPERVISOR, Relation.ANYONE): ALL_STATES,
              (Party.LEADER, Relation.ITS_LEADER): ALL_STATES,
