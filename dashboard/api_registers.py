@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask import jsonify
 
-from dashboard.api import _body, _bool, _int, _query, _text, _who, bp
+from dashboard.api import _body, _bool, _if_match, _int, _query, _text, _who, bp
 from intake.rules import censures
 from intake.rules.access import check
 from intake.exceptions import ValidationError
@@ -76,6 +76,11 @@ def decide_in_register(register: str, censure_id: int, decision: str):
     body = _body()
     if not isinstance(body.get("reason", ""), str):
         raise ValidationError("reason must be text", field="reason", code="text_required")
-    DECISIONS[decision](db, _who(), censure, _text(body, "reason"), get_clock())
+    # Optional optimistic lock, as on cases: If-Match: "VERSION" (or `version` in the body).
+    seen = _if_match()
+    if seen is None:
+        seen = _int(body, "version", code="version_invalid")
+    DECISIONS[decision](db, _who(), censure, _text(body, "reason"), get_clock(),
+                        seen_version=seen)
     db.commit()
     return jsonify(_json(censure))

@@ -228,6 +228,9 @@ class DecisionBody(Body):
     """The reason for confirming, dismissing or withdrawing an entry."""
 
     reason: text("reason") | None = None
+    version: Id | None = Field(None, description="the entry's version as read: a decision on an "
+                               "entry decided since is refused (409 conflict); or If-Match")
+    CODES = {"version": "version_invalid"}
 
 
 class RegisterQuery(Body):

@@ -27,6 +27,7 @@ ERROR_MESSAGES = {
     "importance_invalid": _l("Mark the case normal, important (重要事项) or a leader's instruction (领导批示件)."),
     "channel_invalid": _l("Choose how the case came in: phone, in person or through the leader."),
     "content_required": _l("Write down what the liaison reported."),
+    "version_invalid": _l("The version must be the whole number the entry showed."),
     "intake_incomplete": _l("Give the name, the work unit or address, the phone and the content, or mark each one you cannot get as unknown and say why."),
     "caller_unit_required": _l("Enter the work unit or address, or mark it unknown and say why."),
     "caller_phone_required": _l("Enter the phone number, or mark it unknown and say why."),

@@ -14,7 +14,7 @@ from dashboard.errors import error_message
 from intake.rules import censures
 from intake.store.models import Censure
 from intake.rules.access import principal_of
-from intake.exceptions import InvalidTransition, ValidationError
+from intake.exceptions import Conflict, InvalidTransition, ValidationError
 from intake.statuses import CensureKind, Role
 from web.services import get_clock, get_db
 
@@ -75,7 +75,12 @@ def decide(censure_id: int, decision: str):
     action = DECISIONS[decision]
     try:
         action(db, _who(), censure, request.form.get("reason", "")[:censures.REASON_MAX_CHARS + 1],
-               get_clock())
+               get_clock(), seen_version=request.form.get("version", type=int))
+    except Conflict:
+        db.rollback()
+        flash(_("Someone else decided this entry first; the register shows it as it now is."),
+              "error")
+        return _back()
     except (ValidationError, InvalidTransition) as exc:
         db.rollback()
         flash(error_message(exc), "error")

@@ -416,7 +416,6 @@ def supervision_home():
         results=supervision.list_results_awaiting_verdict(db),
         escalations=supervision.list_escalations(db),
         overdue=list_visible_cases(db, current_user(), limit=500, overdue_at=now),
-        flagged=supervision.list_flagged_units(db),
         proposals=[c for kind in CensureKind for c in censures.list_censures(
             db, current_user(), kind, status=CensureStatus.PROPOSED.value)],
         confirmed=[c for kind in CensureKind for c in censures.list_censures(
