@@ -326,6 +326,15 @@ def overrule(number: str):
                                                 get_clock(), deadline))
 
 
+@bp.post("/cases/<number>/importance")
+def mark_importance(number: str):
+    """Change the importance mark (supervision office): `importance`, optional `reason`."""
+    case = _case_for(number, "mark_importance")
+    body = _body()
+    return _done(case_actions.mark_importance(get_db(), _who(), case, _text(body, "importance"),
+                                              _text(body, "reason"), get_clock()))
+
+
 @bp.post("/cases/<number>/result")
 def file_result(number: str):
     """File the unit's written result, with the signed and sealed scan as `attachment`."""

@@ -123,6 +123,15 @@ def overrule(case_id: int):
         _("The extension is overruled; the earlier deadline is in force again."))
 
 
+@bp.post("/cases/<int:case_id>/importance")
+@login_required(Role.SUPERVISOR)
+def mark_importance(case_id: int):
+    """Change the case's importance mark (重要事项, 领导批示件), for the office's reason."""
+    return _act(case_id, lambda db, case: case_service.mark_importance(
+        db, _who(), case, request.form.get("importance", ""), _text("reason"), get_clock()),
+        _("Importance changed."))
+
+
 @bp.post("/cases/<int:case_id>/result")
 @login_required()
 def file_result(case_id: int):

@@ -109,6 +109,14 @@ class CaseEntryBody(Body):
              "unknown_fields": "unknown_fields_invalid"}
 
 
+class ImportanceBody(Body):
+    """The importance mark the supervision office gives a case, and why."""
+
+    importance: choice(CaseImportance)
+    reason: text("reason") | None = None
+    CODES = {"importance": "importance_invalid"}
+
+
 class NoteBody(Body):
     """An optional note (handle, answer)."""
 
@@ -370,6 +378,7 @@ OPERATIONS: dict[str, Operation] = {
     "api.overrule": Operation(body=OverruleBody, refusals=ACTION),
     "api.file_result": Operation(body=ResultBody, form=ResultForm, refusals=ACTION + (413,)),
     "api.accept": Operation(refusals=ACTION),
+    "api.mark_importance": Operation(body=ImportanceBody, refusals=ACTION),
     "api.return_result": Operation(body=ReturnBody, refusals=ACTION),
     "api.answer": Operation(body=NoteBody, refusals=ACTION),
     "api.record_feedback": Operation(body=FeedbackBody, refusals=ACTION),

@@ -321,6 +321,7 @@ def confirm(call_id: int):
         liaison_id=form.get("liaison_id", type=int), leader_id=form.get("leader_id", type=int),
         route_reason=form.get("route_reason", ""), category=form.get("category", ""),
         urgent=bool(form.get("urgent")), summary=form.get("summary", ""),
+        importance=form.get("importance") or "normal",
     )
     try:
         check_fields(form)  # the same caps as the API's (intake/cases/fields.py)

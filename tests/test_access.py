@@ -44,6 +44,7 @@ EXPECTED_ALLOWED = {
     ("rate", "duty"): CaseStatus.FED_BACK,
     ("rate", "its_leader"): CaseStatus.FED_BACK,
     ("rate", "its_liaison"): CaseStatus.FED_BACK,
+    ("mark_importance", "supervisor"): CaseStatus.TRANSFERRED,
     ("censure", "supervisor"): None,
     ("read_censures", "supervisor"): None, ("read_censures", "admin"): None,
 }
@@ -61,7 +62,8 @@ def _case(status: CaseStatus) -> Case:
 def test_the_table_names_exactly_the_api_actions():
     assert set(RULES) == set(ACTIONS) == {
         "create", "view", "acknowledge", "handle", "transfer", "escalate", "extend", "result",
-        "accept", "return", "answer", "feedback", "rate", "censure", "read_censures"}
+        "accept", "return", "answer", "feedback", "rate", "mark_importance", "censure",
+        "read_censures"}
 
 
 @pytest.mark.parametrize("action, who", sorted(product(ACTIONS, PEOPLE)))

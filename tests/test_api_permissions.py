@@ -41,6 +41,7 @@ ACTIONS = {
     "answer": (["handle"], {"wang"}, {"note": "已补货"}),
     "feedback": (["handle", "answer"], {"wang"}, {"method": "phone"}),
     "rate": (["handle", "answer", "feedback"], {"duty", "wang"}, {"rating": "satisfied"}),
+    "importance": ([], {"sup"}, {"importance": "important", "reason": "县领导批示"}),
 }
 
 

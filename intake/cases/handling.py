@@ -40,6 +40,7 @@ from intake.statuses import (CallStatus, CaseChannel, CaseImportance, CaseStatus
 from intake.rules.transitions import claim_call, move_status
 
 SUMMARY_MAX_CHARS = 200
+IMPORTANCE_REASON_MAX_CHARS = 500
 _UPSERTS = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 CONTENT_MAX_CHARS = 10000
 
@@ -57,6 +58,8 @@ class Confirmation:
     category: str = ""
     urgent: bool = False
     summary: str = ""
+    # 重要事项 or 领导批示件, set by the duty officer at the confirm step (normal by default).
+    importance: CaseImportance | str = CaseImportance.NORMAL
 
     def validate(self, name_marked_unknown: bool = False) -> None:
         if not self.caller_name.strip() and not name_marked_unknown:
@@ -78,6 +81,8 @@ def confirm_call(session: Session, call_id: int, confirmation: Confirmation, act
     """
     clock = clock or Clock()
     confirmation.validate()
+    importance = parse_choice(CaseImportance, confirmation.importance or CaseImportance.NORMAL,
+                              field="importance", code="importance_invalid")
     call = get_call(session, call_id)
     liaison = session.get(Liaison, confirmation.liaison_id) if confirmation.liaison_id else None
     route = choose_leader(session, liaison, confirmation.leader_id, confirmation.route_reason)
@@ -90,7 +95,7 @@ def confirm_call(session: Session, call_id: int, confirmation: Confirmation, act
                       channel=(CaseChannel.PHONE if call.dial_status == DIAL_ANSWERED
                                else CaseChannel.VOICEMAIL),
                       summary=confirmation.summary.strip() or default_summary(call),
-                      urgent=confirmation.urgent or call.urgent)
+                      urgent=confirmation.urgent or call.urgent, importance=importance)
 
 
 def confirm_and_route(session: Session, call_id: int, confirmation: Confirmation, actor: Actor,
@@ -200,8 +205,8 @@ def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsC
         route = choose_leader(session, liaison, confirmation.leader_id, confirmation.route_reason)
     case = _open_case(session, confirmation, liaison, route, principal.actor, clock, call=None,
                       channel=channel, summary=entry.content.strip(), urgent=entry.urgent,
-                      created_at=entry.received_at, unknown_fields=unknown)
-    case.importance = importance
+                      created_at=entry.received_at, unknown_fields=unknown,
+                      importance=importance)
     outcome = Outcome(case)
     outcome.add(queue_sms(session, kind=NotificationKind.CASE_ROUTED, leader=case.leader,
                           body=compose_case_sms(case, sms.case_link(case), sms.language),
@@ -212,7 +217,8 @@ def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsC
 def _open_case(session: Session, confirmation: Confirmation, liaison: Liaison | None,
                route: RouteChoice, actor: Actor, clock: Clock, *, call: Call | None,
                channel: CaseChannel, summary: str, urgent: bool,
-               created_at: datetime | None = None, unknown_fields: dict | None = None) -> Case:
+               created_at: datetime | None = None, unknown_fields: dict | None = None,
+               importance: CaseImportance = CaseImportance.NORMAL) -> Case:
     now = clock.now()
     case = Case(
         number=_next_case_number(session, clock), call=call, channel=channel,
@@ -223,6 +229,7 @@ def _open_case(session: Session, confirmation: Confirmation, liaison: Liaison | 
         category=confirmation.category, urgent=urgent, summary=summary,
         route_reason=route.reason, status=CaseStatus.ROUTED,
         created_at=created_at or now, routed_at=now, unknown_fields=dict(unknown_fields or {}),
+        importance=importance,
     )
     session.add(case)
     session.flush()
@@ -234,6 +241,7 @@ def _open_case(session: Session, confirmation: Confirmation, liaison: Liaison | 
         "default_leader": route.is_default, "reason": route.reason,
         "caller_name": case.caller_name, "caller_unit": case.caller_unit,
         "caller_phone": case.caller_phone, "unknown_fields": case.unknown_fields,
+        "importance": importance.value,
     })
     return case
 
@@ -271,6 +279,32 @@ def handle_case(session: Session, who, case: Case, note: str, clock: Clock,
     due = same_day_deadline(case.routed_at or case.created_at, clock)
     if case.deadline_at != due:
         set_deadline(session, case, due, DeadlineKind.SAME_DAY, principal, clock)
+    return Outcome(case)
+
+
+def mark_importance(session: Session, who, case: Case, importance, reason: str,
+                    clock: Clock) -> Outcome:
+    """Mark a case normal, important (重要事项) or a leader's instruction (领导批示件).
+
+    The supervision office may change the mark the duty room gave at the confirm step, at
+    any time before the case is closed; the change is an audit row with the previous mark.
+    Marking a case as it already is changes nothing.
+
+    Raises:
+        Forbidden: anyone but the supervision office.
+        ValidationError: not one of the three marks; a reason too long.
+    """
+    principal = begin(who, "mark_importance", case)
+    new = parse_choice(CaseImportance, importance, field="importance", code="importance_invalid")
+    reason = (reason or "").strip()
+    if len(reason) > IMPORTANCE_REASON_MAX_CHARS:
+        raise ValidationError("the reason is too long", field="reason", code="too_long")
+    previous = case.importance or CaseImportance.NORMAL
+    if new is previous:
+        return Outcome(case)
+    note_event(session, case, principal, "case.importance_changed", importance=new.value,
+               previous=previous.value, reason=reason)
+    case.importance = new
     return Outcome(case)
 
 

@@ -40,7 +40,7 @@ class Relation(str, Enum):
 # The action names of design.md's case API, then those on the registers of criticism and
 # accountability (intake.rules.censures), which are checked without a case.
 CASE_ACTIONS = ("create", "view", "acknowledge", "handle", "transfer", "escalate", "extend",
-                "result", "accept", "return", "answer", "feedback", "rate")
+                "result", "accept", "return", "answer", "feedback", "rate", "mark_importance")
 REGISTER_ACTIONS = ("censure", "read_censures")
 ACTIONS = CASE_ACTIONS + REGISTER_ACTIONS
 
@@ -75,6 +75,8 @@ RULES: dict[str, dict[tuple[Party, Relation], frozenset[CaseStatus]]] = {
     "answer": {(Party.LEADER, Relation.ITS_LEADER): frozenset(
         {S.HANDLING, S.BUREAU_MEETING, S.COUNTY})},
     "feedback": {(Party.LEADER, Relation.ITS_LEADER): frozenset({S.ANSWERED})},
+    # The duty room marks importance at the confirm step ("create"); afterwards the office.
+    "mark_importance": {(Party.SUPERVISOR, Relation.ANYONE): OPEN_STATES},
     "rate": {(Party.DUTY, Relation.ANYONE): frozenset({S.FED_BACK}),
              (Party.LEADER, Relation.ITS_LEADER): frozenset({S.FED_BACK}),
              (Party.LIAISON, Relation.ITS_LIAISON): frozenset({S.FED_BACK})},
