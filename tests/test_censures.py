@@ -342,3 +342,40 @@ def test_the_case_page_and_api_show_the_chases(api, client, demo, people, clock)
     sign_in(client, "sup")
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert '<span class="badge" id="chases">已催办 2 次</span>' in page
+
+
+def test_the_chase_count_stands_on_the_units_line_in_reports_and_their_files(
+        api, client, demo, people, clock):
+    import csv
+    from io import BytesIO, StringIO
+
+    from openpyxl import load_workbook
+
+    from tests.dashboard_support import sign_in
+
+    _transferred(demo, people, clock)
+    _transferred(demo, people, clock, "县人民医院")
+    demo.commit()
+    for day in (12, 13, 14):  # three working-day mornings past both deadlines
+        run_sweep(demo, datetime(2026, 10, day, 1, 0, tzinfo=timezone.utc), CALENDAR, CONTEXT)
+        demo.commit()
+    september = "from=2026-09-01&to=2026-09-30&group=unit"
+    rows = {row["unit"]: row for row in api("sup", "GET", f"/reports/rates?{september}")
+            .get_json()["rows"]}
+    assert rows["城关镇卫生院"]["chases"] == 3 and rows["县人民医院"]["chases"] == 3
+    text = api("sup", "GET", f"/reports/rates?{september}&format=csv").get_data(as_text=True)
+    lines = {line["unit"]: line for line in csv.DictReader(StringIO(text.lstrip("\ufeff")))}
+    assert lines["城关镇卫生院"]["chases"] == "3" and lines["total"]["chases"] == ""
+    book = load_workbook(BytesIO(api("sup", "GET", f"/reports/rates?{september}&format=xlsx")
+                                 .get_data()))["rates"]
+    values = list(book.iter_rows(min_row=2, values_only=True))
+    sheet_rows = {row[0]: dict(zip(values[0], row)) for row in values[1:]}
+    assert sheet_rows["县人民医院"]["chases"] == 3
+    # A later period holds none of these cases, so none of their chases.
+    october = api("sup", "GET", "/reports/rates?from=2026-10-01&to=2026-10-31&group=unit")
+    assert {row["chases"] for row in october.get_json()["rows"]} == {0}
+    sign_in(client, "sup")
+    page = client.get("/reports?preset=custom&from=2026-09-01&to=2026-09-30").get_data(
+        as_text=True)
+    line = page.split('data-unit="城关镇卫生院"')[1].split("</tr>")[0]
+    assert '<small class="chases" data-chases="3">已催办 3 次</small>' in line
