@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from intake.store.audit import Actor
 from intake.rules.censures import (CensureEntry, confirm_censure, dismiss_censure, list_censures,
@@ -379,3 +379,39 @@ def test_the_chase_count_stands_on_the_units_line_in_reports_and_their_files(
         as_text=True)
     line = page.split('data-unit="城关镇卫生院"')[1].split("</tr>")[0]
     assert '<small class="chases" data-chases="3">已催办 3 次</small>' in line
+
+
+def test_sweep_dry_run_lists_the_proposals_a_sweep_would_make(demo, settings, people, clock):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+    from intake.statuses import CaseImportance
+
+    def proposals(moment: str) -> list[tuple]:
+        result = CliRunner().invoke(main, ["sweep", "--now", moment, "--dry-run", "--json"])
+        assert result.exit_code == 0, result.output
+        return [(item["kind"], item["ground"], item["number"], item["key"])
+                for item in json.loads(result.output) if item["work"] == "proposal"]
+
+    case = _transferred(demo, people, clock)
+    case.importance = CaseImportance.IMPORTANT
+    demo.commit()
+    first = proposals("2026-10-12T09:00:00+08:00")
+    assert [(kind, ground, number) for kind, ground, number, _key in first] == [
+        ("criticism", "late_unexplained", case.number),
+        ("accountability", "important_matter_late", case.number)]
+    assert demo.scalar(select(func.count(Censure.id))) == 0  # a dry run changes nothing
+    for day in (12, 13):
+        run_sweep(demo, datetime(2026, 10, day, 1, 0, tzinfo=timezone.utc), CALENDAR, CONTEXT)
+        demo.commit()
+    made = set(demo.scalars(select(Censure.proposal_key)))
+    assert made == {key for *_rest, key in first}
+    # The third chase is due on the 14th: its accountability proposal, and nothing on file again.
+    third = proposals("2026-10-14T09:00:00+08:00")
+    assert [(kind, ground, number) for kind, ground, number, _key in third] == [
+        ("accountability", "chased_without_result", case.number)]
+    run_sweep(demo, datetime(2026, 10, 14, 1, 0, tzinfo=timezone.utc), CALENDAR, CONTEXT)
+    demo.commit()
+    assert set(demo.scalars(select(Censure.proposal_key))) - made == {third[0][3]}
