@@ -385,16 +385,24 @@ def _rating_reminders(session, now, today, calendar, tz) -> list[DueReminder]:
 
 
 def _overdue_digest(session, now, today) -> list[DueReminder]:
+    """Return the office's morning digest: cases past their deadline, then answered cases the
+    leader has not fed back by the feedback deadline (both go to the office, 三.3)."""
     rows = session.execute(
         select(Case.id, Case.number).where(Case.status.in_(WORKING_STATES),
                                            Case.deadline_at < now)
         .order_by(Case.deadline_at, Case.id)).all()
-    if not rows:
+    late_feedback = session.execute(
+        select(Case.id, Case.number).where(Case.status == CaseStatus.ANSWERED,
+                                           Case.feedback_due_at < now)
+        .order_by(Case.feedback_due_at, Case.id)).all()
+    if not rows and not late_feedback:
         return []
     staff = session.execute(
         select(User.id).where(User.role == Role.SUPERVISOR, User.active.is_(True),
                               User.phone != "").order_by(User.id)).scalars()
-    facts = {"numbers": [row.number for row in rows], "case_ids": [row.id for row in rows]}
+    facts = {"numbers": [row.number for row in rows], "case_ids": [row.id for row in rows],
+             "feedback_numbers": [row.number for row in late_feedback],
+             "feedback_case_ids": [row.id for row in late_feedback]}
     return [DueReminder(ReminderKind.OVERDUE_DIGEST, f"user:{user_id}", today,
                         ("user", user_id), facts=facts) for user_id in staff]
 
@@ -682,7 +690,8 @@ def _send_reminders(session, items: list[DueReminder], now, context: SweepContex
             # The digest names its cases in its own row; each of them already has its
             # "overdue" entry and event, and thousands of rows a morning would say no more.
             record_event(session, actor, "sms.digest", session.get(Notification, notification_id),
-                         after={"kind": item.kind.value, "cases": item.facts["numbers"]})
+                         after={"kind": item.kind.value, "cases": item.facts["numbers"],
+                                "feedback_late": item.facts.get("feedback_numbers", [])})
     _audit_cases(session, actor, "case.reminded", now, audit)
     report.sms.extend(ids)
     return items
@@ -746,9 +755,18 @@ def _compose(item: DueReminder, context: SweepContext) -> str:
         return compose_reminder(key, language, number=facts["number"], caller=facts["caller"],
                                 link=page_link(context.public_base_url, "case", item.case_id))
     if item.kind is ReminderKind.OVERDUE_DIGEST:
-        return compose_reminder(key, language, items=facts["numbers"],
-                                max_segments=LIST_SEGMENTS,
-                                link=base_url(context.public_base_url) + "/")
+        late = facts.get("feedback_numbers") or []
+        if not late:
+            return compose_reminder(key, language, items=facts["numbers"],
+                                    max_segments=LIST_SEGMENTS,
+                                    link=base_url(context.public_base_url) + "/")
+        return compose_reminder(
+            "overdue_digest_feedback" if facts["numbers"] else "feedback_late_digest", language,
+            max_segments=LIST_SEGMENTS,
+            items=[*facts["numbers"], *(compose_reminder("late_feedback_item", language, number=n)
+                                        for n in late)],
+            overdue=len(facts["numbers"]), late=len(late),
+            link=base_url(context.public_base_url) + "/")
     if item.kind is ReminderKind.WEEKLY_DIGEST:
         return facts["body"]  # written when asked, from the week's analysis
     if item.kind is ReminderKind.CONTACT_DUTY:
