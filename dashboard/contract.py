@@ -232,6 +232,12 @@ class CensureBody(Body):
     CODES = {"ground": "ground_invalid", "unit_id": "unit_unknown", "facts": "facts_required"}
 
 
+class CensureForm(CensureBody):
+    """The same entry as multipart/form-data, with the signed notice's scan."""
+
+    attachment: bytes | None = Field(None, json_schema_extra={"format": "binary"})
+
+
 class DecisionBody(Body):
     """The reason for confirming, dismissing or withdrawing an entry."""
 
@@ -386,8 +392,9 @@ OPERATIONS: dict[str, Operation] = {
     "api.openapi": Operation(answer=OpenApiDocument, refusals=(), public=True),
     "api.list_register": Operation(query=RegisterQuery, answer=CensureList,
                                    refusals=(401, 403, 404, 422)),
-    "api.record_in_register": Operation(body=CensureBody, answer=CensureRecord, status=201,
-                                        refusals=(401, 403, 404, 422)),
+    "api.record_in_register": Operation(body=CensureBody, form=CensureForm,
+                                        answer=CensureRecord, status=201,
+                                        refusals=(401, 403, 404, 413, 422)),
     "api.decide_in_register": Operation(body=DecisionBody, answer=CensureRecord,
                                         refusals=ACTION),
 }

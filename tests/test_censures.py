@@ -415,3 +415,53 @@ def test_sweep_dry_run_lists_the_proposals_a_sweep_would_make(demo, settings, pe
     run_sweep(demo, datetime(2026, 10, 14, 1, 0, tzinfo=timezone.utc), CALENDAR, CONTEXT)
     demo.commit()
     assert set(demo.scalars(select(Censure.proposal_key))) - made == {third[0][3]}
+
+
+def test_the_office_attaches_a_scan_to_a_criticism_shown_and_downloadable(client, demo, people):
+    import io
+
+    from tests.case_support import PDF
+    from tests.dashboard_support import sign_in
+
+    unit = people["units"]["城关镇卫生院"]
+    sign_in(client, "sup")
+    response = client.post("/registers/criticisms", data={
+        "ground": "not_carried_out", "unit_id": str(unit.id), "facts": "未按要求落实整改",
+        "scan": (io.BytesIO(PDF), "通报.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 303
+    censure = demo.scalar(select(Censure))
+    [scan] = censure.scans
+    assert (scan.filename, scan.content_type, scan.case_id) == ("通报.pdf", "application/pdf", None)
+    assert "criticism.scan_added" in _events(demo, censure)
+    home = client.get("/supervision").get_data(as_text=True)
+    link = f"/registers/{censure.id}/scans/{scan.id}"
+    assert f'href="{link}"' in home and "通报.pdf" in home
+    download = client.get(link)
+    assert download.status_code == 200 and download.data == PDF
+    assert download.headers["Content-Type"] == "application/pdf"
+    assert f"scan-{scan.id}.pdf" in download.headers["Content-Disposition"]
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get(f"/registers/{censure.id}/scans/{scan.id + 1}").status_code == 404
+    sign_in(client, "wang")
+    assert client.get(link).status_code == 403
+
+
+def test_the_api_records_a_criticism_with_its_scan_and_refuses_a_file_that_is_no_scan(
+        api, demo, people):
+    import io
+
+    from tests.case_support import PDF
+
+    unit = people["units"]["县人民医院"]
+    form = {"ground": "false_report", "unit_id": str(unit.id), "facts": "虚报办理结果"}
+    refused = api("sup", "POST", "/criticisms", data={
+        **form, "attachment": (io.BytesIO(b"<html><script>x</script>"), "notice.pdf")},
+        content_type="multipart/form-data")
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["code"] == "attachment_type_invalid"
+    assert demo.scalar(select(func.count(Censure.id))) == 0
+    made = api("sup", "POST", "/criticisms", data={
+        **form, "attachment": (io.BytesIO(PDF), "notice.pdf")}, content_type="multipart/form-data")
+    assert made.status_code == 201, made.get_json()
+    [scan] = made.get_json()["scans"]
+    assert scan["filename"] == "notice.pdf" and scan["content_type"] == "application/pdf"

@@ -308,7 +308,9 @@ def describe_censure(censure: Censure, tz) -> dict:
             "decided_at": iso(censure.decided_at), "decided_by": censure.decided_by,
             "decision_reason": censure.decision_reason,
             "withdrawn_at": iso(censure.withdrawn_at), "withdrawn_by": censure.withdrawn_by,
-            "withdraw_reason": censure.withdraw_reason}
+            "withdraw_reason": censure.withdraw_reason,
+            "scans": [{"id": scan.id, "filename": scan.filename, "content_type": scan.content_type,
+                       "size": scan.size, "sha256": scan.sha256} for scan in censure.scans]}
 
 
 def count_chases(session: Session, case_id: int) -> int:
