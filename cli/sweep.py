@@ -44,7 +44,8 @@ def parse_moment(text: str | None, tz: str) -> datetime | None:
 @click.command("sweep")
 @click.option("--now", "now_text", default=None,
               help="Sweep as of this moment (ISO 8601; local time without an offset).")
-@click.option("--dry-run", is_flag=True, help="Only list what is due; change nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Only list what is due and the censures it would propose; change nothing.")
 @click.option("--json", "as_json", is_flag=True)
 def sweep_command(now_text: str | None, dry_run: bool, as_json: bool) -> None:
     """Run, once, what the scheduler runs: overdue cases, reminders, contact duties."""
@@ -57,12 +58,15 @@ def sweep_command(now_text: str | None, dry_run: bool, as_json: bool) -> None:
     if dry_run:
         from intake.clock import Clock
         from intake.time.calendar import load_calendar
-        from intake.sweep import due_work
+        from intake.sweep import due_work, list_due_proposals
 
         with session_scope(runtime.session_factory) as session:
-            work = [item.to_json() for item in due_work(
-                session, now or Clock(settings.timezone).now(), load_calendar(session),
-                sweep_context(settings))]
+            moment = now or Clock(settings.timezone).now()
+            due = due_work(session, moment, load_calendar(session), sweep_context(settings))
+            # Then the censures that work would propose (criticism ground 3, accountability
+            # grounds 1 and 4), so that a dry run shows everything the sweep would write.
+            work = [item.to_json() for item in
+                    (*due, *list_due_proposals(session, due, moment))]
             session.rollback()
         if as_json:
             echo_json(work)

@@ -265,7 +265,8 @@ def create_case():
         leader_id=_int(body, "leader_id", code="leader_required"),
         route_reason=_text(body, "route_reason"), urgent=_bool(body, "urgent"),
         received_at=_time(body, "received_at"), channel=_text(body, "channel") or "phone",
-        category=_text(body, "category"), importance=_text(body, "importance") or "normal")
+        category=_text(body, "category"), importance=_text(body, "importance") or "normal",
+        unknown_fields=body.get("unknown_fields"))
     return _done(case_actions.create_case(get_db(), _who(), entry, get_clock(), get_sms_context()), 201)
 
 
@@ -323,6 +324,15 @@ def overrule(number: str):
     deadline = _time(body, "deadline", code="deadline_invalid")
     return _done(supervision.overrule_extension(get_db(), _who(), case, _text(body, "reason"),
                                                 get_clock(), deadline))
+
+
+@bp.post("/cases/<number>/importance")
+def mark_importance(number: str):
+    """Change the importance mark (supervision office): `importance`, optional `reason`."""
+    case = _case_for(number, "mark_importance")
+    body = _body()
+    return _done(case_actions.mark_importance(get_db(), _who(), case, _text(body, "importance"),
+                                              _text(body, "reason"), get_clock()))
 
 
 @bp.post("/cases/<number>/result")

@@ -3,6 +3,7 @@ accountability and decisions").
 
     GET  /api/v1/criticisms?status=proposed|confirmed|dismissed|withdrawn&unit=ID
     POST /api/v1/criticisms                      ground, facts, cases, unit_id | duty_room
+                                                 (multipart: the notice's scan as `attachment`)
     POST /api/v1/criticisms/ID/confirm|dismiss|withdraw      reason
     … and the same under /api/v1/accountability (with `person`).
 
@@ -14,9 +15,10 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import jsonify
+from flask import jsonify, request
 
-from dashboard.api import _body, _bool, _int, _query, _text, _who, bp
+from dashboard.api import _body, _bool, _if_match, _int, _query, _text, _who, bp
+from intake.cases.attachments import read_upload, record_censure_with_scan
 from intake.rules import censures
 from intake.rules.access import check
 from intake.exceptions import ValidationError
@@ -60,8 +62,12 @@ def record_in_register(register: str):
         ground=_text(body, "ground"), facts=_text(body, "facts"), case_numbers=numbers,
         unit_id=_int(body, "unit_id", code="unit_unknown"), duty_room=_bool(body, "duty_room"),
         person=_text(body, "person"))
+    upload = request.files.get("attachment")
+    # A form whose file input was left empty still sends the part, with no file name.
+    scan = read_upload(upload.stream, upload.filename) if upload and upload.filename else None
     db = get_db()
-    censure = censures.record_censure(db, _who(), _kind(register), entry, get_clock())
+    censure = record_censure_with_scan(db, _who(), _kind(register), entry, get_clock(), scan,
+                                       get_settings().recordings_dir)
     db.commit()
     return jsonify(_json(censure)), 201
 
@@ -76,6 +82,11 @@ def decide_in_register(register: str, censure_id: int, decision: str):
     body = _body()
     if not isinstance(body.get("reason", ""), str):
         raise ValidationError("reason must be text", field="reason", code="text_required")
-    DECISIONS[decision](db, _who(), censure, _text(body, "reason"), get_clock())
+    # Optional optimistic lock, as on cases: If-Match: "VERSION" (or `version` in the body).
+    seen = _if_match()
+    if seen is None:
+        seen = _int(body, "version", code="version_invalid")
+    DECISIONS[decision](db, _who(), censure, _text(body, "reason"), get_clock(),
+                        seen_version=seen)
     db.commit()
     return jsonify(_json(censure))

@@ -19,6 +19,7 @@ from dashboard.views import render_case_page
 from intake.cases import handling as case_service
 from intake.cases import decisions, feedback, supervision, transfers
 from intake.cases.attachments import read_upload
+from intake.cases.intake_fields import INTAKE_FIELDS
 from intake.rules.access import check, principal_of
 from intake.directory.roster import list_leaders, list_liaisons
 from intake.calls.dispatch import QueuedWork, commit_and_dispatch
@@ -32,7 +33,7 @@ from intake.rules.transitions import expect_version
 from web.services import get_clock, get_db, get_job_queue, get_settings, get_sms_context
 
 bp = Blueprint("casework", __name__)
-ENTERERS = (Role.ADMIN, Role.DUTY)
+ENTERERS = (Role.ADMIN, Role.DUTY, Role.LEADER)  # a leader: the reports made to them (一.3)
 
 
 def _who():
@@ -120,6 +121,15 @@ def overrule(case_id: int):
         db, _who(), case, _text("reason"), get_clock(),
         _local_datetime(new_deadline) if new_deadline else None),
         _("The extension is overruled; the earlier deadline is in force again."))
+
+
+@bp.post("/cases/<int:case_id>/importance")
+@login_required(Role.SUPERVISOR)
+def mark_importance(case_id: int):
+    """Change the case's importance mark (重要事项, 领导批示件), for the office's reason."""
+    return _act(case_id, lambda db, case: case_service.mark_importance(
+        db, _who(), case, request.form.get("importance", ""), _text("reason"), get_clock()),
+        _("Importance changed."))
 
 
 @bp.post("/cases/<int:case_id>/result")
@@ -239,15 +249,32 @@ def rate(case_id: int):
         via="phone"), _("Rating recorded."))
 
 
+def _entry_choices(db) -> dict:
+    """Return the new-case form's choices: a leader records only what was reported to them."""
+    user = current_user()
+    liaisons = [l for l in list_liaisons(db) if l.active]
+    if user.role == Role.LEADER:
+        return {"leaders": [], "by_leader": True, "channels": [CaseChannel.LEADER.value],
+                "liaisons": [l for l in liaisons if l.leader_id == user.leader_id]}
+    return {"leaders": list_leaders(db), "liaisons": liaisons, "by_leader": False,
+            "channels": [c.value for c in CaseChannel if c != CaseChannel.VOICEMAIL]}
+
+
+def _unknown_marks(form) -> dict[str, str]:
+    # Each intake field has an "unknown" box and a reason beside it; the page always sends
+    # the map, so it is held to all four fields (intake.cases.intake_fields).
+    return {field: form.get(f"unknown_reason_{field}", "") for field in INTAKE_FIELDS
+            if form.get(f"unknown_{field}")}
+
+
 @bp.route("/cases/new", methods=["GET", "POST"])
 @login_required(*ENTERERS)
 def new_case():
     """Enter a case by hand: told to the leader, brought in person, or taken on a live call."""
     db = get_db()
-    choices = {"leaders": list_leaders(db), "liaisons": [l for l in list_liaisons(db) if l.active],
-               "channels": [c.value for c in CaseChannel if c != CaseChannel.VOICEMAIL]}
+    choices = _entry_choices(db)
     if request.method == "GET":
-        return render_template("case_new.html", form={}, **choices)
+        return render_template("case_new.html", form={}, fields=INTAKE_FIELDS, **choices)
     form = request.form
     try:
         check_fields(form)
@@ -259,13 +286,15 @@ def new_case():
             urgent=bool(form.get("urgent")), channel=form.get("channel", ""),
             received_at=(_local_datetime(form["received_at"], "received_at")
                          if form.get("received_at") else None),
-            category=form.get("category", ""), importance=form.get("importance") or "normal")
+            category=form.get("category", ""), importance=form.get("importance") or "normal",
+            unknown_fields=_unknown_marks(form))
         outcome = case_service.create_case(db, _who(), entry, get_clock(), get_sms_context())
     except ValidationError as exc:
         db.rollback()
         flash(error_message(exc), "error")
         return render_template("case_new.html", form=form, error_field=exc.field,
-                               **choices), 422
+                               error_fields=set(getattr(exc, "problems", None) or [exc.field]),
+                               fields=INTAKE_FIELDS, **choices), 422
     commit_and_dispatch(db, QueuedWork(sms=outcome.sms), get_job_queue(), _who().actor)
     case = outcome.case
     flash(_("Case %(number)s created and sent to %(leader)s.", number=case.number,

@@ -31,6 +31,8 @@ from pydantic import ValidationError as PydanticError
 from intake.exceptions import ValidationError
 from intake.cases.fields import (EARLIEST_YEAR, LATEST_YEAR, MAX_ID, TEXT_PATTERN, check_id,
                                  check_moment, check_text, text_limit)
+from intake.cases.intake_fields import INTAKE_FIELDS
+from intake.cases.intake_fields import REASON_MAX_CHARS as UNKNOWN_REASON_MAX_CHARS
 from intake.statuses import (CaseChannel, CaseImportance, CaseStatus, CensureGround,
                              CensureStatus, FeedbackMethod, ReturnCategory, Satisfaction)
 
@@ -87,7 +89,8 @@ class CaseEntryBody(Body):
     caller_name: text("caller_name") | None = None
     caller_unit: text("caller_unit") | None = None
     caller_phone: text("caller_phone") | None = None
-    content: Annotated[text("content"), Field(min_length=1)]
+    # Required unless marked unknown in `unknown_fields` (the domain says content_required).
+    content: text("content") | None = None
     liaison_id: Id | None = None
     leader_id: Id | None = None
     route_reason: text("route_reason") | None = None
@@ -96,9 +99,22 @@ class CaseEntryBody(Body):
     channel: choice(c for c in CaseChannel if c != CaseChannel.VOICEMAIL) | None = None
     category: text("category") | None = None
     importance: choice(CaseImportance) | None = None
+    # {field: why it is unknown}, e.g. {"caller_phone": "来访者不愿留电话"}. Sent (even {}), it
+    # holds the entry to all four intake fields, as a leader always is (一.4).
+    unknown_fields: dict[choice(INTAKE_FIELDS),
+                         Annotated[str, Field(max_length=UNKNOWN_REASON_MAX_CHARS)]] | None = None
     CODES = {"content": "content_required", "liaison_id": "liaison_unknown",
              "leader_id": "leader_required", "channel": "channel_invalid",
-             "received_at": "time_invalid", "importance": "importance_invalid"}
+             "received_at": "time_invalid", "importance": "importance_invalid",
+             "unknown_fields": "unknown_fields_invalid"}
+
+
+class ImportanceBody(Body):
+    """The importance mark the supervision office gives a case, and why."""
+
+    importance: choice(CaseImportance)
+    reason: text("reason") | None = None
+    CODES = {"importance": "importance_invalid"}
 
 
 class NoteBody(Body):
@@ -250,10 +266,19 @@ class CensureBody(Body):
     CODES = {"ground": "ground_invalid", "unit_id": "unit_unknown", "facts": "facts_required"}
 
 
+class CensureForm(CensureBody):
+    """The same entry as multipart/form-data, with the signed notice's scan."""
+
+    attachment: bytes | None = Field(None, json_schema_extra={"format": "binary"})
+
+
 class DecisionBody(Body):
     """The reason for confirming, dismissing or withdrawing an entry."""
 
     reason: text("reason") | None = None
+    version: Id | None = Field(None, description="the entry's version as read: a decision on an "
+                               "entry decided since is refused (409 conflict); or If-Match")
+    CODES = {"version": "version_invalid"}
 
 
 class RegisterQuery(Body):
@@ -393,6 +418,7 @@ OPERATIONS: dict[str, Operation] = {
     "api.overrule": Operation(body=OverruleBody, refusals=ACTION),
     "api.file_result": Operation(body=ResultBody, form=ResultForm, refusals=ACTION + (413,)),
     "api.accept": Operation(body=VerdictBody, refusals=ACTION),
+    "api.mark_importance": Operation(body=ImportanceBody, refusals=ACTION),
     "api.return_result": Operation(body=ReturnBody, refusals=ACTION),
     "api.answer": Operation(body=NoteBody, refusals=ACTION),
     "api.record_decision": Operation(body=CaseDecisionBody, refusals=ACTION),
@@ -401,8 +427,9 @@ OPERATIONS: dict[str, Operation] = {
     "api.openapi": Operation(answer=OpenApiDocument, refusals=(), public=True),
     "api.list_register": Operation(query=RegisterQuery, answer=CensureList,
                                    refusals=(401, 403, 404, 422)),
-    "api.record_in_register": Operation(body=CensureBody, answer=CensureRecord, status=201,
-                                        refusals=(401, 403, 404, 422)),
+    "api.record_in_register": Operation(body=CensureBody, form=CensureForm,
+                                        answer=CensureRecord, status=201,
+                                        refusals=(401, 403, 404, 413, 422)),
     "api.decide_in_register": Operation(body=DecisionBody, answer=CensureRecord,
                                         refusals=ACTION),
 }

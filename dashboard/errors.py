@@ -27,6 +27,12 @@ ERROR_MESSAGES = {
     "importance_invalid": _l("Mark the case normal, important (重要事项) or a leader's instruction (领导批示件)."),
     "channel_invalid": _l("Choose how the case came in: phone, in person or through the leader."),
     "content_required": _l("Write down what the liaison reported."),
+    "version_invalid": _l("The version must be the whole number the entry showed."),
+    "intake_incomplete": _l("Give the name, the work unit or address, the phone and the content, or mark each one you cannot get as unknown and say why."),
+    "caller_unit_required": _l("Enter the work unit or address, or mark it unknown and say why."),
+    "caller_phone_required": _l("Enter the phone number, or mark it unknown and say why."),
+    "unknown_reason_required": _l("Say why this field is unknown."),
+    "unknown_fields_invalid": _l("Only the name, the work unit or address, the phone and the content can be marked unknown, each with a reason."),
     "content_too_long": _l("The message is too long."),
     "phone_invalid": _l("That is not a valid phone number."),
     "time_without_offset": _l("Give the time with its time zone offset."),
@@ -143,6 +149,10 @@ ERROR_MESSAGES = {
 def error_message(exc) -> str:
     """Return the translated text for a domain error, by its code."""
     code = getattr(exc, "code", "error")
+    problems = getattr(exc, "problems", None)
+    if problems:  # several fields refused at once (IntakeIncomplete): say each one
+        return " ".join(str(ERROR_MESSAGES.get(field_code, ERROR_MESSAGES["error"]))
+                        for field_code in problems.values())
     text = str(ERROR_MESSAGES.get(code, ERROR_MESSAGES["error"]))
     details = getattr(exc, "details", None)
     # An error that names something (the deadline it missed) fills it into its text.

@@ -321,6 +321,7 @@ def confirm(call_id: int):
         liaison_id=form.get("liaison_id", type=int), leader_id=form.get("leader_id", type=int),
         route_reason=form.get("route_reason", ""), category=form.get("category", ""),
         urgent=bool(form.get("urgent")), summary=form.get("summary", ""),
+        importance=form.get("importance") or "normal",
     )
     try:
         check_fields(form)  # the same caps as the API's (intake/cases/fields.py)
@@ -422,7 +423,6 @@ def supervision_home():
         implementation_results=decisions.list_implementations_awaiting_verdict(db),
         escalations=supervision.list_escalations(db),
         overdue=list_visible_cases(db, current_user(), limit=500, overdue_at=now),
-        flagged=supervision.list_flagged_units(db),
         proposals=[c for kind in CensureKind for c in censures.list_censures(
             db, current_user(), kind, status=CensureStatus.PROPOSED.value)],
         confirmed=[c for kind in CensureKind for c in censures.list_censures(

@@ -8,7 +8,9 @@ one input field); the dashboard, the JSON API and SMS replies translate the code
      ├── NotFound                    not_found            does not exist, or the actor may not see it
      ├── Forbidden                   forbidden            the actor may see it but may not do that
      ├── ValidationError             (given per raise)    input that cannot be accepted; .field names it
-     │    └── RowsRejected           rows_rejected        a file import refused, none saved; .rows names each
+     │    ├── RowsRejected           rows_rejected        a file import refused, none saved; .rows names each
+     │    └── IntakeIncomplete       intake_incomplete    an intake field neither given nor marked unknown
+     │                                                    with a reason; .details["fields"] names each
      │                               import_rejected      the same, raised by the directory workbook
      └── ConfigurationError          configuration        a setting that makes the service unable to start
 
@@ -139,3 +141,20 @@ class RowsRejected(ValidationError):
                  field: str = "rows", code: str | None = None):
         super().__init__(message or "; ".join(str(row) for row in rows), field=field, code=code)
         self.rows = rows
+
+
+class IntakeIncomplete(ValidationError):
+    """Raised when a case is taken down without a field 一.4 asks for and without saying why.
+
+    `field` is the first such field; `details["fields"]` maps every one to its own code
+    (`caller_unit_required`, `unknown_reason_required`, …), so a client can mark them all.
+    """
+
+    code = "intake_incomplete"
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__("give each intake field or mark it unknown with a reason: "
+                         + ", ".join(f"{field} ({code})" for field, code in problems.items()),
+                         field=next(iter(problems)))
+        self.problems = dict(problems)
+        self.details = {"fields": dict(problems)}

@@ -158,6 +158,27 @@ class DueReminder:
 
 
 @dataclass(frozen=True)
+class DueProposal:
+    """A censure the sweep would propose (criticism ground 3, accountability grounds 1 and 4).
+
+    Only the dry run asks for these (`list_due_proposals`); the sweep itself proposes them as
+    it opens the overdue entries and sends the chases, from the same rows.
+    """
+
+    kind: CensureKind
+    ground: CensureGround
+    number: str
+    key: str
+    unit_id: int | None = None
+    person: str = ""
+
+    def to_json(self) -> dict:
+        return {"work": "proposal", "kind": self.kind.value, "ground": self.ground.value,
+                "number": self.number, "unit_id": self.unit_id, "person": self.person or None,
+                "key": self.key}
+
+
+@dataclass(frozen=True)
 class SweepContext:
     """What writing the reminders needs from the settings: links, language, time zone."""
 
@@ -220,6 +241,29 @@ def due_work(session: Session, now: datetime, calendar: WorkingCalendar,
         reminders += _weekly_digest(session, now, today, context)
     sent = _sent_keys(session, {r.day for r in reminders})
     return [*overdue, *(r for r in reminders if (r.kind, r.subject, r.day) not in sent)]
+
+
+def list_due_proposals(session: Session, work: list, now: datetime) -> list[DueProposal]:
+    """Return the censures a sweep applying `work` would propose and that are not on file.
+
+    Criticism ground 1 (three returns in a row) is proposed at the third return itself, not
+    by the sweep, so it is never here.
+    """
+    rows, cases_of = _late_proposal_rows(
+        session, [w for w in work if isinstance(w, OverdueCase)], now)
+    numbers = {key: case.number for key, (case, _kind, _ground) in cases_of.items()}
+    chase_rows, chased = _chase_proposal_rows(
+        [w for w in work if isinstance(w, DueReminder) and w.kind is ReminderKind.UNIT_CHASE],
+        now)
+    rows += chase_rows
+    numbers.update({key: item.facts["number"] for key, item in chased.items()})
+    keys = [row["proposal_key"] for row in rows]
+    on_file = set(session.scalars(select(Censure.proposal_key).where(
+        Censure.proposal_key.in_(keys)))) if keys else set()
+    return [DueProposal(CensureKind(row["kind"]), CensureGround(row["ground"]),
+                        numbers[row["proposal_key"]], row["proposal_key"], row.get("unit_id"),
+                        row.get("person") or "")
+            for row in rows if row["proposal_key"] not in on_file]
 
 
 def list_new_overdue(session: Session, now: datetime) -> list[OverdueCase]:
@@ -410,6 +454,8 @@ def _rating_reminders(session, now, today, calendar, tz) -> list[DueReminder]:
 
 
 def _overdue_digest(session, now, today) -> list[DueReminder]:
+    """Return the office's morning digest: cases past their deadline, then answered cases the
+    leader has not fed back by the feedback deadline (both go to the office, 三.3)."""
     late_implementation = select(CaseAssignment.id).where(
         CaseAssignment.case_id == Case.id, CaseAssignment.decision_id.is_not(None),
         CaseAssignment.implementation_status == ImplementationStatus.ASSIGNED,
@@ -419,12 +465,18 @@ def _overdue_digest(session, now, today) -> list[DueReminder]:
             and_(Case.status.in_(WORKING_STATES), Case.deadline_at < now),
             and_(Case.status == CaseStatus.DECISION_IMPLEMENTING, late_implementation.exists())))
         .order_by(Case.deadline_at, Case.id)).all()
-    if not rows:
+    late_feedback = session.execute(
+        select(Case.id, Case.number).where(Case.status == CaseStatus.ANSWERED,
+                                           Case.feedback_due_at < now)
+        .order_by(Case.feedback_due_at, Case.id)).all()
+    if not rows and not late_feedback:
         return []
     staff = session.execute(
         select(User.id).where(User.role == Role.SUPERVISOR, User.active.is_(True),
                               User.phone != "").order_by(User.id)).scalars()
-    facts = {"numbers": [row.number for row in rows], "case_ids": [row.id for row in rows]}
+    facts = {"numbers": [row.number for row in rows], "case_ids": [row.id for row in rows],
+             "feedback_numbers": [row.number for row in late_feedback],
+             "feedback_case_ids": [row.id for row in late_feedback]}
     return [DueReminder(ReminderKind.OVERDUE_DIGEST, f"user:{user_id}", today,
                         ("user", user_id), facts=facts) for user_id in staff]
 
@@ -631,8 +683,26 @@ def _propose_late_unexplained(session, overdue: list[OverdueCase | OverdueImplem
     transferred, its leader. In bulk, like the entries: one proposal per (ground, case,
     deadline), kept once by the unique proposal key.
     """
-    if not overdue:
+    rows, cases_of = _late_proposal_rows(session, overdue, now)
+    made = _insert_new(session, Censure, rows, Censure.id, Censure.proposal_key)
+    if not made:
         return
+    session.execute(insert(CensureCase.__table__), [
+        {"censure_id": row.id, "case_id": cases_of[row.proposal_key][0].case_id} for row in made])
+    session.execute(insert(AuditEvent.__table__), [
+        {"at": now, "actor": PROPOSER.label, "actor_user_id": None,
+         "action": f"{cases_of[row.proposal_key][1].value}.proposed",
+         "entity_type": Censure.__tablename__, "entity_id": row.id, "before": None,
+         "after": {"by": PROPOSER.name, "status": "proposed",
+                   "ground": cases_of[row.proposal_key][2].value,
+                   "cases": [cases_of[row.proposal_key][0].number]}} for row in made])
+    report.proposed.extend(cases_of[row.proposal_key][0].number for row in made)
+
+
+def _late_proposal_rows(session, overdue: list[OverdueCase], now) -> tuple[list[dict], dict]:
+    """Return the censure rows a missed deadline proposes, and each key's (case, kind, ground)."""
+    if not overdue:
+        return [], {}
     facts = {row.id: row for row in session.execute(
         select(Case.id, Case.status, Case.importance, Leader.name.label("leader"))
         .outerjoin(Leader, Leader.id == Case.leader_id)
@@ -669,19 +739,7 @@ def _propose_late_unexplained(session, overdue: list[OverdueCase | OverdueImplem
                          "person": "" if transferred else (case.leader or ""),
                          "facts": important_matter_facts(o.number, importance),
                          "proposal_key": key})
-    made = _insert_new(session, Censure, rows, Censure.id, Censure.proposal_key)
-    if not made:
-        return
-    session.execute(insert(CensureCase.__table__), [
-        {"censure_id": row.id, "case_id": cases_of[row.proposal_key][0].case_id} for row in made])
-    session.execute(insert(AuditEvent.__table__), [
-        {"at": now, "actor": PROPOSER.label, "actor_user_id": None,
-         "action": f"{cases_of[row.proposal_key][1].value}.proposed",
-         "entity_type": Censure.__tablename__, "entity_id": row.id, "before": None,
-         "after": {"by": PROPOSER.name, "status": "proposed",
-                   "ground": cases_of[row.proposal_key][2].value,
-                   "cases": [cases_of[row.proposal_key][0].number]}} for row in made])
-    report.proposed.extend(cases_of[row.proposal_key][0].number for row in made)
+    return rows, cases_of
 
 
 def _audit_cases(session, actor: Actor, action: str, now: datetime,
@@ -735,7 +793,8 @@ def _send_reminders(session, items: list[DueReminder], now, context: SweepContex
             # The digest names its cases in its own row; each of them already has its
             # "overdue" entry and event, and thousands of rows a morning would say no more.
             record_event(session, actor, "sms.digest", session.get(Notification, notification_id),
-                         after={"kind": item.kind.value, "cases": item.facts["numbers"]})
+                         after={"kind": item.kind.value, "cases": item.facts["numbers"],
+                                "feedback_late": item.facts.get("feedback_numbers", [])})
     _audit_cases(session, actor, "case.reminded", now, audit)
     report.sms.extend(ids)
     return items
@@ -743,6 +802,24 @@ def _send_reminders(session, items: list[DueReminder], now, context: SweepContex
 
 def _propose_after_chases(session, chased: list[DueReminder], now, report) -> None:
     """Propose accountability ground 4 for each unit just chased for the third time on a case."""
+    rows, sent = _chase_proposal_rows(chased, now)
+    made = _insert_new(session, Censure, rows, Censure.id, Censure.proposal_key)
+    if not made:
+        return
+    session.execute(insert(CensureCase.__table__), [
+        {"censure_id": row.id, "case_id": sent[row.proposal_key].case_id} for row in made])
+    session.execute(insert(AuditEvent.__table__), [
+        {"at": now, "actor": PROPOSER.label, "actor_user_id": None,
+         "action": "accountability.proposed", "entity_type": Censure.__tablename__,
+         "entity_id": row.id, "before": None,
+         "after": {"by": PROPOSER.name, "status": "proposed",
+                   "ground": CensureGround.CHASED_WITHOUT_RESULT.value,
+                   "cases": [sent[row.proposal_key].facts["number"]]}} for row in made])
+    report.proposed.extend(sent[row.proposal_key].facts["number"] for row in made)
+
+
+def _chase_proposal_rows(chased: list[DueReminder], now) -> tuple[list[dict], dict]:
+    """Return the ground-4 rows the chases propose (the third and later), and each key's chase."""
     rows, sent = [], {}
     for item in chased:
         if item.facts["nth"] < CHASES_FOR_ACCOUNTABILITY:
@@ -757,19 +834,7 @@ def _propose_after_chases(session, chased: list[DueReminder], now, report) -> No
                      "proposal_key": key, "created_at": now, "created_by": PROPOSER.label,
                      "decided_by": "", "decision_reason": "", "withdrawn_by": "",
                      "withdraw_reason": ""})
-    made = _insert_new(session, Censure, rows, Censure.id, Censure.proposal_key)
-    if not made:
-        return
-    session.execute(insert(CensureCase.__table__), [
-        {"censure_id": row.id, "case_id": sent[row.proposal_key].case_id} for row in made])
-    session.execute(insert(AuditEvent.__table__), [
-        {"at": now, "actor": PROPOSER.label, "actor_user_id": None,
-         "action": "accountability.proposed", "entity_type": Censure.__tablename__,
-         "entity_id": row.id, "before": None,
-         "after": {"by": PROPOSER.name, "status": "proposed",
-                   "ground": CensureGround.CHASED_WITHOUT_RESULT.value,
-                   "cases": [sent[row.proposal_key].facts["number"]]}} for row in made])
-    report.proposed.extend(sent[row.proposal_key].facts["number"] for row in made)
+    return rows, sent
 
 
 def _compose(item: DueReminder, context: SweepContext) -> str:
@@ -793,9 +858,18 @@ def _compose(item: DueReminder, context: SweepContext) -> str:
         return compose_reminder(key, language, number=facts["number"], caller=facts["caller"],
                                 link=page_link(context.public_base_url, "case", item.case_id))
     if item.kind is ReminderKind.OVERDUE_DIGEST:
-        return compose_reminder(key, language, items=facts["numbers"],
-                                max_segments=LIST_SEGMENTS,
-                                link=base_url(context.public_base_url) + "/")
+        late = facts.get("feedback_numbers") or []
+        if not late:
+            return compose_reminder(key, language, items=facts["numbers"],
+                                    max_segments=LIST_SEGMENTS,
+                                    link=base_url(context.public_base_url) + "/")
+        return compose_reminder(
+            "overdue_digest_feedback" if facts["numbers"] else "feedback_late_digest", language,
+            max_segments=LIST_SEGMENTS,
+            items=[*facts["numbers"], *(compose_reminder("late_feedback_item", language, number=n)
+                                        for n in late)],
+            overdue=len(facts["numbers"]), late=len(late),
+            link=base_url(context.public_base_url) + "/")
     if item.kind is ReminderKind.WEEKLY_DIGEST:
         return facts["body"]  # written when asked, from the week's analysis
     if item.kind is ReminderKind.CONTACT_DUTY:

@@ -26,6 +26,7 @@ PEOPLE = {
 # (action, who) -> the state the action is tried in, for every pair that is allowed.
 EXPECTED_ALLOWED = {
     ("create", "admin"): None, ("create", "duty"): None,
+    ("create", "its_leader"): None, ("create", "other_leader"): None,
     **{("view", who): CaseStatus.ROUTED for who in
        ("admin", "duty", "supervisor", "its_leader", "its_unit", "its_liaison")},
     ("acknowledge", "its_leader"): CaseStatus.ROUTED,
@@ -44,6 +45,7 @@ EXPECTED_ALLOWED = {
     ("rate", "duty"): CaseStatus.FED_BACK,
     ("rate", "its_leader"): CaseStatus.FED_BACK,
     ("rate", "its_liaison"): CaseStatus.FED_BACK,
+    ("mark_importance", "supervisor"): CaseStatus.TRANSFERRED,
     ("censure", "supervisor"): None,
     ("read_censures", "supervisor"): None, ("read_censures", "admin"): None,
 }
@@ -61,7 +63,8 @@ def _case(status: CaseStatus) -> Case:
 def test_the_table_names_exactly_the_api_actions():
     assert set(RULES) == set(ACTIONS) == {
         "create", "view", "acknowledge", "handle", "transfer", "escalate", "extend", "result",
-        "accept", "return", "answer", "decide", "feedback", "rate", "censure", "read_censures"}
+        "accept", "return", "answer", "decide", "feedback", "rate", "mark_importance",
+        "censure", "read_censures"}
 
 
 @pytest.mark.parametrize("action, who", sorted(product(ACTIONS, PEOPLE)))

@@ -44,6 +44,7 @@ ACTIONS = {
     "decision": (["escalate"], {"sup", "admin"}, "decision"),
     "feedback": (["handle", "answer"], {"wang"}, {"method": "phone"}),
     "rate": (["handle", "answer", "feedback"], {"duty", "wang"}, {"rating": "satisfied"}),
+    "importance": ([], {"sup"}, {"importance": "important", "reason": "县领导批示"}),
 }
 
 
@@ -123,7 +124,9 @@ def test_viewing_and_creating_follow_the_same_table(client, demo, world):
             "caller_name": "刘芳", "caller_phone": "+8613812340000", "content": "乡卫生院缺医生",
             "channel": "leader"}, headers={"Authorization": f"Bearer {tokens[role]}"})
         created[role] = response.status_code
-    assert created == {role: 201 if role in ("admin", "duty") else 403 for role in ROLES}
+    # A leader enters the reports made to them directly (一.3), into their own queue.
+    assert created == {role: 201 if role in ("admin", "duty", "wang", "li") else 403
+                       for role in ROLES}
     # The unit that once had the case keeps seeing it after the leader moves it on.
     transfer_case(demo, principal_of(people["wang"]), case, people["units"]["县人民医院"].id,
                   Clock(), CALENDAR, SMS)

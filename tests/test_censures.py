@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from intake.store.audit import Actor
 from intake.rules.censures import (CensureEntry, confirm_censure, dismiss_censure, list_censures,
@@ -342,3 +342,126 @@ def test_the_case_page_and_api_show_the_chases(api, client, demo, people, clock)
     sign_in(client, "sup")
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert '<span class="badge" id="chases">已催办 2 次</span>' in page
+
+
+def test_the_chase_count_stands_on_the_units_line_in_reports_and_their_files(
+        api, client, demo, people, clock):
+    import csv
+    from io import BytesIO, StringIO
+
+    from openpyxl import load_workbook
+
+    from tests.dashboard_support import sign_in
+
+    _transferred(demo, people, clock)
+    _transferred(demo, people, clock, "县人民医院")
+    demo.commit()
+    for day in (12, 13, 14):  # three working-day mornings past both deadlines
+        run_sweep(demo, datetime(2026, 10, day, 1, 0, tzinfo=timezone.utc), CALENDAR, CONTEXT)
+        demo.commit()
+    september = "from=2026-09-01&to=2026-09-30&group=unit"
+    rows = {row["unit"]: row for row in api("sup", "GET", f"/reports/rates?{september}")
+            .get_json()["rows"]}
+    assert rows["城关镇卫生院"]["chases"] == 3 and rows["县人民医院"]["chases"] == 3
+    text = api("sup", "GET", f"/reports/rates?{september}&format=csv").get_data(as_text=True)
+    lines = {line["unit"]: line for line in csv.DictReader(StringIO(text.lstrip("\ufeff")))}
+    assert lines["城关镇卫生院"]["chases"] == "3" and lines["total"]["chases"] == ""
+    book = load_workbook(BytesIO(api("sup", "GET", f"/reports/rates?{september}&format=xlsx")
+                                 .get_data()))["rates"]
+    values = list(book.iter_rows(min_row=2, values_only=True))
+    sheet_rows = {row[0]: dict(zip(values[0], row)) for row in values[1:]}
+    assert sheet_rows["县人民医院"]["chases"] == 3
+    # A later period holds none of these cases, so none of their chases.
+    october = api("sup", "GET", "/reports/rates?from=2026-10-01&to=2026-10-31&group=unit")
+    assert {row["chases"] for row in october.get_json()["rows"]} == {0}
+    sign_in(client, "sup")
+    page = client.get("/reports?preset=custom&from=2026-09-01&to=2026-09-30").get_data(
+        as_text=True)
+    line = page.split('data-unit="城关镇卫生院"')[1].split("</tr>")[0]
+    assert '<small class="chases" data-chases="3">已催办 3 次</small>' in line
+
+
+def test_sweep_dry_run_lists_the_proposals_a_sweep_would_make(demo, settings, people, clock):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+    from intake.statuses import CaseImportance
+
+    def proposals(moment: str) -> list[tuple]:
+        result = CliRunner().invoke(main, ["sweep", "--now", moment, "--dry-run", "--json"])
+        assert result.exit_code == 0, result.output
+        return [(item["kind"], item["ground"], item["number"], item["key"])
+                for item in json.loads(result.output) if item["work"] == "proposal"]
+
+    case = _transferred(demo, people, clock)
+    case.importance = CaseImportance.IMPORTANT
+    demo.commit()
+    first = proposals("2026-10-12T09:00:00+08:00")
+    assert [(kind, ground, number) for kind, ground, number, _key in first] == [
+        ("criticism", "late_unexplained", case.number),
+        ("accountability", "important_matter_late", case.number)]
+    assert demo.scalar(select(func.count(Censure.id))) == 0  # a dry run changes nothing
+    for day in (12, 13):
+        run_sweep(demo, datetime(2026, 10, day, 1, 0, tzinfo=timezone.utc), CALENDAR, CONTEXT)
+        demo.commit()
+    made = set(demo.scalars(select(Censure.proposal_key)))
+    assert made == {key for *_rest, key in first}
+    # The third chase is due on the 14th: its accountability proposal, and nothing on file again.
+    third = proposals("2026-10-14T09:00:00+08:00")
+    assert [(kind, ground, number) for kind, ground, number, _key in third] == [
+        ("accountability", "chased_without_result", case.number)]
+    run_sweep(demo, datetime(2026, 10, 14, 1, 0, tzinfo=timezone.utc), CALENDAR, CONTEXT)
+    demo.commit()
+    assert set(demo.scalars(select(Censure.proposal_key))) - made == {third[0][3]}
+
+
+def test_the_office_attaches_a_scan_to_a_criticism_shown_and_downloadable(client, demo, people):
+    import io
+
+    from tests.case_support import PDF
+    from tests.dashboard_support import sign_in
+
+    unit = people["units"]["城关镇卫生院"]
+    sign_in(client, "sup")
+    response = client.post("/registers/criticisms", data={
+        "ground": "not_carried_out", "unit_id": str(unit.id), "facts": "未按要求落实整改",
+        "scan": (io.BytesIO(PDF), "通报.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 303
+    censure = demo.scalar(select(Censure))
+    [scan] = censure.scans
+    assert (scan.filename, scan.content_type, scan.case_id) == ("通报.pdf", "application/pdf", None)
+    assert "criticism.scan_added" in _events(demo, censure)
+    home = client.get("/supervision").get_data(as_text=True)
+    link = f"/registers/{censure.id}/scans/{scan.id}"
+    assert f'href="{link}"' in home and "通报.pdf" in home
+    download = client.get(link)
+    assert download.status_code == 200 and download.data == PDF
+    assert download.headers["Content-Type"] == "application/pdf"
+    assert f"scan-{scan.id}.pdf" in download.headers["Content-Disposition"]
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get(f"/registers/{censure.id}/scans/{scan.id + 1}").status_code == 404
+    sign_in(client, "wang")
+    assert client.get(link).status_code == 403
+
+
+def test_the_api_records_a_criticism_with_its_scan_and_refuses_a_file_that_is_no_scan(
+        api, demo, people):
+    import io
+
+    from tests.case_support import PDF
+
+    unit = people["units"]["县人民医院"]
+    form = {"ground": "false_report", "unit_id": str(unit.id), "facts": "虚报办理结果"}
+    refused = api("sup", "POST", "/criticisms", data={
+        **form, "attachment": (io.BytesIO(b"<html><script>x</script>"), "notice.pdf")},
+        content_type="multipart/form-data")
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["code"] == "attachment_type_invalid"
+    assert demo.scalar(select(func.count(Censure.id))) == 0
+    made = api("sup", "POST", "/criticisms", data={
+        **form, "attachment": (io.BytesIO(PDF), "notice.pdf")}, content_type="multipart/form-data")
+    assert made.status_code == 201, made.get_json()
+    [scan] = made.get_json()["scans"]
+    assert scan["filename"] == "notice.pdf" and scan["content_type"] == "application/pdf"

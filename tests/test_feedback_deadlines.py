@@ -317,3 +317,35 @@ def test_a_case_late_on_feedback_shows_as_overdue_on_the_supervision_home(
     record_feedback(demo, people["wang"], case, "phone", "已电话告知", clock, SMS)
     demo.commit()
     assert not case.is_overdue(clock.now())
+
+
+def test_the_morning_digest_names_the_cases_late_on_feedback(demo, case, people, clock):
+    people["sup"].phone = "+8613900000088"
+    answered_directly(demo, case, people, clock)  # feedback due Friday 6, 17:30
+    call = make_call(demo, "+8613812340000")
+    other = confirm_and_route(
+        demo, call.id, Confirmation(caller_name="刘芳", liaison_id=call.liaison_id,
+                                    summary="乡卫生院缺医生"),
+        Actor("user:duty", name="值班员小周"), SMS.case_link, "zh-CN", clock)[0]
+    demo.commit()
+    # Friday 08:00: nothing late yet but the other case's same-day deadline (Thursday).
+    sweep(demo, go(clock, 11, 6, 8), ignore=())
+    (friday,) = sms_of(demo, "overdue_digest")
+    assert friday.body.startswith("【民情联线】督办：超期未办结案件1件：")
+    assert other.number in friday.body and case.number not in friday.body
+    # Monday 08:00: the answered case missed its feedback deadline; both are named.
+    sweep(demo, go(clock, 11, 9, 8), ignore=())
+    monday = sms_of(demo, "overdue_digest")[-1]
+    assert monday.body.startswith("【民情联线】督办：超期未办结案件1件、逾期未向联络员反馈1件：")
+    assert f"{case.number}（未反馈）" in monday.body and other.number in monday.body
+    digest = demo.scalars(select(AuditEvent).where(AuditEvent.action == "sms.digest")
+                          .order_by(AuditEvent.id)).all()[-1]
+    assert digest.after["feedback_late"] == [case.number]
+    # Once the other case is answered and fed back in time, only the late feedback is left.
+    handle_case(demo, people["wang"], other, "", clock, CALENDAR)
+    answer_case(demo, people["wang"], other, "已协调", clock, CALENDAR)
+    record_feedback(demo, people["wang"], other, "phone", "", clock, SMS)
+    demo.commit()
+    sweep(demo, go(clock, 11, 10, 8), ignore=())
+    tuesday = sms_of(demo, "overdue_digest")[-1]
+    assert tuesday.body.startswith(f"【民情联线】督办：逾期未向联络员反馈案件1件：{case.number}（未反馈）")

@@ -88,7 +88,7 @@ ALLOWED = {
     "api.show_case": EVERYONE,
     "api.download_attachment": EVERYONE,
     "api.directory": EVERYONE - {"unit"},
-    "api.create_case": REVIEWERS,
+    "api.create_case": REVIEWERS | {"leader", "other_leader"},  # a report made to them (一.3)
     "api.acknowledge": {"leader", "other_leader", "unit"},
     "api.handle": {"leader", "other_leader", "unit"},
     "api.transfer": {"leader", "other_leader", "unit"},
@@ -98,6 +98,7 @@ ALLOWED = {
     "api.file_result": {"other_leader", "unit"},
     "api.accept": {"supervisor", "other_leader", "unit"},
     "api.return_result": {"supervisor", "other_leader", "unit"},
+    "api.mark_importance": {"supervisor", "other_leader", "unit"},
     "api.answer": {"leader", "other_leader", "unit"},
     "api.record_decision": {"supervisor", "admin", "other_leader", "unit"},
     "api.record_feedback": {"leader", "other_leader", "unit"},
@@ -119,7 +120,8 @@ ALLOWED = {
     "casework.return_result": {"supervisor"},
     "casework.overrule": {"supervisor"},
     "casework.record_decision": {"supervisor", "admin"},
-    "casework.new_case": REVIEWERS,
+    "casework.new_case": REVIEWERS | {"leader", "other_leader"},
+    "casework.mark_importance": {"supervisor"},
     "reports.page": {"admin", "supervisor"},
     "reports.cases": {"admin", "supervisor"},
     "reports.export": {"admin", "supervisor"},
@@ -131,6 +133,7 @@ ALLOWED = {
     "api.decide_in_register": {"supervisor"},
     "registers.record": {"supervisor"},
     "registers.decide": {"supervisor"},
+    "registers.download_scan": {"admin", "supervisor"},
 }
 CASE_ACTIONS = {e for e in ALLOWED if e.startswith("casework.") and e != "casework.new_case"}
 # Object routes where the other leader and the unit pass the role check but must not see
@@ -168,10 +171,15 @@ def world(demo, tmp_path, settings):
     censure = propose_censure(session, CensureKind.CRITICISM, CensureGround.LATE_UNEXPLAINED,
                               key="census", facts="超期", now=utcnow(), unit_id=unit.id,
                               cases=[case])
+    (scans / "census-notice.pdf").write_bytes(b"%PDF-1.4\n")
+    censure_scan = ResultAttachment(censure_id=censure.id, filename="通报.pdf",
+                                    content_type="application/pdf", size=10, sha256="0" * 64,
+                                    stored_name="census-notice.pdf", uploaded_by="test")
+    session.add(censure_scan)
     session.commit()
     users = {u.username: u.id for u in session.query(User)}
     return {"call": call, "case": case, "notification": notification, "unit": unit,
-            "scan": scan, "censure": censure,
+            "scan": scan, "censure": censure, "censure_scan": censure_scan,
             "spare_user": users["spare"],
             "users": {"admin": users["admin"], "duty": users["duty"], "supervisor": users["sup"],
                       "leader": users["wang"], "other_leader": users["li"],
@@ -197,6 +205,7 @@ def _url(rule, world) -> str:
               "attachment_id": world["scan"].id,
               "period_id": 1,  # no such window: the admin is told so, others get 403
               "register": "criticisms", "censure_id": world["censure"].id,
+              "scan_id": world["censure_scan"].id,
               "decision": "confirm"}
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 

@@ -1,4 +1,5 @@
-"""Scans of units' written results: checked by content, size-limited, kept beside the recordings.
+"""Scans of units' written results and of criticisms: checked by content, size-limited, kept
+beside the recordings.
 
 A unit uploads the signed and sealed result (PDF, JPEG or PNG) with its written result, on the
 page or as the API's multipart `attachment`. The type is found from the file's first bytes,
@@ -11,6 +12,10 @@ not see).
     file_result(db, who, case, form, clock, scan=scan, recordings_dir=settings.recordings_dir)
     attachment, path = open_attachment(db, who, case, attachment_id, settings.recordings_dir)
     content_type, download_name = served_as(attachment, path)    # scan-<id>.pdf
+
+The supervision office may attach the signed notice to a criticism (or an accountability) when
+it records one (`record_censure_with_scan`); that scan has no case, is listed with the censure
+and is served only to those who may read the registers (`open_censure_scan`).
 """
 from __future__ import annotations
 
@@ -24,10 +29,13 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session
 
 from intake.rules.access import check
+from intake.rules.censures import CensureEntry, record_censure
+from intake.store.audit import record_event
 from intake.clock import Clock
 from intake.exceptions import NotFound, ValidationError
 from intake.rules.lifecycle import note_event
-from intake.store.models import Case, ResultAttachment, UnitResult
+from intake.statuses import CensureKind
+from intake.store.models import Case, Censure, ResultAttachment, UnitResult
 
 MAX_ATTACHMENT_MB = 10
 MAX_ATTACHMENT_BYTES = MAX_ATTACHMENT_MB * 1024 * 1024
@@ -92,14 +100,7 @@ def store_attachment(session: Session, principal, case: Case, result: UnitResult
     Called by intake.cases.transfers.file_result after every check has passed, so a refused
     result leaves no file behind.
     """
-    folder = attachments_dir(recordings_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    stored_name = f"{uuid.uuid4().hex}.{upload.extension}"
-    partial = folder / f".{stored_name}.part"
-    # Write then rename, so a reader never finds half a file under the final name.
-    with open(partial, "wb") as handle:
-        handle.write(upload.data)
-    os.replace(partial, folder / stored_name)
+    stored_name = _write_scan(upload, recordings_dir)
     attachment = ResultAttachment(
         case=case, case_id=case.id, result_id=result.id if result is not None else None,
         filename=upload.filename, content_type=upload.content_type, size=upload.size,
@@ -110,6 +111,63 @@ def store_attachment(session: Session, principal, case: Case, result: UnitResult
     note_event(session, case, principal, "case.attachment_added", filename=upload.filename,
                attachment_id=attachment.id, size=upload.size)
     return attachment
+
+
+def _write_scan(upload: Upload, recordings_dir: Path) -> str:
+    """Write a checked scan under a random name; return that name."""
+    folder = attachments_dir(recordings_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    stored_name = f"{uuid.uuid4().hex}.{upload.extension}"
+    partial = folder / f".{stored_name}.part"
+    # Write then rename, so a reader never finds half a file under the final name.
+    with open(partial, "wb") as handle:
+        handle.write(upload.data)
+    os.replace(partial, folder / stored_name)
+    return stored_name
+
+
+def record_censure_with_scan(session: Session, who, kind: CensureKind, entry: CensureEntry,
+                             clock: Clock, scan: Upload | None = None,
+                             recordings_dir: Path | None = None) -> Censure:
+    """Record a censure the office decided (intake.rules.censures.record_censure) with its scan.
+
+    The scan is written only after every check of the entry has passed, so a refused entry
+    leaves no file behind; its audit row is on the censure.
+    """
+    censure = record_censure(session, who, kind, entry, clock)
+    if scan is None:
+        return censure
+    principal = check(who, "censure", None)
+    attachment = ResultAttachment(
+        case_id=None, result_id=None, filename=scan.filename,
+        content_type=scan.content_type, size=scan.size,
+        sha256=hashlib.sha256(scan.data).hexdigest(),
+        stored_name=_write_scan(scan, recordings_dir), uploaded_at=clock.now(),
+        uploaded_by=principal.label)
+    censure.scans.append(attachment)  # sets censure_id at the flush
+    session.flush()
+    record_event(session, principal.actor, f"{kind.value}.scan_added", censure,
+                 after={"by": principal.name, "filename": scan.filename,
+                        "attachment_id": attachment.id, "size": scan.size})
+    return censure
+
+
+def open_censure_scan(session: Session, who, censure_id: int, attachment_id: int,
+                      recordings_dir: Path) -> tuple[ResultAttachment, Path]:
+    """Return a censure's scan and its file, for someone who may read the registers.
+
+    Raises:
+        Forbidden: they may not read the registers.
+        NotFound: no such censure or scan on it (or the file is gone).
+    """
+    check(who, "read_censures", None)
+    attachment = session.get(ResultAttachment, attachment_id)
+    if attachment is None or attachment.censure_id is None or attachment.censure_id != censure_id:
+        raise NotFound(f"scan {attachment_id}")
+    path = attachments_dir(recordings_dir) / attachment.stored_name
+    if not path.is_file():
+        raise NotFound(f"scan {attachment_id} file")
+    return attachment, path
 
 
 def open_attachment(session: Session, who, case: Case, attachment_id: int,
@@ -162,4 +220,5 @@ def _clean_filename(filename: str | None, extension: str) -> str:
 
 
 __all__ = ["Upload", "read_upload", "store_attachment", "open_attachment", "attachments_dir",
+           "record_censure_with_scan", "open_censure_scan",
            "served_as", "describe_attachment", "MAX_ATTACHMENT_BYTES", "MAX_ATTACHMENT_MB", "SIGNATURES"]

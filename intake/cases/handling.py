@@ -22,7 +22,7 @@ from intake.clock import BUREAU_TIMEZONE, Clock, WorkingCalendar
 from intake.time.deadlines import (deadline_is_provisional, same_day_deadline,
                                    set_feedback_deadline)
 from intake.store.settings import DEFAULT_FEEDBACK_WORKING_DAYS
-from intake.exceptions import ValidationError
+from intake.exceptions import Forbidden, ValidationError
 from intake.cases.history import list_case_history
 from intake.time.calendar import load_calendar
 from intake.rules.lifecycle import (Outcome, begin, mark_answered, move, note_event, parse_choice,
@@ -31,12 +31,16 @@ from intake.store.models import Call, Case, CaseCounter, Liaison
 from intake.outbox.notifications import SmsContext, compose_case_sms, queue_sms
 from intake.directory.phones import require_phone
 from intake.calls.routing import RouteChoice, choose_leader
+from intake.cases.intake_fields import read_unknown_marks, settle_intake_fields
+from intake.directory.roster import get_leader
+from intake.rules.access import Party
 from intake.rules.censures import count_chases
 from intake.statuses import (CallStatus, CaseChannel, CaseImportance, CaseStatus, DeadlineKind,
                              NotificationKind)
 from intake.rules.transitions import claim_call, move_status
 
 SUMMARY_MAX_CHARS = 200
+IMPORTANCE_REASON_MAX_CHARS = 500
 _UPSERTS = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 CONTENT_MAX_CHARS = 10000
 
@@ -54,9 +58,11 @@ class Confirmation:
     category: str = ""
     urgent: bool = False
     summary: str = ""
+    # 重要事项 or 领导批示件, set by the duty officer at the confirm step (normal by default).
+    importance: CaseImportance | str = CaseImportance.NORMAL
 
-    def validate(self) -> None:
-        if not self.caller_name.strip():
+    def validate(self, name_marked_unknown: bool = False) -> None:
+        if not self.caller_name.strip() and not name_marked_unknown:
             raise ValidationError("enter the caller's name", field="caller_name",
                                   code="caller_name_required")
         if len(self.summary) > SUMMARY_MAX_CHARS:
@@ -75,6 +81,8 @@ def confirm_call(session: Session, call_id: int, confirmation: Confirmation, act
     """
     clock = clock or Clock()
     confirmation.validate()
+    importance = parse_choice(CaseImportance, confirmation.importance or CaseImportance.NORMAL,
+                              field="importance", code="importance_invalid")
     call = get_call(session, call_id)
     liaison = session.get(Liaison, confirmation.liaison_id) if confirmation.liaison_id else None
     route = choose_leader(session, liaison, confirmation.leader_id, confirmation.route_reason)
@@ -87,7 +95,7 @@ def confirm_call(session: Session, call_id: int, confirmation: Confirmation, act
                       channel=(CaseChannel.PHONE if call.dial_status == DIAL_ANSWERED
                                else CaseChannel.VOICEMAIL),
                       summary=confirmation.summary.strip() or default_summary(call),
-                      urgent=confirmation.urgent or call.urgent)
+                      urgent=confirmation.urgent or call.urgent, importance=importance)
 
 
 def confirm_and_route(session: Session, call_id: int, confirmation: Confirmation, actor: Actor,
@@ -120,16 +128,24 @@ class CaseEntry:
     channel: CaseChannel | str = CaseChannel.PHONE
     category: str = ""
     importance: CaseImportance | str = CaseImportance.NORMAL
+    # {field: why it is unknown} (intake.cases.intake_fields). None: an older client that does
+    # not know the marks, held only to a name and content as before; a leader, the case page
+    # and any client that sends the map (even {}) must give or mark all four fields.
+    unknown_fields: dict | None = None
 
 
 def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsContext) -> Outcome:
     """Open a case that did not come through voicemail and route it to the liaison's leader.
 
-    Without `liaison_id` the liaison is found by `caller_phone`, as for a call.
+    Without `liaison_id` the liaison is found by `caller_phone`, as for a call. A leader
+    records a report made to them directly (一.3): channel `leader`, into their own queue,
+    whoever the liaison's linked leader is.
 
     Raises:
-        Forbidden: the actor may not enter cases.
+        Forbidden: the actor may not enter cases, or a leader names another leader's queue.
         ValidationError: missing name or content, a bad channel or phone, no leader.
+        IntakeIncomplete: (a leader, or a client sending `unknown_fields`) an intake field
+            neither given nor marked unknown with a reason.
     """
     principal = begin(who, "create", None)
     channel = parse_choice(CaseChannel, entry.channel, field="channel", code="channel_invalid")
@@ -138,7 +154,18 @@ def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsC
     if channel == CaseChannel.VOICEMAIL:
         raise ValidationError("voicemail cases are confirmed from their call", field="channel",
                               code="channel_invalid")
-    if not entry.content.strip():
+    by_leader = principal.party is Party.LEADER
+    if by_leader:
+        if channel is not CaseChannel.LEADER:
+            raise ValidationError("a leader records the reports made to them", field="channel",
+                                  code="channel_invalid")
+        if principal.leader_id is None or entry.leader_id not in (None, principal.leader_id):
+            raise Forbidden("a leader records reports into their own queue only")
+    # Every field of 一.4 given or marked unknown with a reason: always for a leader; for the
+    # duty room's page and any client that speaks the marks. Older API clients keep working.
+    complete_intake = by_leader or entry.unknown_fields is not None
+    marks = read_unknown_marks(entry.unknown_fields)
+    if not entry.content.strip() and not (complete_intake and "content" in marks):
         raise ValidationError("say what the liaison reported", field="content",
                               code="content_required")
     if len(entry.content) > CONTENT_MAX_CHARS:
@@ -155,18 +182,31 @@ def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsC
             raise ValidationError("no such liaison", field="liaison_id", code="liaison_unknown")
     else:
         liaison = find_liaison_by_number(session, phone) if phone else None
+    if complete_intake and not phone and liaison is not None:
+        phone = liaison.phone or ""  # the directory knows how to reach a known liaison
     confirmation = Confirmation(
         caller_name=entry.caller_name or (liaison.name if liaison else ""),
         caller_unit=entry.caller_unit or (liaison.work_unit if liaison else ""),
         caller_phone=phone, liaison_id=liaison.id if liaison else None,
         leader_id=entry.leader_id, route_reason=entry.route_reason, category=entry.category,
         urgent=entry.urgent, summary=entry.content.strip()[:SUMMARY_MAX_CHARS])
-    confirmation.validate()
-    route = choose_leader(session, liaison, confirmation.leader_id, confirmation.route_reason)
+    unknown = {}
+    if complete_intake:
+        unknown = settle_intake_fields({
+            "caller_name": confirmation.caller_name, "caller_unit": confirmation.caller_unit,
+            "caller_phone": confirmation.caller_phone, "content": entry.content}, marks)
+    confirmation.validate(name_marked_unknown="caller_name" in unknown)
+    if by_leader:
+        leader = get_leader(session, principal.leader_id)
+        default = liaison.leader if liaison is not None else None
+        # The liaison chose this leader (一.3): no reason to give, the channel says it.
+        route = RouteChoice(leader, default is not None and default.id == leader.id, "")
+    else:
+        route = choose_leader(session, liaison, confirmation.leader_id, confirmation.route_reason)
     case = _open_case(session, confirmation, liaison, route, principal.actor, clock, call=None,
                       channel=channel, summary=entry.content.strip(), urgent=entry.urgent,
-                      created_at=entry.received_at)
-    case.importance = importance
+                      created_at=entry.received_at, unknown_fields=unknown,
+                      importance=importance)
     outcome = Outcome(case)
     outcome.add(queue_sms(session, kind=NotificationKind.CASE_ROUTED, leader=case.leader,
                           body=compose_case_sms(case, sms.case_link(case), sms.language),
@@ -177,7 +217,8 @@ def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsC
 def _open_case(session: Session, confirmation: Confirmation, liaison: Liaison | None,
                route: RouteChoice, actor: Actor, clock: Clock, *, call: Call | None,
                channel: CaseChannel, summary: str, urgent: bool,
-               created_at: datetime | None = None) -> Case:
+               created_at: datetime | None = None, unknown_fields: dict | None = None,
+               importance: CaseImportance = CaseImportance.NORMAL) -> Case:
     now = clock.now()
     case = Case(
         number=_next_case_number(session, clock), call=call, channel=channel,
@@ -187,7 +228,8 @@ def _open_case(session: Session, confirmation: Confirmation, liaison: Liaison | 
         liaison_id=liaison.id if liaison else None, leader=route.leader,
         category=confirmation.category, urgent=urgent, summary=summary,
         route_reason=route.reason, status=CaseStatus.ROUTED,
-        created_at=created_at or now, routed_at=now,
+        created_at=created_at or now, routed_at=now, unknown_fields=dict(unknown_fields or {}),
+        importance=importance,
     )
     session.add(case)
     session.flush()
@@ -198,7 +240,8 @@ def _open_case(session: Session, confirmation: Confirmation, liaison: Liaison | 
         "leader": route.leader.name, "by": actor.name, "channel": channel.value,
         "default_leader": route.is_default, "reason": route.reason,
         "caller_name": case.caller_name, "caller_unit": case.caller_unit,
-        "caller_phone": case.caller_phone,
+        "caller_phone": case.caller_phone, "unknown_fields": case.unknown_fields,
+        "importance": importance.value,
     })
     return case
 
@@ -236,6 +279,32 @@ def handle_case(session: Session, who, case: Case, note: str, clock: Clock,
     due = same_day_deadline(case.routed_at or case.created_at, clock)
     if case.deadline_at != due:
         set_deadline(session, case, due, DeadlineKind.SAME_DAY, principal, clock)
+    return Outcome(case)
+
+
+def mark_importance(session: Session, who, case: Case, importance, reason: str,
+                    clock: Clock) -> Outcome:
+    """Mark a case normal, important (重要事项) or a leader's instruction (领导批示件).
+
+    The supervision office may change the mark the duty room gave at the confirm step, at
+    any time before the case is closed; the change is an audit row with the previous mark.
+    Marking a case as it already is changes nothing.
+
+    Raises:
+        Forbidden: anyone but the supervision office.
+        ValidationError: not one of the three marks; a reason too long.
+    """
+    principal = begin(who, "mark_importance", case)
+    new = parse_choice(CaseImportance, importance, field="importance", code="importance_invalid")
+    reason = (reason or "").strip()
+    if len(reason) > IMPORTANCE_REASON_MAX_CHARS:
+        raise ValidationError("the reason is too long", field="reason", code="too_long")
+    previous = case.importance or CaseImportance.NORMAL
+    if new is previous:
+        return Outcome(case)
+    note_event(session, case, principal, "case.importance_changed", importance=new.value,
+               previous=previous.value, reason=reason)
+    case.importance = new
     return Outcome(case)
 
 
@@ -288,6 +357,7 @@ def describe_case(session: Session, case: Case, now: datetime, *, tz: str | None
         "channel": case.channel.value,
         "caller_name": case.caller_name, "caller_unit": case.caller_unit,
         "caller_phone": case.caller_phone, "summary": case.summary, "urgent": case.urgent,
+        "unknown_fields": dict(case.unknown_fields or {}),
         "importance": (case.importance or CaseImportance.NORMAL).value,
         "chases": count_chases(session, case.id),
         "leader": case.leader.name if case.leader else None, "leader_id": case.leader_id,

@@ -46,6 +46,7 @@ SENTENCES: dict[str, dict[str, str]] = {
         "case.extension_overruled": "{by} 撤销延期，期限恢复为 {due}{reason_part}",
         "case.reminded": "{by} 发送到期提醒短信",
         "case.answered": "{by} 答复{note_part}",
+        "case.importance_changed": "{by} 将案件由「{previous}」改标为「{importance}」{reason_part}",
         "case.fed_back": "{by} 已向联络员反馈（{method}）",
         "case.closed": "{by} {via_part}评价「{satisfaction}」，案件办结",
         "case.rated_dissatisfied": "{by} {via_part}评价「不满意」，退回{target}重办{due_part}",
@@ -82,6 +83,8 @@ SENTENCES: dict[str, dict[str, str]] = {
                                     "{reason_part}",
         "case.reminded": "{by} sent a deadline reminder by SMS",
         "case.answered": "{by} recorded the answer{note_part}",
+        "case.importance_changed": "{by} marked the case \"{importance}\" instead of "
+                                   "\"{previous}\"{reason_part}",
         "case.fed_back": "{by} fed the answer back to the liaison ({method})",
         "case.closed": "{by} rated the answer \"{satisfaction}\"{via_part}; the case is closed",
         "case.rated_dissatisfied": "{by} rated the answer \"dissatisfied\"{via_part}; "
@@ -117,6 +120,8 @@ WORDS: dict[str, dict[str, str]] = {
         "format": "格式不全", "quality": "答非所问", "category.dissatisfied": "联络员不满意",
         "via.sms": "短信", "system": "系统", "the_leader": "联线领导",
         "bureau_meeting": "局务会议", "county": "县委、县政府", "unit_separator": "、",
+        "importance.normal": "一般", "importance.important": "重要事项",
+        "importance.instruction": "领导批示件",
     },
     EN: {
         "voicemail": "voicemail", "phone": "a call to the duty phone", "in_person": "in person",
@@ -129,6 +134,8 @@ WORDS: dict[str, dict[str, str]] = {
         "category.dissatisfied": "liaison dissatisfied",
         "via.sms": "by SMS", "system": "The system", "the_leader": "the leader",
         "bureau_meeting": "the bureau meeting", "county": "the county", "unit_separator": ", ",
+        "importance.normal": "normal", "importance.important": "important",
+        "importance.instruction": "leader's instruction",
     },
 }
 
@@ -244,6 +251,8 @@ def _parts(action: str, actor: str, details: dict, language: str, tz: ZoneInfo) 
         "decided_on": _day(details.get("decided_on"), language),
         "text_part": f"{sep}{text}" if text else "",
         "units": units,
+        "importance": words.get(f"importance.{details.get('importance')}", ""),
+        "previous": words.get(f"importance.{details.get('previous')}", ""),
     }
 
 

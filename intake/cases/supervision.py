@@ -149,13 +149,6 @@ def list_results_awaiting_verdict(session: Session) -> list[Case]:
                                 .order_by(Case.deadline_at, Case.id)))
 
 
-def list_flagged_units(session: Session) -> list[CaseAssignment]:
-    """Return the assignments that flagged their unit for a criticism notice, newest first."""
-    return list(session.scalars(
-        select(CaseAssignment).where(CaseAssignment.criticism_flagged_at.is_not(None))
-        .order_by(CaseAssignment.criticism_flagged_at.desc(), CaseAssignment.id.desc())))
-
-
 SUPERVISION_OFFICE = Principal(Party.SUPERVISOR, "督办室", "system:overdue")
 
 

@@ -21,16 +21,21 @@ FIGURE_COLUMNS = ("received", "completed", "completion_rate", "fed_back", "feedb
                   "rated", "satisfied", "satisfaction_rate", "transferred_due", "on_time",
                   "participation_rate", "answered_on_time", "answered_on_time_rate",
                   "fed_back_on_time", "feedback_on_time_rate", "average_working_days")
-COLUMNS = ("unit", "kind", *FIGURE_COLUMNS)
+# What a unit's line shows beside its figures (empty on the total and on a kind's line).
+UNIT_LINE_COLUMNS = ("returns_in_row", "dissatisfied_redos", "criticisms", "chases")
+COLUMNS = ("unit", "kind", *FIGURE_COLUMNS, *UNIT_LINE_COLUMNS)
 
 
 def report_lines(report: RatesReport) -> list[list]:
     """Return the header and one list of values per line: the total, then each row."""
     payload = report.to_json()
-    lines = [list(COLUMNS), [TOTAL_LABEL, "", *(payload["total"][k] for k in FIGURE_COLUMNS)]]
+    blank = [None] * len(UNIT_LINE_COLUMNS)
+    lines = [list(COLUMNS),
+             [TOTAL_LABEL, "", *(payload["total"][k] for k in FIGURE_COLUMNS), *blank]]
     for row in payload["rows"]:
         lines.append([row.get("unit") or "", row.get("kind") or "",
-                      *(row[k] for k in FIGURE_COLUMNS)])
+                      *(row[k] for k in FIGURE_COLUMNS),
+                      *(row.get(k) for k in UNIT_LINE_COLUMNS)])
     return lines
 
 

@@ -47,10 +47,10 @@ from sqlalchemy.orm import Session
 
 from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
 from intake.exceptions import ValidationError
-from intake.store.models import Case, CaseAssignment, Censure, DeadlineChange, Unit
+from intake.store.models import (Case, CaseAssignment, Censure, DeadlineChange, Notification,
+                                 Reminder, Unit)
 from intake.statuses import (CaseStatus, CensureKind, CensureStatus, DeadlineKind,
-                             ImplementationStatus, Satisfaction,
-                             UnitKind)
+                             ImplementationStatus, ReminderKind, Satisfaction, UnitKind)
 
 ANSWERED_STATES = (CaseStatus.ANSWERED, CaseStatus.FED_BACK, CaseStatus.CLOSED)
 FED_BACK_STATES = (CaseStatus.FED_BACK, CaseStatus.CLOSED)
@@ -148,6 +148,8 @@ class ReportRow:
     returns_in_row: int = 0
     dissatisfied_redos: int = 0
     criticisms: int = 0  # confirmed in the period (intake.rules.censures): only these are published
+    # Reminders past a deadline (催办) the unit got on the period's cases: "已催办 N 次".
+    chases: int = 0
 
     def to_json(self) -> dict:
         head: dict = {"unit": self.unit} if self.unit is not None else {}
@@ -156,6 +158,7 @@ class ReportRow:
             head["returns_in_row"] = self.returns_in_row
             head["dissatisfied_redos"] = self.dissatisfied_redos
             head["criticisms"] = self.criticisms
+            head["chases"] = self.chases
         if self.kind is not None:
             head["kind"] = self.kind.value
         return {**head, **self.figures.to_json()}
@@ -393,6 +396,7 @@ def compute_rows(session: Session, period: Period, grouping: Grouping, *, now: d
                    unit_filter=unit.id if unit else None)
         _fill_returns(session, in_period, {row.unit_id: row for row in rows})
         _fill_criticisms(session, start, end, {row.unit_id: row for row in rows})
+        _fill_chases(session, in_period, {row.unit_id: row for row in rows})
         return rows
     if grouping == Grouping.KIND:
         rows = [ReportRow(Figures(), kind=kind) for kind in UnitKind]
@@ -493,6 +497,21 @@ def _fill_criticisms(session, start, end, by_unit: dict) -> None:
         row = by_unit.get(unit_id)
         if row is not None:
             row.criticisms = int(count)
+
+
+def _fill_chases(session, in_period, by_unit: dict) -> None:
+    # Each chase is an SMS to the unit that had the case that day (the reminder's notification
+    # names it), so a case that moved to another unit leaves its chases with the first.
+    query = (select(Notification.unit_id, func.count(Reminder.id))
+             .join(Notification, Notification.id == Reminder.notification_id)
+             .join(Case, Case.id == Reminder.case_id)
+             .where(Reminder.kind == ReminderKind.UNIT_CHASE, in_period,
+                    Notification.unit_id.is_not(None))
+             .group_by(Notification.unit_id))
+    for unit_id, count in session.execute(query):
+        row = by_unit.get(unit_id)
+        if row is not None:
+            row.chases = int(count)
 
 
 def _day_ordinals(session, calendar: WorkingCalendar, first: date, last: date):

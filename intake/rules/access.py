@@ -40,7 +40,8 @@ class Relation(str, Enum):
 # The action names of design.md's case API, then those on the registers of criticism and
 # accountability (intake.rules.censures), which are checked without a case.
 CASE_ACTIONS = ("create", "view", "acknowledge", "handle", "transfer", "escalate", "extend",
-                "result", "accept", "return", "answer", "decide", "feedback", "rate")
+                "result", "accept", "return", "answer", "decide", "feedback", "rate",
+                "mark_importance")
 REGISTER_ACTIONS = ("censure", "read_censures")
 ACTIONS = CASE_ACTIONS + REGISTER_ACTIONS
 
@@ -52,7 +53,10 @@ _LEADER_ACTING = frozenset({S.ROUTED, S.ACKNOWLEDGED})
 # action -> {(party, relation): states in which it is allowed}. "create" has no case yet,
 # so its states are ignored.
 RULES: dict[str, dict[tuple[Party, Relation], frozenset[CaseStatus]]] = {
-    "create": {(Party.DUTY, Relation.ANYONE): ALL_STATES, (Party.ADMIN, Relation.ANYONE): ALL_STATES},
+    # A leader enters only the reports made to them directly (一.3), into their own queue
+    # (intake.cases.handling.create_case holds them to channel `leader` and their own id).
+    "create": {(Party.DUTY, Relation.ANYONE): ALL_STATES, (Party.ADMIN, Relation.ANYONE): ALL_STATES,
+               (Party.LEADER, Relation.ANYONE): ALL_STATES},
     "view": {(Party.ADMIN, Relation.ANYONE): ALL_STATES, (Party.DUTY, Relation.ANYONE): ALL_STATES,
              (Party.SUPERVISOR, Relation.ANYONE): ALL_STATES,
              (Party.LEADER, Relation.ITS_LEADER): ALL_STATES,
@@ -78,6 +82,8 @@ RULES: dict[str, dict[tuple[Party, Relation], frozenset[CaseStatus]]] = {
     "decide": {(Party.SUPERVISOR, Relation.ANYONE): frozenset({S.BUREAU_MEETING, S.COUNTY}),
                (Party.ADMIN, Relation.ANYONE): frozenset({S.BUREAU_MEETING, S.COUNTY})},
     "feedback": {(Party.LEADER, Relation.ITS_LEADER): frozenset({S.ANSWERED})},
+    # The duty room marks importance at the confirm step ("create"); afterwards the office.
+    "mark_importance": {(Party.SUPERVISOR, Relation.ANYONE): OPEN_STATES},
     "rate": {(Party.DUTY, Relation.ANYONE): frozenset({S.FED_BACK}),
              (Party.LEADER, Relation.ITS_LEADER): frozenset({S.FED_BACK}),
              (Party.LIAISON, Relation.ITS_LIAISON): frozenset({S.FED_BACK})},

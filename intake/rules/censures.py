@@ -15,20 +15,23 @@ only confirmed censures are published:
 
 Statuses move through CENSURE_TRANSITIONS (intake/statuses.py); every move writes an audit
 row on the censure. Proposals are idempotent by `proposal_key` (unique in the database).
+Every decision is a compare-and-set on the entry's `version` (`claim_censure`), so of two
+office users deciding one entry at once exactly one wins and the other gets Conflict.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from intake.rules.access import check
 from intake.store.audit import Actor, record_event
 from intake.clock import Clock
-from intake.exceptions import InvalidTransition, NotFound, ValidationError
+from intake.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
 from intake.rules.lifecycle import parse_choice
 from intake.store.models import Case, Censure, CensureCase, Reminder, Unit
 from intake.statuses import (CENSURE_TRANSITIONS, GROUNDS_BY_KIND, CaseImportance, CaseStatus,
@@ -186,32 +189,60 @@ def propose_important_matter_late(session: Session, case: Case, now: datetime) -
                            unit_id=unit_id, person=person, cases=[case])
 
 
-def confirm_censure(session: Session, who, censure: Censure, reason: str, clock: Clock) -> Censure:
-    """Confirm a proposal, with a reason; from now on it is published."""
-    return _decide(session, who, censure, CensureStatus.CONFIRMED, reason, clock)
+def confirm_censure(session: Session, who, censure: Censure, reason: str, clock: Clock,
+                    seen_version: int | None = None) -> Censure:
+    """Confirm a proposal, with a reason; from now on it is published.
+
+    Raises:
+        Conflict: someone else decided the entry since it was read (or since `seen_version`).
+    """
+    return _decide(session, who, censure, CensureStatus.CONFIRMED, reason, clock, seen_version)
 
 
-def dismiss_censure(session: Session, who, censure: Censure, reason: str, clock: Clock) -> Censure:
-    """Dismiss a proposal, with a reason; it is never published."""
-    return _decide(session, who, censure, CensureStatus.DISMISSED, reason, clock)
+def dismiss_censure(session: Session, who, censure: Censure, reason: str, clock: Clock,
+                    seen_version: int | None = None) -> Censure:
+    """Dismiss a proposal, with a reason; it is never published (Conflict as for confirming)."""
+    return _decide(session, who, censure, CensureStatus.DISMISSED, reason, clock, seen_version)
 
 
-def withdraw_censure(session: Session, who, censure: Censure, reason: str, clock: Clock) -> Censure:
-    """Withdraw a confirmed censure, with a reason; it is no longer published."""
-    return _decide(session, who, censure, CensureStatus.WITHDRAWN, reason, clock)
+def withdraw_censure(session: Session, who, censure: Censure, reason: str, clock: Clock,
+                     seen_version: int | None = None) -> Censure:
+    """Withdraw a confirmed censure, with a reason; it is no longer published (Conflict too)."""
+    return _decide(session, who, censure, CensureStatus.WITHDRAWN, reason, clock, seen_version)
+
+
+def claim_censure(session: Session, censure: Censure, seen_version: int | None = None) -> None:
+    """Bump the entry's version if it is still the one read (or `seen_version`); else Conflict.
+
+    The page carries the version it showed and the API takes `If-Match` or `version`, so a
+    decision taken on a stale view is refused even when the other one committed first; the
+    UPDATE … WHERE version = :seen settles the two that overlap, on SQLite and PostgreSQL.
+    """
+    seen = censure.version if seen_version is None else seen_version
+    table = Censure.__table__
+    claimed = session.connection().execute(
+        update(table).where(table.c.id == censure.id, table.c.version == seen)
+        .values(version=table.c.version + 1)).rowcount
+    if claimed != 1:
+        raise Conflict("Censure", censure.id, seen)
+    set_committed_value(censure, "version", seen + 1)
 
 
 def _decide(session: Session, who, censure: Censure, target: CensureStatus, reason: str,
-            clock: Clock) -> Censure:
+            clock: Clock, seen_version: int | None = None) -> Censure:
     principal = check(who, "censure", None)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("give a reason", field="reason", code="reason_required")
     if len(reason) > REASON_MAX_CHARS:
         raise ValidationError("the reason is too long", field="reason", code="too_long")
+    if seen_version is not None and seen_version != censure.version:
+        raise Conflict("Censure", censure.id, seen_version)
     current = censure.status
     if target not in CENSURE_TRANSITIONS[current]:
         raise InvalidTransition("Censure", current.value, target.value)
+    # Claimed before anything of the decision is written: the loser writes nothing.
+    claim_censure(session, censure)
     censure.status = target
     now = clock.now()
     if target is CensureStatus.WITHDRAWN:
@@ -267,7 +298,8 @@ def describe_censure(censure: Censure, tz) -> dict:
         return moment.astimezone(tz).isoformat() if moment else None
 
     return {"id": censure.id, "kind": censure.kind.value, "ground": censure.ground.value,
-            "status": censure.status.value, "unit_id": censure.unit_id,
+            "status": censure.status.value, "version": censure.version,
+            "unit_id": censure.unit_id,
             "unit": censure.unit.name if censure.unit else None,
             "duty_room": censure.duty_room, "person": censure.person,
             "cases": [case.number for case in censure.cases], "facts": censure.facts,
@@ -276,7 +308,9 @@ def describe_censure(censure: Censure, tz) -> dict:
             "decided_at": iso(censure.decided_at), "decided_by": censure.decided_by,
             "decision_reason": censure.decision_reason,
             "withdrawn_at": iso(censure.withdrawn_at), "withdrawn_by": censure.withdrawn_by,
-            "withdraw_reason": censure.withdraw_reason}
+            "withdraw_reason": censure.withdraw_reason,
+            "scans": [{"id": scan.id, "filename": scan.filename, "content_type": scan.content_type,
+                       "size": scan.size, "sha256": scan.sha256} for scan in censure.scans]}
 
 
 def count_chases(session: Session, case_id: int) -> int:

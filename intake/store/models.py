@@ -302,6 +302,9 @@ class Case(Base):
     closed_at: Mapped[datetime | None]
     # Bumped by every action's compare-and-set (intake.rules.transitions.claim_case): one winner.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Intake fields left empty on purpose (一.4): field name -> why it is unknown
+    # (intake.cases.intake_fields); a field not listed here was given.
+    unknown_fields: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     call: Mapped[Call | None] = relationship(back_populates="case")
     leader: Mapped[Leader | None] = relationship()
     liaison: Mapped[Liaison | None] = relationship()
@@ -495,11 +498,13 @@ class UnitResult(Base):
 
 
 class ResultAttachment(Base):
-    """A signed and sealed scan of a unit's written result, kept under RECORDINGS_DIR/attachments."""
+    """A scan kept under RECORDINGS_DIR/attachments: a unit's signed and sealed written result
+    (with its case), or the document of a criticism (with its censure)."""
 
     __tablename__ = "result_attachments"
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    censure_id: Mapped[int | None] = mapped_column(ForeignKey("censures.id"), index=True)
     result_id: Mapped[int | None] = mapped_column(ForeignKey("unit_results.id"))
     filename: Mapped[str] = mapped_column(String(200))  # as uploaded, for the download name
     content_type: Mapped[str] = mapped_column(String(40))  # found from the content, not claimed
@@ -508,7 +513,7 @@ class ResultAttachment(Base):
     stored_name: Mapped[str] = mapped_column(String(80), unique=True)  # never the uploaded name
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     uploaded_by: Mapped[str] = mapped_column(String(80))
-    case: Mapped[Case] = relationship(back_populates="attachments")
+    case: Mapped[Case | None] = relationship(back_populates="attachments")
 
 
 class InboundMessage(Base):
@@ -740,9 +745,12 @@ class Censure(Base):
     withdrawn_at: Mapped[datetime | None]
     withdrawn_by: Mapped[str] = mapped_column(String(80), default="")
     withdraw_reason: Mapped[str] = mapped_column(Text, default="")
+    # Bumped by every decision's compare-and-set (intake.rules.censures): one of two wins.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     unit: Mapped[Unit | None] = relationship()
     links: Mapped[list["CensureCase"]] = relationship(back_populates="censure",
                                                      order_by="CensureCase.case_id")
+    scans: Mapped[list["ResultAttachment"]] = relationship(order_by="ResultAttachment.id")
 
     @property
     def cases(self) -> list[Case]:
