@@ -408,12 +408,14 @@ def unit_home():
 @bp.get("/supervision")
 @login_required(Role.SUPERVISOR, Role.ADMIN)
 def supervision_home():
-    """Show the supervision office its work: verdicts, escalations, overdue cases, criticism."""
+    """Show the supervision office its work: verdicts, extensions, escalations, overdue cases."""
     db = get_db()
     now = current_app.config.get("DUTYLINE_CLOCK", utcnow)()
     return render_template(
         "supervision_home.html", now=now,
         results=supervision.list_results_awaiting_verdict(db),
+        extensions=supervision.list_recent_extensions(db, now),
+        extension_days=supervision.EXTENSIONS_LISTED_DAYS,
         escalations=supervision.list_escalations(db),
         overdue=list_visible_cases(db, current_user(), limit=500, overdue_at=now),
         flagged=supervision.list_flagged_units(db),
