@@ -23,6 +23,7 @@ from intake.calls.dispatch import QueuedWork, commit_and_dispatch
 from intake.rules import censures
 from intake.cases import supervision
 from intake.cases.feedback import list_to_rate_by_phone
+from intake.cases.transfers import latest_return
 from intake.directory.contacts import list_member_contacts
 from intake.directory.roster import list_leaders, list_units, search_directory
 from intake.rules.access import allowed, principal_of
@@ -389,6 +390,7 @@ def render_case_page(db, case) -> str:
         notifications=list_case_notifications(db, case.id),
         chases=censures.count_chases(db, case.id),
         scan_required=get_settings().result_scan_required,
+        returned=latest_return(case),
         history=[entry for entry in list_case_history(db, case, str(get_locale()),
                                                       get_settings().timezone)
                  if not entry.action.startswith("sms.")])

@@ -80,8 +80,9 @@ def deadline_is_provisional(case: Case, calendar: WorkingCalendar, clock: Clock)
     counted deadline (a transfer, a redo or a recount) can be; a date a person chose cannot.
     """
     changes = case.deadline_changes
-    if case.deadline_at is None or not changes or changes[-1].kind not in (
-            *_COUNTED, DeadlineKind.RECOMPUTED):
+    # The recount's own rule says which deadlines are counted (a restored count included).
+    if (case.deadline_at is None or not changes or changes[-1].kind is DeadlineKind.FEEDBACK
+            or not _counted_in_force(changes)):
         return False
     starts = [c.changed_at for c in changes if c.kind in _COUNTED]
     if not starts:
