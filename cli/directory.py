@@ -91,7 +91,8 @@ def directory_import(path: Path, dry_run: bool, as_json: bool) -> None:
     for sheet in report.created:
         click.echo(f"{sheet}: {verb} {report.created[sheet]}, "
                    f"{'would update' if dry_run else 'updated'} {report.updated[sheet]}, "
-                   f"unchanged {report.unchanged[sheet]}")
+                   f"unchanged {report.unchanged[sheet]}"
+                   f" (of the updated, deactivated {report.deactivated[sheet]})")
     if dry_run:
         click.echo("dry run: nothing saved")
 

@@ -1,12 +1,13 @@
 """The admin screens: staff accounts and the directory (leaders, liaisons, units)."""
 from __future__ import annotations
 
+import hashlib
 from io import BytesIO
 from typing import Callable
 
 import redis
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   send_file, url_for)
+                   send_file, session, url_for)
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from intake.store.audit import record_event
 from intake.directory.workbook import export_directory, import_directory
 from intake.exceptions import DutylineError, RowsRejected
 from intake.store.models import User
+from intake.store.spreadsheets import MAX_WORKBOOK_BYTES
 from intake.statuses import Role, UnitKind
 from web.services import get_db
 
@@ -144,6 +146,7 @@ def directory_page():
                            liaisons=directory.list_liaisons(db), units=directory.list_units(db),
                            load_warnings=directory.check_liaison_load(db),
                            unlinked=directory.list_unlinked_liaisons(db),
+                           import_check=session.get(_CHECKED),
                            limits=(directory.MIN_LIAISONS, directory.MAX_LIAISONS))
 
 
@@ -156,34 +159,133 @@ def export_workbook():
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+CHECKED_FILES_KEY = "dutyline.checked_directory_files"
+# How long a checked file waits for its "导入": long enough to read the summary, short enough
+# that an import does not apply a check nobody remembers.
+CHECKED_FILE_SECONDS = 3600
+_CHECKED = "directory_import"  # the session's note of the file this admin checked
+
+
+class CheckedFiles:
+    """Directory files that passed their check, kept in Redis by their SHA-256 until imported.
+
+    The admin uploads once: the check keeps the bytes, the page shows what would change, and
+    the "导入" button names the file by its hash. Redis, not the instance folder, so that the
+    button works on whichever web process answers it.
+    """
+
+    def __init__(self, connection: redis.Redis):
+        self.connection = connection
+
+    @staticmethod
+    def _key(digest: str) -> str:
+        return f"dutyline:directory-import:{digest}"
+
+    def keep(self, content: bytes) -> str:
+        digest = hashlib.sha256(content).hexdigest()
+        self.connection.set(self._key(digest), content, ex=CHECKED_FILE_SECONDS)
+        return digest
+
+    def take(self, digest: str) -> bytes | None:
+        """Return the file kept under `digest`, or None when it expired or is not that file."""
+        content = self.connection.get(self._key(digest))
+        if content is None or hashlib.sha256(content).hexdigest() != digest:
+            return None
+        return content
+
+    def drop(self, digest: str) -> None:
+        self.connection.delete(self._key(digest))
+
+
+def _checked_files() -> CheckedFiles:
+    return current_app.extensions[CHECKED_FILES_KEY]
+
+
+def _refused(exc: RowsRejected):
+    flash(_("Nothing was imported: %(count)s problem(s) in the file.", count=len(exc.rows)),
+          "error")
+    for problem in exc.rows[:50]:
+        flash(_problem_text(problem), "error")
+    return redirect(url_for("admin.directory_page"))
+
+
 @bp.post("/directory/import")
 @login_required(Role.ADMIN)
 def import_workbook():
-    """Apply an uploaded directory workbook, all rows or none."""
+    """Check an uploaded directory workbook and show what importing it would change.
+
+    Nothing is saved here: a file that passes is kept (by its hash) for the "Import" button
+    of import_checked, so the admin need not upload it again.
+    """
     upload = request.files.get("file")
-    dry_run = request.form.get("dry_run") == "1"
     db = get_db()
     if upload is None or not upload.filename:
         flash(_("Choose an XLSX file to import."), "error")
         return redirect(url_for("admin.directory_page"))
+    # The check reads at most the size limit from the upload (workbook_too_large); so does this.
+    content = upload.stream.read(MAX_WORKBOOK_BYTES + 1)
     try:
-        # The import reads at most its size limit from the upload (workbook_too_large).
-        report = import_directory(db, upload.stream, actor(), dry_run=dry_run)
+        report = import_directory(db, content, actor(), dry_run=True)
     except RowsRejected as exc:
-        flash(_("Nothing was imported: %(count)s problem(s) in the file.",
-                count=len(exc.rows)), "error")
-        for problem in exc.rows[:50]:
-            flash(_problem_text(problem), "error")
+        session.pop(_CHECKED, None)
+        return _refused(exc)
+    try:
+        digest = _checked_files().keep(content)
+    except redis.RedisError:
+        flash(_("The file passed its check but cannot be kept while Redis is unreachable; "
+                "try again later."), "error")
         return redirect(url_for("admin.directory_page"))
-    if not dry_run:
-        db.commit()
-    created = sum(report.created.values())
-    updated = sum(report.updated.values())
-    message = (_("Check passed: %(created)s to add, %(updated)s to change. Nothing saved yet.",
-                 created=created, updated=updated) if dry_run else
-               _("Imported: %(created)s added, %(updated)s changed.",
-                 created=created, updated=updated))
-    flash(message, "success")
+    session[_CHECKED] = {"sha256": digest, "name": upload.filename[:120],
+                         "report": report.to_json()}
+    return redirect(url_for("admin.directory_page") + "#import-check", code=303)
+
+
+@bp.post("/directory/import/confirm")
+@login_required(Role.ADMIN)
+def import_checked():
+    """Import the file this admin checked, unchanged since the check, all rows or none."""
+    checked = session.get(_CHECKED) or {}
+    digest = request.form.get("sha256", "")
+    if not digest or digest != checked.get("sha256"):
+        flash(_("That is not the file you checked: check the file again."), "error")
+        return redirect(url_for("admin.directory_page"))
+    try:
+        content = _checked_files().take(digest)
+    except redis.RedisError:
+        content = None
+    if content is None:
+        session.pop(_CHECKED, None)
+        flash(_("The checked file is no longer kept (it expired or changed): check it again."),
+              "error")
+        return redirect(url_for("admin.directory_page"))
+    db = get_db()
+    try:
+        # The rows are checked again here: the directory may have changed since the check.
+        report = import_directory(db, content, actor())
+    except RowsRejected as exc:
+        return _refused(exc)
+    db.commit()
+    session.pop(_CHECKED, None)
+    try:
+        _checked_files().drop(digest)
+    except redis.RedisError:
+        pass  # it expires on its own; the session no longer names it, so it cannot be re-applied
+    flash(_("Imported: %(created)s added, %(updated)s changed.",
+            created=sum(report.created.values()), updated=sum(report.updated.values())),
+          "success")
+    return redirect(url_for("admin.directory_page"))
+
+
+@bp.post("/directory/import/cancel")
+@login_required(Role.ADMIN)
+def cancel_import():
+    """Forget the checked file without importing it."""
+    checked = session.pop(_CHECKED, None) or {}
+    if checked.get("sha256"):
+        try:
+            _checked_files().drop(checked["sha256"])
+        except redis.RedisError:
+            pass  # it expires on its own
     return redirect(url_for("admin.directory_page"))
 
 

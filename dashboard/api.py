@@ -323,7 +323,7 @@ def overrule(number: str):
     body = _body()
     deadline = _time(body, "deadline", code="deadline_invalid")
     return _done(supervision.overrule_extension(get_db(), _who(), case, _text(body, "reason"),
-                                                get_clock(), deadline))
+                                                get_clock(), deadline, get_sms_context()))
 
 
 @bp.post("/cases/<number>/importance")

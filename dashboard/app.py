@@ -103,6 +103,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     signin_redis = connect_redis(settings.effective_redis_url, timeout=1)
     app.extensions[auth.LIMITER_KEY] = SignInLimiter(signin_redis)
+    app.extensions[admin.CHECKED_FILES_KEY] = admin.CheckedFiles(signin_redis)
     app.extensions[auth.REVOCATIONS_KEY] = SessionRevocations(
         signin_redis, int(app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()))
 

@@ -18,7 +18,8 @@ from intake.time import calendar as holidays
 from intake.exceptions import DutylineError, RejectedRow, RowsRejected
 from intake.store.models import utcnow
 from intake.statuses import Role
-from web.services import get_db, get_settings
+from intake.clock import Clock, FixedClock
+from web.services import get_clock, get_db, get_settings
 
 bp = Blueprint("calendar", __name__, url_prefix="/admin/calendar")
 
@@ -56,6 +57,12 @@ YEAR_SOURCES = {
 def local_today():
     clock = current_app.config.get("DUTYLINE_CLOCK", utcnow)
     return clock().astimezone(ZoneInfo(get_settings().timezone)).date()
+
+
+def _clock() -> Clock:
+    # The clock that says which deadlines have passed (not recounted); a test may set one.
+    configured = current_app.config.get("DUTYLINE_CLOCK")
+    return FixedClock(configured(), get_settings().timezone) if configured else get_clock()
 
 
 def _message(field: str | None, fallback: str) -> str:
@@ -101,7 +108,7 @@ def set_entry():
         wanted = holidays.EntryInput(holidays.parse_day(form.get("date", "")),
                                      holidays.parse_kind(form.get("kind", "")),
                                      form.get("reason", "").strip())
-        holidays.set_calendar_entry(db, wanted, actor())
+        holidays.set_calendar_entry(db, wanted, actor(), clock=_clock())
     except DutylineError as exc:
         db.rollback()
         flash(_message(getattr(exc, "field", None), str(exc)), "error")
@@ -118,7 +125,7 @@ def remove_entry():
     db = get_db()
     try:
         day = holidays.parse_day(request.form.get("date", ""))
-        holidays.remove_calendar_entry(db, day, actor())
+        holidays.remove_calendar_entry(db, day, actor(), clock=_clock())
     except DutylineError as exc:
         db.rollback()
         flash(_message(getattr(exc, "field", None), str(exc)), "error")
@@ -138,7 +145,8 @@ def import_file():
         if upload is None or not upload.filename:
             raise RowsRejected([RejectedRow(None, None, None, "file", "no file")])
         count = holidays.import_calendar_entries(
-            db, holidays.read_calendar_file(upload.filename, upload.stream), actor())
+            db, holidays.read_calendar_file(upload.filename, upload.stream), actor(),
+            clock=_clock())
     except RowsRejected as exc:
         db.rollback()
         flash(_("Nothing was imported."), "error")

@@ -5,7 +5,7 @@ Every view parses the request, calls one intake function and renders or sends it
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
@@ -134,14 +134,19 @@ def _rates_file(report, fmt: str):
 @login_required(*READERS)
 def weekly():
     """Show the weekly analysis (民情分析) and the Monday digest it makes."""
+    # Without a week asked for, the page opens on the current week (issue 19 item 7): the
+    # office looks at what is coming in now; the Monday digest SMS still covers the last full
+    # week (intake.reports.weekly.last_full_week).
+    this_week = week_of(_today())
     try:
         monday = week_of(date.fromisoformat(request.args["week"])) \
-            if request.args.get("week") else None
+            if request.args.get("week") else this_week
     except ValueError:
         flash(error_message(ValidationError("", code="date_invalid")), "error")
-        monday = None
+        monday = this_week
     analysis = analyse_week(get_db(), monday, now=_now(), tz=get_settings().timezone)
-    return render_template("report_weekly.html", analysis=analysis,
+    return render_template("report_weekly.html", analysis=analysis, this_week=this_week,
+                           one_week=timedelta(days=7),
                            digest=compose_weekly_digest(analysis, get_settings().language))
 
 

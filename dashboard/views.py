@@ -23,6 +23,7 @@ from intake.calls.dispatch import QueuedWork, commit_and_dispatch
 from intake.rules import censures
 from intake.cases import decisions, supervision
 from intake.cases.feedback import list_to_rate_by_phone
+from intake.cases.transfers import latest_return
 from intake.directory.contacts import list_member_contacts
 from intake.directory.roster import list_leaders, list_units, search_directory
 from intake.rules.access import allowed, principal_of
@@ -390,6 +391,7 @@ def render_case_page(db, case) -> str:
         notifications=list_case_notifications(db, case.id),
         chases=censures.count_chases(db, case.id),
         scan_required=get_settings().result_scan_required,
+        returned=latest_return(case),
         history=[entry for entry in list_case_history(db, case, str(get_locale()),
                                                       get_settings().timezone)
                  if not entry.action.startswith("sms.")])
@@ -414,13 +416,15 @@ def unit_home():
 @bp.get("/supervision")
 @login_required(Role.SUPERVISOR, Role.ADMIN)
 def supervision_home():
-    """Show the supervision office its work: verdicts, escalations, overdue cases, criticism."""
+    """Show the supervision office its work: verdicts, extensions, escalations, overdue cases."""
     db = get_db()
     now = current_app.config.get("DUTYLINE_CLOCK", utcnow)()
     return render_template(
         "supervision_home.html", now=now,
         results=supervision.list_results_awaiting_verdict(db),
         implementation_results=decisions.list_implementations_awaiting_verdict(db),
+        extensions=supervision.list_recent_extensions(db, now),
+        extension_days=supervision.EXTENSIONS_LISTED_DAYS,
         escalations=supervision.list_escalations(db),
         overdue=list_visible_cases(db, current_user(), limit=500, overdue_at=now),
         proposals=[c for kind in CensureKind for c in censures.list_censures(

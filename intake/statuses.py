@@ -247,6 +247,7 @@ class NotificationKind(str, Enum):
     CONTACT_REMINDER = "contact_reminder"  # a member still owes liaison calls this month
     URGENT_ESCALATION = "urgent_escalation"  # an urgent alert nobody acknowledged, one level up
     EXTENSION_NOTICE = "extension_notice"  # tells the supervision office of an extension
+    EXTENSION_OVERRULED = "extension_overruled"  # tells who asked that the office overruled it
     WEEKLY_DIGEST = "weekly_digest"  # the previous week's analysis, Monday mornings
     UNIT_CHASE = "unit_chase"  # 催办: past the deadline, one a working day
     LEADER_RESULT_FILED = "leader_result_filed"  # the unit filed its result (三.3)

@@ -193,7 +193,13 @@ def test_an_admin_enters_and_imports_days_in_chromium(served, browser, tmp_path)
     assert "本局录入" in page.inner_text("tr[data-date='2027-02-14']")
     assert "周日" in page.inner_text("tr[data-date='2027-02-14']")
 
-    page.click("tr[data-date='2027-01-04'] button")
+    # Removing asks first (issue 19 item 11): the first tap only opens the question.
+    row = page.locator("tr[data-date='2027-01-04']")
+    assert not row.locator("button", has_text="确认删除").is_visible()
+    row.locator("summary").click()
+    assert "确定删除 2027-01-04 的设置" in row.inner_text()
+    assert row.count() == 1
+    row.locator("button", has_text="确认删除").click()
     page.wait_for_load_state()
     assert page.locator("tr[data-date='2027-01-04']").count() == 0
     page.screenshot(path=str(tmp_path / "calendar.png"), full_page=True)

@@ -390,7 +390,7 @@ def test_the_same_day_deadline_reads_as_24_00_and_the_page_reads_in_english(clie
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     line = _history_line(page, "case.transferred")
     assert "王建国 transferred the case to 城关镇卫生院, result due" in line
-    assert "Transfer to a unit" in page and "left)" in page
+    assert "Reassign / escalate" in page and "left)" in page  # folded (issue 19 item 12)
 
 
 def test_the_unit_uploads_its_sealed_scan_and_a_bad_one_is_refused_with_nothing_stored(

@@ -1,6 +1,8 @@
 """The directory, duties and cards screens: thin views over the domain, with clear refusals."""
 from __future__ import annotations
 
+import re
+
 from datetime import date, datetime
 from io import BytesIO
 from zoneinfo import ZoneInfo
@@ -76,18 +78,37 @@ def test_the_directory_downloads_and_uploads_as_xlsx(client, demo):
     assert "未导入任何内容：文件中有 1 处问题" in page
     assert "liaisons row 5 column phone" in page
     book["liaisons"].delete_rows(5)
+    (liu,) = [row for row in book["liaisons"].iter_rows() if row[0].value == "刘芳"]
+    liu[5].value = "否"  # 刘芳 leaves
     out = BytesIO()
     book.save(out)
-    client.post("/admin/directory/import", data={"file": (BytesIO(out.getvalue()), "d.xlsx"),
-                                                 "dry_run": "1"},
-                content_type="multipart/form-data")
-    assert "检查通过：将新增 1 条" in _page(client, "/admin/directory")
-    assert demo.query(Unit).filter_by(name="南山乡卫生院").count() == 0
+    # Issue 19 item 5: an upload is checked and summed up per sheet; nothing is saved yet.
     client.post("/admin/directory/import", data={"file": (BytesIO(out.getvalue()), "d.xlsx")},
                 content_type="multipart/form-data")
-    assert "已导入：新增 1 条" in _page(client, "/admin/directory")
+    page = _page(client, "/admin/directory")
+    assert "d.xlsx 检查通过" in page
+    summary = re.search(r'<table class="inbox" id="import-summary">.*?</table>', page, re.S).group(0)
+    cells = {sheet: re.findall(r'c-num">(\d+)<', row) for sheet, row in re.findall(
+        r'data-sheet="(\w+)">(.*?)</tr>', summary, re.S)}
+    assert cells == {"leaders": ["0", "0", "0", "2"], "liaisons": ["0", "0", "1", "2"],
+                     "units": ["1", "0", "0", "2"]}
+    demo.expire_all()
+    assert demo.query(Unit).filter_by(name="南山乡卫生院").count() == 0
+    digest = re.search(r'name="sha256" value="([0-9a-f]{64})"', page).group(1)
+    # Only the file this admin checked, by its hash, is imported.
+    client.post("/admin/directory/import/confirm", data={"sha256": "0" * 64})
+    assert "这不是您检查过的文件" in _page(client, "/admin/directory")
+    demo.expire_all()
+    assert demo.query(Unit).filter_by(name="南山乡卫生院").count() == 0
+    client.post("/admin/directory/import/confirm", data={"sha256": digest})
+    page = _page(client, "/admin/directory")
+    assert "已导入：新增 1 条" in page and 'id="import-check"' not in page
     demo.expire_all()
     assert demo.query(Unit).filter_by(name="南山乡卫生院").count() == 1
+    assert demo.query(Liaison).filter_by(name="刘芳").one().active is False
+    # Pressed twice (a second tab), it imports nothing again.
+    client.post("/admin/directory/import/confirm", data={"sha256": digest})
+    assert "这不是您检查过的文件" in _page(client, "/admin/directory")
 
 
 def test_a_crafted_or_oversized_workbook_is_refused_at_once_with_a_translated_reason(

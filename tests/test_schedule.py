@@ -99,7 +99,8 @@ def test_dutyline_sweep_twice_at_the_same_now_changes_nothing(demo, redis, setti
     first = runner.invoke(main, ["sweep", "--now", now, "--json"])
     assert first.exit_code == 0, first.output
     report = json.loads(first.output)
-    assert report["overdue_opened"] == 1 and report["reminders"]["overdue_digest"] == 1
+    # One digest to each office account with a phone: sup and the demo's 督办室 (issue 19).
+    assert report["overdue_opened"] == 1 and report["reminders"]["overdue_digest"] == 2
     counts = (_count(demo, SupervisionEntry), _count(demo, Reminder), _count(demo, Notification))
     second = runner.invoke(main, ["sweep", "--now", now, "--json"])
     assert json.loads(second.output)["overdue_opened"] == 0
@@ -108,9 +109,9 @@ def test_dutyline_sweep_twice_at_the_same_now_changes_nothing(demo, redis, setti
             _count(demo, Notification)) == counts
     dry = runner.invoke(main, ["sweep", "--now", "2026-11-30T09:00:00+08:00", "--dry-run",
                                "--json"])
-    # A Monday from 09:00: the morning's overdue digest and last week's analysis.
-    assert [item["kind"] for item in json.loads(dry.output)] == ["overdue_digest",
-                                                                "weekly_digest"]
+    # A Monday from 09:00: the morning's overdue digest and last week's analysis, to each.
+    assert sorted(item["kind"] for item in json.loads(dry.output)) == [
+        "overdue_digest", "overdue_digest", "weekly_digest", "weekly_digest"]
     assert (_count(demo, SupervisionEntry), _count(demo, Reminder),
             _count(demo, Notification)) == counts
     bad = runner.invoke(main, ["sweep", "--now", "yesterday"])

@@ -71,6 +71,8 @@ ALLOWED = {
     "admin.edit_user": {"admin"},
     "admin.export_workbook": {"admin"},
     "admin.import_workbook": {"admin"},
+    "admin.import_checked": {"admin"},
+    "admin.cancel_import": {"admin"},
     "admin.leader_page": {"admin"},
     "admin.edit_leader": {"admin"},
     "admin.liaison_page": {"admin"},

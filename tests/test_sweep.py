@@ -47,8 +47,11 @@ def people(demo):
                 password="dutyline-demo", actor=seed)
     create_user(demo, username="sup2", role="supervisor", name="督办员二",
                 password="dutyline-demo", actor=seed)  # no phone: gets no SMS
-    demo.commit()
     users = {u.username: u for u in demo.scalars(select(User))}
+    # The demo's 督办室 has a phone (issue 19 item 1); here the office's SMS are counted on
+    # sup (a phone) and sup2 (none) alone.
+    users["duban"].phone = ""
+    demo.commit()
     return {**users, "units": units}
 
 
@@ -251,9 +254,14 @@ def test_an_extension_is_told_to_the_office_which_may_overrule_it(demo, people):
     with pytest.raises(ValidationError) as bare:
         overrule_extension(demo, people["sup"], case, "", clock)
     assert bare.value.code == "reason_required"
-    overrule_extension(demo, people["sup"], case, "供货不是理由，按原期限办结", clock)
+    overruled = overrule_extension(demo, people["sup"], case, "供货不是理由，按原期限办结", clock,
+                                   sms=SMS)
     demo.commit()
     assert case.deadline_at == in_force
+    # The leader asked for it, so the leader is told the deadline is back (issue 19 item 1).
+    (told,) = [demo.get(Notification, nid) for nid in overruled.sms]
+    assert told.leader_id == case.leader.id and told.kind.value == "extension_overruled"
+    assert "驳回" in told.body and "10月9日 17:30" in told.body and "供货不是理由" in told.body
     assert [(c.kind.value, c.new_deadline) for c in case.deadline_changes] == [
         ("same_day", at(9, 30, 0)), ("transfer", in_force),
         ("extension", at(10, 16, 17, 30)), ("overruled", in_force)]
@@ -279,7 +287,8 @@ def test_a_calendar_change_recounts_transferred_cases_not_extended_ones(demo, pe
     demo.commit()
     assert counted.deadline_at == at(10, 9, 17, 30)
     admin = Actor("user:admin", name="管理员")
-    set_calendar_entry(demo, EntryInput(date(2026, 10, 8), DayKind.HOLIDAY, "本局调休"), admin)
+    set_calendar_entry(demo, EntryInput(date(2026, 10, 8), DayKind.HOLIDAY, "本局调休"), admin,
+                       clock=clock)
     demo.commit()
     with_entry = BureauCalendar([Entry(date(2026, 10, 8), DayKind.HOLIDAY)])
     moved_to = with_entry.add_working_days(date(2026, 9, 29), 3)
@@ -292,13 +301,13 @@ def test_a_calendar_change_recounts_transferred_cases_not_extended_ones(demo, pe
     assert direct.deadline_at == at(9, 30, 0)
     assert "case.deadline_recomputed" in demo.scalars(select(AuditEvent.action).where(
         AuditEvent.entity_type == "cases", AuditEvent.entity_id == counted.id)).all()
-    remove_calendar_entry(demo, date(2026, 10, 8), admin)
+    remove_calendar_entry(demo, date(2026, 10, 8), admin, clock=clock)
     demo.commit()
     demo.refresh(counted)
     assert counted.deadline_at == at(10, 9, 17, 30)
     # An import recounts once, after all its rows are in.
     import_calendar_entries(demo, [["2026-10-08", "holiday", "本局调休"],
-                                   ["2026-10-09", "holiday", "本局调休"]], admin)
+                                   ["2026-10-09", "holiday", "本局调休"]], admin, clock=clock)
     demo.commit()
     demo.refresh(counted)
     assert [c.kind.value for c in counted.deadline_changes].count("recomputed") == 3

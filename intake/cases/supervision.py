@@ -5,10 +5,11 @@ entries close when the case is answered, with the answer as their decision.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from intake.rules.access import Party, Principal
 from intake.store.audit import Actor
@@ -16,7 +17,7 @@ from intake.rules.censures import propose_important_matter_late, propose_late_un
 from intake.clock import Clock
 from intake.exceptions import ExtensionTooLate, Forbidden, InvalidTransition, ValidationError
 from intake.rules.lifecycle import Outcome, begin, move, note_event, open_supervision, set_deadline
-from intake.store.models import Case, CaseAssignment, SupervisionEntry, User
+from intake.store.models import Case, CaseAssignment, DeadlineChange, SupervisionEntry, User
 from intake.outbox.notifications import SmsContext, fit_text, queue_sms
 from intake.statuses import (WORKING_STATES, CaseStatus, DeadlineKind, NotificationKind, Role,
                              SupervisionCause)
@@ -91,10 +92,13 @@ def extend_deadline(session: Session, who, case: Case, new_deadline: datetime, r
 
 
 def overrule_extension(session: Session, who, case: Case, reason: str, clock: Clock,
-                       new_deadline: datetime | None = None) -> Outcome:
+                       new_deadline: datetime | None = None,
+                       sms: SmsContext | None = None) -> Outcome:
     """Set aside the extension in force, for a reason of the supervision office's own.
 
-    The deadline goes back to the one the extension replaced, or to `new_deadline`.
+    The deadline goes back to the one the extension replaced, or to `new_deadline`. With
+    `sms`, whoever asked for the extension is texted the deadline now in force: the unit, or
+    the leader for a leader's own extension (issue 19 item 1).
 
     Raises:
         Forbidden: anyone but the supervision office.
@@ -122,7 +126,55 @@ def overrule_extension(session: Session, who, case: Case, reason: str, clock: Cl
                  reason.strip())
     note_event(session, case, principal, "case.extension_overruled", old=old, due=restored,
                reason=reason.strip())
-    return Outcome(case)
+    outcome = Outcome(case)
+    if sms is not None:
+        body = fit_text("extension_overruled", sms.language, "reason", reason, NOTICE_SEGMENTS,
+                        number=case.number, due=sms.due_text(restored), link=sms.case_link(case))
+        outcome.add(queue_sms(session, kind=NotificationKind.EXTENSION_OVERRULED, body=body,
+                              actor=principal.actor, case=case, **_extension_asker(session, case,
+                                                                                   latest)))
+    return outcome
+
+
+def _extension_asker(session: Session, case: Case, extension: DeadlineChange) -> dict:
+    """Name who asked for an extension, as queue_sms's recipient: its unit or its leader."""
+    asker = session.get(User, extension.changed_by_user_id) \
+        if extension.changed_by_user_id is not None else None
+    if asker is not None and asker.role is Role.LEADER:
+        return {"leader": case.leader}
+    if asker is not None and asker.role is Role.UNIT:
+        return {"unit": case.unit}
+    # The office's own extension, or one whose author left no account: the one doing the work.
+    return {"unit": case.unit} if case.status is CaseStatus.TRANSFERRED else {"leader": case.leader}
+
+
+EXTENSIONS_LISTED_DAYS = 7
+
+
+@dataclass(frozen=True)
+class RecentExtension:
+    """An extension the supervision office may want to look at, and whether it still holds."""
+
+    change: DeadlineChange
+    case: Case
+    in_force: bool  # the case's latest deadline, on a case still running: overrulable
+
+
+def list_recent_extensions(session: Session, now: datetime,
+                           days: int = EXTENSIONS_LISTED_DAYS) -> list[RecentExtension]:
+    """Return the extensions of the last `days` days, newest first, each marked in force or not."""
+    changes = session.scalars(
+        select(DeadlineChange).where(DeadlineChange.kind == DeadlineKind.EXTENSION,
+                                     DeadlineChange.changed_at >= now - timedelta(days=days))
+        .options(selectinload(DeadlineChange.case))
+        .order_by(DeadlineChange.changed_at.desc(), DeadlineChange.id.desc()))
+    found = []
+    for change in changes:
+        case = change.case
+        latest = case.deadline_changes[-1] if case.deadline_changes else None
+        found.append(RecentExtension(change, case, in_force=latest is change and case.status in (
+            CaseStatus.HANDLING, CaseStatus.TRANSFERRED)))
+    return found
 
 
 def list_supervision_staff(session: Session) -> list[User]:

@@ -276,3 +276,17 @@ def _pending_result(case: Case, assignment_id: int | None = None) -> UnitResult:
         raise ValidationError("there is no unit result waiting for a verdict",
                               code="no_pending_result")
     return max(pending, key=lambda r: r.id or 0)
+
+
+def latest_return(case: Case) -> UnitResult | None:
+    """Return the result the unit now in charge must redo: its latest, returned; else None.
+
+    None once another unit has the case (its predecessor's result is not its to edit) and
+    whenever the case is not waiting for a result.
+    """
+    if case.status is not CaseStatus.TRANSFERRED or not case.results:
+        return None
+    last = case.results[-1]
+    if last.verdict is not Verdict.RETURNED or last.unit_id != case.unit_id:
+        return None
+    return last

@@ -46,8 +46,9 @@ def seed_demo(session: Session) -> bool:
                 password=DEMO_PASSWORD, actor=DEMO, leader_id=wang.id, phone=wang.phone)
     create_user(session, username="li", role=Role.LEADER, name="李红",
                 password=DEMO_PASSWORD, actor=DEMO, leader_id=li.id, phone=li.phone)
+    # With a phone, so that the extension notices the README promises reach the office.
     create_user(session, username="duban", role=Role.SUPERVISOR, name="督办室老孙",
-                password=DEMO_PASSWORD, actor=DEMO)
+                password=DEMO_PASSWORD, actor=DEMO, phone="+8613900000008")
     create_user(session, username="chengguan", role=Role.UNIT, name="城关镇卫生院办公室",
                 password=DEMO_PASSWORD, actor=DEMO, unit_id=chengguan.id)
     create_user(session, username="renmin", role=Role.UNIT, name="县人民医院医务科",

@@ -66,11 +66,13 @@ class ImportReport:
     created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SHEETS, 0))
     updated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SHEETS, 0))
     unchanged: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SHEETS, 0))
+    # Of the updated, those the file turns inactive: the change an admin most needs to see.
+    deactivated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SHEETS, 0))
     dry_run: bool = False
 
     def to_json(self) -> dict:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "dry_run": self.dry_run}
+                "deactivated": self.deactivated, "dry_run": self.dry_run}
 
 
 def export_directory(session: Session) -> bytes:
@@ -352,6 +354,8 @@ class _Plan:
         record.values["active"] = active
         if record.id is not None:
             record.changed["active"] = active
+            if not active:
+                self.report.deactivated[record.table] += 1
         return True
 
     def count(self, sheet: str, changed: bool) -> None:

@@ -479,16 +479,17 @@ def check_entry(calendar: BureauCalendar, wanted: EntryInput) -> None:
 
 def set_calendar_entry(session: Session, wanted: EntryInput, actor: Actor,
                        calendar: BureauCalendar | None = None,
-                       tz: str = BUREAU_TIMEZONE) -> CalendarEntry:
+                       tz: str = BUREAU_TIMEZONE, clock: Clock | None = None) -> CalendarEntry:
     """Enter (or change) the bureau's holiday or adjusted workday on one date, audited.
 
-    The working-day deadlines of transferred cases are counted again on the new calendar.
+    The working-day deadlines of transferred cases that have not passed at `clock`'s now are
+    counted again on the new calendar (intake.time.deadlines.recompute_deadlines).
 
     Raises:
         ValidationError: see check_entry.
     """
     row = _write_entry(session, wanted, actor, calendar)
-    _recount_deadlines(session, actor, tz, f"{wanted.day.isoformat()} 设为"
+    _recount_deadlines(session, actor, clock or Clock(tz), f"{wanted.day.isoformat()} 设为"
                        f"{'休息日' if wanted.kind is DayKind.HOLIDAY else '工作日'}")
     return row
 
@@ -510,17 +511,18 @@ def _write_entry(session: Session, wanted: EntryInput, actor: Actor,
     return row
 
 
-def _recount_deadlines(session: Session, actor: Actor, tz: str, reason: str) -> None:
+def _recount_deadlines(session: Session, actor: Actor, clock: Clock, reason: str) -> None:
     # Imported here: deadlines needs the case lifecycle, which the calendar otherwise does not.
+    # The clock says which deadlines have passed: those are not recounted.
     from intake.time.deadlines import recompute_deadlines
 
     session.flush()
-    recompute_deadlines(session, load_calendar(session), Clock(tz), actor,
+    recompute_deadlines(session, load_calendar(session), clock, actor,
                         f"工作日历变更：{reason}")
 
 
 def remove_calendar_entry(session: Session, day: date, actor: Actor,
-                          tz: str = BUREAU_TIMEZONE) -> None:
+                          tz: str = BUREAU_TIMEZONE, clock: Clock | None = None) -> None:
     """Drop the bureau's entry on a date, so the package (or the estimate) decides again.
 
     Raises:
@@ -532,11 +534,11 @@ def remove_calendar_entry(session: Session, day: date, actor: Actor,
     record_event(session, actor, "calendar.entry_removed", row, before=_entry_record(row))
     session.delete(row)
     session.flush()
-    _recount_deadlines(session, actor, tz, f"{day.isoformat()} 取消设置")
+    _recount_deadlines(session, actor, clock or Clock(tz), f"{day.isoformat()} 取消设置")
 
 
 def import_calendar_entries(session: Session, rows: Sequence[Sequence], actor: Actor,
-                            tz: str = BUREAU_TIMEZONE) -> int:
+                            tz: str = BUREAU_TIMEZONE, clock: Clock | None = None) -> int:
     """Enter every row (date, kind, reason) of a file, or none of them.
 
     Rows are checked against the calendar with the file's other rows already in, so a notice's
@@ -563,7 +565,7 @@ def import_calendar_entries(session: Session, rows: Sequence[Sequence], actor: A
     first, last = min(w.day for w in wanted), max(w.day for w in wanted)
     record_event(session, actor, "calendar.imported", None,
                  after={"rows": len(wanted), "first": first, "last": last})
-    _recount_deadlines(session, actor, tz, f"导入{len(wanted)}天（{first}至{last}）")
+    _recount_deadlines(session, actor, clock or Clock(tz), f"导入{len(wanted)}天（{first}至{last}）")
     return len(wanted)
 
 

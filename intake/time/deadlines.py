@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from intake.store.audit import Actor, record_event
 from intake.clock import Clock, WorkingCalendar
+from intake.exceptions import Conflict
 from intake.rules.lifecycle import set_deadline
+from intake.rules.transitions import claim_case
 from intake.rules.access import Principal
 from intake.store.models import Case, DeadlineChange
 from intake.store.settings import DEFAULT_FEEDBACK_WORKING_DAYS
@@ -78,8 +80,9 @@ def deadline_is_provisional(case: Case, calendar: WorkingCalendar, clock: Clock)
     counted deadline (a transfer, a redo or a recount) can be; a date a person chose cannot.
     """
     changes = case.deadline_changes
-    if case.deadline_at is None or not changes or changes[-1].kind not in (
-            *_COUNTED, DeadlineKind.RECOMPUTED):
+    # The recount's own rule says which deadlines are counted (a restored count included).
+    if (case.deadline_at is None or not changes or changes[-1].kind is DeadlineKind.FEEDBACK
+            or not _counted_in_force(changes)):
         return False
     starts = [c.changed_at for c in changes if c.kind in _COUNTED]
     if not starts:
@@ -91,30 +94,63 @@ def deadline_is_provisional(case: Case, calendar: WorkingCalendar, clock: Clock)
                for n in range(1, (due - start).days + 1))
 
 
+def _counted_in_force(changes: list[DeadlineChange]) -> bool:
+    """Tell whether the deadline in force was counted in working days (the recount rule).
+
+    Counted: a transfer, a redo, a recount, and an overruling that put back the deadline the
+    extension replaced (it restores a count). A person's date, an extension or an overruling to a
+    date of the office's own, is a date and stays one.
+    """
+    changes = [c for c in changes if c.kind is not DeadlineKind.FEEDBACK]
+    if not changes:
+        return False
+    latest = changes[-1]
+    if latest.kind in (*_COUNTED, DeadlineKind.RECOMPUTED):
+        return True
+    if latest.kind is DeadlineKind.OVERRULED and len(changes) >= 2:
+        overruled = changes[-2]
+        return (overruled.kind is DeadlineKind.EXTENSION
+                and latest.new_deadline == overruled.old_deadline
+                and _counted_in_force(changes[:-2]))
+    return False
+
+
+def counted_deadline(changes: list[DeadlineChange], clock: Clock,
+                     calendar: WorkingCalendar) -> datetime | None:
+    """Count the unit's deadline again from its last start (a transfer or a redo), or None."""
+    starts = [c.changed_at for c in changes if c.kind in _COUNTED]
+    return unit_result_deadline(starts[-1], clock, calendar) if starts else None
+
+
 def recompute_deadlines(session: Session, calendar: WorkingCalendar, clock: Clock, actor: Actor,
                         reason: str) -> list[Case]:
-    """Count again the working-day deadlines of transferred cases, after a calendar change.
+    """Count again, after a calendar change, every working-day deadline that has not passed.
 
-    A case whose deadline in force was counted (a transfer or a redo, or an earlier
-    recount) gets its deadline counted from the same start on the changed calendar; each
-    one that moves gets a deadline-change row and an audit row. Returns the cases moved.
+    The one rule (issue 19 item 8): a transferred case whose deadline in force was counted in
+    working days (see _counted_in_force: a transfer, a redo, a recount, or an overruling that
+    put a counted deadline back) and has not passed at `clock.now()` is counted again from its
+    start on the changed calendar. An extension, or an overruling to the office's own date, is
+    a date a person chose and stays; a deadline already missed stays missed.
+
+    Each case is claimed with the same compare-and-set on its version as every case action,
+    against the version read when its deadline was judged, so a recount never undoes an
+    extension (or any action) committed in between: that case is left as the other action
+    left it. Each case moved gets a deadline-change row and an audit row. Returns the cases moved.
     """
-    latest: dict[int, DeadlineChange] = {}
-    counted_from: dict[int, datetime] = {}
-    for change in session.scalars(
-            select(DeadlineChange).join(Case, Case.id == DeadlineChange.case_id)
-            .where(Case.status == CaseStatus.TRANSFERRED).order_by(DeadlineChange.id)):
-        latest[change.case_id] = change
-        if change.kind in _COUNTED:
-            counted_from[change.case_id] = change.changed_at
+    now = clock.now()
     moved = []
-    for case_id, change in latest.items():
-        if change.kind not in (*_COUNTED, DeadlineKind.RECOMPUTED) or case_id not in counted_from:
+    for case in session.scalars(
+            select(Case).where(Case.status == CaseStatus.TRANSFERRED, Case.deadline_at > now)
+            .options(selectinload(Case.deadline_changes)).order_by(Case.id)):
+        if not _counted_in_force(case.deadline_changes):
             continue
-        due = unit_result_deadline(counted_from[case_id], clock, calendar)
-        case = session.get(Case, case_id)
-        if case.deadline_at is None or due == case.deadline_at:
+        due = counted_deadline(case.deadline_changes, clock, calendar)
+        if due is None or due == case.deadline_at:
             continue
+        try:
+            claim_case(session, case)
+        except Conflict:
+            continue  # acted on since we read it: that action's deadline stands
         old = case.deadline_at
         set_deadline(session, case, due, DeadlineKind.RECOMPUTED, actor, clock, reason)
         record_event(session, actor, "case.deadline_recomputed", case,
