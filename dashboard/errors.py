@@ -24,7 +24,7 @@ ERROR_MESSAGES = {
     # Cases
     "caller_name_required": _l("Enter the caller's name."),
     "summary_too_long": _l("Keep the summary under 200 characters."),
-    "importance_invalid": _l("Mark the case normal, important (重要事项) or a leader's instruction (领导批示件)."),
+    "importance_invalid": _l("Mark the case normal, an important matter or a leader's instruction."),
     "channel_invalid": _l("Choose how the case came in: phone, in person or through the leader."),
     "content_required": _l("Write down what the liaison reported."),
     "content_too_long": _l("The message is too long."),

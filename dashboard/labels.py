@@ -126,7 +126,7 @@ def label(table: dict, value) -> str:
     return str(table.get(key, key or ""))
 
 
-CENSURE_KINDS = {"criticism": _l("Criticism (通报批评)"), "accountability": _l("Accountability (问责)")}
+CENSURE_KINDS = {"criticism": _l("Criticism"), "accountability": _l("Accountability")}
 CENSURE_GROUNDS = {
     "returned_three_times": _l("Result returned three times in a row"),
     "not_carried_out": _l("Not carried out as required"),
@@ -141,8 +141,8 @@ CENSURE_GROUNDS = {
 }
 CENSURE_STATES = {"proposed": _l("Proposed"), "confirmed": _l("Confirmed"),
                   "dismissed": _l("Dismissed"), "withdrawn": _l("Withdrawn")}
-IMPORTANCE = {"normal": _l("Normal"), "important": _l("Important matter (重要事项)"),
-              "instruction": _l("Leader's instruction (领导批示件)")}
+IMPORTANCE = {"normal": _l("Normal"), "important": _l("Important matter"),
+              "instruction": _l("Leader's instruction")}
 # Where a directory import problem sits: the workbook's sheets and columns, as people say them.
 SHEET_LABELS = {"leaders": _l("Sheet “leaders”"), "liaisons": _l("Sheet “liaisons”"),
                 "units": _l("Sheet “units”"), "(file)": _l("The file")}

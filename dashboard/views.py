@@ -222,7 +222,7 @@ def call_page(call_id: int):
         fields=extracted.get("fields") or {}, suggested=_suggestions(call),
         has_audio=bool(call.recording_path) and Path(call.recording_path).is_file(),
         summary=case_service.default_summary(call),
-        confirmable=call.status in REVIEWABLE_STATES,
+        confirmable=call.status in REVIEWABLE_STATES, sms_language=get_settings().language,
         events=list_events(db, "calls", call.id))
 
 
