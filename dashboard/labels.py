@@ -154,14 +154,16 @@ COLUMN_LABELS = {"name": _l("name"), "title": _l("title"), "phone": _l("phone"),
                  "date": _l("date"), "file": _l("file")}
 # The rates export's column headers, by the JSON key each column carries (intake.reports.exports).
 RATE_COLUMNS = {
-    "unit": _l("Unit"), "kind": _l("Kind of unit"), "received": _l("Received"),
-    "completed": _l("Answered"), "completion_rate": _l("Completion rate"),
-    "fed_back": _l("Fed back"), "feedback_rate": _l("Feedback rate"), "rated": _l("Rated"),
-    "satisfied": _l("Satisfied"), "satisfaction_rate": _l("Satisfaction rate"),
+    "unit": _l("Unit"), "kind": _l("Kind of unit"), "received": _l("Cases received"),
+    "completed": _l("Cases answered"), "completion_rate": _l("Completion rate"),
+    "fed_back": _l("Cases fed back"), "feedback_rate": _l("Feedback rate"),
+    "rated": _l("Cases rated"), "satisfied": _l("Rated satisfied"),
+    "satisfaction_rate": _l("Satisfaction rate"),
     "transferred_due": _l("Transferred, due in the period"), "on_time": _l("Filed on time"),
-    "participation_rate": _l("Participation rate"), "answered_on_time": _l("Answered on time"),
+    "participation_rate": _l("Participation rate"), "answered_on_time": _l("Cases answered on time"),
     "answered_on_time_rate": _l("Answered on time rate"),
-    "fed_back_on_time": _l("Fed back on time"), "feedback_on_time_rate": _l("Fed back on time rate"),
+    "fed_back_on_time": _l("Cases fed back on time"),
+    "feedback_on_time_rate": _l("Fed back on time rate"),
     "average_working_days": _l("Avg. working days to answer"), "total": _l("Whole bureau"),
 }
 # Reasons the system writes itself (in the bureau's language, for the unit's SMS); a page reads
