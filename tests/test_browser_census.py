@@ -50,8 +50,10 @@ ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z'’_-]*")
 NOT_PAGES = re.compile(r"(\.xlsx|\.pdf|\.docx|/audio|/api/|/static/|/reports/export|"
                        r"/attachments/|format=|/logout)")
 # How many pages of one shape (same path with ids taken out, same query keys) a walk opens:
-# enough for cases in different states, without opening every drill-down of the report.
-PAGES_PER_SHAPE = 8
+# a few drill-downs of the report, a few accounts; but every case page, whose state decides
+# what it shows.
+PAGES_PER_SHAPE = 4
+EVERY_ONE = {"/cases/N?"}
 
 
 def _free_port() -> int:
@@ -222,7 +224,7 @@ def _walk(browser, base: str, username: str, language: str, ids: dict, user_data
         if url in seen or not url.startswith(base) or NOT_PAGES.search(url):
             continue
         seen.add(url)
-        if shapes[_shape(url)] >= PAGES_PER_SHAPE:
+        if shapes[_shape(url)] >= PAGES_PER_SHAPE and _shape(url) not in EVERY_ONE:
             continue
         shapes[_shape(url)] += 1
         response = page.goto(url)
@@ -267,3 +269,45 @@ def test_every_page_of_every_role_is_accessible_fits_and_speaks_one_language(
     assert len(pages) >= 3  # the walk really went somewhere: home and at least two more
     found = [f"{kind} {line}" for kind, lines in problems.items() for line in lines]
     assert found == [], "\n".join(found)
+
+
+CARD = """row => {
+  const style = getComputedStyle(row);
+  const shown = cls => { const e = row.querySelector('.' + cls);
+                         return e && getComputedStyle(e).display !== 'none' ? e : null; };
+  const summary = shown('card-summary');
+  const right = Math.max(...Array.from(row.querySelectorAll('td'), e => e.getBoundingClientRect().right));
+  return {display: style.display, number: !!shown('card-number'), state: !!shown('card-state'),
+          due: shown('card-due') ? shown('card-due').innerText : '',
+          hidden: Array.from(row.querySelectorAll('.card-hide'), e => getComputedStyle(e).display),
+          oneLine: !!summary && getComputedStyle(summary).whiteSpace === 'nowrap'
+                   && summary.getBoundingClientRect().height
+                      < 2 * parseFloat(getComputedStyle(summary).lineHeight),
+          right: right};
+}"""
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_a_leaders_case_list_is_cards_on_a_phone(scene, browser, language):
+    """Issue 19 item 2: number and state, time left, one line of summary; nothing wider."""
+    context = browser.new_context(**PHONE)
+    context.add_cookies([{"name": "dutyline_locale", "value": LANGUAGES[language],
+                          "url": scene["base"]}])
+    page = context.new_page()
+    page.goto(scene["base"] + "/login")
+    page.fill("input[name=username]", "wang")
+    page.fill("input[name=password]", "dutyline-demo")
+    with page.expect_navigation():
+        page.click("#login-form button[type=submit]")
+    page.goto(scene["base"] + "/cases")
+    assert page.evaluate("getComputedStyle(document.querySelector('#cases thead')).display") \
+        == "none"
+    cards = [page.locator("#cases tr[data-number]").nth(i).evaluate(CARD)
+             for i in range(page.locator("#cases tr[data-number]").count())]
+    assert len(cards) >= 3
+    for card in cards:
+        assert card["display"] == "grid" and card["number"] and card["state"] and card["oneLine"]
+        assert card["hidden"] == ["none", "none"] and card["right"] <= 390
+    left = "剩余" if language == "zh-CN" else "left"
+    assert any(left in card["due"] for card in cards)
+    context.close()
