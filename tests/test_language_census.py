@@ -118,3 +118,34 @@ def test_the_directory_download_speaks_the_requesters_language(client, demo):
         assert not any(HAN.search(c.value) for c in sheet[1])
     assert {r[1] for r in book["units"].iter_rows(min_row=2, values_only=True)} == {
         "township", "county"}
+
+
+def test_directory_import_problems_read_in_the_pages_language(client, demo):
+    # Issue 19 item 3: "liaisons row 2 column phone: not a valid phone number" on a Chinese page.
+    login(client, "admin")
+    exported = client.get("/admin/directory.xlsx").get_data()
+
+    def edited(change) -> bytes:
+        book = load_workbook(BytesIO(exported))
+        change(book)
+        out = BytesIO()
+        book.save(out)
+        return out.getvalue()
+
+    bad_phone = edited(lambda book: book["liaisons"].append(["坏号码", "12345", "", "", "", "是"]))
+    bad_column = edited(lambda book: book["units"].cell(row=1, column=5, value="备注"))
+
+    def problems(workbook: bytes) -> str:
+        client.post("/admin/directory/import", data={"file": (BytesIO(workbook), "d.xlsx")},
+                    content_type="multipart/form-data")
+        html = client.get("/admin/directory").get_data(as_text=True)
+        return " ".join(re.findall(r'<p class="flash error"[^>]*>([^<]*)</p>', html))
+
+    chinese = problems(bad_phone) + " " + problems(bad_column)
+    assert "联络员表（liaisons） 第 5 行 “电话”列：电话号码无效。" in chinese
+    assert "承办单位表（units） 第 1 行 “备注”列：此表没有这一列。" in chinese
+    assert _ascii_words(chinese.replace("liaisons", "").replace("units", "")) == set()
+    _choose(client, "en_US")
+    english = problems(bad_phone) + " " + problems(bad_column)
+    assert "Sheet “liaisons” row 5 column phone: That is not a valid phone number." in english
+    assert "column 备注: This column is not one the sheet takes." in english  # the file's word
