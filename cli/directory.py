@@ -59,8 +59,10 @@ def directory_export(path: Path) -> None:
     """Write the directory to an XLSX file: sheets leaders, liaisons and units."""
     from intake.directory.workbook import export_directory
 
-    with session_scope(get_runtime().session_factory) as session:
-        path.write_bytes(export_directory(session))
+    runtime = get_runtime()
+    with session_scope(runtime.session_factory) as session:
+        # Headers, kinds and yes/no in the bureau's language (DUTYLINE_LANGUAGE).
+        path.write_bytes(export_directory(session, runtime.settings.language))
     click.echo(f"wrote {path}")
 
 

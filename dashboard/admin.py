@@ -8,11 +8,12 @@ from typing import Callable
 import redis
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    send_file, session, url_for)
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from sqlalchemy.orm import Session
 
 from dashboard.auth import LIMITER_KEY, actor, login_required
 from dashboard.errors import ERROR_MESSAGES, error_message
+from dashboard.labels import COLUMN_LABELS, SHEET_LABELS
 from intake.directory import roster as directory
 from intake.store.audit import record_event
 from intake.directory.workbook import export_directory, import_directory
@@ -153,8 +154,9 @@ def directory_page():
 @bp.get("/directory.xlsx")
 @login_required(Role.ADMIN)
 def export_workbook():
-    """Download the directory as an XLSX workbook."""
-    return send_file(BytesIO(export_directory(get_db())), as_attachment=True,
+    """Download the directory as an XLSX workbook, its headers in the requester's language."""
+    language = str(get_locale() or "zh_CN").replace("_", "-")
+    return send_file(BytesIO(export_directory(get_db(), language)), as_attachment=True,
                      download_name="directory.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -289,15 +291,19 @@ def cancel_import():
     return redirect(url_for("admin.directory_page"))
 
 
-# Problems with the file as a whole, said in the page's language; a row's problem keeps the
-# domain's sentence, which quotes the cell it refuses.
-FILE_PROBLEMS = ("workbook_too_large", "too_many_rows", "file_unreadable")
-
-
+# A problem reads in the page's language: where it is (sheet, row, column by their labels) and
+# what is wrong, by its code. The domain's English sentence (which quotes the refused cell) is
+# for logs and the CLI; a code the table does not know falls back to it.
 def _problem_text(problem) -> str:
-    if problem.code in FILE_PROBLEMS:
-        return f"{problem.where}: {ERROR_MESSAGES[problem.code]}"
-    return str(problem)
+    where = " ".join(part for part in (
+        str(SHEET_LABELS.get(problem.sheet, problem.sheet or "")),
+        problem.row and _("row %(n)s", n=problem.row),
+        problem.column and _("column %(name)s", name=COLUMN_LABELS.get(problem.column,
+                                                                       problem.column)),
+    ) if part)
+    message = ERROR_MESSAGES.get(problem.code) if problem.code else None
+    text = str(message) if message is not None else problem.message
+    return _("%(where)s: %(what)s", where=where, what=text) if where else text
 
 
 def _update_user(db: Session, user) -> None:

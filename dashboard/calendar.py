@@ -9,7 +9,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_babel import lazy_gettext as _l
 
 from dashboard.auth import actor, current_user, login_required
@@ -54,6 +54,44 @@ YEAR_SOURCES = {
 }
 
 
+# The calendar writes the reasons of official, statutory and estimated days itself, in Chinese
+# (the holiday's name, then 调休上班, 补假, 调休 or （估算）). An English page names them in English;
+# a bureau entry's reason is what the admin typed and stays as typed.
+# Written out (not built from holidays.OFFICIAL_NAMES) so that `pybabel extract` sees them.
+HOLIDAY_NAMES = {
+    "元旦": _l("New Year's Day"), "春节": _l("Spring Festival"), "清明节": _l("Tomb-sweeping Day"),
+    "劳动节": _l("Labour Day"), "端午节": _l("Dragon Boat Festival"), "国庆节": _l("National Day"),
+    "中秋节": _l("Mid-autumn Festival"), "抗战胜利70周年纪念日": _l("Anti-Fascist 70th Day"),
+    "国庆": _l("National Day"), "中秋": _l("Mid-autumn Festival"), "端午": _l("Dragon Boat Festival"),
+    "清明": _l("Tomb-sweeping Day"), "除夕": _l("New Year's Eve"),
+}
+REASON_FORMS = (("调休上班", _l("%(name)s: adjusted workday")),
+                ("（估算）", _l("%(name)s (estimated)")),
+                ("补假", _l("%(name)s: substitute day off")),
+                ("调休", _l("%(name)s: bridge day off")))
+
+
+def day_reason(day) -> str:
+    """Return a calendar day's reason in the page's language (a bureau entry's as typed)."""
+    reason = day["reason"]
+    if day["source"] == "entry" or not reason or get_locale().language == "zh":
+        return reason
+    for suffix, form in REASON_FORMS:
+        if reason.endswith(suffix):
+            return str(form) % {"name": _name(reason.removesuffix(suffix))}
+    return _name(reason)
+
+
+def _name(chinese: str) -> str:
+    name = HOLIDAY_NAMES.get(chinese)
+    if name is None:  # a form inside a form: 国庆节补假（估算）
+        for suffix, form in REASON_FORMS:
+            if chinese.endswith(suffix):
+                return str(form) % {"name": _name(chinese.removesuffix(suffix))}
+        return chinese
+    return str(name)
+
+
 def local_today():
     clock = current_app.config.get("DUTYLINE_CLOCK", utcnow)
     return clock().astimezone(ZoneInfo(get_settings().timezone)).date()
@@ -95,7 +133,7 @@ def page():
         flash(_message(getattr(exc, "field", None), str(exc)), "error")
         return _back()
     return render_template("admin_calendar.html", record=record, sources=SOURCES,
-                           year_sources=YEAR_SOURCES, weekdays=WEEKDAYS)
+                           year_sources=YEAR_SOURCES, weekdays=WEEKDAYS, day_reason=day_reason)
 
 
 @bp.post("/entries")

@@ -227,7 +227,9 @@ def feedback_preview(case_id: int):
     check(_who(), "feedback", case)  # only the one who may send it previews it
     note = request.args.get("note", "")[:feedback.FEEDBACK_NOTE_MAX_CHARS]
     body = compose_feedback_sms(case, note, get_settings().language)
+    # The SMS goes out in the bureau's language, whatever the page's: the page marks it so.
     return render_template("feedback_preview.html", case=case, note=note, body=body,
+                           sms_language=get_settings().language,
                            segments=count_segments(body))
 
 

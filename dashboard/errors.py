@@ -24,7 +24,7 @@ ERROR_MESSAGES = {
     # Cases
     "caller_name_required": _l("Enter the caller's name."),
     "summary_too_long": _l("Keep the summary under 200 characters."),
-    "importance_invalid": _l("Mark the case normal, important (重要事项) or a leader's instruction (领导批示件)."),
+    "importance_invalid": _l("Mark the case normal, an important matter or a leader's instruction."),
     "channel_invalid": _l("Choose how the case came in: phone, in person or through the leader."),
     "content_required": _l("Write down what the liaison reported."),
     "version_invalid": _l("The version must be the whole number the entry showed."),
@@ -118,6 +118,13 @@ ERROR_MESSAGES = {
     "file_unreadable": _l("The file cannot be read as a spreadsheet. Nothing was imported."),
     "field_unknown": _l("That field cannot be changed here."),
     "flag_invalid": _l("Write yes or no."),
+    # Where a directory workbook is not laid out as the export writes it (RejectedRow codes)
+    "sheet_unknown": _l("This sheet is not one of leaders, liaisons and units."),
+    "sheet_missing": _l("This sheet is missing: the workbook needs leaders, liaisons and units."),
+    "column_unknown": _l("This column is not one the sheet takes."),
+    "column_repeated": _l("This column appears twice."),
+    "column_missing": _l("This required column is missing."),
+    "row_repeated": _l("An earlier row has the same key; each person or unit takes one row."),
     # Directory upkeep, contact duties and commendations
     "phone_taken": _l("Another liaison already has that phone number."),
     "name_missing": _l("Enter a name."),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from intake.cases.feedback import DISSATISFIED_REASON
+
 CALL_STATES = {
     "ringing": _l("Ringing"),
     "recorded": _l("Pending"),
@@ -113,6 +115,8 @@ DEADLINE_KINDS = {
     "transfer": _l("Three working days (unit)"),
     "redo": _l("Redo"),
     "extension": _l("Extension"),
+    "overruled": _l("Extension overruled"),
+    "recomputed": _l("Recounted after a calendar change"),
     "feedback": _l("Feedback to the liaison (next working day)"),
 }
 FACTS = {"true": _l("True"), "partly": _l("Partly true"), "false": _l("Not true")}
@@ -129,7 +133,7 @@ def label(table: dict, value) -> str:
     return str(table.get(key, key or ""))
 
 
-CENSURE_KINDS = {"criticism": _l("Criticism (通报批评)"), "accountability": _l("Accountability (问责)")}
+CENSURE_KINDS = {"criticism": _l("Criticism"), "accountability": _l("Accountability")}
 CENSURE_GROUNDS = {
     "returned_three_times": _l("Result returned three times in a row"),
     "not_carried_out": _l("Not carried out as required"),
@@ -144,5 +148,38 @@ CENSURE_GROUNDS = {
 }
 CENSURE_STATES = {"proposed": _l("Proposed"), "confirmed": _l("Confirmed"),
                   "dismissed": _l("Dismissed"), "withdrawn": _l("Withdrawn")}
-IMPORTANCE = {"normal": _l("Normal"), "important": _l("Important matter (重要事项)"),
-              "instruction": _l("Leader's instruction (领导批示件)")}
+IMPORTANCE = {"normal": _l("Normal"), "important": _l("Important matter"),
+              "instruction": _l("Leader's instruction")}
+# Where a directory import problem sits: the workbook's sheets and columns, as people say them.
+SHEET_LABELS = {"leaders": _l("Sheet “leaders”"), "liaisons": _l("Sheet “liaisons”"),
+                "units": _l("Sheet “units”"), "(file)": _l("The file")}
+COLUMN_LABELS = {"name": _l("name"), "title": _l("title"), "phone": _l("phone"),
+                 "email": _l("email"), "on_duty": _l("urgent alerts"), "is_head": _l("head"),
+                 "reports_to_phone": _l("superior's phone"), "active": _l("in use"),
+                 "work_unit": _l("work unit"), "address": _l("address"),
+                 "leader_phone": _l("leader's phone"), "kind": _l("kind"),
+                 "date": _l("date"), "file": _l("file")}
+# The rates export's column headers, by the JSON key each column carries (intake.reports.exports).
+RATE_COLUMNS = {
+    "unit": _l("Unit"), "kind": _l("Kind of unit"), "received": _l("Cases received"),
+    "completed": _l("Cases answered"), "completion_rate": _l("Completion rate"),
+    "fed_back": _l("Cases fed back"), "feedback_rate": _l("Feedback rate"),
+    "rated": _l("Cases rated"), "satisfied": _l("Rated satisfied"),
+    "satisfaction_rate": _l("Satisfaction rate"),
+    "transferred_due": _l("Transferred, due in the period"), "on_time": _l("Filed on time"),
+    "participation_rate": _l("Participation rate"), "answered_on_time": _l("Cases answered on time"),
+    "answered_on_time_rate": _l("Answered on time rate"),
+    "fed_back_on_time": _l("Cases fed back on time"),
+    "feedback_on_time_rate": _l("Fed back on time rate"),
+    "average_working_days": _l("Avg. working days to answer"),
+    "returns_in_row": _l("Returns in a row"), "dissatisfied_redos": _l("Redos after dissatisfaction"),
+    "criticisms": _l("Criticisms"), "chases": _l("Chases"), "total": _l("Whole bureau"),
+}
+# Reasons the system writes itself (in the bureau's language, for the unit's SMS); a page reads
+# them in its own language. Any other reason is what a person typed, shown as typed.
+SYSTEM_REASONS = {text: _l("Liaison dissatisfied") for text in DISSATISFIED_REASON.values()}
+
+
+def reason_text(reason: str | None) -> str:
+    """Return a deadline change's reason for the page: the system's in its language."""
+    return str(SYSTEM_REASONS.get(reason or "", reason or ""))

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, flash, jsonify, redirect, render_template, request, send_file,
                    url_for)
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 
 from dashboard.auth import login_required
+from dashboard import labels as label_tables
 from dashboard.charts import Series, render_rate_chart
 from dashboard.errors import error_message
 from intake.reports.bulletin import compose_bulletin, render_bulletin_docx
@@ -24,7 +25,7 @@ from intake.reports.rates import (DRILL_FIGURES, Grouping, compute_rates, comput
                                   compute_trend, find_unit, list_report_cases, month_period,
                                   parse_grouping, parse_period, resolve_period)
 from intake.statuses import Role, UnitKind
-from intake.reports.weekly import analyse_week, compose_weekly_digest, week_of
+from intake.reports.weekly import analyse_week, compose_weekly_digest, name_in_language, week_of
 from web.services import get_db, get_settings
 
 bp = Blueprint("reports", __name__)
@@ -119,14 +120,16 @@ def export():
         return send_file(BytesIO(render_bulletin_docx(bulletin, get_settings().timezone)),
                          mimetype=DOCX, as_attachment=True,
                          download_name=f"bulletin-{period.start}-{period.end}.docx")
-    return _rates_file(_rates(period, Grouping.UNIT), fmt)
+    # A person's download: headers, the total and the kinds of unit in their language.
+    return _rates_file(_rates(period, Grouping.UNIT), fmt,
+                       words={**label_tables.RATE_COLUMNS, **label_tables.UNIT_KINDS})
 
 
-def _rates_file(report, fmt: str):
+def _rates_file(report, fmt: str, words: dict | None = None):
     if fmt == "xlsx":
-        return send_file(BytesIO(render_rates_xlsx(report)), mimetype=XLSX, as_attachment=True,
-                         download_name=_file_name(report.period, "xlsx"))
-    return send_file(BytesIO(render_rates_csv(report)), mimetype="text/csv",  # Werkzeug adds "; charset=utf-8" to text/*
+        return send_file(BytesIO(render_rates_xlsx(report, words)), mimetype=XLSX,
+                         as_attachment=True, download_name=_file_name(report.period, "xlsx"))
+    return send_file(BytesIO(render_rates_csv(report, words)), mimetype="text/csv",  # Werkzeug adds "; charset=utf-8" to text/*
                      as_attachment=True, download_name=_file_name(report.period, "csv"))
 
 
@@ -145,9 +148,13 @@ def weekly():
         flash(error_message(ValidationError("", code="date_invalid")), "error")
         monday = this_week
     analysis = analyse_week(get_db(), monday, now=_now(), tz=get_settings().timezone)
+    # The page and its digest preview read in the reader's language (the SMS itself goes
+    # out in the bureau's language, `dutyline report weekly`).
+    language = str(get_locale() or get_settings().language).replace("_", "-")
     return render_template("report_weekly.html", analysis=analysis, this_week=this_week,
-                           one_week=timedelta(days=7),
-                           digest=compose_weekly_digest(analysis, get_settings().language))
+                           one_week=timedelta(days=7), language=language,
+                           name_in_language=name_in_language,
+                           digest=compose_weekly_digest(analysis, language))
 
 
 def rates_response(args):

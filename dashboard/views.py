@@ -75,6 +75,7 @@ def register_filters(app) -> None:
         return f"{round((value or 0) * 100)}%"
 
     app.add_template_global(timeline.time_left, "time_left")
+    app.add_template_global(seconds_text, "seconds_text")
     app.add_template_filter(timeline.deadline_text, "deadline")
 
     @app.context_processor
@@ -170,6 +171,11 @@ def inbox_json():
                     "failed_sms": [_sms_row(n) for n in list_failed_notifications(get_db())]})
 
 
+def seconds_text(seconds: int | None) -> str:
+    """Say a recording's length in the page's language ("18 s", "18秒"); "" when unknown."""
+    return _("%(n)s s", n=seconds) if seconds else ""
+
+
 def _call_row(call) -> dict:
     status = call.status.value
     state_label = labels.label(labels.CALL_STATES, status)
@@ -184,6 +190,7 @@ def _call_row(call) -> dict:
         "caller": call.liaison.name if call.liaison else (call.from_number or _("Unknown number")),
         "leader": call.leader.name if call.leader else "",
         "duration": call.recording_duration, "progress": call.progress,
+        "duration_text": seconds_text(call.recording_duration),
         "excerpt": call.transcript_for_display[:EXCERPT_CHARS], "no_speech": call.no_speech,
         "failure_reason": call.failure_reason,
         "failure_label": labels.label(labels.FAILURES, call.failure_code),
@@ -216,7 +223,7 @@ def call_page(call_id: int):
         fields=extracted.get("fields") or {}, suggested=_suggestions(call),
         has_audio=bool(call.recording_path) and Path(call.recording_path).is_file(),
         summary=case_service.default_summary(call),
-        confirmable=call.status in REVIEWABLE_STATES,
+        confirmable=call.status in REVIEWABLE_STATES, sms_language=get_settings().language,
         events=list_events(db, "calls", call.id))
 
 

@@ -4,7 +4,7 @@
 # server) the suite again on PostgreSQL. Prints each pass's duration and the whole run's.
 # System packages the tests use: espeak-ng (speech), sox (audio), chromium (browser tests),
 # fonts-wqy-microhei (the CJK font embedded in contact cards and used by screenshots),
-# faketime (the shifted-clock pass).
+# faketime (the shifted-clock pass); npm fetches axe-core once (tests/axe_support.py).
 #
 # Arguments go to every pytest pass (for example a test file, or -x). The shifted-clock pass
 # runs only on a whole-suite run (no arguments), as in CI.
@@ -24,6 +24,8 @@ PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv || exit 1
 .venv/bin/python -m pip install --quiet --upgrade pip || exit 1
 .venv/bin/python -m pip install --quiet -e '.[test]' || exit 1
+# axe-core (npm) for the browser census's accessibility check, fetched once into ~/.cache.
+.venv/bin/python tests/axe_support.py >/dev/null || exit 1
 
 # --dist loadgroup: tests marked xdist_group("processes") (real service processes killed,
 # frozen and timed) run one after another on one worker; everything else is shared out.

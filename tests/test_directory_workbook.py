@@ -42,13 +42,28 @@ def test_export_writes_three_sheets_that_read_back(demo):
     book = _book(export_directory(demo))
     assert book.sheetnames == ["leaders", "liaisons", "units"]
     leaders = list(book["leaders"].iter_rows(values_only=True))
-    assert leaders[0][:3] == ("姓名 name", "职务 title", "电话 phone")
+    assert leaders[0][:3] == ("姓名", "职务", "电话")
     assert ("王建国", "副局长", "+8613900000001") == leaders[1][:3]
     liaisons = list(book["liaisons"].iter_rows(values_only=True))
     assert {(r[0], r[4]) for r in liaisons[1:]} == {
         ("张伟", "+8613900000001"), ("刘芳", "+8613900000001"), ("陈明", "+8613900000002")}
     assert {r[:2] for r in book["units"].iter_rows(min_row=2, values_only=True)} == {
-        ("城关镇卫生院", "township"), ("县人民医院", "county")}
+        ("城关镇卫生院", "乡镇卫生院"), ("县人民医院", "县直医疗卫生单位")}
+
+
+def test_an_english_export_names_columns_kinds_and_flags_in_english_and_reads_back(demo):
+    # Issue 19 item 3: the export follows its requester's language; an import reads either.
+    before = _snapshot(demo)
+    workbook = export_directory(demo, "en-US")
+    book = _book(workbook)
+    assert [c for c in next(book["units"].iter_rows(values_only=True))] == [
+        "name", "kind", "phone", "active"]
+    assert {r[1:4:2] for r in book["units"].iter_rows(min_row=2, values_only=True)} == {
+        ("township", "yes"), ("county", "yes")}
+    report = import_directory(demo, workbook, ADMIN)
+    demo.commit()
+    assert report.updated == {"leaders": 0, "liaisons": 0, "units": 0}
+    assert _snapshot(demo) == before
 
 
 def test_an_unedited_export_imports_as_no_change(demo):

@@ -60,7 +60,7 @@
     a.textContent = call.caller;
     td.appendChild(a);
     cell(tr, call.leader);
-    cell(tr, call.duration ? call.duration + "s" : "", "c-num");
+    cell(tr, call.duration_text, "c-num");  // worded on the server, in the page's language
     cell(tr, call.excerpt, "excerpt");
     var state = cell(tr, call.state_label, "state state-" + call.status);
     if (call.case_url) {

@@ -1,12 +1,16 @@
 """The directory as an XLSX workbook, one format both ways (export, then edit, then import).
 
-Sheets and columns (the header row may use the Chinese label or the key):
+Sheets and columns (the header row may use the Chinese label, the key, or both as "姓名 name"):
 
     leaders   姓名 name | 职务 title | 电话 phone | 邮箱 email | 紧急提醒 on_duty |
               组长 is_head | 上级电话 reports_to_phone | 在用 active
     liaisons  姓名 name | 电话 phone | 工作单位 work_unit | 地址 address |
               联线领导电话 leader_phone | 在用 active
     units     名称 name | 类别 kind | 电话 phone | 在用 active
+
+An export reads in its requester's language: in Chinese the header row carries the labels, a
+unit's kind reads 乡镇卫生院 or 县直医疗卫生单位 and a flag 是/否; in English the keys, township or
+county, and yes/no. The sheet names stay the keys. An import takes either.
 
 Rows are matched to the directory by their natural key: a leader and a liaison by phone
 (E.164), a unit by name. A matched row updates the record (audited); a new key adds one;
@@ -51,6 +55,9 @@ SHEETS = {"leaders": LEADER_COLUMNS, "liaisons": LIAISON_COLUMNS, "units": UNIT_
 # Columns a row cannot do without; the others may be left out of the file entirely.
 REQUIRED = {"leaders": ("name", "phone"), "liaisons": ("name", "phone"),
             "units": ("name", "kind")}
+# A unit's kind as the Chinese export writes it (the dashboard's labels.UNIT_KINDS says the same).
+KIND_LABELS = {UnitKind.TOWNSHIP: "乡镇卫生院", UnitKind.COUNTY: "县直医疗卫生单位"}
+_KIND_BY_TEXT = {**{k.value: k for k in UnitKind}, **{v: k for k, v in KIND_LABELS.items()}}
 _YES = {"1", "true", "yes", "y", "是", "√"}
 _NO = {"0", "false", "no", "n", "否", ""}
 MAX_ROWS = 5000
@@ -75,37 +82,43 @@ class ImportReport:
                 "deactivated": self.deactivated, "dry_run": self.dry_run}
 
 
-def export_directory(session: Session) -> bytes:
-    """Write every leader, liaison and unit (active or not) to an XLSX workbook."""
+def export_directory(session: Session, language: str = "zh-CN") -> bytes:
+    """Write every leader, liaison and unit (active or not) to an XLSX workbook.
+
+    Args:
+        language: "zh-CN" (labels, 是/否) or "en-US" (keys, yes/no); an import reads either.
+    """
+    chinese = language.startswith("zh")
+
+    def _flag(value: bool) -> str:
+        return ("是" if value else "否") if chinese else ("yes" if value else "no")
+
     book = Workbook()
     book.remove(book.active)
     leaders = directory.list_leaders(session, include_inactive=True)
     phone_of = {leader.id: leader.phone for leader in leaders}
-    _write_sheet(book, "leaders", [
+    _write_sheet(book, "leaders", chinese, [
         [l.name, l.title, l.phone, l.email, _flag(l.on_duty), _flag(l.is_head),
          phone_of.get(l.reports_to_id, ""), _flag(l.active)] for l in leaders])
-    _write_sheet(book, "liaisons", [
+    _write_sheet(book, "liaisons", chinese, [
         [li.name, li.phone, li.work_unit, li.address, phone_of.get(li.leader_id, ""),
          _flag(li.active)] for li in directory.list_liaisons(session)])
-    _write_sheet(book, "units", [
-        [u.name, u.kind.value, u.phone or "", _flag(u.active)]
+    _write_sheet(book, "units", chinese, [
+        [u.name, KIND_LABELS[u.kind] if chinese else u.kind.value, u.phone or "",
+         _flag(u.active)]
         for u in directory.list_units(session)])
     out = BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def _write_sheet(book: Workbook, name: str, rows: list[list]) -> None:
+def _write_sheet(book: Workbook, name: str, chinese: bool, rows: list[list]) -> None:
     sheet = book.create_sheet(name)
     # Names are typed by people: one that starts like a formula must stay text (and
     # come back unchanged on import).
-    write_rows(sheet, [[f"{label} {key}" for key, label in SHEETS[name]], *rows])
+    write_rows(sheet, [[label if chinese else key for key, label in SHEETS[name]], *rows])
     for column in sheet.columns:
         sheet.column_dimensions[column[0].column_letter].width = 22
-
-
-def _flag(value: bool) -> str:
-    return "是" if value else "否"
 
 
 def import_directory(session: Session, source: IO[bytes] | bytes, actor: Actor,
@@ -552,12 +565,11 @@ def _plan_units(plan: _Plan, rows, phones: _PhoneBook) -> None:
     by_name = {u.values["name"]: u for u in plan.records["units"]}
 
     def plan_row(number: int, row: dict, name: str) -> None:
-        try:
-            kind = UnitKind(row.get("kind", ""))
-        except ValueError:
+        kind = _KIND_BY_TEXT.get(row.get("kind", ""))
+        if kind is None:
             raise ValidationError(
-                f"kind must be {' or '.join(k.value for k in UnitKind)}: "
-                f"{row.get('kind')!r}", field="kind", code="kind_unknown") from None
+                f"kind must be {' or '.join(_KIND_BY_TEXT)}: "
+                f"{row.get('kind')!r}", field="kind", code="kind_unknown")
         active = _flag_value(row, "active", True)
         unit = by_name.get(name)
         if unit is None:

@@ -36,6 +36,17 @@ DIGEST_ITEMS = 3  # per list in the SMS, which must stay a few segments long
 UNKNOWN_TOWNSHIP = "其他"
 UNCATEGORISED = "未分类"
 CLOSED_FOR_LIAISON = (CaseStatus.FED_BACK, CaseStatus.CLOSED)
+# The names a category key (what the case form stores) and the two catch-alls read as, per
+# language, so the digest SMS never shows "public_health 6". A category typed as free text is
+# the user's own word and shown as typed. The dashboard's labels.CATEGORIES says the same.
+CATEGORY_NAMES = {
+    "zh": {"medical_service": "医疗服务", "public_health": "公共卫生", "pharmacy": "药品与药店",
+           "insurance": "医疗保障", "staff_conduct": "工作作风", "other": "其他"},
+    "en": {"medical_service": "Medical service", "public_health": "Public health",
+           "pharmacy": "Medicines and pharmacies", "insurance": "Medical insurance",
+           "staff_conduct": "Staff conduct", "other": "Other",
+           UNCATEGORISED: "Uncategorised", UNKNOWN_TOWNSHIP: "Other places"},
+}
 TOWNSHIP = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:镇|乡|街道)")
 # Words every message has; they say nothing about the week.
 STOPWORDS = frozenset("""
@@ -192,6 +203,11 @@ DIGEST_WORDING = {
 }
 
 
+def name_in_language(name: str, language: str) -> str:
+    """Return how a category key or catch-all reads in a language; other text as it is."""
+    return CATEGORY_NAMES["zh" if language.startswith("zh") else "en"].get(name, name)
+
+
 def _write_digest(analysis: WeeklyAnalysis, language: str, shown: int) -> str:
     words = DIGEST_WORDING["zh" if language.startswith("zh") else "en"]
     week = analysis.week
@@ -202,7 +218,8 @@ def _write_digest(analysis: WeeklyAnalysis, language: str, shown: int) -> str:
     text = words["head"].format(start=week.start, end=week.end, received=analysis.received)
     if shown:
         for part in ("by_category", "by_township"):
-            text += listed(part, [words["item"].format(name=name, count=n)
+            text += listed(part, [words["item"].format(name=name_in_language(name, language),
+                                                       count=n)
                                   for name, n in getattr(analysis, part)])
         text += listed("topics", [word for word, _n in analysis.topics])
     text += words["open"].format(count=len(analysis.open_cases))
