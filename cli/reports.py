@@ -2,7 +2,7 @@
 
     dutyline report rates --from DATE --to DATE [--group unit|kind] [--unit NAME]
                           [--format json|csv|xlsx] [--out FILE] [--now ISO]
-    dutyline report bulletin --from DATE --to DATE --out FILE.docx [--now ISO]
+    dutyline report bulletin --from DATE --to DATE [--format docx|pdf] --out FILE [--now ISO]
     dutyline report weekly [--week DATE] [--json]
     dutyline bench reports [--cases 50000] [--database-url URL] [--json]
 
@@ -115,24 +115,29 @@ def report_rates(start, end, group, unit_name, fmt, as_json, out, now) -> None:
 @click.command("bulletin")
 @click.option("--from", "start", required=True)
 @click.option("--to", "end", required=True)
+@click.option("--format", "fmt", default=None, type=click.Choice(["docx", "pdf"]),
+              help="Default: from the --out file's extension, else docx.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The .docx file to write.")
+              help="The .docx or .pdf file to write.")
 @click.option("--now", "now", default=None)
-def report_bulletin(start, end, out, now) -> None:
-    """Write the period's supervision bulletin (通报) as a printable DOCX."""
-    from intake.reports.bulletin import compose_bulletin, render_bulletin_docx
+def report_bulletin(start, end, fmt, out, now) -> None:
+    """Write the period's supervision bulletin (通报) as a printable DOCX or PDF (not kept)."""
+    from intake.reports.bulletin import (compose_bulletin, render_bulletin_docx,
+                                         render_bulletin_pdf)
     from intake.time.calendar import load_calendar
     from intake.reports.rates import parse_period
 
+    fmt = fmt or ("pdf" if out.suffix.lower() == ".pdf" else "docx")
     try:
         period = parse_period(start, end)
     except ValidationError as exc:
         raise _bad(exc) from exc
     runtime = get_runtime()
+    render = render_bulletin_pdf if fmt == "pdf" else render_bulletin_docx
     with session_scope(runtime.session_factory) as session:
         bulletin = compose_bulletin(session, period, now=_now(now),
                                     calendar=load_calendar(session), tz=runtime.settings.timezone)
-        out.write_bytes(render_bulletin_docx(bulletin, runtime.settings.timezone))
+        out.write_bytes(render(bulletin, runtime.settings.timezone))
     click.echo(f"wrote {out}")
 
 
