@@ -4,6 +4,7 @@
                           [--format json|csv|xlsx] [--out FILE] [--now ISO]
     dutyline report bulletin --from DATE --to DATE [--format docx|pdf] --out FILE [--now ISO]
     dutyline report weekly [--week DATE] [--json]
+    dutyline report year --year YYYY [--format json|docx|pdf] [--output FILE] [--now ISO]
     dutyline bench reports [--cases 50000] [--database-url URL] [--json]
 
 Bad input (an end before the start, an unknown unit, a bad date) exits with status 2.
@@ -42,6 +43,7 @@ def register(main: click.Group) -> None:
     report.add_command(report_rates)
     report.add_command(report_bulletin)
     report.add_command(report_weekly)
+    report.add_command(report_year)
     add_bench_command(main, bench_reports)
 
 
@@ -163,6 +165,44 @@ def report_weekly(week, now, as_json) -> None:
         _echo_json({**analysis.to_json(), "digest": digest})
         return
     click.echo(digest)
+
+
+@click.command("year")
+@click.option("--year", "year_text", required=True, help="The calendar year, YYYY.")
+@click.option("--format", "fmt", default="json", type=click.Choice(["json", "docx", "pdf"]),
+              show_default=True)
+@click.option("--output", "--out", "out", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to write (required for docx and pdf; json goes to stdout).")
+@click.option("--now", "now", default=None, help="Count as of this moment (ISO, with offset).")
+def report_year(year_text, fmt, out, now) -> None:
+    """Write the year's summary (年度工作总结): rates per unit and member, duties, praise, censures."""
+    from intake.reports.year import (compose_year_summary, parse_year, render_year_docx,
+                                     render_year_pdf)
+    from intake.time.calendar import load_calendar
+
+    try:
+        year = parse_year(year_text)
+    except ValidationError as exc:
+        raise _bad(exc, "--year") from exc
+    if fmt != "json" and out is None:
+        raise click.UsageError(f"--format {fmt} needs --output FILE")
+    runtime = get_runtime()
+    tz = runtime.settings.timezone
+    with session_scope(runtime.session_factory) as session:
+        summary = compose_year_summary(session, year, now=_now(now),
+                                       calendar=load_calendar(session), tz=tz)
+        if fmt == "json":
+            content = (json.dumps(summary.to_json(tz), ensure_ascii=False, indent=2)
+                       + "\n").encode()
+        else:
+            content = (render_year_pdf if fmt == "pdf" else render_year_docx)(summary, tz)
+    if out is None:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return
+    out.write_bytes(content)
+    click.echo(f"wrote {out}", err=True)
 
 
 # ---------------------------------------------------------------- bench

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from intake.directory.roster import create_user
-from intake.exceptions import Conflict, Forbidden, NotFound, ValidationError
+from intake.exceptions import Forbidden, NotFound, ValidationError, VersionSuperseded
 from intake.reports.archive import (build_missing_bulletin, due_bulletins, get_kept_bulletin,
                                     keep_bulletin, list_kept_bulletins, parse_bulletin_period,
                                     period_label, rebuild_bulletin)
@@ -155,7 +155,7 @@ def test_a_rebuild_is_a_new_version_and_the_old_one_stays_byte_identical(demo, o
     assert "统计截至：2026年12月01日 09:00" in _pdf_text(again.pdf)
     assert second.built_by == "user:sup"
     # Version 1 is no longer the latest: rebuilding it again is someone else's news.
-    with pytest.raises(Conflict):
+    with pytest.raises(VersionSuperseded):
         rebuild_bulletin(demo, office["sup"], first.id, now=at(12, 3, 11), calendar=CALENDAR)
     # A sweep that finds the period kept (by hand) keeps nothing more.
     assert due_bulletins(demo, at(12, 1, 9), CALENDAR) == []
@@ -169,7 +169,7 @@ def test_a_missed_period_is_built_by_hand_once(demo, office):
     demo.commit()
     assert (kept.period_start.isoformat(), kept.period_end.isoformat(), kept.version) == (
         "2026-07-01", "2026-09-30", 1)
-    with pytest.raises(Conflict):
+    with pytest.raises(VersionSuperseded):
         build_missing_bulletin(demo, office["sup"], "quarter", "2026-Q3", now=at(10, 12, 10),
                                calendar=CALENDAR)
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
-from intake.exceptions import Conflict, NotFound, ValidationError
+from intake.exceptions import NotFound, ValidationError, VersionSuperseded
 from intake.reports.bulletin import build_bulletin_document, compose_bulletin
 from intake.reports.documents import render_docx, render_pdf
 from intake.reports.rates import Period, month_period, quarter_period
@@ -137,10 +137,10 @@ def keep_bulletin(session: Session, kind: BulletinPeriod, period: Period, *, see
             seen_version + 1, kept only if that is still the next.
 
     Raises:
-        Conflict: another version was kept since (someone else built it first).
+        VersionSuperseded: another version was kept since (someone else built it first).
     """
     if latest_version(session, kind, period) != seen_version:
-        raise Conflict("bulletin", None, seen_version)
+        raise VersionSuperseded("bulletin", None, seen_version)
     document = build_bulletin_document(
         compose_bulletin(session, period, now=now, calendar=calendar, tz=tz), tz)
     docx, pdf = render_docx(document), render_pdf(document)
@@ -154,7 +154,7 @@ def keep_bulletin(session: Session, kind: BulletinPeriod, period: Period, *, see
             session.add(kept)
             session.flush()
     except IntegrityError:
-        raise Conflict("bulletin", None, seen_version) from None
+        raise VersionSuperseded("bulletin", None, seen_version) from None
     record_event(session, actor, "bulletin.kept", kept, after={
         "kind": kind.value, "from": period.start.isoformat(), "to": period.end.isoformat(),
         "version": kept.version, "docx_sha256": kept.docx_sha256,
@@ -169,7 +169,7 @@ def rebuild_bulletin(session: Session, who, bulletin_id: int, *, now: datetime,
     Raises:
         NotFound: no such bulletin, or one the caller may not read.
         Forbidden: the caller may read the archive but not build.
-        Conflict: the bulletin is not the latest version of its period any more.
+        VersionSuperseded: the bulletin is not the latest version of its period any more.
     """
     principal = check(who, "keep_bulletins", None)
     old = get_kept_bulletin(session, who, bulletin_id)
@@ -185,7 +185,7 @@ def build_missing_bulletin(session: Session, who, kind: str, value: str, *, now:
     Raises:
         ValidationError: a bad kind or period.
         Forbidden: the caller may not build.
-        Conflict: the period already has a kept bulletin (rebuild that one instead).
+        VersionSuperseded: the period already has a kept bulletin (rebuild that one instead).
     """
     principal = check(who, "keep_bulletins", None)
     period_kind, period = parse_bulletin_period(kind, value)
