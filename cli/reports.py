@@ -33,6 +33,8 @@ from intake.store.runtime import get_runtime
 BENCH_TARGET_SECONDS = 1.0
 BENCH_UNITS = 24
 BENCH_CHUNK = 5000
+# Documents take seconds, not milliseconds: fewer samples than the rates.
+DOCUMENT_REPEAT = 2
 
 
 def register(main: click.Group) -> None:
@@ -214,7 +216,7 @@ def report_year(year_text, fmt, out, now) -> None:
 @click.option("--repeat", default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def bench_reports(n_cases: int, database_url: str | None, repeat: int, as_json: bool) -> None:
-    """Seed a year of --cases cases and time the year's rates report, per unit and overall."""
+    """Seed a year of --cases cases; time the year's rates, the monthly bulletin, the year's summary."""
     with tempfile.TemporaryDirectory(prefix="dutyline-bench-") as tmp:
         with scratch_database(database_url, Path(tmp), "dutyline_bench_reports") as url:
             seed_started = time.perf_counter()
@@ -222,6 +224,7 @@ def bench_reports(n_cases: int, database_url: str | None, repeat: int, as_json: 
             seed_seconds = time.perf_counter() - seed_started
             timings, totals = _time_reports(url, year, repeat)
             timings["page_year"] = _time_page(url, Path(tmp), year, repeat)
+            timings.update(_time_documents(url, year, max(1, min(repeat, DOCUMENT_REPEAT))))
             backend = url.split(":", 1)[0].split("+", 1)[0]
     result = {"cases": n_cases, "backend": backend, "seed_seconds": round(seed_seconds, 1),
               "load_average": round(os.getloadavg()[0], 1), "cpus": os.cpu_count(),
@@ -236,6 +239,9 @@ def bench_reports(n_cases: int, database_url: str | None, repeat: int, as_json: 
                    f"   this process's CPU {t['median_cpu_s']:.3f} s   rows {t['rows']}")
     click.echo("  (page_year: GET /reports for the year through the app: per unit, per kind, "
                "and the 12-month trend; no target)")
+    click.echo("  (bulletin_month: December's bulletin as the sweep keeps it, gathered and "
+               "rendered as DOCX and PDF, rows = its overdue cases; year_summary: the year's "
+               "summary, DOCX and PDF, rows = members; no target)")
     click.echo("  total: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
     click.echo(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     click.echo("meets the 1 s target" if result["meets_target"] else "MISSES the 1 s target")
@@ -341,6 +347,47 @@ def _time_reports(url: str, year: int, repeat: int) -> tuple[dict, dict]:
             totals = report.to_json()["total"]
     engine.dispose()
     return timings, totals
+
+
+def _time_documents(url: str, year: int, repeat: int) -> dict:
+    """Time the monthly bulletin and the year's summary, each gathered and rendered both ways."""
+    from intake.reports.bulletin import build_bulletin_document, compose_bulletin
+    from intake.reports.documents import render_docx, render_pdf
+    from intake.reports.rates import month_period
+    from intake.reports.year import build_year_document, compose_year_summary
+    from intake.store.database import make_engine, make_session_factory
+    from intake.time.calendar import load_calendar
+
+    engine = make_engine(url)
+    now = datetime(year + 1, 1, 4, 1, 0, tzinfo=timezone.utc)  # the first working day after
+
+    def bulletin(session, calendar):
+        gathered = compose_bulletin(session, month_period(year, 12), now=now, calendar=calendar)
+        document = build_bulletin_document(gathered)
+        return len(gathered.overdue), len(render_docx(document)) + len(render_pdf(document))
+
+    def summary(session, calendar):
+        gathered = compose_year_summary(session, year, now=now, calendar=calendar)
+        document = build_year_document(gathered)
+        return len(gathered.members), len(render_docx(document)) + len(render_pdf(document))
+
+    timings = {}
+    with session_scope(make_session_factory(engine)) as session:
+        calendar = load_calendar(session)
+        for name, build in (("bulletin_month", bulletin), ("year_summary", summary)):
+            samples, cpu = [], []
+            for attempt in range(repeat + 1):
+                started, cpu_started = time.perf_counter(), time.process_time()
+                rows, size = build(session, calendar)
+                if attempt:  # the first run loads the font and warms the caches
+                    samples.append(time.perf_counter() - started)
+                    cpu.append(time.process_time() - cpu_started)
+            timings[name] = {"median_s": round(statistics.median(samples), 3),
+                             "max_s": round(max(samples), 3),
+                             "median_cpu_s": round(statistics.median(cpu), 3),
+                             "rows": rows, "bytes": size}
+    engine.dispose()
+    return timings
 
 
 def _time_page(url: str, tmp: Path, year: int, repeat: int) -> dict:

@@ -85,3 +85,6 @@ def test_bench_reports_prints_numbers(tmp_path):
     body = json.loads(answer.output[answer.output.index("{"):])
     assert body["cases"] == 400 and body["timings"]["year_per_unit"]["rows"] == 24
     assert 0 < body["total"]["received"] <= 400
+    # The bulletin and the year's summary, built and rendered: the year has 20 members.
+    assert body["timings"]["year_summary"]["rows"] == 20
+    assert body["timings"]["bulletin_month"]["bytes"] > 0
