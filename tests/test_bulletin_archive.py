@@ -210,3 +210,22 @@ def test_the_bulletin_reminder_is_kept_once_per_account(demo, office):
     assert [r.subject for r in reminders] == [f"bulletin:{kept.id}/user:{office['sup'].id}"]
     assert reminders[0].day == at(12, 1, 9).astimezone(TZ).date()
     assert timedelta(0) <= kept.built_at - at(12, 1, 9) < timedelta(seconds=1)
+
+
+def test_dutyline_sweep_dry_run_lists_the_bulletin_and_keeps_nothing(demo, settings, office):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    dry = CliRunner().invoke(main, ["sweep", "--now", "2026-12-01T09:00:00+08:00", "--dry-run",
+                                    "--json"])
+    assert dry.exit_code == 0, dry.output
+    assert [item for item in json.loads(dry.output) if item["work"] == "bulletin"] == [
+        {"work": "bulletin", "kind": "month", "from": "2026-11-01", "to": "2026-11-30"}]
+    text = CliRunner().invoke(main, ["sweep", "--now", "2026-12-01T09:00:00+08:00",
+                                     "--dry-run"])
+    assert "work=bulletin kind=month from=2026-11-01 to=2026-11-30" in text.output
+    demo.expire_all()
+    assert _kept(demo) == []

@@ -14,6 +14,7 @@ can be searched, copied and read back by pypdf, as the tests do.
 """
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -23,6 +24,7 @@ from xml.sax.saxutils import escape
 import docx
 from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from reportlab import platypus
@@ -42,6 +44,7 @@ BODY_POINTS = 10.5
 PAGE_MARGIN_CM = 1.8
 HEADING_POINTS = {0: 20, 1: 14, 2: 12, 3: 11}
 AUTHOR = "dutyline"
+CELL_PADDING = 3  # points either side of a table cell's text in the PDF
 
 
 @dataclass(frozen=True)
@@ -140,9 +143,36 @@ def _docx_table(word, table: Table) -> None:
         cell.text = text
         for run in cell.paragraphs[0].runs:
             run.bold = True
-    for row in table.rows:
-        for cell, text in zip(grid.add_row().cells, row):
-            cell.text = text
+    if not table.rows:
+        return
+    # python-docx's add_row and cell.text cost milliseconds a cell (a bulletin listing
+    # thousands of overdue cases took seconds): copy one empty row's XML and fill in a run.
+    empty = grid.add_row()._tr
+    body = empty.getparent()
+    body.remove(empty)
+    for line in table.rows:
+        row = deepcopy(empty)
+        for cell, text in zip(row.tc_lst, line):
+            _docx_run(cell.p_lst[0], text)
+        body.append(row)
+
+
+def _docx_run(paragraph, text: str) -> None:
+    """Append one run of plain text to a paragraph's XML, as cell.text would write it."""
+    run = OxmlElement("w:r")
+    for index, piece in enumerate(text.split("\n")):
+        if index:
+            run.append(OxmlElement("w:br"))
+        for part, chunk in enumerate(piece.split("\t")):
+            if part:
+                run.append(OxmlElement("w:tab"))
+            if chunk:
+                node = OxmlElement("w:t")
+                node.text = chunk
+                if chunk != chunk.strip():
+                    node.set(qn("xml:space"), "preserve")
+                run.append(node)
+    paragraph.append(run)
 
 
 # ---------------------------------------------------------------- PDF
@@ -207,18 +237,38 @@ def _pdf_flowables(document: Document, width: float) -> list:
 
 
 def _pdf_table(table: Table, width: float, style):
-    cells = [[platypus.Paragraph(_markup(text), style) for text in row]
-             for row in (table.header, *table.rows)]
+    widths = _column_widths(table, width)
+    # A Paragraph per cell wraps long text but costs ~1 ms; a cell whose text fits on one
+    # line is drawn as a plain string in the same font (a long table has thousands).
+    cells = [[text if _fits(text, column, style) else platypus.Paragraph(_markup(text), style)
+              for text, column in zip(row, widths)] for row in (table.header, *table.rows)]
+    # A row of plain strings is one line high; giving that height spares reportlab measuring
+    # every remaining row again at each page break (seconds, for thousands of rows).
+    heights = [None if any(isinstance(cell, platypus.Paragraph) for cell in row)
+               else style.leading + 2 * CELL_PADDING for row in cells]
     # The header row repeats on every page a long table runs onto.
-    grid = platypus.Table(cells, colWidths=_column_widths(table, width), repeatRows=1,
+    grid = platypus.Table(cells, colWidths=widths, rowHeights=heights, repeatRows=1,
                           hAlign="LEFT")
     grid.setStyle(platypus.TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), style.fontName),
+        ("FONTSIZE", (0, 0), (-1, -1), style.fontSize),
+        ("LEADING", (0, 0), (-1, -1), style.leading),
         ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEEEEE")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
     ]))
     return grid
+
+
+def _fits(text: str, column: float, style) -> bool:
+    """Tell whether a cell's text fits its column on one line (padding left aside)."""
+    if "\n" in text:
+        return False
+    return pdfmetrics.stringWidth(text, style.fontName, style.fontSize) <= column - CELL_PADDING * 2
 
 
 def _column_widths(table: Table, width: float) -> list[float]:
