@@ -2,8 +2,9 @@
 
     dutyline report rates --from DATE --to DATE [--group unit|kind] [--unit NAME]
                           [--format json|csv|xlsx] [--out FILE] [--now ISO]
-    dutyline report bulletin --from DATE --to DATE --out FILE.docx [--now ISO]
+    dutyline report bulletin --from DATE --to DATE [--format docx|pdf] --out FILE [--now ISO]
     dutyline report weekly [--week DATE] [--json]
+    dutyline report year --year YYYY [--format json|docx|pdf] [--output FILE] [--now ISO]
     dutyline bench reports [--cases 50000] [--database-url URL] [--json]
 
 Bad input (an end before the start, an unknown unit, a bad date) exits with status 2.
@@ -32,6 +33,8 @@ from intake.store.runtime import get_runtime
 BENCH_TARGET_SECONDS = 1.0
 BENCH_UNITS = 24
 BENCH_CHUNK = 5000
+# Documents take seconds, not milliseconds: fewer samples than the rates.
+DOCUMENT_REPEAT = 2
 
 
 def register(main: click.Group) -> None:
@@ -42,6 +45,7 @@ def register(main: click.Group) -> None:
     report.add_command(report_rates)
     report.add_command(report_bulletin)
     report.add_command(report_weekly)
+    report.add_command(report_year)
     add_bench_command(main, bench_reports)
 
 
@@ -115,24 +119,29 @@ def report_rates(start, end, group, unit_name, fmt, as_json, out, now) -> None:
 @click.command("bulletin")
 @click.option("--from", "start", required=True)
 @click.option("--to", "end", required=True)
+@click.option("--format", "fmt", default=None, type=click.Choice(["docx", "pdf"]),
+              help="Default: from the --out file's extension, else docx.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The .docx file to write.")
+              help="The .docx or .pdf file to write.")
 @click.option("--now", "now", default=None)
-def report_bulletin(start, end, out, now) -> None:
-    """Write the period's supervision bulletin (通报) as a printable DOCX."""
-    from intake.reports.bulletin import compose_bulletin, render_bulletin_docx
+def report_bulletin(start, end, fmt, out, now) -> None:
+    """Write the period's supervision bulletin (通报) as a printable DOCX or PDF (not kept)."""
+    from intake.reports.bulletin import (compose_bulletin, render_bulletin_docx,
+                                         render_bulletin_pdf)
     from intake.time.calendar import load_calendar
     from intake.reports.rates import parse_period
 
+    fmt = fmt or ("pdf" if out.suffix.lower() == ".pdf" else "docx")
     try:
         period = parse_period(start, end)
     except ValidationError as exc:
         raise _bad(exc) from exc
     runtime = get_runtime()
+    render = render_bulletin_pdf if fmt == "pdf" else render_bulletin_docx
     with session_scope(runtime.session_factory) as session:
         bulletin = compose_bulletin(session, period, now=_now(now),
                                     calendar=load_calendar(session), tz=runtime.settings.timezone)
-        out.write_bytes(render_bulletin_docx(bulletin, runtime.settings.timezone))
+        out.write_bytes(render(bulletin, runtime.settings.timezone))
     click.echo(f"wrote {out}")
 
 
@@ -160,6 +169,44 @@ def report_weekly(week, now, as_json) -> None:
     click.echo(digest)
 
 
+@click.command("year")
+@click.option("--year", "year_text", required=True, help="The calendar year, YYYY.")
+@click.option("--format", "fmt", default="json", type=click.Choice(["json", "docx", "pdf"]),
+              show_default=True)
+@click.option("--output", "--out", "out", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to write (required for docx and pdf; json goes to stdout).")
+@click.option("--now", "now", default=None, help="Count as of this moment (ISO, with offset).")
+def report_year(year_text, fmt, out, now) -> None:
+    """Write the year's summary (年度工作总结): rates per unit and member, duties, praise, censures."""
+    from intake.reports.year import (compose_year_summary, parse_year, render_year_docx,
+                                     render_year_pdf)
+    from intake.time.calendar import load_calendar
+
+    try:
+        year = parse_year(year_text)
+    except ValidationError as exc:
+        raise _bad(exc, "--year") from exc
+    if fmt != "json" and out is None:
+        raise click.UsageError(f"--format {fmt} needs --output FILE")
+    runtime = get_runtime()
+    tz = runtime.settings.timezone
+    with session_scope(runtime.session_factory) as session:
+        summary = compose_year_summary(session, year, now=_now(now),
+                                       calendar=load_calendar(session), tz=tz)
+        if fmt == "json":
+            content = (json.dumps(summary.to_json(tz), ensure_ascii=False, indent=2)
+                       + "\n").encode()
+        else:
+            content = (render_year_pdf if fmt == "pdf" else render_year_docx)(summary, tz)
+    if out is None:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return
+    out.write_bytes(content)
+    click.echo(f"wrote {out}", err=True)
+
+
 # ---------------------------------------------------------------- bench
 @click.command("reports")
 @click.option("--cases", "n_cases", default=50_000, show_default=True)
@@ -169,7 +216,7 @@ def report_weekly(week, now, as_json) -> None:
 @click.option("--repeat", default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def bench_reports(n_cases: int, database_url: str | None, repeat: int, as_json: bool) -> None:
-    """Seed a year of --cases cases and time the year's rates report, per unit and overall."""
+    """Seed a year of --cases cases; time the year's rates, the monthly bulletin, the year's summary."""
     with tempfile.TemporaryDirectory(prefix="dutyline-bench-") as tmp:
         with scratch_database(database_url, Path(tmp), "dutyline_bench_reports") as url:
             seed_started = time.perf_counter()
@@ -177,6 +224,7 @@ def bench_reports(n_cases: int, database_url: str | None, repeat: int, as_json: 
             seed_seconds = time.perf_counter() - seed_started
             timings, totals = _time_reports(url, year, repeat)
             timings["page_year"] = _time_page(url, Path(tmp), year, repeat)
+            timings.update(_time_documents(url, year, max(1, min(repeat, DOCUMENT_REPEAT))))
             backend = url.split(":", 1)[0].split("+", 1)[0]
     result = {"cases": n_cases, "backend": backend, "seed_seconds": round(seed_seconds, 1),
               "load_average": round(os.getloadavg()[0], 1), "cpus": os.cpu_count(),
@@ -191,6 +239,9 @@ def bench_reports(n_cases: int, database_url: str | None, repeat: int, as_json: 
                    f"   this process's CPU {t['median_cpu_s']:.3f} s   rows {t['rows']}")
     click.echo("  (page_year: GET /reports for the year through the app: per unit, per kind, "
                "and the 12-month trend; no target)")
+    click.echo("  (bulletin_month: December's bulletin as the sweep keeps it, gathered and "
+               "rendered as DOCX and PDF, rows = its overdue cases; year_summary: the year's "
+               "summary, DOCX and PDF, rows = members; no target)")
     click.echo("  total: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
     click.echo(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     click.echo("meets the 1 s target" if result["meets_target"] else "MISSES the 1 s target")
@@ -296,6 +347,47 @@ def _time_reports(url: str, year: int, repeat: int) -> tuple[dict, dict]:
             totals = report.to_json()["total"]
     engine.dispose()
     return timings, totals
+
+
+def _time_documents(url: str, year: int, repeat: int) -> dict:
+    """Time the monthly bulletin and the year's summary, each gathered and rendered both ways."""
+    from intake.reports.bulletin import build_bulletin_document, compose_bulletin
+    from intake.reports.documents import render_docx, render_pdf
+    from intake.reports.rates import month_period
+    from intake.reports.year import build_year_document, compose_year_summary
+    from intake.store.database import make_engine, make_session_factory
+    from intake.time.calendar import load_calendar
+
+    engine = make_engine(url)
+    now = datetime(year + 1, 1, 4, 1, 0, tzinfo=timezone.utc)  # the first working day after
+
+    def bulletin(session, calendar):
+        gathered = compose_bulletin(session, month_period(year, 12), now=now, calendar=calendar)
+        document = build_bulletin_document(gathered)
+        return len(gathered.overdue), len(render_docx(document)) + len(render_pdf(document))
+
+    def summary(session, calendar):
+        gathered = compose_year_summary(session, year, now=now, calendar=calendar)
+        document = build_year_document(gathered)
+        return len(gathered.members), len(render_docx(document)) + len(render_pdf(document))
+
+    timings = {}
+    with session_scope(make_session_factory(engine)) as session:
+        calendar = load_calendar(session)
+        for name, build in (("bulletin_month", bulletin), ("year_summary", summary)):
+            samples, cpu = [], []
+            for attempt in range(repeat + 1):
+                started, cpu_started = time.perf_counter(), time.process_time()
+                rows, size = build(session, calendar)
+                if attempt:  # the first run loads the font and warms the caches
+                    samples.append(time.perf_counter() - started)
+                    cpu.append(time.process_time() - cpu_started)
+            timings[name] = {"median_s": round(statistics.median(samples), 3),
+                             "max_s": round(max(samples), 3),
+                             "median_cpu_s": round(statistics.median(cpu), 3),
+                             "rows": rows, "bytes": size}
+    engine.dispose()
+    return timings
 
 
 def _time_page(url: str, tmp: Path, year: int, repeat: int) -> dict:

@@ -92,6 +92,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     from dashboard import admin, api, auth, casework, duties, health, views
     from dashboard import api_registers  # noqa: F401  (adds the registers' routes to api.bp)
+    from dashboard import api_bulletins  # noqa: F401  (adds the archive's routes to api.bp)
+    from dashboard import publications
     from dashboard import registers
     from dashboard import calendar as working_calendar
     from dashboard import duty_schedule
@@ -134,6 +136,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(duties.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(registers.bp)
+    app.register_blueprint(publications.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     views.register_filters(app)

@@ -39,6 +39,7 @@ from intake.statuses import (CaseChannel, CaseImportance, CaseStatus, CensureGro
 CASE_NUMBER_PATTERN = r"^[0-9]{4}-[0-9]{6,9}$"  # 2026-000123 (intake/cases/handling.py: at least six digits)
 CASE_NUMBER = re.compile(CASE_NUMBER_PATTERN)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 # ---------------------------------------------------------------- field types
@@ -376,6 +377,26 @@ class CensureList(BaseModel):
     count: int
 
 
+class KeptBulletinRecord(BaseModel):
+    """A kept bulletin (通报) in the archive; its files are /api/v1/bulletins/ID.docx|.pdf."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    kind: Literal["month", "quarter"]
+    from_: str = Field(alias="from")
+    to: str
+    version: int
+    built_at: str
+    docx_sha256: str
+    pdf_sha256: str
+
+
+class BulletinList(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    bulletins: list[KeptBulletinRecord]
+    count: int
+
+
 class OpenApiDocument(BaseModel):
     model_config = ConfigDict(extra="allow")
     openapi: str
@@ -432,6 +453,9 @@ OPERATIONS: dict[str, Operation] = {
                                         refusals=(401, 403, 404, 413, 422)),
     "api.decide_in_register": Operation(body=DecisionBody, answer=CensureRecord,
                                         refusals=ACTION),
+    "api.list_bulletins": Operation(answer=BulletinList, refusals=(401, 403)),
+    "api.download_bulletin": Operation(answer=None, refusals=(401, 403, 404),
+                                       files={DOCX: BINARY, "application/pdf": BINARY}),
 }
 
 REFUSAL_TEXT = {

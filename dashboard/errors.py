@@ -16,6 +16,7 @@ ERROR_MESSAGES = {
     "invalid_input": _l("Check the form: something in it cannot be accepted."),
     "invalid_transition": _l("This case or call is not in a state that allows that."),
     "conflict": _l("Someone else acted on this case or call first; it is shown as it now is."),
+    "version_superseded": _l("A newer version was kept meanwhile; the list now shows it."),
     "not_found": _l("Not found."),
     "forbidden": _l("You may see this case but may not do that."),
     "configuration": _l("The service is not configured correctly."),
@@ -148,6 +149,7 @@ ERROR_MESSAGES = {
     "period_reversed": _l("The period ends before it starts."),
     "period_too_long": _l("Choose a period of at most five years."),
     "period_invalid": _l("Choose a month, a quarter or a year."),
+    "year_invalid": _l("Give the year as four digits, from 2000 to 2100."),
     "group_invalid": _l("Group by unit or by kind of unit."),
     "figure_unknown": _l("There is no such figure in the report."),
 }

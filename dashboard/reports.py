@@ -17,7 +17,8 @@ from dashboard.auth import login_required
 from dashboard import labels as label_tables
 from dashboard.charts import Series, render_rate_chart
 from dashboard.errors import error_message
-from intake.reports.bulletin import compose_bulletin, render_bulletin_docx
+from intake.reports.bulletin import (compose_bulletin, render_bulletin_docx,
+                                     render_bulletin_pdf)
 from intake.exceptions import ValidationError
 from intake.time.calendar import load_calendar
 from intake.reports.exports import render_rates_csv, render_rates_xlsx
@@ -106,20 +107,22 @@ def cases():
 @bp.get("/reports/export")
 @login_required(*READERS)
 def export():
-    """Download the period's rates as CSV or XLSX, or its bulletin (通报) as DOCX."""
+    """Download the period's rates as CSV or XLSX, or its bulletin (通报) as DOCX or PDF."""
     try:
         period = parse_period(request.args.get("from", ""), request.args.get("to", ""))
     except ValidationError as exc:
         flash(error_message(exc), "error")
         return redirect(url_for("reports.page"))
     fmt = request.args.get("format", "csv")
-    if fmt == "docx":
+    if fmt in ("docx", "pdf"):
         db = get_db()
         bulletin = compose_bulletin(db, period, now=_now(), calendar=load_calendar(db),
                                     tz=get_settings().timezone)
-        return send_file(BytesIO(render_bulletin_docx(bulletin, get_settings().timezone)),
-                         mimetype=DOCX, as_attachment=True,
-                         download_name=f"bulletin-{period.start}-{period.end}.docx")
+        render = render_bulletin_pdf if fmt == "pdf" else render_bulletin_docx
+        return send_file(BytesIO(render(bulletin, get_settings().timezone)),
+                         mimetype="application/pdf" if fmt == "pdf" else DOCX,
+                         as_attachment=True,
+                         download_name=f"bulletin-{period.start}-{period.end}.{fmt}")
     # A person's download: headers, the total and the kinds of unit in their language.
     return _rates_file(_rates(period, Grouping.UNIT), fmt,
                        words={**label_tables.RATE_COLUMNS, **label_tables.UNIT_KINDS})

@@ -4,6 +4,7 @@ one input field); the dashboard, the JSON API and SMS replies translate the code
     DutylineError                    code
      ├── InvalidTransition           invalid_transition   a move the transition map does not allow
      │    ├── Conflict               conflict             someone else acted on the case first (one winner)
+     │    │    └── VersionSuperseded version_superseded  a newer version of a kept bulletin exists
      │    └── ExtensionTooLate       extension_too_late   more time asked after the deadline in force; .details names it
      ├── NotFound                    not_found            does not exist, or the actor may not see it
      ├── Forbidden                   forbidden            the actor may see it but may not do that
@@ -63,6 +64,13 @@ class Conflict(InvalidTransition):
         self.seen = seen
         self.current = None
         self.target = None
+class VersionSuperseded(Conflict):
+    """Raised when a kept document (a bulletin) has a newer version than the one the actor saw:
+    someone else rebuilt it first, and a rebuild is only ever of the latest."""
+
+    code = "version_superseded"
+
+
 class ExtensionTooLate(InvalidTransition):
     """Raised when a leader or unit asks for more time after the deadline in force has passed.
 

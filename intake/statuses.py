@@ -254,6 +254,7 @@ class NotificationKind(str, Enum):
     LEADER_RESULT_ACCEPTED = "leader_result_accepted"  # the office accepted it: feed back now
     FEEDBACK_REMINDER = "feedback_reminder"  # to the leader, 16:00 on the day feedback is due
     RATING_REMINDER = "rating_reminder"  # to a liaison silent 2 working days after feedback
+    BULLETIN_READY = "bulletin_ready"  # to the supervision office: a scheduled 通报 is kept
 
 
 class ReminderKind(str, Enum):
@@ -269,12 +270,20 @@ class ReminderKind(str, Enum):
     UNIT_CHASE = "unit_chase"  # 催办: a unit past its deadline, each working day until it answers
     FEEDBACK_DUE_TODAY = "feedback_due_today"  # a leader whose feedback is due today, at 16:00
     RATING_REMINDER = "rating_reminder"  # a liaison who has not rated, once per feedback
+    BULLETIN_READY = "bulletin_ready"  # a supervision account, once per kept scheduled bulletin
 
 
 class CommendationKind(str, Enum):
     LETTER = "letter"  # 表扬信
     BANNER = "banner"  # 锦旗
     MEDIA = "media"  # 媒体表扬
+
+
+class BulletinPeriod(str, Enum):
+    """The periods a scheduled bulletin (定期督察通报) covers; a kept one never changes state."""
+
+    MONTH = "month"  # 月度通报, on the first working day of the next month
+    QUARTER = "quarter"  # 季度通报, on the first working day of the next quarter
 
 
 class CaseImportance(str, Enum):

@@ -27,6 +27,9 @@ What is due at `now`, in the bureau's local time:
                  third proposes accountability ground 4
       09:00–     from the 25th, each member who still owes liaison calls that month
       09:00–     on Mondays, the supervision office: the previous week's analysis (民情周报)
+      08:00–     on the first working day of a month, last month's bulletin (通报) is built and
+                 kept, and of a quarter, last quarter's (intake.reports.archive); each
+                 supervision-office account with a phone is told by SMS, with the archive's link
 
 A reminder is kept as a Reminder row, unique on (kind, subject, day): the question leaves out
 what is already on file, and the insert ignores a row another machine wrote meanwhile, so a
@@ -59,6 +62,9 @@ from intake.statuses import (WORKING_STATES, CaseImportance, CaseStatus, Censure
 from intake.cases.feedback import rating_reminder_day
 from intake.cases.supervision import SUPERVISION_OFFICE, list_supervision_staff
 from intake.reports.weekly import analyse_week, compose_weekly_digest, last_full_week
+from intake.reports.archive import DueBulletin, due_bulletins, keep_bulletin, period_label
+from intake.exceptions import Conflict
+from intake.time.calendar import load_calendar
 
 QUIET_FROM, QUIET_UNTIL = time(22, 0), time(7, 0)
 UNIT_REMINDERS_FROM = time(8, 0)
@@ -88,6 +94,7 @@ _NOTIFICATION_KINDS = {
     ReminderKind.UNIT_CHASE: NotificationKind.UNIT_CHASE,
     ReminderKind.FEEDBACK_DUE_TODAY: NotificationKind.FEEDBACK_REMINDER,
     ReminderKind.RATING_REMINDER: NotificationKind.RATING_REMINDER,
+    ReminderKind.BULLETIN_READY: NotificationKind.BULLETIN_READY,
 }
 # The third chase past a deadline proposes accountability ground 4 (多次催办仍不办理、不反馈).
 CHASES_FOR_ACCOUNTABILITY = 3
@@ -201,22 +208,25 @@ class SweepReport:
     reminders: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sms: list[int] = field(default_factory=list)
     proposed: list[str] = field(default_factory=list)  # case numbers of censure proposals
+    bulletins: list[int] = field(default_factory=list)  # ids of the bulletins kept
 
     @property
     def changed(self) -> bool:
-        return bool(self.overdue_opened or self.reminders or self.proposed)
+        return bool(self.overdue_opened or self.reminders or self.proposed or self.bulletins)
 
     def to_json(self) -> dict:
         return {"now": self.now.isoformat(), "overdue_opened": len(self.overdue_opened),
                 "overdue_cases": self.overdue_opened, "reminders": dict(self.reminders),
-                "sms": len(self.sms), "censures_proposed": self.proposed}
+                "sms": len(self.sms), "censures_proposed": self.proposed,
+                "bulletins_kept": self.bulletins}
 
 
 # ---------------------------------------------------------------- the question
 def due_work(session: Session, now: datetime, calendar: WorkingCalendar,
              context: SweepContext = SweepContext()
-             ) -> list[OverdueCase | OverdueImplementation | FeedbackOverdue | DueReminder]:
-    """Return what is due at `now` and not yet done: overdue entries, then reminders."""
+             ) -> list[OverdueCase | OverdueImplementation | FeedbackOverdue | DueReminder
+                       | DueBulletin]:
+    """Return what is due at `now` and not yet done: overdue entries, reminders, bulletins."""
     tz = ZoneInfo(context.tz)
     local = now.astimezone(tz)
     today, at = local.date(), local.time()
@@ -240,7 +250,8 @@ def due_work(session: Session, now: datetime, calendar: WorkingCalendar,
     if not quiet and today.weekday() == WEEKLY_DIGEST_DAY and at >= WEEKLY_DIGEST_FROM:
         reminders += _weekly_digest(session, now, today, context)
     sent = _sent_keys(session, {r.day for r in reminders})
-    return [*overdue, *(r for r in reminders if (r.kind, r.subject, r.day) not in sent)]
+    return [*overdue, *(r for r in reminders if (r.kind, r.subject, r.day) not in sent),
+            *due_bulletins(session, now, calendar, context.tz)]
 
 
 def list_due_proposals(session: Session, work: list, now: datetime) -> list[DueProposal]:
@@ -509,6 +520,27 @@ def _weekly_digest(session, now, today, context: SweepContext) -> list[DueRemind
             for user_id in staff]
 
 
+def _keep_bulletins(session, due: list[DueBulletin], now, context: SweepContext, actor: Actor,
+                    calendar: WorkingCalendar, report: SweepReport) -> list[DueReminder]:
+    """Keep each due bulletin as version 1; return the SMS owed to the office for those kept."""
+    staff = [user.id for user in list_supervision_staff(session)]
+    today = now.astimezone(ZoneInfo(context.tz)).date()
+    owed = []
+    for item in due:
+        try:
+            kept = keep_bulletin(session, item.kind, item.period, seen_version=0, now=now,
+                                 calendar=calendar, actor=actor, tz=context.tz)
+        except Conflict:
+            continue  # another sweep kept it first: its SMS are that sweep's to send
+        report.bulletins.append(kept.id)
+        owed += [DueReminder(ReminderKind.BULLETIN_READY, f"bulletin:{kept.id}/user:{user_id}",
+                             today, ("user", user_id),
+                             facts={"kind": item.kind.value, "from": item.period.start,
+                                    "to": item.period.end, "version": kept.version})
+                 for user_id in staff]
+    return owed
+
+
 def _urgent_escalations(session, now, tz, minutes) -> list[DueReminder]:
     """Return the alerts owed one and two levels up for urgent calls nobody acknowledged."""
     case_acknowledged = select(Case.id).where(Case.call_id == Call.id,
@@ -566,9 +598,14 @@ def _sent_keys(session: Session, days: set[date]) -> set[tuple]:
 
 # ---------------------------------------------------------------- the side effect
 def apply_work(session: Session, work: list, now: datetime, context: SweepContext,
-               actor: Actor = SWEEPER) -> SweepReport:
-    """Open the overdue entries and queue the reminders; the caller commits and dispatches."""
+               actor: Actor = SWEEPER, calendar: WorkingCalendar | None = None) -> SweepReport:
+    """Open the overdue entries, queue the reminders and keep the bulletins due; the caller
+    commits and dispatches."""
     report = SweepReport(now)
+    bulletins = [w for w in work if isinstance(w, DueBulletin)]
+    if bulletins:
+        work = [*work, *_keep_bulletins(session, bulletins, now, context, actor,
+                                        calendar or load_calendar(session), report)]
     _open_overdue_entries(session, [w for w in work if isinstance(w, OverdueCase)], now, report)
     _open_implementation_overdue_entries(
         session, [w for w in work if isinstance(w, OverdueImplementation)], now, report)
@@ -588,7 +625,8 @@ def apply_work(session: Session, work: list, now: datetime, context: SweepContex
 def run_sweep(session: Session, now: datetime, calendar: WorkingCalendar,
               context: SweepContext = SweepContext(), actor: Actor = SWEEPER) -> SweepReport:
     """Ask what is due at `now` and apply it (no commit)."""
-    return apply_work(session, due_work(session, now, calendar, context), now, context, actor)
+    return apply_work(session, due_work(session, now, calendar, context), now, context, actor,
+                      calendar)
 
 
 def _dialect_insert(session: Session, model):
@@ -872,6 +910,10 @@ def _compose(item: DueReminder, context: SweepContext) -> str:
             link=base_url(context.public_base_url) + "/")
     if item.kind is ReminderKind.WEEKLY_DIGEST:
         return facts["body"]  # written when asked, from the week's analysis
+    if item.kind is ReminderKind.BULLETIN_READY:
+        return compose_reminder(key, language, version=facts["version"],
+                                period=period_label(facts["kind"], facts["from"], language),
+                                link=base_url(context.public_base_url) + "/bulletins")
     if item.kind is ReminderKind.CONTACT_DUTY:
         return compose_reminder(key, language, items=facts["names"],
                                 max_segments=LIST_SEGMENTS, leader=facts["leader"])

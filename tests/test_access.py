@@ -5,7 +5,7 @@ from itertools import product
 
 import pytest
 
-from intake.rules.access import (ACTIONS, REGISTER_ACTIONS, RULES, Party, Principal, allowed,
+from intake.rules.access import (ACTIONS, BULLETIN_ACTIONS, REGISTER_ACTIONS, RULES, Party, Principal, allowed,
                                  check, visible, visible_cases_clause)
 from intake.exceptions import Forbidden, NotFound
 from intake.store.models import Case, CaseAssignment, CaseDecision
@@ -48,8 +48,10 @@ EXPECTED_ALLOWED = {
     ("mark_importance", "supervisor"): CaseStatus.TRANSFERRED,
     ("censure", "supervisor"): None,
     ("read_censures", "supervisor"): None, ("read_censures", "admin"): None,
+    ("read_bulletins", "supervisor"): None, ("read_bulletins", "admin"): None,
+    ("keep_bulletins", "supervisor"): None, ("keep_bulletins", "admin"): None,
 }
-CASELESS = ("create", *REGISTER_ACTIONS)
+CASELESS = ("create", *REGISTER_ACTIONS, *BULLETIN_ACTIONS)
 SEES_IT = {"admin", "duty", "supervisor", "its_leader", "its_unit", "its_liaison"}
 
 
@@ -64,7 +66,7 @@ def test_the_table_names_exactly_the_api_actions():
     assert set(RULES) == set(ACTIONS) == {
         "create", "view", "acknowledge", "handle", "transfer", "escalate", "extend", "result",
         "accept", "return", "answer", "decide", "feedback", "rate", "mark_importance",
-        "censure", "read_censures"}
+        "censure", "read_censures", "read_bulletins", "keep_bulletins"}
 
 
 @pytest.mark.parametrize("action, who", sorted(product(ACTIONS, PEOPLE)))

@@ -59,6 +59,25 @@ def test_report_bulletin_and_weekly(env, demo, tmp_path):
     assert body["digest"].startswith("民情周报 11月16日至11月22日：受理2件")
 
 
+def test_report_bulletin_as_pdf_prints_the_same_numbers(env, demo, tmp_path):
+    from pypdf import PdfReader
+
+    seed_report_cases(demo)
+    runner = CliRunner()
+    out = tmp_path / "bulletin.pdf"
+    answer = runner.invoke(main, ["report", "bulletin", *NOVEMBER, "--format", "pdf",
+                                  "--out", str(out)])
+    assert answer.exit_code == 0, answer.output
+    text = "\n".join(page.extract_text() for page in PdfReader(str(out)).pages)
+    assert "本期共受理群众诉求 9 件，办结 4 件，办结率 44.4%" in text
+    assert "统计截至：2026年12月10日 10:00" in text  # NOW, in the bureau's zone
+    # The format follows the file's extension when --format is left out.
+    guessed = tmp_path / "guessed.pdf"
+    assert runner.invoke(main, ["report", "bulletin", *NOVEMBER, "--out", str(guessed)]
+                         ).exit_code == 0
+    assert guessed.read_bytes().startswith(b"%PDF")
+
+
 def test_bench_reports_prints_numbers(tmp_path):
     answer = CliRunner().invoke(main, ["bench", "reports", "--cases", "400", "--repeat", "1",
                                        "--json"])
@@ -66,3 +85,6 @@ def test_bench_reports_prints_numbers(tmp_path):
     body = json.loads(answer.output[answer.output.index("{"):])
     assert body["cases"] == 400 and body["timings"]["year_per_unit"]["rows"] == 24
     assert 0 < body["total"]["received"] <= 400
+    # The bulletin and the year's summary, built and rendered: the year has 20 members.
+    assert body["timings"]["year_summary"]["rows"] == 20
+    assert body["timings"]["bulletin_month"]["bytes"] > 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import date
 
 import pytest
 
@@ -17,7 +18,8 @@ from intake.calls.voicemail import correct_transcript
 from intake.rules.censures import propose_censure
 from intake.statuses import CensureGround, CensureKind
 from intake.directory.roster import add_liaison, create_user, get_leader
-from intake.store.models import AuditEvent, Case, ResultAttachment, Unit, User, utcnow
+from intake.store.models import (AuditEvent, Case, KeptBulletin, ResultAttachment, Unit, User,
+                                 utcnow)
 from tests.dashboard_support import make_call, sign_in
 
 TEST = Actor("test")
@@ -136,6 +138,13 @@ ALLOWED = {
     "registers.record": {"supervisor"},
     "registers.decide": {"supervisor"},
     "registers.download_scan": {"admin", "supervisor"},
+    # The bulletin archive and the year's summary (intake/reports/archive.py, year.py).
+    "publications.bulletins": {"admin", "supervisor"},
+    "publications.build": {"admin", "supervisor"},
+    "publications.rebuild": {"admin", "supervisor"},
+    "publications.year": {"admin", "supervisor"},
+    "api.list_bulletins": {"admin", "supervisor"},
+    "api.download_bulletin": {"admin", "supervisor"},
 }
 CASE_ACTIONS = {e for e in ALLOWED if e.startswith("casework.") and e != "casework.new_case"}
 # Object routes where the other leader and the unit pass the role check but must not see
@@ -178,10 +187,16 @@ def world(demo, tmp_path, settings):
                                     content_type="application/pdf", size=10, sha256="0" * 64,
                                     stored_name="census-notice.pdf", uploaded_by="test")
     session.add(censure_scan)
+    bulletin = KeptBulletin(period_kind="month", period_start=date(2026, 11, 1),
+                            period_end=date(2026, 11, 30), version=1, built_at=utcnow(),
+                            built_by="test", docx=b"PK", pdf=b"%PDF-1.4\n", docx_sha256="0" * 64,
+                            pdf_sha256="0" * 64)
+    session.add(bulletin)
     session.commit()
     users = {u.username: u.id for u in session.query(User)}
     return {"call": call, "case": case, "notification": notification, "unit": unit,
             "scan": scan, "censure": censure, "censure_scan": censure_scan,
+            "bulletin": bulletin,
             "spare_user": users["spare"],
             "users": {"admin": users["admin"], "duty": users["duty"], "supervisor": users["sup"],
                       "leader": users["wang"], "other_leader": users["li"],
@@ -208,7 +223,7 @@ def _url(rule, world) -> str:
               "period_id": 1,  # no such window: the admin is told so, others get 403
               "register": "criticisms", "censure_id": world["censure"].id,
               "scan_id": world["censure_scan"].id,
-              "decision": "confirm"}
+              "decision": "confirm", "bulletin_id": world["bulletin"].id, "fmt": "pdf"}
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 
 

@@ -1,34 +1,31 @@
-"""The periodic supervision bulletin (定期督察通报), as a printable Word document.
+"""The periodic supervision bulletin (定期督察通报), as a printable Word document and a PDF.
 
 It is made from the same query as the reports page (compute_rates per unit) plus what the
 bureau's rules say a bulletin names: the criticisms (通报批评) the supervision office confirmed
 in the period (intake.rules.censures; a proposal is never printed) and why, the cases overdue at the time of the bulletin, and the
-commendations received in the period.
+commendations received in the period. build_bulletin_document lays it out once, as a neutral
+document (intake.reports.documents); the DOCX and the PDF are that document rendered.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from io import BytesIO
 from zoneinfo import ZoneInfo
 
-from docx import Document
-from docx.enum.section import WD_ORIENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
 from intake.reports.commendations import list_commendations
+from intake.reports.documents import (Document, Heading, Paragraph, Table, render_docx,
+                                      render_pdf)
 from intake.store.models import Case, CaseAssignment, Commendation, UnitResult
 from intake.reports.rates import Figures, Grouping, Period, RatesReport, compute_rates
 from intake.rules.censures import RETURNS_FOR_CRITICISM, STREAK_CATEGORIES, list_published
 from intake.statuses import (WORKING_STATES, CensureGround, CensureKind, CommendationKind,
                              ReturnCategory, UnitKind)
 
-BULLETIN_FONT = "Microsoft YaHei"  # what the bureau's Word has; WPS and LibreOffice substitute
+BULLETIN_TITLE = "民情联线工作督察通报"
 KIND_NAMES = {UnitKind.TOWNSHIP: "乡镇卫生院", UnitKind.COUNTY: "县直医疗卫生单位"}
 RETURN_NAMES = {ReturnCategory.FORMAT: "格式不全", ReturnCategory.QUALITY: "答非所问",
                 ReturnCategory.DISSATISFIED: "群众不满意"}
@@ -125,56 +122,39 @@ def figure_cells(name: str, figures: Figures) -> list[str]:
             str(figures.on_time), _percent(figures.rate("participation_rate"))]
 
 
-def render_bulletin_docx(bulletin: Bulletin, tz: str = BUREAU_TIMEZONE) -> bytes:
-    """Lay the bulletin out on landscape A4 for printing; return the .docx file."""
+def build_bulletin_document(bulletin: Bulletin, tz: str = BUREAU_TIMEZONE) -> Document:
+    """Lay the bulletin out as a neutral document: the words both renderers print."""
     zone = ZoneInfo(tz)
     period = bulletin.report.period
-    document = Document()
-    section = document.sections[0]
-    section.orientation = WD_ORIENT.LANDSCAPE
-    section.page_width, section.page_height = Cm(29.7), Cm(21.0)
-    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
-        setattr(section, side, Cm(1.8))
-    normal = document.styles["Normal"]
-    normal.font.name = BULLETIN_FONT
-    normal.font.size = Pt(10.5)
-    normal.element.rPr.rFonts.set(qn("w:eastAsia"), BULLETIN_FONT)
-
-    title = document.add_heading("民情联线工作督察通报", level=0)
-    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     made = bulletin.made_at.astimezone(zone)
-    document.add_paragraph(
-        f"通报期间：{period.start:%Y年%m月%d日}至{period.end:%Y年%m月%d日}"
-        f"　　统计截至：{made:%Y年%m月%d日 %H:%M}").alignment = WD_ALIGN_PARAGRAPH.CENTER
-
+    blocks: list = []
     total = bulletin.report.total
-    document.add_heading("一、总体情况", level=1)
-    document.add_paragraph(
+    blocks.append(Heading("一、总体情况"))
+    blocks.append(Paragraph(
         f"本期共受理群众诉求 {total.received} 件，办结 {total.completed} 件，"
         f"办结率 {_percent(total.rate('completion_rate'))}；反馈率 "
         f"{_percent(total.rate('feedback_rate'))}；满意率 "
         f"{_percent(total.rate('satisfaction_rate'))}；参与协同率 "
         f"{_percent(total.rate('participation_rate'))}；按期办结率 "
-        f"{_percent(total.rate('answered_on_time_rate'))}。")
+        f"{_percent(total.rate('answered_on_time_rate'))}。"))
 
-    document.add_heading("二、各承办单位情况", level=1)
+    blocks.append(Heading("二、各承办单位情况"))
     for kind in UnitKind:
         rows = [r for r in bulletin.report.rows if r.kind == kind]
         if not rows:
             continue
-        document.add_paragraph(KIND_NAMES[kind], style="Heading 2")
-        _table(document, TABLE_HEADINGS,
-               [figure_cells(r.unit, r.figures) for r in rows])
+        blocks.append(Heading(KIND_NAMES[kind], level=2))
+        blocks.append(Table(TABLE_HEADINGS, [figure_cells(r.unit, r.figures) for r in rows]))
         redos = [f"{r.unit} 连续退回 {r.returns_in_row} 次、群众不满意重办 {r.dissatisfied_redos} 次"
                  + (f"、通报批评 {r.criticisms} 次" if r.criticisms else "")
                  for r in rows if r.returns_in_row or r.dissatisfied_redos or r.criticisms]
         if redos:
             # The streak (criticism ground 1) and the dissatisfied redos, side by side.
-            document.add_paragraph("退回重办：" + "；".join(redos) + "。")
+            blocks.append(Paragraph("退回重办：" + "；".join(redos) + "。"))
 
-    document.add_heading("三、通报批评", level=1)
+    blocks.append(Heading("三、通报批评"))
     if not bulletin.criticisms:
-        document.add_paragraph("本期无。")
+        blocks.append(Paragraph("本期无。"))
     for item in bulletin.criticisms:
         if item.ground is CensureGround.RETURNED_THREE_TIMES and item.returns:
             text = (f"{item.unit}：案件 {item.case_number} 办理结果连续 {item.returns} 次被退回重办"
@@ -185,38 +165,37 @@ def render_bulletin_docx(bulletin: Bulletin, tz: str = BUREAU_TIMEZONE) -> bytes
             cases = f"（案件 {item.case_number}）" if item.case_number else ""
             text = (f"{item.unit}：{GROUND_NAMES[item.ground]}{cases}，{item.facts}，"
                     "予以通报批评。")
-        document.add_paragraph(text, style="List Bullet")
+        blocks.append(Paragraph(text, bullet=True))
 
-    document.add_heading("四、超期未办结案件", level=1)
+    blocks.append(Heading("四、超期未办结案件"))
     if not bulletin.overdue:
-        document.add_paragraph("无。")
+        blocks.append(Paragraph("无。"))
     else:
-        _table(document, ("案件编号", "反映人", "承办", "期限", "事由"), [
+        blocks.append(Table(("案件编号", "反映人", "承办", "期限", "事由"), [
             [case.number, case.caller_name, case.unit.name if case.unit else "—",
              f"{case.deadline_at.astimezone(zone):%m月%d日 %H:%M}", case.summary[:40]]
-            for case in bulletin.overdue])
+            for case in bulletin.overdue]))
 
-    document.add_heading("五、表扬情况", level=1)
+    blocks.append(Heading("五、表扬情况"))
     if not bulletin.commendations:
-        document.add_paragraph("本期无。")
+        blocks.append(Paragraph("本期无。"))
     for item in bulletin.commendations:
         target = item.leader.name if item.leader else item.unit.name
-        document.add_paragraph(
+        blocks.append(Paragraph(
             f"{item.received_on:%m月%d日}　{target}　收到{item.giver or ''}"
-            f"{COMMENDATION_NAMES[item.kind]}：{item.evidence[:80]}", style="List Bullet")
+            f"{COMMENDATION_NAMES[item.kind]}：{item.evidence[:80]}", bullet=True))
+    return Document(
+        title=BULLETIN_TITLE,
+        subtitle=(f"通报期间：{period.start:%Y年%m月%d日}至{period.end:%Y年%m月%d日}"
+                  f"　　统计截至：{made:%Y年%m月%d日 %H:%M}"),
+        blocks=blocks, landscape=True)
 
-    out = BytesIO()
-    document.save(out)
-    return out.getvalue()
+
+def render_bulletin_docx(bulletin: Bulletin, tz: str = BUREAU_TIMEZONE) -> bytes:
+    """Lay the bulletin out on landscape A4 for printing; return the .docx file."""
+    return render_docx(build_bulletin_document(bulletin, tz))
 
 
-def _table(document, headings, lines) -> None:
-    table = document.add_table(rows=1, cols=len(headings))
-    table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, headings):
-        cell.text = text
-        for run in cell.paragraphs[0].runs:
-            run.bold = True
-    for line in lines:
-        for cell, text in zip(table.add_row().cells, line):
-            cell.text = text
+def render_bulletin_pdf(bulletin: Bulletin, tz: str = BUREAU_TIMEZONE) -> bytes:
+    """Lay the bulletin out on landscape A4 with its CJK font embedded; return the PDF."""
+    return render_pdf(build_bulletin_document(bulletin, tz))

@@ -1,4 +1,5 @@
-"""The four 100% rates (四个100%) for cases received in a period, overall, per unit and per kind.
+"""The four 100% rates (四个100%) for cases received in a period, overall, per unit, per kind and
+per work-group member.
 
 | figure              | numerator                                   | denominator                  |
 |---------------------|---------------------------------------------|------------------------------|
@@ -47,8 +48,8 @@ from sqlalchemy.orm import Session
 
 from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
 from intake.exceptions import ValidationError
-from intake.store.models import (Case, CaseAssignment, Censure, DeadlineChange, Notification,
-                                 Reminder, Unit)
+from intake.store.models import (Case, CaseAssignment, Censure, DeadlineChange, Leader,
+                                 Notification, Reminder, Unit)
 from intake.statuses import (CaseStatus, CensureKind, CensureStatus, DeadlineKind,
                              ImplementationStatus, ReminderKind, Satisfaction, UnitKind)
 
@@ -80,6 +81,7 @@ class Grouping(str, Enum):
     NONE = ""
     UNIT = "unit"
     KIND = "kind"
+    LEADER = "leader"  # the work-group member the case was routed to (the year's summary)
 
 
 @dataclass(frozen=True)
@@ -150,9 +152,13 @@ class ReportRow:
     criticisms: int = 0  # confirmed in the period (intake.rules.censures): only these are published
     # Reminders past a deadline (催办) the unit got on the period's cases: "已催办 N 次".
     chases: int = 0
+    leader: str | None = None
+    leader_id: int | None = None
 
     def to_json(self) -> dict:
         head: dict = {"unit": self.unit} if self.unit is not None else {}
+        if self.leader_id is not None:
+            head.update(leader=self.leader, leader_id=self.leader_id)
         if self.unit_id is not None:
             head["unit_id"] = self.unit_id
             head["returns_in_row"] = self.returns_in_row
@@ -212,9 +218,12 @@ def _parse_date(value, name: str) -> date:
 
 
 def parse_grouping(value: str | None) -> Grouping:
-    """Read a grouping: "", "unit" or "kind"."""
+    """Read a grouping: "", "unit" or "kind" (per member is the year summary's own)."""
     try:
-        return Grouping((value or "").strip())
+        grouping = Grouping((value or "").strip())
+        if grouping is Grouping.LEADER:
+            raise ValueError(grouping)
+        return grouping
     except ValueError:
         raise ValidationError("group by unit or kind", field="group",
                               code="group_invalid") from None
@@ -366,7 +375,8 @@ def compute_rates(session: Session, period: Period, *, now: datetime,
     Args:
         now: the report's moment (a deadline past `now` with no result counts as missed).
         calendar: working days, for the average time to an answer.
-        grouping: rows per unit (every unit, those without cases too) or per kind.
+        grouping: rows per unit (every unit, those without cases too), per kind, or per
+            work-group member (every member, those without cases too).
         unit: only this unit's row (implies grouping per unit).
     """
     start, end = period.bounds(tz)
@@ -397,6 +407,12 @@ def compute_rows(session: Session, period: Period, grouping: Grouping, *, now: d
         _fill_returns(session, in_period, {row.unit_id: row for row in rows})
         _fill_criticisms(session, start, end, {row.unit_id: row for row in rows})
         _fill_chases(session, in_period, {row.unit_id: row for row in rows})
+        return rows
+    if grouping == Grouping.LEADER:
+        rows = [ReportRow(Figures(), leader=leader.name, leader_id=leader.id)
+                for leader in session.scalars(select(Leader).order_by(Leader.id))]
+        _fill_leader_rows(session, in_period, now, tz, ordinals,
+                          {row.leader_id: row.figures for row in rows})
         return rows
     if grouping == Grouping.KIND:
         rows = [ReportRow(Figures(), kind=kind) for kind in UnitKind]
@@ -472,6 +488,31 @@ def _fill_rows(session, in_period, now, tz, ordinals, grouping, by_key, unit_fil
             for name, value in found._asdict().items():
                 if name != "key":
                     setattr(figures, name, int(value or 0))
+
+
+def _fill_leader_rows(session, in_period, now, tz, ordinals, by_leader: dict) -> None:
+    """Count each member's cases (those routed to them) as the total counts the bureau's."""
+    days = _DaySums(session, tz, ordinals)
+    working_days = func.coalesce(func.sum(days.per_case), 0).label("working_days_total")
+    query = (days.join(select(Case.leader_id.label("key"), *_case_counts(), working_days)
+                       .select_from(Case))
+             .where(in_period).group_by(Case.leader_id))
+    for found in session.execute(query):
+        figures = by_leader.get(found.key)
+        if figures is not None:
+            for name, value in found._asdict().items():
+                if name != "key":
+                    setattr(figures, name, int(value or 0))
+    # Participation reads each case's current assignment, as the total does.
+    spans = _assignment_spans(in_period)
+    due, on_time = _participation(spans, now)
+    query = (select(Case.leader_id, _count(due), _count(and_(due, on_time)))
+             .select_from(spans).join(Case, Case.id == spans.c.case_id)
+             .where(spans.c.ended_at.is_(None)).group_by(Case.leader_id))
+    for leader_id, transferred_due, in_time in session.execute(query):
+        figures = by_leader.get(leader_id)
+        if figures is not None:
+            figures.transferred_due, figures.on_time = int(transferred_due), int(in_time)
 
 
 def _fill_returns(session, in_period, by_unit: dict) -> None:

@@ -43,7 +43,9 @@ CASE_ACTIONS = ("create", "view", "acknowledge", "handle", "transfer", "escalate
                 "result", "accept", "return", "answer", "decide", "feedback", "rate",
                 "mark_importance")
 REGISTER_ACTIONS = ("censure", "read_censures")
-ACTIONS = CASE_ACTIONS + REGISTER_ACTIONS
+# The bulletin archive (intake.reports.archive), also checked without a case.
+BULLETIN_ACTIONS = ("read_bulletins", "keep_bulletins")
+ACTIONS = CASE_ACTIONS + REGISTER_ACTIONS + BULLETIN_ACTIONS
 
 S = CaseStatus
 ALL_STATES = frozenset(CaseStatus)
@@ -92,6 +94,12 @@ RULES: dict[str, dict[tuple[Party, Relation], frozenset[CaseStatus]]] = {
     "censure": {(Party.SUPERVISOR, Relation.ANYONE): ALL_STATES},
     "read_censures": {(Party.SUPERVISOR, Relation.ANYONE): ALL_STATES,
                       (Party.ADMIN, Relation.ANYONE): ALL_STATES},
+    # The 通报 archive: the office and the admins read every kept bulletin and may keep a new
+    # version (or a period the schedule missed); nobody changes a kept one.
+    "read_bulletins": {(Party.SUPERVISOR, Relation.ANYONE): ALL_STATES,
+                       (Party.ADMIN, Relation.ANYONE): ALL_STATES},
+    "keep_bulletins": {(Party.SUPERVISOR, Relation.ANYONE): ALL_STATES,
+                       (Party.ADMIN, Relation.ANYONE): ALL_STATES},
 }
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     Time,
@@ -28,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from intake.statuses import (CallStatus, CaseChannel, CaseImportance, CaseStatus, CensureGround,
+from intake.statuses import (BulletinPeriod, CallStatus, CaseChannel, CaseImportance, CaseStatus, CensureGround,
                              CensureKind,
                              CensureStatus, CommendationKind, DeadlineKind,
                              FeedbackMethod, ImplementationStatus, NotificationKind, NotificationStatus, ReminderKind,
@@ -689,6 +690,34 @@ class Commendation(Base):
     unit: Mapped[Unit | None] = relationship()
 
 
+class KeptBulletin(Base):
+    """A bulletin (通报) as it was built and sent: its period, version and both files.
+
+    A kept bulletin is never updated (nothing in intake/ writes to one after the insert); a
+    rebuild is a new row with the next version. The files are kept in the database, not under
+    DUTYLINE_INSTANCE: every web process on every machine serves the same bytes, a backup of
+    the database holds them, and the row and its files are written in one transaction. Each is
+    tens of kilobytes and the bureau keeps sixteen a year.
+    """
+
+    __tablename__ = "bulletins"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_kind: Mapped[BulletinPeriod] = mapped_column(_enum(BulletinPeriod))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer)
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)
+    built_by: Mapped[str] = mapped_column(String(80))  # the audit label: system:sweep, user:…
+    # Loaded when a file is asked for, not with the archive's list.
+    docx: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    docx_sha256: Mapped[str] = mapped_column(String(64))
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("period_kind", "period_start", "version",
+                                       name="uq_bulletins_version"),)
+
+
 __all__ = [
     "Base",
     "Unit",
@@ -714,6 +743,7 @@ __all__ = [
     "CalendarEntry",
     "ContactLog",
     "Commendation",
+    "KeptBulletin",
     "utcnow",
     "join_tokens",
 ]
