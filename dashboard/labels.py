@@ -139,3 +139,8 @@ CENSURE_STATES = {"proposed": _l("Proposed"), "confirmed": _l("Confirmed"),
                   "dismissed": _l("Dismissed"), "withdrawn": _l("Withdrawn")}
 IMPORTANCE = {"normal": _l("Normal"), "important": _l("Important matter (重要事项)"),
               "instruction": _l("Leader's instruction (领导批示件)")}
+VISIT_METHODS = {"phone": _l("By phone"), "in_person": _l("In person")}
+VISIT_STATES = {"scheduled": _l("Scheduled"), "done": _l("Done"), "cancelled": _l("Cancelled")}
+VISIT_OUTCOMES = {"solved": _l("Solved"), "partly_solved": _l("Partly solved"),
+                  "came_back": _l("Come back (reopen for redo)")}
+NOTICE_STATES = {"draft": _l("Draft"), "published": _l("Published"), "withdrawn": _l("Withdrawn")}

@@ -17,7 +17,9 @@ from intake.calls.voicemail import correct_transcript
 from intake.rules.censures import propose_censure
 from intake.statuses import CensureGround, CensureKind
 from intake.directory.roster import add_liaison, create_user, get_leader
-from intake.store.models import AuditEvent, Case, ResultAttachment, Unit, User, utcnow
+from intake.statuses import NoticeStatus, VisitMethod, VisitStatus
+from intake.store.models import (AuditEvent, Case, FollowUpVisit, PublicNotice, ResultAttachment,
+                                 Unit, User, utcnow)
 from tests.dashboard_support import make_call, sign_in
 
 TEST = Actor("test")
@@ -129,14 +131,36 @@ ALLOWED = {
     "api.decide_in_register": {"supervisor"},
     "registers.record": {"supervisor"},
     "registers.decide": {"supervisor"},
+    # Follow-up visits (intake/cases/visits.py): the office or the case's leader; everyone
+    # else who may see the case is refused by the permission table (403), others get 404.
+    "visits.schedule": {"leader", "other_leader", "unit", "supervisor"},
+    "visits.record_outcome": {"leader", "other_leader", "unit", "supervisor"},
+    "visits.cancel": {"leader", "other_leader", "unit", "supervisor"},
+    "api.list_visits": EVERYONE,
+    "api.schedule_visit": {"leader", "other_leader", "unit", "supervisor"},
+    "api.record_visit_outcome": {"leader", "other_leader", "unit", "supervisor"},
+    "api.cancel_visit": {"leader", "other_leader", "unit", "supervisor"},
+    # Notices to the public (intake/cases/notices.py): the supervision office only.
+    "notices.index": {"supervisor"},
+    "notices.write": {"supervisor"},
+    "notices.show": {"supervisor"},
+    "notices.revise": {"supervisor"},
+    "notices.publish": {"supervisor"},
+    "notices.download": {"supervisor"},
+    "api.list_notices": {"supervisor"},
+    "api.write_notice": {"supervisor"},
+    "api.show_notice": {"supervisor"},
+    "api.download_notice": {"supervisor"},
+    "api.record_publication": {"supervisor"},
 }
 CASE_ACTIONS = {e for e in ALLOWED if e.startswith("casework.") and e != "casework.new_case"}
 # Object routes where the other leader and the unit pass the role check but must not see
 # this particular call or case: they get 404, exactly as for an id that does not exist.
 OBJECT_HIDDEN = {"views.call_page", "views.call_audio", "views.case_page", "views.acknowledge",
                  *(e for e in ALLOWED if e.startswith("api.") and e not in (
-                     "api.list_cases", "api.directory", "api.create_case")),
-                 *(CASE_ACTIONS - {"casework.accept", "casework.return_result"})}
+                     "api.list_cases", "api.directory", "api.create_case", "api.list_visits")),
+                 *(CASE_ACTIONS - {"casework.accept", "casework.return_result"}),
+                 "visits.schedule", "visits.record_outcome", "visits.cancel"}
 
 
 @pytest.fixture
@@ -165,10 +189,16 @@ def world(demo, tmp_path, settings):
     censure = propose_censure(session, CensureKind.CRITICISM, CensureGround.LATE_UNEXPLAINED,
                               key="census", facts="超期", now=utcnow(), unit_id=unit.id,
                               cases=[case])
+    visit = FollowUpVisit(case=case, due_on=utcnow().date(), method=VisitMethod.PHONE,
+                          status=VisitStatus.SCHEDULED, note="", outcome_note="",
+                          scheduled_by="test", finished_by="")
+    notice = PublicNotice(subject="普查", reported="-", done="-", result="-",
+                          status=NoticeStatus.DRAFT, created_by="test")
+    session.add_all([visit, notice])
     session.commit()
     users = {u.username: u.id for u in session.query(User)}
     return {"call": call, "case": case, "notification": notification, "unit": unit,
-            "scan": scan, "censure": censure,
+            "scan": scan, "censure": censure, "visit": visit, "notice": notice,
             "spare_user": users["spare"],
             "users": {"admin": users["admin"], "duty": users["duty"], "supervisor": users["sup"],
                       "leader": users["wang"], "other_leader": users["li"],
@@ -194,7 +224,8 @@ def _url(rule, world) -> str:
               "attachment_id": world["scan"].id,
               "period_id": 1,  # no such window: the admin is told so, others get 403
               "register": "criticisms", "censure_id": world["censure"].id,
-              "decision": "confirm"}
+              "decision": "confirm", "visit_id": world["visit"].id,
+              "notice_id": world["notice"].id, "fmt": "pdf"}
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 
 

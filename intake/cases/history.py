@@ -50,6 +50,12 @@ SENTENCES: dict[str, dict[str, str]] = {
         "case.closed": "{by} {via_part}评价「{satisfaction}」，案件办结",
         "case.rated_dissatisfied": "{by} {via_part}评价「不满意」，退回{target}重办{due_part}",
         "unit.criticism_flagged": "{unit} 同一案件连续 {returns} 次被退回，列入通报批评",
+        "case.visit_scheduled": "{by} 安排 {day} {method}回访（{visitors}）",
+        "case.visit_done": "{by} 回访：{outcome}{note_part}",
+        "case.visit_came_back": "{by} 回访发现问题反弹，退回{target}重办{due_part}",
+        "case.visit_cancelled": "{by} 取消回访{reason_part}",
+        "case.public_concern": "{by} 列为群众普遍关心问题，撰写公告「{subject}」",
+        "case.notice_published": "{by} 登记公告于 {day} 在{outlet}发布",
         "": "{by} {action}",
     },
     EN: {
@@ -81,6 +87,14 @@ SENTENCES: dict[str, dict[str, str]] = {
                                    "back to {target} for redo{due_part}",
         "unit.criticism_flagged": "{unit} had the same case returned {returns} times in a row: "
                                   "flagged for a criticism notice",
+        "case.visit_scheduled": "{by} scheduled a follow-up visit ({method}) on {day}: {visitors}",
+        "case.visit_done": "{by} made the follow-up visit: {outcome}{note_part}",
+        "case.visit_came_back": "{by} found on the follow-up visit that the problem has come "
+                                "back; back to {target} for redo{due_part}",
+        "case.visit_cancelled": "{by} cancelled the follow-up visit{reason_part}",
+        "case.public_concern": "{by} marked the case of wide public concern, in the notice "
+                               "\"{subject}\"",
+        "case.notice_published": "{by} recorded the notice as published by {outlet} on {day}",
         "": "{by}: {action}",
     },
 }
@@ -96,8 +110,11 @@ WORDS: dict[str, dict[str, str]] = {
         "satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意",
         # return categories
         "format": "格式不全", "quality": "答非所问", "category.dissatisfied": "联络员不满意",
-        "via.sms": "短信", "system": "系统", "the_leader": "联线领导",
+        "via.sms": "短信", "system": "系统", "the_leader": "联线领导", "item_separator": "、",
         "bureau_meeting": "局务会议", "county": "县委、县政府",
+        # follow-up visits
+        "outcome.solved": "问题已解决", "outcome.partly_solved": "问题部分解决",
+        "outcome.came_back": "问题反弹",
     },
     EN: {
         "voicemail": "voicemail", "phone": "a call to the duty phone", "in_person": "in person",
@@ -109,7 +126,10 @@ WORDS: dict[str, dict[str, str]] = {
         "format": "incomplete format", "quality": "evasive answer",
         "category.dissatisfied": "liaison dissatisfied",
         "via.sms": "by SMS", "system": "The system", "the_leader": "the leader",
+        "item_separator": ", ",
         "bureau_meeting": "the bureau meeting", "county": "the county",
+        "outcome.solved": "solved", "outcome.partly_solved": "partly solved",
+        "outcome.came_back": "come back",
     },
 }
 
@@ -189,7 +209,7 @@ def _parts(action: str, actor: str, details: dict, language: str, tz: ZoneInfo) 
     if details.get("via") == "sms":
         via_part = words["via.sms"] if zh else f" {words['via.sms']}"
     target = ""
-    if action == "case.rated_dissatisfied":
+    if action in ("case.rated_dissatisfied", "case.visit_came_back"):
         # Back to whoever answered: the unit (its name), the meeting or county, or the leader.
         if details.get("unit"):
             target = f" {details['unit']} " if zh else details["unit"]
@@ -219,6 +239,11 @@ def _parts(action: str, actor: str, details: dict, language: str, tz: ZoneInfo) 
         "target": target,
         "returns": details.get("returns", ""),
         "filename": details.get("filename") or "",
+        "day": details.get("due_on") or details.get("published_on") or "",
+        "visitors": words["item_separator"].join(details.get("visitors") or []),
+        "outcome": words.get(f"outcome.{details.get('outcome')}", details.get("outcome") or ""),
+        "subject": details.get("subject") or "",
+        "outlet": details.get("outlet") or "",
     }
 
 
