@@ -143,4 +143,4 @@ VISIT_METHODS = {"phone": _l("By phone"), "in_person": _l("In person")}
 VISIT_STATES = {"scheduled": _l("Scheduled"), "done": _l("Done"), "cancelled": _l("Cancelled")}
 VISIT_OUTCOMES = {"solved": _l("Solved"), "partly_solved": _l("Partly solved"),
                   "came_back": _l("Come back (reopen for redo)")}
-NOTICE_STATES = {"draft": _l("Draft"), "published": _l("Published"), "withdrawn": _l("Withdrawn")}
+NOTICE_STATES = {"draft": _l("Draft, not yet published"), "published": _l("Published"), "withdrawn": _l("Withdrawn")}
