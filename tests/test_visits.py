@@ -241,7 +241,6 @@ def test_the_sweep_reminds_each_visitor_once_on_the_day(demo, people, clock):
     # 督办员 by their own phone, 王建国 by his leader's entry (his account has none).
     assert sorted(w.recipient for w in due) == sorted(
         [("user", people["sup"].id), ("leader", people["wang"].leader_id)])
-    assert due[0].to_json()["work"] == "reminder"  # what `sweep --dry-run` lists
     report = run_sweep(demo, local(12, 8), CALENDAR, CONTEXT)
     demo.commit()
     assert report.reminders["visit_due"] == 2
@@ -253,6 +252,27 @@ def test_the_sweep_reminds_each_visitor_once_on_the_day(demo, people, clock):
     demo.commit()
     assert "visit_due" not in again.reminders
     assert len(demo.scalars(select(Reminder).where(Reminder.kind == "visit_due")).all()) == 2
+
+
+def test_dutyline_sweep_dry_run_lists_the_visit_reminders(demo, settings, people, clock):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    case = closed_directly(demo, people, clock)
+    visit = schedule_visit(demo, people["wang"], case, plan(people, "wang",
+                                                            day=date(2026, 11, 12)), clock)
+    demo.commit()
+    result = CliRunner().invoke(main, ["sweep", "--now", "2026-11-12T08:30:00+08:00",
+                                       "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = [item for item in json.loads(result.output) if item.get("kind") == "visit_due"]
+    assert [(i["subject"], i["to"], i["day"], i["case_id"]) for i in listed] == [
+        (f"visit:{visit.id}/user:{people['wang'].id}", f"user:{people['wang'].id}",
+         "2026-11-12", case.id)]
+    assert demo.scalars(select(Reminder)).all() == []  # a dry run changes nothing
 
 
 def test_the_reminder_speaks_english_on_an_english_site(demo, people, clock):
