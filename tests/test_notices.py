@@ -129,6 +129,13 @@ def test_a_text_that_names_a_person_or_a_phone_is_refused(demo, people, notice_c
         assert (refused.value.code, refused.value.field) == ("notice_personal_data", field)
 
 
+def test_dates_and_sums_are_not_taken_for_phone_numbers(demo, people, notice_cases):
+    texts = dict(TEXTS, done="2026-12-07 起投入资金1500000元，调整 0571 片区配送计划。")
+    notice = write_notice(demo, people["sup"], NoticeDraft(
+        **texts, case_numbers=[notice_cases[0].number]), CLOCK)
+    assert notice.done == texts["done"]
+
+
 def test_only_the_office_writes_and_only_answered_cases(demo, people, notice_cases):
     draft = NoticeDraft(**TEXTS, case_numbers=[notice_cases[0].number])
     for name in ("wang", "duty", "cg", "admin"):

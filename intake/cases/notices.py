@@ -47,8 +47,10 @@ MAX_CASES = 200
 LIST_LIMIT = 500
 # Only a case with an answer has "what was done and the result" to publish.
 PUBLISHABLE = frozenset({CaseStatus.ANSWERED, CaseStatus.FED_BACK, CaseStatus.CLOSED})
-# Seven digits in a row (spaces and dashes allowed between) read as a phone number.
-_PHONE_LIKE = re.compile(r"(?:\d[\s\-]?){7,}")
+# A mainland mobile number (11 digits from 13…19) or a landline with its area code (0xxx-),
+# spaces or dashes allowed between digits; a date (2026-12-07) or a sum (1500000元) is not one.
+_PHONE_LIKE = re.compile(r"(?<!\d)(?:\+?86[\s\-]?)?(?:1[3-9](?:[\s\-]?\d){9}"
+                         r"|0\d{2,3}[\s\-]?\d(?:[\s\-]?\d){6,7})(?!\d)")
 # The shortest name checked: a one-character "name" would match ordinary words.
 _MIN_NAME_CHARS = 2
 BUREAU_NAME = {"zh-CN": "县卫生健康局民情联线工作领导小组办公室",
