@@ -365,8 +365,12 @@ def my_cases():
     to_rate = (list_to_rate_by_phone(get_db(), current_app.config.get("DUTYLINE_CLOCK", utcnow)(),
                                      load_calendar(get_db()), get_settings().timezone)
                if user.role == Role.DUTY else [])
+    # A leader's own follow-up visits (回访) due today or overdue, above the list.
+    visits_due = (visits.list_due_visits(get_db(), user, _local_day(
+        current_app.config.get("DUTYLINE_CLOCK", utcnow)())) if user.role == Role.LEADER else [])
     return render_template("cases.html", cases=cases, status=status, overdue=overdue,
-                           now=utcnow(), contact_duty=duty, to_rate=to_rate)
+                           now=utcnow(), contact_duty=duty, to_rate=to_rate,
+                           visits_due=visits_due)
 
 
 @bp.get("/cases/<int:case_id>")

@@ -17,7 +17,7 @@ from dashboard.views import render_case_page
 from intake.calls.dispatch import QueuedWork, commit_and_dispatch
 from intake.calls.inbox import get_visible_case
 from intake.cases import visits
-from intake.exceptions import InvalidTransition, ValidationError
+from intake.exceptions import Conflict, InvalidTransition, ValidationError
 from intake.rules.access import principal_of
 from intake.rules.lifecycle import Outcome
 from intake.time.calendar import load_calendar
@@ -37,10 +37,14 @@ def _day(text: str) -> date | None:
         return None
 
 
-def _run(case_id: int, action, done: str):
+def _run(case_id: int, action, done: str, visit=None):
     """Run one visit action; commit and dispatch, or show the refusal on the case page."""
     db = get_db()
     try:
+        seen = request.form.get("visit_version", type=int)
+        if visit is not None and seen is not None and seen != visit.version:
+            # The page showed a visit someone has recorded or cancelled since.
+            raise Conflict("FollowUpVisit", visit.id, seen)
         outcome = action(db)
     except (ValidationError, InvalidTransition) as exc:
         db.rollback()
@@ -76,7 +80,7 @@ def record_outcome(visit_id: int):
     return _run(case_id, lambda db: visits.record_visit_outcome(
         db, _who(), visit, request.form.get("outcome", ""), request.form.get("outcome_note", ""),
         get_clock(), load_calendar(db), get_sms_context()),
-        _("The visit's outcome is recorded."))
+        _("The visit's outcome is recorded."), visit)
 
 
 @bp.post("/visits/<int:visit_id>/cancel")
@@ -87,4 +91,4 @@ def cancel(visit_id: int):
     visit = visits.get_visit(db, _who(), visit_id)
     return _run(visit.case_id, lambda db: visits.cancel_visit(
         db, _who(), visit, request.form.get("reason", ""), get_clock()),
-        _("The visit is cancelled."))
+        _("The visit is cancelled."), visit)

@@ -350,6 +350,33 @@ def test_supervision_home_and_case_page_show_the_visit(client, demo, people):
     assert f'data-visit="{yesterday_visit.id}"' in home and case.number in home
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert 'id="visits"' in page and "visit-outcome-form" in page
+    sign_in(client, "wang")
+    mine = client.get("/cases").get_data(as_text=True)
+    assert f'data-visit="{yesterday_visit.id}"' in mine
+    sign_in(client, "li")
+    assert 'id="visits-due"' not in client.get("/cases").get_data(as_text=True)
+
+
+def test_a_page_that_showed_an_older_visit_is_a_conflict(client, demo, people):
+    from tests.dashboard_support import sign_in
+
+    case = closed_directly(demo, people, Clock(TZ))
+    visit = schedule_visit(demo, people["sup"], case, plan(people, "sup", "wang",
+                                                           day=Clock(TZ).today()), Clock(TZ))
+    demo.commit()
+    shown = visit.version
+    sign_in(client, "sup")
+    first = client.post(f"/visits/{visit.id}/outcome",
+                        data={"outcome": "solved", "visit_version": shown})
+    assert first.status_code == 303
+    sign_in(client, "wang")
+    late = client.post(f"/visits/{visit.id}/outcome",
+                       data={"outcome": "came_back", "outcome_note": "又断货",
+                             "visit_version": shown})
+    assert late.status_code == 409
+    demo.expire_all()
+    assert demo.get(FollowUpVisit, visit.id).outcome.value == "solved"
+    assert demo.get(type(case), case.id).status is CaseStatus.CLOSED
 
 
 # ---------------------------------------------------------------- one winner
