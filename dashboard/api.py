@@ -37,7 +37,7 @@ from dashboard.contract import OPERATIONS, known_case_number, openapi_document, 
 from dashboard.auth import current_user
 from dashboard.errors import ERROR_MESSAGES, error_message
 from intake.cases import handling as case_actions
-from intake.cases import decisions, feedback, supervision, transfers
+from intake.cases import decisions, feedback, notices, supervision, transfers, visits
 from intake.rules.access import Principal, check, principal_of
 from intake.cases.attachments import MAX_ATTACHMENT_MB, open_attachment, read_upload, served_as
 from intake.directory.roster import describe_directory
@@ -460,6 +460,14 @@ def _record(case: Case) -> dict:
     for attachment in record["attachments"]:
         attachment["url"] = (f"{request.script_root}/api/v1/cases/{case.number}"
                              f"/attachments/{attachment['id']}")
+    today = get_clock().today()
+    record["visits"] = [visits.describe_visit(visit, settings.timezone, today)
+                        for visit in visits.visits_of_case(get_db(), case)]
+    # 群众普遍关心: the notices that speak of the case, and whether each was published.
+    shown = [notices.describe_notice(notice, settings.timezone, with_texts=False)
+             for notice in notices.notices_of_case(get_db(), case)]
+    record["public_notices"] = shown
+    record["published"] = any(notice["published"] for notice in shown)
     return record
 
 

@@ -94,7 +94,11 @@ def create_app(config: dict | None = None) -> Flask:
     from dashboard import api_registers  # noqa: F401  (adds the registers' routes to api.bp)
     from dashboard import api_bulletins  # noqa: F401  (adds the archive's routes to api.bp)
     from dashboard import publications
+    from dashboard import api_visits  # noqa: F401  (adds the follow-up visits' routes to api.bp)
     from dashboard import registers
+    from dashboard import visits as follow_up_visits
+    from dashboard import notices as public_notices
+    from dashboard import api_notices  # noqa: F401  (adds the notices' routes to api.bp)
     from dashboard import calendar as working_calendar
     from dashboard import duty_schedule
     from dashboard.params import DatabaseIdConverter
@@ -137,6 +141,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(reports.bp)
     app.register_blueprint(registers.bp)
     app.register_blueprint(publications.bp)
+    app.register_blueprint(follow_up_visits.bp)
+    app.register_blueprint(public_notices.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     views.register_filters(app)

@@ -34,7 +34,8 @@ from intake.cases.fields import (EARLIEST_YEAR, LATEST_YEAR, MAX_ID, TEXT_PATTER
 from intake.cases.intake_fields import INTAKE_FIELDS
 from intake.cases.intake_fields import REASON_MAX_CHARS as UNKNOWN_REASON_MAX_CHARS
 from intake.statuses import (CaseChannel, CaseImportance, CaseStatus, CensureGround,
-                             CensureStatus, FeedbackMethod, ReturnCategory, Satisfaction)
+                             CensureStatus, FeedbackMethod, ReturnCategory, Satisfaction,
+                             NoticeStatus, VisitMethod, VisitOutcome, VisitStatus)
 
 CASE_NUMBER_PATTERN = r"^[0-9]{4}-[0-9]{6,9}$"  # 2026-000123 (intake/cases/handling.py: at least six digits)
 CASE_NUMBER = re.compile(CASE_NUMBER_PATTERN)
@@ -290,6 +291,56 @@ class RegisterQuery(Body):
     CODES = {"status": "status_invalid", "unit": "unit_unknown"}
 
 
+class VisitBody(Body):
+    """A follow-up visit (回访) on a closed case (POST /api/v1/cases/NUMBER/visits)."""
+
+    due_on: Day
+    method: choice(VisitMethod)
+    visitor_ids: list[Id] | text("note") = Field(
+        description="the accounts that go: office staff or the case's leader (a form: comma-separated)")
+    note: text("note") | None = None
+    CODES = {"due_on": "visit_date_invalid", "method": "visit_method_invalid",
+             "visitor_ids": "visitor_invalid"}
+
+
+class VisitOutcomeBody(Body):
+    """What a follow-up visit found; came_back reopens the case for redo."""
+
+    outcome: choice(VisitOutcome)
+    outcome_note: text("note") | None = None
+    CODES = {"outcome": "visit_outcome_invalid"}
+
+
+class NoticeBody(Body):
+    """A notice to the public on one case or a group of cases (POST /api/v1/notices)."""
+
+    subject: Annotated[text("subject"), Field(min_length=1)]
+    reported: Annotated[text("reported"), Field(min_length=1)]
+    done: Annotated[text("done"), Field(min_length=1)]
+    result: Annotated[text("result"), Field(min_length=1)]
+    cases: list[Annotated[str, Field(pattern=CASE_NUMBER_PATTERN)]] = Field(
+        min_length=1, description="the numbers of the answered cases it speaks of")
+    CODES = {"subject": "notice_subject_required", "reported": "notice_text_required",
+             "done": "notice_text_required", "result": "notice_text_required",
+             "cases": "notice_cases_required"}
+
+
+class PublicationBody(Body):
+    """Where and when a notice appeared."""
+
+    outlet: Annotated[text("outlet"), Field(min_length=1)]
+    published_on: Day
+    link: text("link") | None = None
+    CODES = {"outlet": "outlet_required", "published_on": "date_invalid"}
+
+
+class VisitQuery(Body):
+    """Visits by status; without one, the scheduled visits due today or overdue."""
+
+    status: choice(VisitStatus) | None = None
+    CODES = {"status": "status_invalid"}
+
+
 # ---------------------------------------------------------------- answers
 class ErrorDetail(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -370,6 +421,49 @@ class CensureRecord(BaseModel):
     unit: str | None
     cases: list[str]
     facts: str
+
+
+class VisitRecord(BaseModel):
+    """A follow-up visit: its case, day, method, visitors, status and outcome."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    case: str
+    due_on: str
+    method: choice(VisitMethod)
+    status: choice(VisitStatus)
+    overdue: bool
+    outcome: choice(VisitOutcome) | None
+    visitors: list[Entry]
+    case_status: choice(CaseStatus)
+
+
+class VisitList(BaseModel):
+    visits: list[VisitRecord]
+    count: int
+
+
+class PublicationRecord(BaseModel):
+    outlet: str
+    published_on: str
+    link: str
+
+
+class NoticeRecord(BaseModel):
+    """A notice to the public: its subject, state, cases and publications."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    subject: str
+    status: choice(NoticeStatus)
+    published: bool
+    cases: list[str]
+    publications: list[PublicationRecord]
+
+
+class NoticeList(BaseModel):
+    notices: list[NoticeRecord]
+    count: int
 
 
 class CensureList(BaseModel):
@@ -456,6 +550,20 @@ OPERATIONS: dict[str, Operation] = {
     "api.list_bulletins": Operation(answer=BulletinList, refusals=(401, 403)),
     "api.download_bulletin": Operation(answer=None, refusals=(401, 403, 404),
                                        files={DOCX: BINARY, "application/pdf": BINARY}),
+    "api.list_visits": Operation(query=VisitQuery, answer=VisitList, refusals=(401, 422)),
+    "api.schedule_visit": Operation(body=VisitBody, answer=VisitRecord, status=201,
+                                    refusals=ACTION),
+    "api.record_visit_outcome": Operation(body=VisitOutcomeBody, answer=VisitRecord,
+                                          refusals=ACTION),
+    "api.cancel_visit": Operation(body=DecisionBody, answer=VisitRecord, refusals=ACTION),
+    "api.list_notices": Operation(answer=NoticeList, refusals=(401, 403)),
+    "api.write_notice": Operation(body=NoticeBody, answer=NoticeRecord, status=201,
+                                  refusals=(401, 403, 422)),
+    "api.show_notice": Operation(answer=NoticeRecord),
+    "api.download_notice": Operation(answer=None, files={DOCX: BINARY,
+                                                         "application/pdf": BINARY}),
+    "api.record_publication": Operation(body=PublicationBody, answer=NoticeRecord, status=201,
+                                        refusals=ACTION),
 }
 
 REFUSAL_TEXT = {

@@ -76,6 +76,20 @@ ERROR_MESSAGES = {
     "ground_invalid": _l("Choose one of this register's grounds."),
     "cases_invalid": _l("List the cases by their numbers."),
     "case_unknown": _l("There is no case with that number."),
+    # Follow-up visits (回访)
+    "visit_date_invalid": _l("Choose the day of the visit: today or later."),
+    "visit_method_invalid": _l("Choose how the visit is made: by phone or in person."),
+    "visitor_invalid": _l("Choose who goes: supervision office staff or the case's own leader (at most five)."),
+    "visit_outcome_invalid": _l("Choose what the visit found: solved, partly solved or come back."),
+    "visit_note_required": _l("Say what is left or what has come back."),
+    # Notices to the public (公告)
+    "notice_subject_required": _l("Give the notice a subject."),
+    "notice_text_required": _l("Write what was reported, what was done and the result."),
+    "notice_cases_required": _l("List the cases the notice speaks of."),
+    "notice_case_open": _l("Only answered or closed cases can be published."),
+    "notice_personal_data": _l("The notice names a person or a phone number from its cases; a public notice carries no personal data."),
+    "outlet_required": _l("Name the outlet that published the notice."),
+    "link_invalid": _l("The link must be an http(s) address."),
     # The case API
     "auth_required": _l("Sign in, or send an API token as Authorization: Bearer TOKEN."),
     "auth_invalid": _l("The API token is unknown, revoked, or belongs to a disabled account."),

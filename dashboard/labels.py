@@ -150,6 +150,11 @@ CENSURE_STATES = {"proposed": _l("Proposed"), "confirmed": _l("Confirmed"),
                   "dismissed": _l("Dismissed"), "withdrawn": _l("Withdrawn")}
 IMPORTANCE = {"normal": _l("Normal"), "important": _l("Important matter"),
               "instruction": _l("Leader's instruction")}
+VISIT_METHODS = {"phone": _l("By phone"), "in_person": _l("In person")}
+VISIT_STATES = {"scheduled": _l("Scheduled"), "done": _l("Done"), "cancelled": _l("Cancelled")}
+VISIT_OUTCOMES = {"solved": _l("Solved"), "partly_solved": _l("Partly solved"),
+                  "came_back": _l("Come back (reopen for redo)")}
+NOTICE_STATES = {"draft": _l("Draft, not yet published"), "published": _l("Published"), "withdrawn": _l("Withdrawn")}
 # Where a directory import problem sits: the workbook's sheets and columns, as people say them.
 SHEET_LABELS = {"leaders": _l("Sheet “leaders”"), "liaisons": _l("Sheet “liaisons”"),
                 "units": _l("Sheet “units”"), "(file)": _l("The file")}

@@ -21,7 +21,7 @@ from intake.store.audit import list_events, record_event
 from intake.calls.voicemail import correct_transcript, draft_is_current, retry_transcription
 from intake.calls.dispatch import QueuedWork, commit_and_dispatch
 from intake.rules import censures
-from intake.cases import decisions, supervision
+from intake.cases import decisions, notices, supervision, visits
 from intake.cases.feedback import list_to_rate_by_phone
 from intake.cases.transfers import latest_return
 from intake.directory.contacts import list_member_contacts
@@ -374,8 +374,12 @@ def my_cases():
     to_rate = (list_to_rate_by_phone(get_db(), current_app.config.get("DUTYLINE_CLOCK", utcnow)(),
                                      load_calendar(get_db()), get_settings().timezone)
                if user.role == Role.DUTY else [])
+    # A leader's own follow-up visits (回访) due today or overdue, above the list.
+    visits_due = (visits.list_due_visits(get_db(), user, _local_day(
+        current_app.config.get("DUTYLINE_CLOCK", utcnow)())) if user.role == Role.LEADER else [])
     return render_template("cases.html", cases=cases, status=status, overdue=overdue,
-                           now=utcnow(), contact_duty=duty, to_rate=to_rate)
+                           now=utcnow(), contact_duty=duty, to_rate=to_rate,
+                           visits_due=visits_due)
 
 
 @bp.get("/cases/<int:case_id>")
@@ -399,6 +403,10 @@ def render_case_page(db, case) -> str:
         chases=censures.count_chases(db, case.id),
         scan_required=get_settings().result_scan_required,
         returned=latest_return(case),
+        visits=visits.visits_of_case(db, case),
+        visitors=visits.possible_visitors(db, case) if allowed(principal, "schedule_visit", case) else [],
+        today=Clock(get_settings().timezone).today(),
+        public_notices=notices.notices_of_case(db, case),
         history=[entry for entry in list_case_history(db, case, str(get_locale()),
                                                       get_settings().timezone)
                  if not entry.action.startswith("sms.")])
@@ -438,7 +446,13 @@ def supervision_home():
             db, current_user(), kind, status=CensureStatus.PROPOSED.value)],
         confirmed=[c for kind in CensureKind for c in censures.list_censures(
             db, current_user(), kind, status=CensureStatus.CONFIRMED.value, limit=100)],
-        grounds=GROUNDS_BY_KIND, units=list_units(db))
+        grounds=GROUNDS_BY_KIND, units=list_units(db),
+        visits_due=visits.list_due_visits(db, current_user(), _local_day(now)),
+        now_day=_local_day(now))
+
+
+def _local_day(moment) -> date:
+    return moment.astimezone(ZoneInfo(get_settings().timezone)).date()
 
 
 @bp.post("/cases/<int:case_id>/acknowledge")

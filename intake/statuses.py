@@ -29,6 +29,8 @@ Case (one confirmed message, from routing to the liaison's rating)::
     A leader may act without acknowledging first, so ROUTED also leads straight on.
     A dissatisfied rating (不满意) sends a FED_BACK case back to whoever answered it: the
     unit (TRANSFERRED), the leader (HANDLING), the bureau meeting or the county.
+    A follow-up visit (回访) that finds the problem has come back sends a CLOSED case back
+    the same way, under the same rules (intake.cases.feedback.send_back_for_redo).
 """
 from __future__ import annotations
 
@@ -114,7 +116,9 @@ CASE_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.ANSWERED: frozenset({CaseStatus.FED_BACK}),
     CaseStatus.FED_BACK: frozenset({CaseStatus.CLOSED, CaseStatus.HANDLING, CaseStatus.TRANSFERRED,
                                     CaseStatus.BUREAU_MEETING, CaseStatus.COUNTY}),
-    CaseStatus.CLOSED: frozenset(),
+    # Only a follow-up visit (回访) that found the problem back reopens a closed case.
+    CaseStatus.CLOSED: frozenset({CaseStatus.HANDLING, CaseStatus.TRANSFERRED,
+                                  CaseStatus.BUREAU_MEETING, CaseStatus.COUNTY}),
 }
 
 
@@ -255,6 +259,7 @@ class NotificationKind(str, Enum):
     FEEDBACK_REMINDER = "feedback_reminder"  # to the leader, 16:00 on the day feedback is due
     RATING_REMINDER = "rating_reminder"  # to a liaison silent 2 working days after feedback
     BULLETIN_READY = "bulletin_ready"  # to the supervision office: a scheduled 通报 is kept
+    VISIT_REMINDER = "visit_reminder"  # to each visitor, on the day of a follow-up visit (回访)
 
 
 class ReminderKind(str, Enum):
@@ -271,6 +276,7 @@ class ReminderKind(str, Enum):
     FEEDBACK_DUE_TODAY = "feedback_due_today"  # a leader whose feedback is due today, at 16:00
     RATING_REMINDER = "rating_reminder"  # a liaison who has not rated, once per feedback
     BULLETIN_READY = "bulletin_ready"  # a supervision account, once per kept scheduled bulletin
+    VISIT_DUE = "visit_due"  # a visitor whose follow-up visit (回访) is today, once per visit
 
 
 class CommendationKind(str, Enum):
@@ -346,4 +352,56 @@ CENSURE_TRANSITIONS: dict[CensureStatus, frozenset[CensureStatus]] = {
     CensureStatus.CONFIRMED: frozenset({CensureStatus.WITHDRAWN}),
     CensureStatus.DISMISSED: frozenset(),
     CensureStatus.WITHDRAWN: frozenset(),
+}
+
+
+class VisitStatus(str, Enum):
+    """A follow-up visit (回访) on a closed case::
+
+        SCHEDULED ─┬─► DONE        (the visitor recorded the outcome)
+                   └─► CANCELLED
+    """
+
+    SCHEDULED = "scheduled"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+VISIT_TRANSITIONS: dict[VisitStatus, frozenset[VisitStatus]] = {
+    VisitStatus.SCHEDULED: frozenset({VisitStatus.DONE, VisitStatus.CANCELLED}),
+    VisitStatus.DONE: frozenset(),
+    VisitStatus.CANCELLED: frozenset(),
+}
+
+
+class VisitMethod(str, Enum):
+    PHONE = "phone"  # 电话回访
+    IN_PERSON = "in_person"  # 上门回访
+
+
+class VisitOutcome(str, Enum):
+    """What the visitor found (三.4)."""
+
+    SOLVED = "solved"  # 问题已解决
+    PARTLY_SOLVED = "partly_solved"  # 部分解决
+    CAME_BACK = "came_back"  # 问题反弹: the case is reopened for redo, as after 不满意
+
+
+class NoticeStatus(str, Enum):
+    """A public notice (公告) on cases of wide public concern (群众普遍关心)::
+
+        DRAFT ─► PUBLISHED    (the office recorded where and when it appeared)
+          └────► WITHDRAWN
+    """
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+
+
+NOTICE_TRANSITIONS: dict[NoticeStatus, frozenset[NoticeStatus]] = {
+    NoticeStatus.DRAFT: frozenset({NoticeStatus.PUBLISHED, NoticeStatus.WITHDRAWN}),
+    # PUBLISHED -> PUBLISHED: the same notice carried by one more outlet.
+    NoticeStatus.PUBLISHED: frozenset({NoticeStatus.PUBLISHED}),
+    NoticeStatus.WITHDRAWN: frozenset(),
 }

@@ -30,6 +30,7 @@ What is due at `now`, in the bureau's local time:
       08:00–     on the first working day of a month, last month's bulletin (通报) is built and
                  kept, and of a quarter, last quarter's (intake.reports.archive); each
                  supervision-office account with a phone is told by SMS, with the archive's link
+      08:00–     each visitor of a follow-up visit (回访) scheduled for today, once per visit
 
 A reminder is kept as a Reminder row, unique on (kind, subject, day): the question leaves out
 what is already on file, and the insert ignores a row another machine wrote meanwhile, so a
@@ -53,12 +54,13 @@ from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
 from intake.directory.contacts import members_owing_contacts
 from intake.outbox.links import base_url, page_link
 from intake.store.models import (AuditEvent, Call, Case, CaseAssignment, Censure, CensureCase,
-                                 Leader, Liaison, Notification, Reminder, SupervisionEntry, Unit,
-                                 User)
-from intake.outbox.notifications import SmsContext, SmsDraft, compose_reminder, queue_sms_batch
+                                 FollowUpVisit, FollowUpVisitor, Leader, Liaison, Notification,
+                                 Reminder, SupervisionEntry, Unit, User)
+from intake.outbox.notifications import (MESSAGES, SmsContext, SmsDraft, compose_reminder,
+                                         queue_sms_batch)
 from intake.statuses import (WORKING_STATES, CaseImportance, CaseStatus, CensureGround,
                              CensureKind, CensureStatus, ImplementationStatus, NotificationKind,
-                             ReminderKind, Role, SupervisionCause)
+                             ReminderKind, Role, SupervisionCause, VisitStatus)
 from intake.cases.feedback import rating_reminder_day
 from intake.cases.supervision import SUPERVISION_OFFICE, list_supervision_staff
 from intake.reports.weekly import analyse_week, compose_weekly_digest, last_full_week
@@ -73,6 +75,7 @@ DIGEST_FROM = time(8, 0)
 CONTACT_REMINDER_DAY, CONTACT_REMINDER_FROM = 25, time(9, 0)
 WEEKLY_DIGEST_DAY, WEEKLY_DIGEST_FROM = 0, time(9, 0)  # Monday (date.weekday())
 RATING_REMINDER_FROM = time(9, 0)
+VISIT_REMINDER_FROM = time(8, 0)
 RATING_REMINDER_MIN_DAYS = 2  # calendar days no fewer than the working days counted
 # The weekly digest lists fewer items rather than cost more than this many segments.
 WEEKLY_DIGEST_SEGMENTS = 3
@@ -95,6 +98,7 @@ _NOTIFICATION_KINDS = {
     ReminderKind.FEEDBACK_DUE_TODAY: NotificationKind.FEEDBACK_REMINDER,
     ReminderKind.RATING_REMINDER: NotificationKind.RATING_REMINDER,
     ReminderKind.BULLETIN_READY: NotificationKind.BULLETIN_READY,
+    ReminderKind.VISIT_DUE: NotificationKind.VISIT_REMINDER,
 }
 # The third chase past a deadline proposes accountability ground 4 (多次催办仍不办理、不反馈).
 CHASES_FOR_ACCOUNTABILITY = 3
@@ -249,6 +253,8 @@ def due_work(session: Session, now: datetime, calendar: WorkingCalendar,
         reminders += _contact_reminders(session, today)
     if not quiet and today.weekday() == WEEKLY_DIGEST_DAY and at >= WEEKLY_DIGEST_FROM:
         reminders += _weekly_digest(session, now, today, context)
+    if not quiet and at >= VISIT_REMINDER_FROM:
+        reminders += _visit_reminders(session, today)
     sent = _sent_keys(session, {r.day for r in reminders})
     return [*overdue, *(r for r in reminders if (r.kind, r.subject, r.day) not in sent),
             *due_bulletins(session, now, calendar, context.tz)]
@@ -539,6 +545,32 @@ def _keep_bulletins(session, due: list[DueBulletin], now, context: SweepContext,
                                     "to": item.period.end, "version": kept.version})
                  for user_id in staff]
     return owed
+
+
+def _visit_reminders(session, today) -> list[DueReminder]:
+    """Return one reminder per visitor of each follow-up visit scheduled for today."""
+    rows = session.execute(
+        select(FollowUpVisit.id, FollowUpVisit.case_id, FollowUpVisit.method, Case.number,
+               User.id.label("user_id"), User.name, User.phone, User.leader_id)
+        .join(Case, Case.id == FollowUpVisit.case_id)
+        .join(FollowUpVisitor, FollowUpVisitor.visit_id == FollowUpVisit.id)
+        .join(User, User.id == FollowUpVisitor.user_id)
+        .where(FollowUpVisit.status == VisitStatus.SCHEDULED, FollowUpVisit.due_on == today,
+               User.active.is_(True))
+        .order_by(FollowUpVisit.id, User.id)).all()
+    names = defaultdict(list)
+    for row in rows:
+        names[row.id].append(row.name)
+    out = []
+    for row in rows:
+        # A leader's account often keeps its phone on the leader's directory entry.
+        recipient = (("user", row.user_id) if row.phone or row.leader_id is None
+                     else ("leader", row.leader_id))
+        out.append(DueReminder(ReminderKind.VISIT_DUE, f"visit:{row.id}/user:{row.user_id}",
+                               today, recipient, case_id=row.case_id,
+                               facts={"number": row.number, "method": row.method.value,
+                                      "visitors": names[row.id]}))
+    return out
 
 
 def _urgent_escalations(session, now, tz, minutes) -> list[DueReminder]:
@@ -892,6 +924,11 @@ def _compose(item: DueReminder, context: SweepContext) -> str:
                                 link=page_link(context.public_base_url, "case", item.case_id))
     if item.kind is ReminderKind.RATING_REMINDER:
         return compose_reminder(key, language, number=facts["number"])
+    if item.kind is ReminderKind.VISIT_DUE:
+        return compose_reminder(key, language, items=facts["visitors"],
+                                max_segments=LIST_SEGMENTS, number=facts["number"],
+                                method=MESSAGES[language][f"visit_{facts['method']}"],
+                                link=page_link(context.public_base_url, "case", item.case_id))
     if item.kind is ReminderKind.LEADER_SAME_DAY:
         return compose_reminder(key, language, number=facts["number"], caller=facts["caller"],
                                 link=page_link(context.public_base_url, "case", item.case_id))

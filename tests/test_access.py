@@ -46,7 +46,12 @@ EXPECTED_ALLOWED = {
     ("rate", "its_leader"): CaseStatus.FED_BACK,
     ("rate", "its_liaison"): CaseStatus.FED_BACK,
     ("mark_importance", "supervisor"): CaseStatus.TRANSFERRED,
+    ("schedule_visit", "supervisor"): CaseStatus.CLOSED,
+    ("schedule_visit", "its_leader"): CaseStatus.CLOSED,
+    ("record_visit", "supervisor"): CaseStatus.CLOSED,
+    ("record_visit", "its_leader"): CaseStatus.HANDLING,
     ("censure", "supervisor"): None,
+    ("notice", "supervisor"): None,
     ("read_censures", "supervisor"): None, ("read_censures", "admin"): None,
     ("read_bulletins", "supervisor"): None, ("read_bulletins", "admin"): None,
     ("keep_bulletins", "supervisor"): None, ("keep_bulletins", "admin"): None,
@@ -66,6 +71,7 @@ def test_the_table_names_exactly_the_api_actions():
     assert set(RULES) == set(ACTIONS) == {
         "create", "view", "acknowledge", "handle", "transfer", "escalate", "extend", "result",
         "accept", "return", "answer", "decide", "feedback", "rate", "mark_importance",
+        "schedule_visit", "record_visit", "notice",
         "censure", "read_censures", "read_bulletins", "keep_bulletins"}
 
 
@@ -86,10 +92,21 @@ def test_every_action_for_every_party(action, who):
         assert not allowed(principal, action, case)
 
 
-@pytest.mark.parametrize("action", [a for a in ACTIONS if a not in ("view", *CASELESS)])
+@pytest.mark.parametrize("action", [a for a in ACTIONS if a not in (
+    "view", "schedule_visit", "record_visit", *CASELESS)])
 def test_no_action_is_allowed_on_a_closed_case(action):
     for principal in PEOPLE.values():
         assert not allowed(principal, action, _case(CaseStatus.CLOSED))
+
+
+def test_a_closed_case_takes_only_its_follow_up_visits():
+    closed = _case(CaseStatus.CLOSED)
+    for who in ("supervisor", "its_leader"):
+        assert allowed(PEOPLE[who], "schedule_visit", closed)
+        assert not allowed(PEOPLE[who], "schedule_visit", _case(CaseStatus.FED_BACK))
+    for who in ("admin", "duty", "other_leader", "its_unit", "its_liaison"):
+        assert not allowed(PEOPLE[who], "schedule_visit", closed)
+        assert not allowed(PEOPLE[who], "record_visit", closed)
 
 
 def test_the_state_column_is_applied():

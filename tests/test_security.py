@@ -18,8 +18,9 @@ from intake.calls.voicemail import correct_transcript
 from intake.rules.censures import propose_censure
 from intake.statuses import CensureGround, CensureKind
 from intake.directory.roster import add_liaison, create_user, get_leader
-from intake.store.models import (AuditEvent, Case, KeptBulletin, ResultAttachment, Unit, User,
-                                 utcnow)
+from intake.statuses import NoticeStatus, VisitMethod, VisitStatus
+from intake.store.models import (AuditEvent, Case, FollowUpVisit, KeptBulletin, PublicNotice,
+                                 ResultAttachment, Unit, User, utcnow)
 from tests.dashboard_support import make_call, sign_in
 
 TEST = Actor("test")
@@ -145,15 +146,37 @@ ALLOWED = {
     "publications.year": {"admin", "supervisor"},
     "api.list_bulletins": {"admin", "supervisor"},
     "api.download_bulletin": {"admin", "supervisor"},
+    # Follow-up visits (intake/cases/visits.py): the office or the case's leader; everyone
+    # else who may see the case is refused by the permission table (403), others get 404.
+    "visits.schedule": {"leader", "other_leader", "unit", "supervisor"},
+    "visits.record_outcome": {"leader", "other_leader", "unit", "supervisor"},
+    "visits.cancel": {"leader", "other_leader", "unit", "supervisor"},
+    "api.list_visits": EVERYONE,
+    "api.schedule_visit": {"leader", "other_leader", "unit", "supervisor"},
+    "api.record_visit_outcome": {"leader", "other_leader", "unit", "supervisor"},
+    "api.cancel_visit": {"leader", "other_leader", "unit", "supervisor"},
+    # Notices to the public (intake/cases/notices.py): the supervision office only.
+    "notices.index": {"supervisor"},
+    "notices.write": {"supervisor"},
+    "notices.show": {"supervisor"},
+    "notices.revise": {"supervisor"},
+    "notices.publish": {"supervisor"},
+    "notices.download": {"supervisor"},
+    "api.list_notices": {"supervisor"},
+    "api.write_notice": {"supervisor"},
+    "api.show_notice": {"supervisor"},
+    "api.download_notice": {"supervisor"},
+    "api.record_publication": {"supervisor"},
 }
 CASE_ACTIONS = {e for e in ALLOWED if e.startswith("casework.") and e != "casework.new_case"}
 # Object routes where the other leader and the unit pass the role check but must not see
 # this particular call or case: they get 404, exactly as for an id that does not exist.
 OBJECT_HIDDEN = {"views.call_page", "views.call_audio", "views.case_page", "views.acknowledge",
                  *(e for e in ALLOWED if e.startswith("api.") and e not in (
-                     "api.list_cases", "api.directory", "api.create_case")),
+                     "api.list_cases", "api.directory", "api.create_case", "api.list_visits")),
                  *(CASE_ACTIONS - {"casework.accept", "casework.return_result",
-                                   "casework.record_decision"})}
+                                   "casework.record_decision"}),
+                 "visits.schedule", "visits.record_outcome", "visits.cancel"}
 
 
 @pytest.fixture
@@ -192,11 +215,17 @@ def world(demo, tmp_path, settings):
                             built_by="test", docx=b"PK", pdf=b"%PDF-1.4\n", docx_sha256="0" * 64,
                             pdf_sha256="0" * 64)
     session.add(bulletin)
+    visit = FollowUpVisit(case=case, due_on=utcnow().date(), method=VisitMethod.PHONE,
+                          status=VisitStatus.SCHEDULED, note="", outcome_note="",
+                          scheduled_by="test", finished_by="")
+    notice = PublicNotice(subject="普查", reported="-", done="-", result="-",
+                          status=NoticeStatus.DRAFT, created_by="test")
+    session.add_all([visit, notice])
     session.commit()
     users = {u.username: u.id for u in session.query(User)}
     return {"call": call, "case": case, "notification": notification, "unit": unit,
             "scan": scan, "censure": censure, "censure_scan": censure_scan,
-            "bulletin": bulletin,
+            "bulletin": bulletin, "visit": visit, "notice": notice,
             "spare_user": users["spare"],
             "users": {"admin": users["admin"], "duty": users["duty"], "supervisor": users["sup"],
                       "leader": users["wang"], "other_leader": users["li"],
@@ -223,7 +252,8 @@ def _url(rule, world) -> str:
               "period_id": 1,  # no such window: the admin is told so, others get 403
               "register": "criticisms", "censure_id": world["censure"].id,
               "scan_id": world["censure_scan"].id,
-              "decision": "confirm", "bulletin_id": world["bulletin"].id, "fmt": "pdf"}
+              "decision": "confirm", "bulletin_id": world["bulletin"].id, "visit_id": world["visit"].id,
+              "notice_id": world["notice"].id, "fmt": "pdf"}
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 
 

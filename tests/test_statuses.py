@@ -20,7 +20,13 @@ def test_every_status_has_an_entry_in_its_map():
 
 def test_final_states_lead_nowhere():
     assert CALL_TRANSITIONS[CallStatus.CONFIRMED] == frozenset()
-    assert CASE_TRANSITIONS[CaseStatus.CLOSED] == frozenset()
+
+
+def test_a_closed_case_reopens_only_for_redo_as_after_a_dissatisfied_rating():
+    # A follow-up visit (回访) that finds the problem back reopens a closed case to whoever
+    # answered it, exactly where a dissatisfied rating sends a fed-back one.
+    redo_targets = CASE_TRANSITIONS[CaseStatus.FED_BACK] - {CaseStatus.CLOSED}
+    assert CASE_TRANSITIONS[CaseStatus.CLOSED] == redo_targets
 
 
 def test_every_state_is_reachable_from_the_start():

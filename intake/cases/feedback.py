@@ -74,27 +74,33 @@ def rate_case(session: Session, who, case: Case, rating: str, clock: Clock,
              satisfaction=rating.value, via=via)
         case.closed_at = clock.now()
         return Outcome(case)
-    return _redo_after_dissatisfaction(session, case, principal, clock, calendar, sms, via)
-
-
-def _redo_after_dissatisfaction(session, case: Case, principal, clock: Clock,
-                                calendar: WorkingCalendar, sms: SmsContext, via: str) -> Outcome:
-    answered_from = case.answered_from or CaseStatus.HANDLING
     reason = DISSATISFIED_REASON.get(sms.language, DISSATISFIED_REASON["en-US"])
+    # As on every route: the history says how the rating came.
+    return send_back_for_redo(session, case, principal, clock, calendar, sms,
+                              action="case.rated_dissatisfied", reason=reason,
+                              satisfaction=Satisfaction.DISSATISFIED.value, via=via)
+
+
+def send_back_for_redo(session, case: Case, principal, clock: Clock, calendar: WorkingCalendar,
+                       sms: SmsContext, *, action: str, reason: str, **details) -> Outcome:
+    """Send a fed-back or closed case back for redo to whoever answered it (不满意's rules).
+
+    The unit gets a dissatisfied redo counted on its assignment and three working days; the
+    bureau meeting or the county get the case back on the supervision list; the leader gets
+    it back in handling, due the same day. A follow-up visit that finds the problem has come
+    back (intake.cases.visits) reopens a closed case through this same function.
+    """
+    answered_from = case.answered_from or CaseStatus.HANDLING
     if answered_from == CaseStatus.RESULT_FILED and case.assignment is not None:
         return send_back_to_unit(session, case, principal, ReturnCategory.DISSATISFIED, reason,
-                                 clock, calendar, sms, "case.rated_dissatisfied",
-                                 # as on the other routes: the history says how the rating came
-                                 satisfaction=Satisfaction.DISSATISFIED.value, via=via)
+                                 clock, calendar, sms, action, **details)
     if answered_from in (CaseStatus.BUREAU_MEETING, CaseStatus.COUNTY):
-        move(session, case, answered_from, principal, "case.rated_dissatisfied",
-             satisfaction=Satisfaction.DISSATISFIED.value, via=via)
+        move(session, case, answered_from, principal, action, **details)
         cause = (SupervisionCause.ESCALATION_BUREAU if answered_from == CaseStatus.BUREAU_MEETING
                  else SupervisionCause.ESCALATION_COUNTY)
         open_supervision(session, case, cause, principal, clock, reason)
         return Outcome(case)
-    move(session, case, CaseStatus.HANDLING, principal, "case.rated_dissatisfied",
-         satisfaction=Satisfaction.DISSATISFIED.value, via=via)
+    move(session, case, CaseStatus.HANDLING, principal, action, **details)
     set_deadline(session, case, same_day_deadline(clock.now(), clock), DeadlineKind.REDO,
                  principal, clock, reason)
     return Outcome(case)

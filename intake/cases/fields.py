@@ -22,7 +22,8 @@ from datetime import datetime
 
 from intake.cases.handling import CONTENT_MAX_CHARS, SUMMARY_MAX_CHARS
 from intake.exceptions import ValidationError
-from intake.store.models import Case, CaseDecision, Censure, UnitResult
+from intake.store.models import (Case, CaseDecision, Censure, NoticePublication, PublicNotice,
+                                 UnitResult)
 from intake.store.text import TEXT_PATTERN, check_characters, check_length
 
 MAX_ID = 2**31 - 1  # INTEGER on PostgreSQL; SQLite overflows past 2**63 (an OverflowError)
@@ -57,9 +58,16 @@ TEXT_LIMITS: dict[str, int] = {
     "person": _column(Censure.person),
     "text": NOTE_MAX_CHARS,  # a decision of the bureau meeting or the county
     "decided_by": _column(CaseDecision.decided_by),
+    # A follow-up visit's notes, and a public notice's texts and publication.
+    "outcome_note": 1000,
+    "subject": _column(PublicNotice.subject),
+    "reported": 4000, "done": 4000, "result": 4000,
+    "outlet": _column(NoticePublication.outlet),
+    "link": _column(NoticePublication.link),
     # Choices (the domain refuses any other value by its own code); capped so that a megabyte
     # of nonsense is refused before it is echoed anywhere.
     "channel": 40, "importance": 40, "to": 40, "method": 40, "rating": 40, "ground": 40,
+    "outcome": 40,
 }
 
 # Ids people choose from a list, with the code the domain gives one that is not in the list.

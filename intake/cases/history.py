@@ -58,6 +58,12 @@ SENTENCES: dict[str, dict[str, str]] = {
         "case.implementation_accepted": "{by} 审核通过 {unit} 的落实情况",
         "case.implementation_returned": "{by} 退回 {unit} 重新落实（{category}{reason_part}）{due_part}",
         "case.decision_carried_out": "{decided_by}研究决定已全部落实（{units}），案件答复",
+        "case.visit_scheduled": "{by} 安排 {day} {method}回访（{visitors}）",
+        "case.visit_done": "{by} 回访：{outcome}{note_part}",
+        "case.visit_came_back": "{by} 回访发现问题反弹，退回{target}重办{due_part}",
+        "case.visit_cancelled": "{by} 取消回访{reason_part}",
+        "case.public_concern": "{by} 列为群众普遍关心问题，撰写公告「{subject}」",
+        "case.notice_published": "{by} 登记公告于 {day} 在{outlet}发布",
         "": "{by} {action}",
     },
     EN: {
@@ -103,6 +109,14 @@ SENTENCES: dict[str, dict[str, str]] = {
                                         "again ({category}{reason_part}){due_part}",
         "case.decision_carried_out": "The decision of {decided_by} is carried out ({units}); "
                                      "the case is answered",
+        "case.visit_scheduled": "{by} scheduled a follow-up visit ({method}) on {day}: {visitors}",
+        "case.visit_done": "{by} made the follow-up visit: {outcome}{note_part}",
+        "case.visit_came_back": "{by} found on the follow-up visit that the problem has come "
+                                "back; back to {target} for redo{due_part}",
+        "case.visit_cancelled": "{by} cancelled the follow-up visit{reason_part}",
+        "case.public_concern": "{by} marked the case of wide public concern, in the notice "
+                               "\"{subject}\"",
+        "case.notice_published": "{by} recorded the notice as published by {outlet} on {day}",
         "": "{by}: {action}",
     },
 }
@@ -122,6 +136,10 @@ WORDS: dict[str, dict[str, str]] = {
         "bureau_meeting": "局务会议", "county": "县委、县政府", "unit_separator": "、",
         "importance.normal": "一般", "importance.important": "重要事项",
         "importance.instruction": "领导批示件",
+        "item_separator": "、",
+        # follow-up visits
+        "outcome.solved": "问题已解决", "outcome.partly_solved": "问题部分解决",
+        "outcome.came_back": "问题反弹",
     },
     EN: {
         "voicemail": "voicemail", "phone": "a call to the duty phone", "in_person": "in person",
@@ -136,6 +154,9 @@ WORDS: dict[str, dict[str, str]] = {
         "bureau_meeting": "the bureau meeting", "county": "the county", "unit_separator": ", ",
         "importance.normal": "normal", "importance.important": "important",
         "importance.instruction": "leader's instruction",
+        "item_separator": ", ",
+        "outcome.solved": "solved", "outcome.partly_solved": "partly solved",
+        "outcome.came_back": "come back",
     },
 }
 
@@ -215,7 +236,7 @@ def _parts(action: str, actor: str, details: dict, language: str, tz: ZoneInfo) 
     if details.get("via") == "sms":
         via_part = words["via.sms"] if zh else f" {words['via.sms']}"
     target = ""
-    if action == "case.rated_dissatisfied":
+    if action in ("case.rated_dissatisfied", "case.visit_came_back"):
         # Back to whoever answered: the unit (its name), the meeting or county, or the leader.
         if details.get("unit"):
             target = f" {details['unit']} " if zh else details["unit"]
@@ -253,6 +274,11 @@ def _parts(action: str, actor: str, details: dict, language: str, tz: ZoneInfo) 
         "units": units,
         "importance": words.get(f"importance.{details.get('importance')}", ""),
         "previous": words.get(f"importance.{details.get('previous')}", ""),
+        "day": details.get("due_on") or details.get("published_on") or "",
+        "visitors": words["item_separator"].join(details.get("visitors") or []),
+        "outcome": words.get(f"outcome.{details.get('outcome')}", details.get("outcome") or ""),
+        "subject": details.get("subject") or "",
+        "outlet": details.get("outlet") or "",
     }
 
 

@@ -37,15 +37,18 @@ class Relation(str, Enum):
     ANYONE = "anyone"
 
 
-# The action names of design.md's case API, then those on the registers of criticism and
-# accountability (intake.rules.censures), which are checked without a case.
+# The action names of design.md's case API; the follow-up visits on a closed case
+# (intake.cases.visits); then those on the registers of criticism and accountability
+# (intake.rules.censures) and the notices to the public (intake.cases.notices), which are
+# checked without a case.
 CASE_ACTIONS = ("create", "view", "acknowledge", "handle", "transfer", "escalate", "extend",
                 "result", "accept", "return", "answer", "decide", "feedback", "rate",
                 "mark_importance")
-REGISTER_ACTIONS = ("censure", "read_censures")
+VISIT_ACTIONS = ("schedule_visit", "record_visit")
+REGISTER_ACTIONS = ("censure", "read_censures", "notice")
 # The bulletin archive (intake.reports.archive), also checked without a case.
 BULLETIN_ACTIONS = ("read_bulletins", "keep_bulletins")
-ACTIONS = CASE_ACTIONS + REGISTER_ACTIONS + BULLETIN_ACTIONS
+ACTIONS = CASE_ACTIONS + VISIT_ACTIONS + REGISTER_ACTIONS + BULLETIN_ACTIONS
 
 S = CaseStatus
 ALL_STATES = frozenset(CaseStatus)
@@ -89,6 +92,12 @@ RULES: dict[str, dict[tuple[Party, Relation], frozenset[CaseStatus]]] = {
     "rate": {(Party.DUTY, Relation.ANYONE): frozenset({S.FED_BACK}),
              (Party.LEADER, Relation.ITS_LEADER): frozenset({S.FED_BACK}),
              (Party.LIAISON, Relation.ITS_LIAISON): frozenset({S.FED_BACK})},
+    # 回访 (三.4): the office, or the case's leader, schedules a visit on a closed case; they
+    # record what it found (or cancel it) whatever the case has become since.
+    "schedule_visit": {(Party.SUPERVISOR, Relation.ANYONE): frozenset({S.CLOSED}),
+                       (Party.LEADER, Relation.ITS_LEADER): frozenset({S.CLOSED})},
+    "record_visit": {(Party.SUPERVISOR, Relation.ANYONE): ALL_STATES,
+                     (Party.LEADER, Relation.ITS_LEADER): ALL_STATES},
     # Record, confirm, dismiss or withdraw a criticism or an accountability: the office acts
     # for the leading group (领导小组办公室). Admins read the registers too.
     "censure": {(Party.SUPERVISOR, Relation.ANYONE): ALL_STATES},
@@ -100,6 +109,8 @@ RULES: dict[str, dict[tuple[Party, Relation], frozenset[CaseStatus]]] = {
                        (Party.ADMIN, Relation.ANYONE): ALL_STATES},
     "keep_bulletins": {(Party.SUPERVISOR, Relation.ANYONE): ALL_STATES,
                        (Party.ADMIN, Relation.ANYONE): ALL_STATES},
+    # Mark cases 群众普遍关心, write the public notice, record where it was published (三.4).
+    "notice": {(Party.SUPERVISOR, Relation.ANYONE): ALL_STATES},
 }
 
 

@@ -32,10 +32,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from intake.statuses import (BulletinPeriod, CallStatus, CaseChannel, CaseImportance, CaseStatus, CensureGround,
                              CensureKind,
                              CensureStatus, CommendationKind, DeadlineKind,
-                             FeedbackMethod, ImplementationStatus, NotificationKind, NotificationStatus, ReminderKind,
-                             ReturnCategory,
+                             FeedbackMethod, ImplementationStatus, NotificationKind, NotificationStatus,
+                             NoticeStatus, ReminderKind, ReturnCategory,
                              Role, Satisfaction, SupervisionCause, UnitKind, Verdict,
-                             WORKING_STATES)
+                             VisitMethod, VisitOutcome, VisitStatus, WORKING_STATES)
 
 
 def utcnow() -> datetime:
@@ -795,3 +795,96 @@ class CensureCase(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
     censure: Mapped[Censure] = relationship(back_populates="links")
     case: Mapped[Case] = relationship()
+
+
+class FollowUpVisit(Base):
+    """A follow-up visit (回访) on a closed case: the day, how, who goes, and what they found.
+
+    `version` is bumped by every change (compare-and-set, as on a case), so of two people
+    recording an outcome at once exactly one wins.
+    """
+
+    __tablename__ = "follow_up_visits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    due_on: Mapped[date] = mapped_column(Date, index=True)  # the bureau's local day
+    method: Mapped[VisitMethod] = mapped_column(_enum(VisitMethod))
+    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")  # what to look at, from the scheduler
+    outcome: Mapped[VisitOutcome | None] = mapped_column(_enum(VisitOutcome))
+    outcome_note: Mapped[str] = mapped_column(Text, default="")
+    scheduled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    scheduled_by: Mapped[str] = mapped_column(String(80), default="")
+    finished_at: Mapped[datetime | None]  # outcome recorded, or cancelled
+    finished_by: Mapped[str] = mapped_column(String(80), default="")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    case: Mapped[Case] = relationship()
+    visitors: Mapped[list["FollowUpVisitor"]] = relationship(
+        back_populates="visit", order_by="FollowUpVisitor.user_id")
+
+    @property
+    def visitor_users(self) -> list[User]:
+        return [link.user for link in self.visitors]
+
+
+class FollowUpVisitor(Base):
+    """One account that goes on a follow-up visit (and is reminded on the day)."""
+
+    __tablename__ = "follow_up_visitors"
+    visit_id: Mapped[int] = mapped_column(ForeignKey("follow_up_visits.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    visit: Mapped[FollowUpVisit] = relationship(back_populates="visitors")
+    user: Mapped[User] = relationship()
+
+
+class PublicNotice(Base):
+    """A notice to the public (公告) on one case or a group of cases on one subject.
+
+    Linking a case to a notice is what marks it 群众普遍关心. The notice's text is the
+    office's own, written without personal data; the document built from it
+    (intake.cases.notices) adds only what is public about each case.
+    """
+
+    __tablename__ = "public_notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    reported: Mapped[str] = mapped_column(Text, default="")  # what was reported
+    done: Mapped[str] = mapped_column(Text, default="")  # what was done
+    result: Mapped[str] = mapped_column(Text, default="")  # the result
+    status: Mapped[NoticeStatus] = mapped_column(_enum(NoticeStatus), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    links: Mapped[list["PublicNoticeCase"]] = relationship(
+        back_populates="notice", order_by="PublicNoticeCase.case_id")
+    publications: Mapped[list["NoticePublication"]] = relationship(
+        back_populates="notice", order_by="NoticePublication.id")
+
+    @property
+    def cases(self) -> list[Case]:
+        return [link.case for link in self.links]
+
+
+class PublicNoticeCase(Base):
+    """One case a public notice speaks of (the case is 群众普遍关心)."""
+
+    __tablename__ = "public_notice_cases"
+    notice_id: Mapped[int] = mapped_column(ForeignKey("public_notices.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
+    notice: Mapped[PublicNotice] = relationship(back_populates="links")
+    case: Mapped[Case] = relationship()
+
+
+class NoticePublication(Base):
+    """Where and when a public notice appeared: the outlet, the day and a link."""
+
+    __tablename__ = "notice_publications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("public_notices.id"), index=True)
+    outlet: Mapped[str] = mapped_column(String(120))
+    published_on: Mapped[date] = mapped_column(Date)
+    link: Mapped[str] = mapped_column(String(500), default="")
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(80), default="")
+    notice: Mapped[PublicNotice] = relationship(back_populates="publications")
