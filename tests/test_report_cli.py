@@ -66,3 +66,4 @@ def test_bench_reports_prints_numbers(tmp_path):
     body = json.loads(answer.output[answer.output.index("{"):])
     assert body["cases"] == 400 and body["timings"]["year_per_unit"]["rows"] == 24
     assert 0 < body["total"]["received"] <= 400
+    assert body["database_mib"] > 0 and body["timings"]["page_year"]["p95_s"] > 0
