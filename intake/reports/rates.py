@@ -468,38 +468,41 @@ class _FactSums:
     def _fill(self, facts, key, due, on_time, by_key: dict, where=(),
               by_month_of_day: bool = False) -> None:
         received_day = _local_day(self.session, facts.received_at, self.tz).label("day")
-        keys = ([key.label("key")] if key is not None else []) + [received_day]
-        timed = and_(facts.completed == 1, facts.answered_at >= self.answers_from,
-                     facts.answered_at < self.answers_until)
-        query = (select(*keys, func.count().label("received"),
-                        *(func.sum(getattr(facts, name)).label(name) for name in _FACT_FLAGS),
-                        _count(due).label("transferred_due"), func.sum(on_time).label("on_time"),
-                        _count(timed).label("timed"))
-                 .where(*self._in_period(facts), *where).group_by(*keys))
+        answered_day = _local_day(self.session, facts.answered_at, self.tz).label("day")
+        # The trend adds up days into months; the rest groups by the key alone.
+        keys = [received_day] if by_month_of_day else \
+            [key.label("key")] if key is not None else []
 
         def target(found):
             if by_month_of_day:
                 return by_key.get(str(found.day)[:7])
             return by_key.get(_key(found.key) if key is not None else None)
 
-        for found in self.session.execute(query):
-            figures = target(found)
-            if figures is None:
-                continue
-            for name in ("received", *_FACT_FLAGS, "transferred_due", "on_time"):
-                setattr(figures, name, getattr(figures, name) + int(getattr(found, name) or 0))
-            figures.working_days_total -= int(found.timed or 0) * self.ordinals.get(str(found.day), 0)
-        # The answered half of each case's working days: by the day it was answered.
-        answered_day = _local_day(self.session, facts.answered_at, self.tz).label("answered")
-        group = [key.label("key")] if key is not None else []
-        if by_month_of_day:
-            group = [received_day]
-        query = (select(*group, answered_day, func.count().label("timed"))
-                 .where(*self._in_period(facts), *where, timed).group_by(*group, answered_day))
-        for found in self.session.execute(query):
+        counts = (select(*keys, func.count().label("received"),
+                         *(func.sum(getattr(facts, name)).label(name) for name in _FACT_FLAGS),
+                         _count(due).label("transferred_due"), func.sum(on_time).label("on_time"))
+                  .where(*self._in_period(facts), *where).group_by(*keys))
+        for found in self.session.execute(counts):
             figures = target(found)
             if figures is not None:
-                figures.working_days_total += int(found.timed) * self.ordinals.get(str(found.answered), 0)
+                for name in ("received", *_FACT_FLAGS, "transferred_due", "on_time"):
+                    setattr(figures, name, getattr(figures, name) + int(getattr(found, name) or 0))
+        # Working days: the answered cases (answered within the table of days) counted per
+        # day answered, minus the same counted per day received, each weighed by its number.
+        timed = and_(facts.completed == 1, facts.answered_at >= self.answers_from,
+                     facts.answered_at < self.answers_until)
+        by = [key.label("key")] if key is not None else []
+        for group, weighed, sign in (
+                ([*keys, answered_day.label("weighed")] if by_month_of_day
+                 else [*by, answered_day.label("weighed")], "weighed", 1),
+                ([received_day] if by_month_of_day else [*by, received_day], "day", -1)):
+            query = (select(*group, func.count().label("timed"))
+                     .where(*self._in_period(facts), *where, timed).group_by(*group))
+            for found in self.session.execute(query):
+                figures = target(found)
+                if figures is not None:
+                    figures.working_days_total += sign * int(found.timed) * self.ordinals.get(
+                        str(getattr(found, weighed)), 0)
 
 
 def _ordinals_for(session, calendar, period: Period, now: datetime, tz: str):
