@@ -21,3 +21,24 @@ def add_bench_command(main: click.Group, command: click.Command) -> None:
         bench = click.Group("bench", help=BENCH_HELP)
         main.add_command(bench)
     bench.add_command(command)
+
+
+def database_size_mib(url: str) -> float:
+    """Return the database's size on disk in MiB: the SQLite file with its WAL, or PostgreSQL's
+    pg_database_size (tables, indexes, TOAST)."""
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    from intake.store.database import make_engine
+
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[1])
+        size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+        return round(size / 2**20, 1)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return round(conn.scalar(text("SELECT pg_database_size(current_database())")) / 2**20, 1)
+    finally:
+        engine.dispose()

@@ -24,13 +24,14 @@ from pathlib import Path
 
 import click
 
-from cli.output import add_bench_command
+from cli.output import add_bench_command, database_size_mib
 
 from intake.store.database import scratch_database, session_scope
 from intake.exceptions import ValidationError
 from intake.store.runtime import get_runtime
 
-BENCH_TARGET_SECONDS = 1.0
+BENCH_TARGET_SECONDS = 0.3  # the year's rates per unit at 500,000 cases (issue 21)
+BENCH_PAGE_TARGET_SECONDS = 0.5  # the whole /reports page for the year
 BENCH_UNITS = 24
 BENCH_CHUNK = 5000
 # Documents take seconds, not milliseconds: fewer samples than the rates.
@@ -225,17 +226,23 @@ def bench_reports(n_cases: int, database_url: str | None, repeat: int, as_json: 
             timings, totals = _time_reports(url, year, repeat)
             timings["page_year"] = _time_page(url, Path(tmp), year, repeat)
             timings.update(_time_documents(url, year, max(1, min(repeat, DOCUMENT_REPEAT))))
+            size_mib = database_size_mib(url)
             backend = url.split(":", 1)[0].split("+", 1)[0]
     result = {"cases": n_cases, "backend": backend, "seed_seconds": round(seed_seconds, 1),
-              "load_average": round(os.getloadavg()[0], 1), "cpus": os.cpu_count(),
+              "database_mib": size_mib,
+              "load_average": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count(),
               "target_seconds": BENCH_TARGET_SECONDS, "timings": timings, "total": totals,
-              "meets_target": timings["year_per_unit"]["median_s"] <= BENCH_TARGET_SECONDS}
+              "page_target_seconds": BENCH_PAGE_TARGET_SECONDS,
+              "meets_target": timings["year_per_unit"]["median_s"] <= BENCH_TARGET_SECONDS
+              and timings["page_year"]["median_s"] <= BENCH_PAGE_TARGET_SECONDS}
     if as_json:
         _echo_json(result)
         return
-    click.echo(f"{n_cases} cases over {year} on {backend} (seeded in {result['seed_seconds']} s)")
+    click.echo(f"{n_cases} cases over {year} on {backend} (seeded in {result['seed_seconds']} s), "
+               f"{size_mib} MiB on disk")
     for name, t in timings.items():
-        click.echo(f"  {name:<16} median {t['median_s']:.3f} s   max {t['max_s']:.3f} s"
+        click.echo(f"  {name:<16} p50 {t['median_s']:.3f} s   p95 {t['p95_s']:.3f} s"
+                   f"   max {t['max_s']:.3f} s"
                    f"   this process's CPU {t['median_cpu_s']:.3f} s   rows {t['rows']}")
     click.echo("  (page_year: GET /reports for the year through the app: per unit, per kind, "
                "and the 12-month trend; no target)")
@@ -243,8 +250,10 @@ def bench_reports(n_cases: int, database_url: str | None, repeat: int, as_json: 
                "rendered as DOCX and PDF, rows = its overdue cases; year_summary: the year's "
                "summary, DOCX and PDF, rows = members; no target)")
     click.echo("  total: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
-    click.echo(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    click.echo("meets the 1 s target" if result["meets_target"] else "MISSES the 1 s target")
+    load = ", ".join(f"{x:.2f}" for x in result["load_average"])
+    click.echo(f"  load average at the end: {load} on {os.cpu_count()} CPUs")
+    click.echo(f"targets: rates per unit {BENCH_TARGET_SECONDS} s, page {BENCH_PAGE_TARGET_SECONDS} s: "
+               + ("met" if result["meets_target"] else "MISSED"))
 
 
 def _seed_cases(url: str, n_cases: int) -> int:
@@ -253,6 +262,7 @@ def _seed_cases(url: str, n_cases: int) -> int:
     from intake.store.audit import Actor
     from intake.store.database import make_engine, make_session_factory
     from intake.directory.roster import add_leader, add_unit, create_user
+    from intake.store.case_facts import rebuild_case_facts
     from intake.store.models import Case, CaseAssignment
     from intake.statuses import CaseStatus, Role, Satisfaction, UnitKind
 
@@ -305,6 +315,9 @@ def _seed_cases(url: str, n_cases: int) -> int:
         if case_rows:
             conn.execute(insert(Case.__table__), case_rows)
             conn.execute(insert(CaseAssignment.__table__), assignment_rows)
+        # Bulk rows bypass the session hook that keeps the rates' facts: build them, as the
+        # migration does for cases already on file.
+        rebuild_case_facts(conn)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("SELECT setval('cases_id_seq', (SELECT max(id) FROM cases))")
@@ -341,6 +354,7 @@ def _time_reports(url: str, year: int, repeat: int) -> tuple[dict, dict]:
             # CPU time of this process: on SQLite it includes the database's own work, so on a
             # shared machine it shows what the wall time would be without the neighbours.
             timings[name] = {"median_s": round(statistics.median(samples), 3),
+                             "p95_s": _p95(samples),
                              "max_s": round(max(samples), 3),
                              "median_cpu_s": round(statistics.median(cpu), 3),
                              "rows": len(report.rows)}
@@ -418,6 +432,12 @@ def _time_page(url: str, tmp: Path, year: int, repeat: int) -> dict:
         if attempt:
             samples.append(time.perf_counter() - started)
             cpu.append(time.process_time() - cpu_started)
-    return {"median_s": round(statistics.median(samples), 3), "max_s": round(max(samples), 3),
+    return {"median_s": round(statistics.median(samples), 3), "p95_s": _p95(samples),
+            "max_s": round(max(samples), 3),
             "median_cpu_s": round(statistics.median(cpu), 3),
             "rows": response.get_data(as_text=True).count("<tr data-unit=")}
+
+
+def _p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return round(ordered[max(0, int(len(ordered) * 0.95 + 0.5) - 1)], 3)

@@ -3,6 +3,7 @@ from alembic import context
 
 from intake.store.database import make_engine
 from intake.store.models import Base
+from intake.store.search_index import is_search_index
 
 config = context.config
 target_metadata = Base.metadata
@@ -22,6 +23,8 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            # The search index is SQL the models do not describe; autogenerate leaves it be.
+            include_name=lambda name, type_, parents: not is_search_index(name, type_),
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -88,3 +88,4 @@ def test_bench_reports_prints_numbers(tmp_path):
     # The bulletin and the year's summary, built and rendered: the year has 20 members.
     assert body["timings"]["year_summary"]["rows"] == 20
     assert body["timings"]["bulletin_month"]["bytes"] > 0
+    assert body["database_mib"] > 0 and body["timings"]["page_year"]["p95_s"] > 0

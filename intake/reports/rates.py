@@ -30,9 +30,17 @@ case's current assignment. A decision's implementations (intake.cases.decisions)
 assignments of their units, each with its own deadline, and none ends another: a case a
 decision gave to two units counts once for each, and in the overall figure twice.
 
-All counting is done by the database (GROUP BY). The working days from receipt to answer
-too: the report sends a small VALUES table (a CTE) numbering each day of the period (and up to now)
-by the working days before it, so a case's working days are a subtraction the database sums.
+The figures are sums over the kept per-case facts (intake.store.case_facts: `case_facts`
+for the total and the trend, `case_unit_facts` for the rows), found by their receipt index and
+rewritten in the same transaction as every case action, so a report never recounts history.
+The database sums each figure per received day (and per unit or kind); the working days from
+receipt to answer are then the answered cases counted per answered day and per received day,
+weighed by each day's number of working days before it (one subtraction per day, not per case).
+
+`recount=True` counts the same figures from the history instead (GROUP BY over the cases,
+window functions over their assignments, a VALUES table of working-day numbers): the reference
+tests/test_case_facts.py checks the facts against, and the way the drill-down lists still find
+their cases.
 """
 from __future__ import annotations
 
@@ -48,8 +56,8 @@ from sqlalchemy.orm import Session
 
 from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
 from intake.exceptions import ValidationError
-from intake.store.models import (Case, CaseAssignment, Censure, DeadlineChange, Leader,
-                                 Notification, Reminder, Unit)
+from intake.store.models import (Case, CaseAssignment, CaseFacts, CaseUnitFacts, Censure,
+                                 DeadlineChange, Leader, Notification, Reminder, Unit)
 from intake.statuses import (CaseStatus, CensureKind, CensureStatus, DeadlineKind,
                              ImplementationStatus, ReminderKind, Satisfaction, UnitKind)
 
@@ -369,7 +377,8 @@ def _participation(spans, now: datetime):
 # ---------------------------------------------------------------- counting
 def compute_rates(session: Session, period: Period, *, now: datetime,
                   calendar: WorkingCalendar, tz: str = BUREAU_TIMEZONE,
-                  grouping: Grouping = Grouping.NONE, unit: Unit | None = None) -> RatesReport:
+                  grouping: Grouping = Grouping.NONE, unit: Unit | None = None,
+                  recount: bool = False) -> RatesReport:
     """Count the rates for cases received in a period, overall and grouped.
 
     Args:
@@ -378,48 +387,156 @@ def compute_rates(session: Session, period: Period, *, now: datetime,
         grouping: rows per unit (every unit, those without cases too), per kind, or per
             work-group member (every member, those without cases too).
         unit: only this unit's row (implies grouping per unit).
+        recount: count from the history instead of the kept facts (the reference).
     """
     start, end = period.bounds(tz)
-    in_period = and_(Case.created_at >= start, Case.created_at < end)
-    report = RatesReport(period, _total_figures(session, in_period, now, tz,
-                                                _ordinals_for(session, calendar, period, now, tz)),
-                         grouping=Grouping.UNIT if unit else grouping)
+    if recount:
+        in_period = and_(Case.created_at >= start, Case.created_at < end)
+        total = _total_figures(session, in_period, now, tz,
+                               _ordinals_for(session, calendar, period, now, tz))
+    else:
+        total = _FactSums(session, period, now, calendar, tz).total()
+    report = RatesReport(period, total, grouping=Grouping.UNIT if unit else grouping)
     if report.grouping != Grouping.NONE:
         report.rows = compute_rows(session, period, report.grouping, now=now, calendar=calendar,
-                                   tz=tz, unit=unit)
+                                   tz=tz, unit=unit, recount=recount)
     return report
 
 
 def compute_rows(session: Session, period: Period, grouping: Grouping, *, now: datetime,
                  calendar: WorkingCalendar, tz: str = BUREAU_TIMEZONE,
-                 unit: Unit | None = None) -> list[ReportRow]:
+                 unit: Unit | None = None, recount: bool = False) -> list[ReportRow]:
     """Count only the rows of a report: per unit (every unit, or `unit`) or per kind."""
     start, end = period.bounds(tz)
     in_period = and_(Case.created_at >= start, Case.created_at < end)
-    ordinals = _ordinals_for(session, calendar, period, now, tz)
+    sums = None if recount else _FactSums(session, period, now, calendar, tz)
+    ordinals = _ordinals_for(session, calendar, period, now, tz) if recount else None
     if grouping == Grouping.UNIT:
         units = [unit] if unit else list(session.scalars(
             select(Unit).order_by(Unit.kind, Unit.name)))
         rows = [ReportRow(Figures(), unit=u.name, unit_id=u.id, kind=u.kind) for u in units]
-        _fill_rows(session, in_period, now, tz, ordinals, Grouping.UNIT,
-                   {row.unit_id: row.figures for row in rows},
-                   unit_filter=unit.id if unit else None)
-        _fill_returns(session, in_period, {row.unit_id: row for row in rows})
+        by_unit = {row.unit_id: row.figures for row in rows}
+        if recount:
+            _fill_rows(session, in_period, now, tz, ordinals, Grouping.UNIT, by_unit,
+                       unit_filter=unit.id if unit else None)
+            _fill_returns(session, in_period, {row.unit_id: row for row in rows})
+        else:
+            sums.fill_units(by_unit, unit.id if unit else None)
+            sums.fill_returns({row.unit_id: row for row in rows})
         _fill_criticisms(session, start, end, {row.unit_id: row for row in rows})
         _fill_chases(session, in_period, {row.unit_id: row for row in rows})
         return rows
     if grouping == Grouping.LEADER:
         rows = [ReportRow(Figures(), leader=leader.name, leader_id=leader.id)
                 for leader in session.scalars(select(Leader).order_by(Leader.id))]
-        _fill_leader_rows(session, in_period, now, tz, ordinals,
+        # Per member is counted from the history: the facts are kept per case and per unit.
+        _fill_leader_rows(session, in_period, now, tz,
+                          ordinals or _ordinals_for(session, calendar, period, now, tz),
                           {row.leader_id: row.figures for row in rows})
         return rows
     if grouping == Grouping.KIND:
         rows = [ReportRow(Figures(), kind=kind) for kind in UnitKind]
-        _fill_rows(session, in_period, now, tz, ordinals, Grouping.KIND,
-                   {row.kind: row.figures for row in rows})
+        by_kind = {row.kind: row.figures for row in rows}
+        if recount:
+            _fill_rows(session, in_period, now, tz, ordinals, Grouping.KIND, by_kind)
+        else:
+            sums.fill_kinds(by_kind)
         return rows
     return []
+
+
+class _FactSums:
+    """The figures of a period summed from the kept facts (intake.store.case_facts)."""
+
+    def __init__(self, session: Session, period: Period, now: datetime,
+                 calendar: WorkingCalendar, tz: str):
+        self.session, self.now, self.tz = session, now, tz
+        self.start, self.end = period.bounds(tz)
+        # Working days count answers up to the day after the later of the period's end and
+        # today, as the recount's table of days does; an answer outside counts no days.
+        last = max(period.end, now.astimezone(ZoneInfo(tz)).date()) + timedelta(days=1)
+        self.answers_from, self.answers_until = Period(period.start, last).bounds(tz)
+        self.ordinals = _ordinal_dict(calendar, period.start, last)
+
+    def total(self) -> Figures:
+        facts = CaseFacts
+        due = and_(facts.transferred == 1,
+                   or_(facts.current_result_in == 1, facts.current_due_at < self.now))
+        figures = Figures()
+        self._fill(facts, None, due, facts.current_on_time, {None: figures})
+        return figures
+
+    def fill_units(self, by_unit: dict, unit_id: int | None) -> None:
+        where = [CaseUnitFacts.unit_id == unit_id] if unit_id is not None else []
+        self._fill(CaseUnitFacts, CaseUnitFacts.unit_id, self._unit_due(), CaseUnitFacts.on_time,
+                   by_unit, where)
+
+    def fill_kinds(self, by_kind: dict) -> None:
+        self._fill(CaseUnitFacts, CaseUnitFacts.kind, self._unit_due(), CaseUnitFacts.on_time,
+                   by_kind, [CaseUnitFacts.latest_of_kind == 1])
+
+    def fill_returns(self, by_unit: dict) -> None:
+        query = (select(CaseUnitFacts.unit_id, func.max(CaseUnitFacts.returns_in_row),
+                        func.sum(CaseUnitFacts.dissatisfied_redos))
+                 .where(*self._in_period(CaseUnitFacts)).group_by(CaseUnitFacts.unit_id))
+        for unit_id, streak, dissatisfied in self.session.execute(query):
+            row = by_unit.get(unit_id)
+            if row is not None:
+                row.returns_in_row, row.dissatisfied_redos = int(streak or 0), int(dissatisfied or 0)
+
+    def monthly(self, by_month: dict) -> None:
+        """Fill {"2026-11": Figures} with the total figures of the cases received each month."""
+        facts = CaseFacts
+        due = and_(facts.transferred == 1,
+                   or_(facts.current_result_in == 1, facts.current_due_at < self.now))
+        self._fill(facts, None, due, facts.current_on_time, by_month, by_month_of_day=True)
+
+    def _unit_due(self):
+        facts = CaseUnitFacts
+        return or_(facts.result_in == 1, and_(facts.current == 1, facts.due_at < self.now),
+                   facts.missed_before_ended == 1)
+
+    def _in_period(self, facts):
+        return [facts.received_at >= self.start, facts.received_at < self.end]
+
+    def _fill(self, facts, key, due, on_time, by_key: dict, where=(),
+              by_month_of_day: bool = False) -> None:
+        received_day = _local_day(self.session, facts.received_at, self.tz).label("day")
+        answered_day = _local_day(self.session, facts.answered_at, self.tz).label("day")
+        # The trend adds up days into months; the rest groups by the key alone.
+        keys = [received_day] if by_month_of_day else \
+            [key.label("key")] if key is not None else []
+
+        def target(found):
+            if by_month_of_day:
+                return by_key.get(str(found.day)[:7])
+            return by_key.get(_key(found.key) if key is not None else None)
+
+        counts = (select(*keys, func.count().label("received"),
+                         *(func.sum(getattr(facts, name)).label(name) for name in _FACT_FLAGS),
+                         _count(due).label("transferred_due"), func.sum(on_time).label("on_time"))
+                  .where(*self._in_period(facts), *where).group_by(*keys))
+        for found in self.session.execute(counts):
+            figures = target(found)
+            if figures is not None:
+                for name in ("received", *_FACT_FLAGS, "transferred_due", "on_time"):
+                    setattr(figures, name, getattr(figures, name) + int(getattr(found, name) or 0))
+        # Working days: the answered cases (answered within the table of days) counted per
+        # day answered, minus the same counted per day received, each weighed by its number.
+        timed = and_(facts.completed == 1, facts.answered_at >= self.answers_from,
+                     facts.answered_at < self.answers_until)
+        by = [key.label("key")] if key is not None else []
+        for group, weighed, sign in (
+                ([*keys, answered_day.label("weighed")] if by_month_of_day
+                 else [*by, answered_day.label("weighed")], "weighed", 1),
+                ([received_day] if by_month_of_day else [*by, received_day], "day", -1)):
+            query = (select(*group, func.count().label("timed"))
+                     .where(*self._in_period(facts), *where, timed).group_by(*group))
+            for found in self.session.execute(query):
+                figures = target(found)
+                if figures is not None:
+                    figures.working_days_total += sign * int(found.timed) * self.ordinals.get(
+                        str(getattr(found, weighed)), 0)
 
 
 def _ordinals_for(session, calendar, period: Period, now: datetime, tz: str):
@@ -555,6 +672,21 @@ def _fill_chases(session, in_period, by_unit: dict) -> None:
             row.chases = int(count)
 
 
+_FACT_FLAGS = ("completed", "fed_back", "rated", "satisfied", "answered_on_time",
+               "fed_back_on_time")
+
+
+def _ordinal_dict(calendar: WorkingCalendar, first: date, last: date) -> dict[str, int]:
+    """Each day from `first` to `last` ("2026-11-02") and the working days in (first, day]."""
+    ordinals, count, day = {}, 0, first
+    while day <= last:
+        if day > first and calendar.is_working_day(day):
+            count += 1
+        ordinals[day.isoformat()] = count
+        day += timedelta(days=1)
+    return ordinals
+
+
 def _day_ordinals(session, calendar: WorkingCalendar, first: date, last: date):
     """A table of each day from `first` to `last` and the working days in (first, day]."""
     is_pg = session.get_bind().dialect.name == "postgresql"
@@ -597,14 +729,19 @@ def _local_day(session: Session, column, tz: str):
 # ---------------------------------------------------------------- trend and drill-down
 def compute_trend(session: Session, last_month: date, *, now: datetime,
                   calendar: WorkingCalendar, tz: str = BUREAU_TIMEZONE,
-                  months: int = TREND_MONTHS) -> list[tuple[Period, Figures]]:
+                  months: int = TREND_MONTHS, recount: bool = False) -> list[tuple[Period, Figures]]:
     """Return the overall figures for each of the `months` months ending with `last_month`.
 
-    Two GROUP BY queries over the whole span, by the local month a case was received.
+    From the kept facts: sums per received day, added up per month. With `recount`: two
+    GROUP BY queries over the history of the whole span, by the local month a case was received.
     """
     index = last_month.year * 12 + last_month.month - 1
     periods = [month_period(*_year_month(index - back)) for back in range(months - 1, -1, -1)]
     span = Period(periods[0].start, periods[-1].end)
+    if not recount:
+        by_month = {p.start.strftime("%Y-%m"): Figures() for p in periods}
+        _FactSums(session, span, now, calendar, tz).monthly(by_month)
+        return [(p, by_month[p.start.strftime("%Y-%m")]) for p in periods]
     start, end = span.bounds(tz)
     in_span = and_(Case.created_at >= start, Case.created_at < end)
     month = _local_month(session, Case.created_at, tz)

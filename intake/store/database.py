@@ -50,11 +50,15 @@ def contains_pattern(text: str) -> str:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Make sessions; their writes to cached tables bump the change version (intake.store.change_tokens)."""
+    """Make sessions; their writes to cached tables bump the change version
+    (intake.store.change_tokens) and their writes to cases keep the cases' facts
+    (intake.store.case_facts)."""
+    from intake.store.case_facts import keep_case_facts
     from intake.store.change_tokens import track_changes
 
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     track_changes(factory)
+    keep_case_facts(factory)  # the rates' per-case facts, in the flush that changes a case
     return factory
 
 

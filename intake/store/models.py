@@ -209,6 +209,8 @@ class Call(Base):
         # The inbox's order (urgent first, newest first): "all calls" pages walk this index
         # backwards instead of sorting the whole table.
         Index("ix_calls_urgent_started", "urgent", "started_at", "id"),
+        # A search for a liaison's name reaches their calls through this (intake.calls.inbox).
+        Index("ix_calls_liaison_started", "liaison_id", "started_at"),
     )
 
     @property
@@ -435,6 +437,58 @@ class CaseDecision(Base):
     case: Mapped[Case] = relationship(back_populates="decisions")
     implementations: Mapped[list[CaseAssignment]] = relationship(
         back_populates="decision", order_by="CaseAssignment.id")
+
+
+class CaseFacts(Base):
+    """What the rates count about one case, kept beside it (intake.store.case_facts).
+
+    Rewritten in the same flush as any change to the case, its assignments or its deadline
+    changes, so a report sums these rows by the receipt index instead of recounting history.
+    Flags are 0/1 integers: both databases sum them as they are.
+    """
+
+    __tablename__ = "case_facts"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    answered_at: Mapped[datetime | None]
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    fed_back: Mapped[int] = mapped_column(Integer, default=0)
+    rated: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    answered_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    fed_back_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    # The current assignment (none: never transferred): participation overall.
+    transferred: Mapped[int] = mapped_column(Integer, default=0)
+    current_due_at: Mapped[datetime | None]
+    current_result_in: Mapped[int] = mapped_column(Integer, default=0)
+    current_on_time: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseUnitFacts(Base):
+    """The facts of one case for one unit it was transferred to: its latest assignment there."""
+
+    __tablename__ = "case_unit_facts"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    kind: Mapped[UnitKind] = mapped_column(_enum(UnitKind))  # the unit's kind, kept with it
+    latest_of_kind: Mapped[int] = mapped_column(Integer, default=0)  # counts for the kind row
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    answered_at: Mapped[datetime | None]
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    fed_back: Mapped[int] = mapped_column(Integer, default=0)
+    rated: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    answered_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    fed_back_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    current: Mapped[int] = mapped_column(Integer, default=0)  # no later assignment ended it
+    due_at: Mapped[datetime | None]
+    result_in: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    missed_before_ended: Mapped[int] = mapped_column(Integer, default=0)
+    returns_in_row: Mapped[int] = mapped_column(Integer, default=0)  # longest, any assignment
+    dissatisfied_redos: Mapped[int] = mapped_column(Integer, default=0)  # over all of them
 
 
 class DeadlineChange(Base):
