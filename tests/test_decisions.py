@@ -18,7 +18,7 @@ from intake.clock import FixedClock
 from intake.exceptions import Forbidden, InvalidTransition, NotFound, ValidationError
 from intake.statuses import CaseStatus, DeadlineKind, ImplementationStatus
 from intake.store.models import AuditEvent, Censure, Notification
-from intake.sweep import SweepContext, due_work, run_sweep
+from intake.sweep import DueReminder, SweepContext, due_work, run_sweep
 from tests.case_support import CALENDAR, SHANGHAI, SMS, TUESDAY, TZ, add_people, result_form, route_case
 
 
@@ -223,7 +223,7 @@ def test_the_sweep_reminds_chases_and_supervises_an_implementation_like_a_transf
     # 8 October (a working day, 09:00): the first unit's result is due tomorrow.
     eve = datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc)
     work = due_work(demo, eve, CALENDAR, SweepContext())
-    reminders = [w for w in work if getattr(w, "kind", None) is not None]
+    reminders = [w for w in work if isinstance(w, DueReminder)]  # not the bulletin due that day
     assert [(r.kind.value, r.subject) for r in reminders] == [
         ("unit_due_tomorrow", f"implementation:{impl['城关镇卫生院'].id}")]
     # 12 October (Monday, 09:00): past its deadline, it is chased and put under supervision;
@@ -239,7 +239,9 @@ def test_the_sweep_reminds_chases_and_supervises_an_implementation_like_a_transf
     # The supervision office's overdue list (and the API's ?overdue=1) shows it too.
     assert list_visible_cases(demo, people["sup"], overdue_at=after) == [case]
     assert list_visible_cases(demo, people["sup"], overdue_at=eve) == []
-    chase = demo.scalars(select(Notification).where(Notification.id.in_(report.sms))).all()
+    # The SMS to units (the office also gets September's bulletin and the overdue digest).
+    chase = demo.scalars(select(Notification).where(Notification.id.in_(report.sms),
+                                                    Notification.unit_id.is_not(None))).all()
     assert [(n.kind.value, n.unit_id) for n in chase] == [("unit_chase", impl["城关镇卫生院"].unit_id)]
     again = run_sweep(demo, after + timedelta(hours=1), CALENDAR, SweepContext())
     assert not again.changed

@@ -431,7 +431,8 @@ def compute_rows(session: Session, period: Period, grouping: Grouping, *, now: d
                 for leader in session.scalars(select(Leader).order_by(Leader.id))]
         # Per member is counted from the history: the facts are kept per case and per unit.
         _fill_leader_rows(session, in_period, now, tz,
-                          ordinals or _ordinals_for(session, calendar, period, now, tz),
+                          ordinals if ordinals is not None
+                          else _ordinals_for(session, calendar, period, now, tz),
                           {row.leader_id: row.figures for row in rows})
         return rows
     if grouping == Grouping.KIND:
