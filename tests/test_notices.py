@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from datetime import date, timedelta
+from datetime import timedelta
 from io import BytesIO
 
 import docx
