@@ -323,7 +323,8 @@ def overrule(number: str):
     body = _body()
     deadline = _time(body, "deadline", code="deadline_invalid")
     return _done(supervision.overrule_extension(get_db(), _who(), case, _text(body, "reason"),
-                                                get_clock(), deadline, get_sms_context()))
+                                                get_clock(), deadline, get_sms_context(),
+                                                load_calendar(get_db())))
 
 
 @bp.post("/cases/<number>/importance")

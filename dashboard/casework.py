@@ -119,7 +119,8 @@ def overrule(case_id: int):
     new_deadline = request.form.get("deadline", "").strip()
     return _act(case_id, lambda db, case: supervision.overrule_extension(
         db, _who(), case, _text("reason"), get_clock(),
-        _local_datetime(new_deadline) if new_deadline else None, get_sms_context()),
+        _local_datetime(new_deadline) if new_deadline else None, get_sms_context(),
+        load_calendar(db)),
         _("The extension is overruled; the earlier deadline is in force again."))
 
 

@@ -186,3 +186,25 @@ def test_cards_download_for_staff_and_for_a_leader_their_own(client, app, demo):
     sign_in(staff, "admin")
     text = PdfReader(BytesIO(staff.get("/duties/cards.pdf").data)).pages[0].extract_text()
     assert "李红" in text and "王建国" in text
+
+
+def test_a_checked_file_that_changed_since_its_check_is_refused(client, demo):
+    """Issue 19 item 5: the import applies exactly the bytes that passed the check."""
+    from dashboard.admin import CHECKED_FILES_KEY
+
+    sign_in(client, "admin")
+    book = load_workbook(BytesIO(client.get("/admin/directory.xlsx").data))
+    book["units"].append(["南山乡卫生院", "township", "", "是"])
+    out = BytesIO()
+    book.save(out)
+    client.post("/admin/directory/import", data={"file": (BytesIO(out.getvalue()), "d.xlsx")},
+                content_type="multipart/form-data")
+    digest = re.search(r'name="sha256" value="([0-9a-f]{64})"',
+                       _page(client, "/admin/directory")).group(1)
+    kept = client.application.extensions[CHECKED_FILES_KEY]
+    kept.connection.set(kept._key(digest), out.getvalue() + b"\0")  # not the file checked
+    client.post("/admin/directory/import/confirm", data={"sha256": digest})
+    page = _page(client, "/admin/directory")
+    assert "检查过的文件已失效" in page and 'id="import-check"' not in page
+    demo.expire_all()
+    assert demo.query(Unit).filter_by(name="南山乡卫生院").count() == 0

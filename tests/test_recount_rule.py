@@ -103,3 +103,25 @@ def test_a_recount_never_undoes_an_extension_made_at_the_same_moment(demo, peopl
     assert [c.kind.value for c in kept.deadline_changes][-1] == "extension"
     assert "recomputed" not in [c.kind.value for c in kept.deadline_changes]
     assert demo.scalar(select(Case.version).where(Case.id == case.id)) == kept.version
+
+
+def test_an_overruling_after_a_calendar_change_restores_the_count_on_todays_calendar(demo,
+                                                                                     people):
+    """The extension was in force when the calendar changed, so the recount left it; the
+    overruling puts the count back, counted on the calendar as it is now."""
+    clock = FixedClock(TUESDAY)
+    case = _transferred(demo, people)
+    extend_deadline(demo, people["wang"], case, at(10, 20, 17, 30), "等待检验报告", clock)
+    demo.commit()
+    set_calendar_entry(demo, EntryInput(date(2026, 10, 9), DayKind.HOLIDAY, "本局调休"), ADMIN,
+                       clock=clock)
+    demo.commit()
+    demo.refresh(case)
+    assert case.deadline_at == at(10, 20, 17, 30)  # a date chosen: not recounted
+    from intake.time.calendar import load_calendar
+
+    overrule_extension(demo, people["sup"], case, "理由不足", clock, calendar=load_calendar(demo))
+    demo.commit()
+    demo.refresh(case)
+    assert case.deadline_at == at(10, 10, 17, 30)
+    assert [c.kind.value for c in case.deadline_changes][-2:] == ["overruled", "recomputed"]

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session, selectinload
 from intake.rules.access import Party, Principal
 from intake.store.audit import Actor
 from intake.rules.censures import propose_important_matter_late, propose_late_unexplained
-from intake.clock import Clock
+from intake.clock import Clock, WorkingCalendar
 from intake.exceptions import ExtensionTooLate, Forbidden, InvalidTransition, ValidationError
 from intake.rules.lifecycle import Outcome, begin, move, note_event, open_supervision, set_deadline
 from intake.store.models import Case, CaseAssignment, DeadlineChange, SupervisionEntry, User
 from intake.outbox.notifications import SmsContext, fit_text, queue_sms
+from intake.time.deadlines import counted_deadline, counted_in_force
 from intake.statuses import (WORKING_STATES, CaseStatus, DeadlineKind, NotificationKind, Role,
                              SupervisionCause)
 
@@ -93,12 +94,15 @@ def extend_deadline(session: Session, who, case: Case, new_deadline: datetime, r
 
 def overrule_extension(session: Session, who, case: Case, reason: str, clock: Clock,
                        new_deadline: datetime | None = None,
-                       sms: SmsContext | None = None) -> Outcome:
+                       sms: SmsContext | None = None,
+                       calendar: WorkingCalendar | None = None) -> Outcome:
     """Set aside the extension in force, for a reason of the supervision office's own.
 
     The deadline goes back to the one the extension replaced, or to `new_deadline`. With
     `sms`, whoever asked for the extension is texted the deadline now in force: the unit, or
-    the leader for a leader's own extension (issue 19 item 1).
+    the leader for a leader's own extension (issue 19 item 1). With `calendar`, a restored
+    deadline that was counted in working days is counted again on today's calendar, as a
+    recount would have done had the extension not been in force when the calendar changed.
 
     Raises:
         Forbidden: anyone but the supervision office.
@@ -126,6 +130,8 @@ def overrule_extension(session: Session, who, case: Case, reason: str, clock: Cl
                  reason.strip())
     note_event(session, case, principal, "case.extension_overruled", old=old, due=restored,
                reason=reason.strip())
+    if new_deadline is None and calendar is not None:
+        restored = _recount_restored(session, case, principal, clock, calendar) or restored
     outcome = Outcome(case)
     if sms is not None:
         body = fit_text("extension_overruled", sms.language, "reason", reason, NOTICE_SEGMENTS,
@@ -134,6 +140,22 @@ def overrule_extension(session: Session, who, case: Case, reason: str, clock: Cl
                               actor=principal.actor, case=case, **_extension_asker(session, case,
                                                                                    latest)))
     return outcome
+
+
+def _recount_restored(session: Session, case: Case, principal, clock: Clock,
+                      calendar: WorkingCalendar) -> datetime | None:
+    """Count a restored working-day deadline again on today's calendar; return it if it moved."""
+    if not counted_in_force(case.deadline_changes):
+        return None
+    due = counted_deadline(case.deadline_changes, clock, calendar)
+    if due is None or due == case.deadline_at:
+        return None
+    old = case.deadline_at
+    reason = "工作日历在延期期间有变更，恢复的期限按现行日历重新计算"
+    set_deadline(session, case, due, DeadlineKind.RECOMPUTED, principal, clock, reason)
+    note_event(session, case, principal, "case.deadline_recomputed", old=old, due=due,
+               reason=reason)
+    return due
 
 
 def _extension_asker(session: Session, case: Case, extension: DeadlineChange) -> dict:

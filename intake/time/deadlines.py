@@ -82,7 +82,7 @@ def deadline_is_provisional(case: Case, calendar: WorkingCalendar, clock: Clock)
     changes = case.deadline_changes
     # The recount's own rule says which deadlines are counted (a restored count included).
     if (case.deadline_at is None or not changes or changes[-1].kind is DeadlineKind.FEEDBACK
-            or not _counted_in_force(changes)):
+            or not counted_in_force(changes)):
         return False
     starts = [c.changed_at for c in changes if c.kind in _COUNTED]
     if not starts:
@@ -94,7 +94,7 @@ def deadline_is_provisional(case: Case, calendar: WorkingCalendar, clock: Clock)
                for n in range(1, (due - start).days + 1))
 
 
-def _counted_in_force(changes: list[DeadlineChange]) -> bool:
+def counted_in_force(changes: list[DeadlineChange]) -> bool:
     """Tell whether the deadline in force was counted in working days (the recount rule).
 
     Counted: a transfer, a redo, a recount, and an overruling that put back the deadline the
@@ -111,7 +111,7 @@ def _counted_in_force(changes: list[DeadlineChange]) -> bool:
         overruled = changes[-2]
         return (overruled.kind is DeadlineKind.EXTENSION
                 and latest.new_deadline == overruled.old_deadline
-                and _counted_in_force(changes[:-2]))
+                and counted_in_force(changes[:-2]))
     return False
 
 
@@ -127,7 +127,7 @@ def recompute_deadlines(session: Session, calendar: WorkingCalendar, clock: Cloc
     """Count again, after a calendar change, every working-day deadline that has not passed.
 
     The one rule (issue 19 item 8): a transferred case whose deadline in force was counted in
-    working days (see _counted_in_force: a transfer, a redo, a recount, or an overruling that
+    working days (see counted_in_force: a transfer, a redo, a recount, or an overruling that
     put a counted deadline back) and has not passed at `clock.now()` is counted again from its
     start on the changed calendar. An extension, or an overruling to the office's own date, is
     a date a person chose and stays; a deadline already missed stays missed.
@@ -142,7 +142,7 @@ def recompute_deadlines(session: Session, calendar: WorkingCalendar, clock: Cloc
     for case in session.scalars(
             select(Case).where(Case.status == CaseStatus.TRANSFERRED, Case.deadline_at > now)
             .options(selectinload(Case.deadline_changes)).order_by(Case.id)):
-        if not _counted_in_force(case.deadline_changes):
+        if not counted_in_force(case.deadline_changes):
             continue
         due = counted_deadline(case.deadline_changes, clock, calendar)
         if due is None or due == case.deadline_at:
