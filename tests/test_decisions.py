@@ -324,3 +324,20 @@ def test_an_implementation_counts_for_its_unit_like_a_transfer(demo, people, clo
     assert (rows["城关镇卫生院"].transferred_due, rows["城关镇卫生院"].on_time) == (1, 1)
     assert (rows["县人民医院"].transferred_due, rows["县人民医院"].on_time) == (1, 0)
     assert (report.total.transferred_due, report.total.on_time) == (2, 1)
+
+
+def test_the_leaders_answer_at_the_meeting_is_kept_as_its_decision(demo, people, clock):
+    from intake.cases.handling import answer_case, handle_case
+
+    case = _escalated(demo, people, clock, "county")
+    answer_case(demo, people["wang"], case, "县政府决定新建站点", clock, CALENDAR)
+    demo.commit()
+    decision = case.decision
+    assert (decision.text, decision.decided_by, decision.decided_in) == (
+        "县政府决定新建站点", "县政府", CaseStatus.COUNTY)
+    assert decision.decided_at == date(2026, 9, 29) and case.implementations == []
+    handled = route_case(demo, clock)
+    handle_case(demo, people["wang"], handled, "", clock, CALENDAR)
+    answer_case(demo, people["wang"], handled, "已处理", clock, CALENDAR)  # not a decision
+    demo.commit()
+    assert handled.decisions == []
