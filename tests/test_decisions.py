@@ -255,7 +255,7 @@ def test_the_sweep_reminds_chases_and_supervises_an_implementation_like_a_transf
 
 def test_the_api_records_a_decision_and_takes_each_units_result_and_verdict(
         api, people, demo, settings, redis):
-    from tests.test_api import _error, _form, _sealed
+    from tests.test_api import _error, _sealed
 
     created = api("duty", "POST", "/cases", json={
         "caller_name": "张伟", "caller_phone": "+8613812345678", "content": "转诊不畅",
