@@ -14,10 +14,10 @@ from intake.cases.handling import describe_case
 from intake.cases.history import list_case_history
 from intake.cases.supervision import escalate_case
 from intake.cases.transfers import accept_result, file_result, return_result
-from intake.clock import FixedClock
+from intake.clock import Clock, FixedClock
 from intake.exceptions import Forbidden, InvalidTransition, NotFound, ValidationError
 from intake.statuses import CaseStatus, DeadlineKind, ImplementationStatus
-from intake.store.models import AuditEvent, Censure, Notification
+from intake.store.models import AuditEvent, Case, CaseDecision, Censure, Notification, Unit, User
 from intake.sweep import DueReminder, SweepContext, due_work, run_sweep
 from tests.case_support import CALENDAR, SHANGHAI, SMS, TUESDAY, TZ, add_people, result_form, route_case
 
@@ -257,7 +257,7 @@ def test_the_sweep_reminds_chases_and_supervises_an_implementation_like_a_transf
 
 def test_the_api_records_a_decision_and_takes_each_units_result_and_verdict(
         api, people, demo, settings, redis):
-    from tests.test_api import _error, _form, _sealed
+    from tests.test_api import _error, _sealed
 
     created = api("duty", "POST", "/cases", json={
         "caller_name": "张伟", "caller_phone": "+8613812345678", "content": "转诊不畅",
@@ -326,3 +326,51 @@ def test_an_implementation_counts_for_its_unit_like_a_transfer(demo, people, clo
     assert (rows["城关镇卫生院"].transferred_due, rows["城关镇卫生院"].on_time) == (1, 1)
     assert (rows["县人民医院"].transferred_due, rows["县人民医院"].on_time) == (1, 0)
     assert (report.total.transferred_due, report.total.on_time) == (2, 1)
+
+
+def test_the_leaders_answer_at_the_meeting_is_kept_as_its_decision(demo, people, clock):
+    from intake.cases.handling import answer_case, handle_case
+
+    case = _escalated(demo, people, clock, "county")
+    answer_case(demo, people["wang"], case, "县政府决定新建站点", clock, CALENDAR)
+    demo.commit()
+    decision = case.decision
+    assert (decision.text, decision.decided_by, decision.decided_in) == (
+        "县政府决定新建站点", "县政府", CaseStatus.COUNTY)
+    assert decision.decided_at == date(2026, 9, 29) and case.implementations == []
+    handled = route_case(demo, clock)
+    handle_case(demo, people["wang"], handled, "", clock, CALENDAR)
+    answer_case(demo, people["wang"], handled, "已处理", clock, CALENDAR)  # not a decision
+    demo.commit()
+    assert handled.decisions == []
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"deadline": "明天"}, "请为每个单位填写今天以后的日期"),
+    ({"deadline": "2026-01-01"}, "请为每个单位填写今天以后的日期"),
+    ({"decided_at": ""}, "请填写决定日期"),
+    ({"text": " "}, "请填写研究决定内容"),
+])
+def test_the_decision_form_refuses_bad_input_and_records_nothing(client, demo, change, message):
+    from tests.dashboard_support import sign_in
+
+    wang = demo.scalar(select(User).where(User.username == "wang"))
+    case = route_case(demo, Clock())
+    escalate_case(demo, wang, case, "bureau_meeting", "需研究", Clock())
+    demo.commit()
+    unit = demo.scalar(select(Unit).where(Unit.name == "城关镇卫生院"))
+    sign_in(client, "duban")
+    form = {"text": "建立转诊通道", "decided_at": "2026-01-05", "decided_by": "局务会议",
+            "unit_id": str(unit.id), "deadline": "", **change}
+    response = client.post(f"/cases/{case.id}/decision", data=form)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    demo.expire_all()
+    assert demo.get(Case, case.id).status is CaseStatus.BUREAU_MEETING
+    assert demo.scalars(select(CaseDecision)).all() == []
+    good = client.post(f"/cases/{case.id}/decision",
+                       data={**form, "text": "建立转诊通道", "decided_at": "2026-01-05",
+                             "deadline": ""})
+    assert good.status_code == 303
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'id="implementations"' in page and 'data-state="assigned"' in page

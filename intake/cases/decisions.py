@@ -33,6 +33,8 @@ from intake.store.settings import DEFAULT_FEEDBACK_WORKING_DAYS
 from intake.time.deadlines import (UNIT_RESULT_WORKING_DAYS, end_of_day, set_feedback_deadline)
 
 MAX_DECIDED_BY_CHARS = 80
+# Who decided, when the leader records the meeting's or the county's outcome as the answer.
+DECIDING_BODIES = {CaseStatus.BUREAU_MEETING: "局务会议", CaseStatus.COUNTY: "县政府"}
 # A decision's implementation may be given at most this many working days; longer work is
 # split, or given a date.
 MAX_IMPLEMENTATION_WORKING_DAYS = 60
@@ -145,6 +147,21 @@ def record_decision(session: Session, who, case: Case, text: str, decided_at: da
     set_deadline(session, case, latest_due(case), DeadlineKind.TRANSFER, principal, clock,
                  f"{decided_by}研究决定")
     return outcome
+
+
+def note_outcome_as_decision(session: Session, case: Case, decided_in: CaseStatus, text: str,
+                             principal, clock: Clock) -> None:
+    """Keep the leader's answer at the meeting or the county as that body's decision, dated today.
+
+    The leader may still record the outcome as the answer (`answer_case`); the case then has
+    the same decision row a decision with no implementation leaves, so the case page and the
+    API show every meeting's or county's outcome the same way.
+    """
+    if decided_in not in DECIDING_BODIES:
+        return
+    session.add(CaseDecision(case=case, text=text, decided_at=clock.local(clock.now()).date(),
+                             decided_by=DECIDING_BODIES[decided_in], decided_in=decided_in,
+                             recorded_at=clock.now(), recorded_by=principal.label))
 
 
 def implementation_for_unit(case: Case, unit_id: int | None) -> CaseAssignment:

@@ -23,6 +23,7 @@ from intake.time.deadlines import (deadline_is_provisional, same_day_deadline,
                                    set_feedback_deadline)
 from intake.store.settings import DEFAULT_FEEDBACK_WORKING_DAYS
 from intake.exceptions import Forbidden, ValidationError
+from intake.cases.decisions import note_outcome_as_decision
 from intake.cases.history import list_case_history
 from intake.time.calendar import load_calendar
 from intake.rules.lifecycle import (Outcome, begin, mark_answered, move, note_event, parse_choice,
@@ -322,6 +323,7 @@ def answer_case(session: Session, who, case: Case, note: str, clock: Clock,
                               code="note_required")
     answered_from = case.status
     move(session, case, CaseStatus.ANSWERED, principal, "case.answered", note=note.strip())
+    note_outcome_as_decision(session, case, answered_from, note.strip(), principal, clock)
     mark_answered(case, answered_from, note.strip(), clock)
     set_feedback_deadline(session, case, principal, clock,
                           calendar if calendar is not None else load_calendar(session),
