@@ -217,7 +217,7 @@ def report_year(year_text, fmt, out, now) -> None:
 @click.option("--repeat", default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def bench_reports(n_cases: int, database_url: str | None, repeat: int, as_json: bool) -> None:
-    """Seed a year of --cases cases; time the year's rates, the monthly bulletin, the year's summary."""
+    """Seed a year of --cases cases; time the rates, a monthly bulletin and the year's summary."""
     with tempfile.TemporaryDirectory(prefix="dutyline-bench-") as tmp:
         with scratch_database(database_url, Path(tmp), "dutyline_bench_reports") as url:
             seed_started = time.perf_counter()

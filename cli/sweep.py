@@ -48,7 +48,7 @@ def parse_moment(text: str | None, tz: str) -> datetime | None:
               help="Only list what is due and the censures it would propose; change nothing.")
 @click.option("--json", "as_json", is_flag=True)
 def sweep_command(now_text: str | None, dry_run: bool, as_json: bool) -> None:
-    """Run, once, what the scheduler runs: overdue cases, reminders, contact duties."""
+    """Run, once, what the scheduler runs: overdue cases, reminders, contact duties, bulletins."""
     from jobs.queue import connect_redis
     from jobs.schedule import sweep_context, sweep_once
 

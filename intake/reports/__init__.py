@@ -1,1 +1,1 @@
-"""What the bureau reads back: the four rates, the bulletin, the weekly analysis."""
+"""What the bureau reads back and publishes: rates, bulletins and their archive, the year."""

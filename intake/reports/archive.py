@@ -242,4 +242,5 @@ def describe_bulletin(kept: KeptBulletin, tz: str = BUREAU_TIMEZONE) -> dict:
             "from": kept.period_start.isoformat(), "to": kept.period_end.isoformat(),
             "version": kept.version,
             "built_at": kept.built_at.astimezone(ZoneInfo(tz)).isoformat(),
-            "built_by": kept.built_by, "docx_sha256": kept.docx_sha256, "pdf_sha256": kept.pdf_sha256}
+            "built_by": kept.built_by, "docx_sha256": kept.docx_sha256,
+            "pdf_sha256": kept.pdf_sha256}
