@@ -314,7 +314,11 @@ def test_the_duty_room_enters_a_case_by_hand(demo, people, clock):
     entry = CaseEntry(caller_name="", content="村卫生室缺少常用药", caller_phone="138 1234 5678",
                       channel="in_person")
     with pytest.raises(Forbidden):
+        create_case(demo, people["cg"], entry, clock, SMS)
+    # A leader enters only the reports made to them directly (channel leader, 一.3).
+    with pytest.raises(ValidationError) as by_leader:
         create_case(demo, people["wang"], entry, clock, SMS)
+    assert by_leader.value.code == "channel_invalid"
     with pytest.raises(ValidationError) as bad:
         create_case(demo, people["duty"], CaseEntry(caller_name="x", content="y",
                                                      channel="pigeon"), clock, SMS)

@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from intake.store.models import AuditEvent, Case
+from intake.store.models import AuditEvent, Case, Notification
 from tests.dashboard_support import sign_in
 
 REPORT = {"channel": "leader", "caller_name": "赵大妈", "caller_unit": "城关镇西街",
@@ -37,6 +37,9 @@ def test_a_leader_records_a_report_made_to_them_in_their_own_queue(api, demo, pe
     routed = demo.scalar(select(AuditEvent).where(AuditEvent.action == "case.routed"))
     assert routed.after["unknown_fields"] == {"caller_phone": "来访者不愿留电话"}
     assert routed.actor == "user:li"
+    # The leader took it down: it has reached them (acknowledged), and no SMS tells them so.
+    assert answer["status"] == "acknowledged"
+    assert demo.scalar(select(func.count(Notification.id))) == 0
 
 
 def test_a_leaders_report_from_a_liaison_linked_to_another_leader_stays_with_them(api, demo):

@@ -208,6 +208,9 @@ def create_case(session: Session, who, entry: CaseEntry, clock: Clock, sms: SmsC
                       channel=channel, summary=entry.content.strip(), urgent=entry.urgent,
                       created_at=entry.received_at, unknown_fields=unknown,
                       importance=importance)
+    if by_leader:
+        # The leader took the report down: it has reached them, and no SMS need tell them so.
+        return acknowledge_case(session, principal, case, clock)
     outcome = Outcome(case)
     outcome.add(queue_sms(session, kind=NotificationKind.CASE_ROUTED, leader=case.leader,
                           body=compose_case_sms(case, sms.case_link(case), sms.language),
