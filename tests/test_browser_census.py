@@ -276,7 +276,8 @@ CARD = """row => {
   const shown = cls => { const e = row.querySelector('.' + cls);
                          return e && getComputedStyle(e).display !== 'none' ? e : null; };
   const summary = shown('card-summary');
-  const right = Math.max(...Array.from(row.querySelectorAll('td'), e => e.getBoundingClientRect().right));
+  const right = Math.max(...Array.from(row.querySelectorAll('td'),
+                                       e => e.getBoundingClientRect().right));
   return {display: style.display, number: !!shown('card-number'), state: !!shown('card-state'),
           due: shown('card-due') ? shown('card-due').innerText : '',
           hidden: Array.from(row.querySelectorAll('.card-hide'), e => getComputedStyle(e).display),
