@@ -9,15 +9,18 @@ import random
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, inspect, select
 
 from intake.reports.rates import Grouping, Period, compute_rates, compute_trend
 from intake.statuses import (CaseStatus, DeadlineKind, ImplementationStatus, Satisfaction,
                              UnitKind)
 from intake.store.case_facts import rebuild_case_facts
+from intake.store.database import make_engine, make_session_factory, upgrade_database
 from intake.store.models import (Case, CaseAssignment, CaseDecision, CaseFacts, CaseUnitFacts,
                                  DeadlineChange, Unit)
 from intake.time.calendar import load_calendar
+from tests.test_migration_0002 import _empty_database
+from tests.test_migration_0008 import _downgrade
 
 PERIOD = Period(date(2026, 3, 1), date(2026, 5, 31))
 SPAN_START = datetime(2026, 2, 20, tzinfo=timezone.utc)  # some cases before the period
@@ -234,3 +237,30 @@ def test_deleting_a_case_drops_its_facts(db_session):
     db_session.delete(case)
     db_session.flush()
     assert db_session.scalar(select(CaseFacts).where(CaseFacts.case_id == case.id)) is None
+
+
+def test_the_migration_builds_the_facts_of_the_cases_on_file_with_their_decisions(tmp_path):
+    """Revision 0017 computes the facts of the cases already on file, implementations too."""
+    now = datetime(2026, 7, 1, tzinfo=timezone.utc)
+    with _empty_database(tmp_path) as url:
+        upgrade_database(url)
+        engine = make_engine(url)
+        try:
+            with make_session_factory(engine)() as session:
+                units = [Unit(name=f"单位{i}", kind=UnitKind.TOWNSHIP) for i in range(4)]
+                session.add_all(units)
+                session.flush()
+                _random_history(session, random.Random(4), units, 60)
+                session.commit()
+                kept = _fact_rows(session)
+                assert session.scalar(select(func.count()).where(
+                    CaseAssignment.decision_id.is_not(None))) > 3
+            _downgrade(url, "0016_notices_visits")
+            assert "case_facts" not in inspect(engine).get_table_names()
+            upgrade_database(url)
+            with make_session_factory(engine)() as session:
+                assert _fact_rows(session) == kept
+                assert _figures(session, now, recount=False) == _figures(session, now,
+                                                                           recount=True)
+        finally:
+            engine.dispose()
