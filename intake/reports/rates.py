@@ -501,22 +501,30 @@ class _FactSums:
 
         Each counts beside the case's current transfer (`case_facts` keeps that one); a case
         has any number of them, each with its own deadline, and nothing later ends one, so
-        its row is its whole fact: found here through the facts' receipt index.
+        its row is its whole fact.
         """
         impl = CaseAssignment
+        # Implementations are few (escalated cases only): start from them, by the decision_id
+        # index, and look each case's receipt up by its key, rather than probe the
+        # assignments of every case of the period. `> 0` (ids are positive) is a range both
+        # databases read from that index; SQLite's planner scans the table for IS NOT NULL.
+        received = (select(CaseFacts.received_at)
+                    .where(CaseFacts.case_id == impl.case_id, *self._in_period(CaseFacts))
+                    .scalar_subquery())
+        rows = (select(impl.due_at, impl.result_at, impl.implementation_status,
+                       received.label("received_at"))
+                .where(impl.decision_id > 0).subquery("implementations"))
         # Back at (or still at) ASSIGNED: its result is awaited (returned for redo).
-        result_in = and_(impl.result_at.is_not(None),
-                         or_(impl.implementation_status.is_(None),
-                             impl.implementation_status != ImplementationStatus.ASSIGNED))
-        due = or_(result_in, impl.due_at < self.now)
-        on_time = and_(result_in, impl.due_at.is_not(None), impl.result_at <= impl.due_at)
-        keys = [_local_day(self.session, CaseFacts.received_at, self.tz).label("day")] \
+        result_in = and_(rows.c.result_at.is_not(None),
+                         or_(rows.c.implementation_status.is_(None),
+                             rows.c.implementation_status != ImplementationStatus.ASSIGNED))
+        due = or_(result_in, rows.c.due_at < self.now)
+        on_time = and_(result_in, rows.c.due_at.is_not(None), rows.c.result_at <= rows.c.due_at)
+        keys = [_local_day(self.session, rows.c.received_at, self.tz).label("day")] \
             if by_month_of_day else []
         query = (select(*keys, _count(due).label("transferred_due"),
                         _count(on_time).label("on_time"))
-                 .select_from(CaseFacts).join(impl, impl.case_id == CaseFacts.case_id)
-                 .where(*self._in_period(CaseFacts), impl.decision_id.is_not(None))
-                 .group_by(*keys))
+                 .where(rows.c.received_at.is_not(None)).group_by(*keys))
         for found in self.session.execute(query):
             figures = by_key.get(str(found.day)[:7]) if by_month_of_day else by_key.get(None)
             if figures is not None:
