@@ -1,20 +1,26 @@
 """The kept per-case facts (intake.store.case_facts) give exactly the figures that recounting
-the history gives, on random histories with transfers, reassignments, redos, extensions and
-overrules (a date set after the deadline it replaced had passed), and they are right the
-moment after an action, before any commit."""
+the history gives, on random histories with transfers, reassignments, redos, extensions,
+overrules (a date set after the deadline it replaced had passed) and decisions carried out by
+units (implementations accepted, returned, redone, late; a second decision after a rating),
+and they are right the moment after an action, before any commit."""
 from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, inspect, select
 
 from intake.reports.rates import Grouping, Period, compute_rates, compute_trend
-from intake.statuses import CaseStatus, DeadlineKind, Satisfaction, UnitKind
+from intake.statuses import (CaseStatus, DeadlineKind, ImplementationStatus, Satisfaction,
+                             UnitKind)
 from intake.store.case_facts import rebuild_case_facts
-from intake.store.models import Case, CaseAssignment, CaseFacts, CaseUnitFacts, DeadlineChange, Unit
+from intake.store.database import make_engine, make_session_factory, upgrade_database
+from intake.store.models import (Case, CaseAssignment, CaseDecision, CaseFacts, CaseUnitFacts,
+                                 DeadlineChange, Unit)
 from intake.time.calendar import load_calendar
+from tests.test_migration_0002 import _empty_database
+from tests.test_migration_0008 import _downgrade
 
 PERIOD = Period(date(2026, 3, 1), date(2026, 5, 31))
 SPAN_START = datetime(2026, 2, 20, tzinfo=timezone.utc)  # some cases before the period
@@ -73,6 +79,21 @@ def _random_history(session, rng: random.Random, units: list[Unit], n: int) -> l
             session.add(DeadlineChange(case_id=case.id, kind=DeadlineKind.FEEDBACK,
                                        old_deadline=case.deadline_at, new_deadline=None,
                                        changed_by="x", changed_at=moment + timedelta(days=9)))
+        if rng.random() < 0.2:  # escalated: the meeting's decision, carried out by units
+            for _ in range(rng.choice([1, 1, 1, 2])):  # a rating may bring a second decision
+                moment += timedelta(hours=rng.randint(1, 60))
+                _decide(session, rng, case, units, moment)
+            if all(i.implementation_status == ImplementationStatus.ACCEPTED
+                   for i in case.implementations) and rng.random() < 0.7:
+                case.answered_at = moment + timedelta(days=rng.randint(1, 8))
+                case.status = rng.choice([CaseStatus.ANSWERED, CaseStatus.FED_BACK,
+                                          CaseStatus.CLOSED])
+                if case.status != CaseStatus.ANSWERED:
+                    case.fed_back_at = case.answered_at + timedelta(hours=rng.randint(1, 60))
+                    case.satisfaction = rng.choice(list(Satisfaction))
+            cases.append(case)
+            session.flush()
+            continue
         ending = rng.random()
         if ending < 0.75:
             case.answered_at = moment + timedelta(hours=rng.randint(1, 24 * 9))
@@ -91,11 +112,55 @@ def _random_history(session, rng: random.Random, units: list[Unit], n: int) -> l
     return cases
 
 
+def _decide(session, rng: random.Random, case: Case, units: list[Unit], moment: datetime) -> None:
+    """Record a decision with one to three implementations in random states."""
+    decision = CaseDecision(case=case, text="整改", decided_at=moment.date(), decided_by="局务会议",
+                            decided_in=CaseStatus.BUREAU_MEETING, recorded_at=moment)
+    session.add(decision)
+    for unit in rng.sample(units, rng.randint(1, 3)):
+        implementation = CaseAssignment(
+            case=case, unit_id=unit.id, decision=decision, assigned_at=moment, assigned_by="t",
+            due_at=None if rng.random() < 0.05 else moment + timedelta(days=rng.randint(1, 6)),
+            implementation_status=ImplementationStatus.ASSIGNED)
+        state = rng.randrange(5)
+        if state:  # a result filed on time or late; then returned, waiting or accepted
+            implementation.result_at = moment + timedelta(hours=rng.randint(2, 200))
+            implementation.implementation_status = (
+                ImplementationStatus.ASSIGNED, ImplementationStatus.RESULT_FILED,
+                ImplementationStatus.ACCEPTED, ImplementationStatus.ACCEPTED)[state - 1]
+            if state == 1:
+                implementation.returns = rng.randint(1, 2)
+        session.add(implementation)
+    case.status = CaseStatus.DECISION_IMPLEMENTING
+    session.flush()
+
+
+def _implementation_action(session, rng: random.Random, case: Case, units: list[Unit]) -> None:
+    """A unit files, the office returns or accepts, or the case gets another decision."""
+    implementations = [a for a in case.assignments if a.decision_id is not None]
+    if not implementations or rng.random() < 0.25:
+        _decide(session, rng, case, units, case.created_at + timedelta(days=rng.randint(1, 20)))
+        return
+    implementation = rng.choice(implementations)
+    status = implementation.implementation_status
+    if status == ImplementationStatus.ASSIGNED:  # filed (again), maybe late
+        implementation.result_at = implementation.assigned_at + timedelta(
+            hours=rng.choice([5, 30, 200]))
+        implementation.implementation_status = ImplementationStatus.RESULT_FILED
+    elif status == ImplementationStatus.RESULT_FILED and rng.random() < 0.5:  # returned
+        implementation.implementation_status = ImplementationStatus.ASSIGNED
+        implementation.returns = (implementation.returns or 0) + 1
+    else:
+        implementation.implementation_status = ImplementationStatus.ACCEPTED
+
+
 def _later_actions(session, rng: random.Random, cases: list[Case], units: list[Unit]) -> None:
     """Actions on cases already on file: each flush must rewrite their facts."""
     for case in rng.sample(cases, len(cases) // 4):
-        action = rng.randrange(5)
-        if action == 0 and case.assignments:  # the liaison is dissatisfied: redo
+        action = rng.randrange(7)
+        if action >= 5:
+            _implementation_action(session, rng, case, units)
+        elif action == 0 and case.assignments:  # the liaison is dissatisfied: redo
             case.status = CaseStatus.TRANSFERRED
             case.satisfaction = Satisfaction.DISSATISFIED
             case.assignments[-1].dissatisfied_redos = (case.assignments[-1].dissatisfied_redos
@@ -147,6 +212,11 @@ def test_kept_facts_give_the_figures_recounting_the_history_gives(db_session, se
     assert 0 < total["on_time"] < total["transferred_due"]
     assert total["average_working_days"] > 0
     assert any(row["returns_in_row"] for row in facts["unit"]["rows"])
+    # Decisions were among the histories: a case counted once for each of its units.
+    carried_out = db_session.scalars(select(Case).join(CaseDecision)).unique().all()
+    assert len({a.unit_id for c in carried_out for a in c.assignments
+                if a.decision_id is not None}) > 1
+    assert any(len({a.unit_id for a in c.implementations}) > 1 for c in carried_out)
     db_session.commit()
     # And a rebuild from scratch (the migration's, the bench's) writes the same facts.
     kept = _fact_rows(db_session)
@@ -167,3 +237,30 @@ def test_deleting_a_case_drops_its_facts(db_session):
     db_session.delete(case)
     db_session.flush()
     assert db_session.scalar(select(CaseFacts).where(CaseFacts.case_id == case.id)) is None
+
+
+def test_the_migration_builds_the_facts_of_the_cases_on_file_with_their_decisions(tmp_path):
+    """Revision 0017 computes the facts of the cases already on file, implementations too."""
+    now = datetime(2026, 7, 1, tzinfo=timezone.utc)
+    with _empty_database(tmp_path) as url:
+        upgrade_database(url)
+        engine = make_engine(url)
+        try:
+            with make_session_factory(engine)() as session:
+                units = [Unit(name=f"单位{i}", kind=UnitKind.TOWNSHIP) for i in range(4)]
+                session.add_all(units)
+                session.flush()
+                _random_history(session, random.Random(4), units, 60)
+                session.commit()
+                kept = _fact_rows(session)
+                assert session.scalar(select(func.count()).where(
+                    CaseAssignment.decision_id.is_not(None))) > 3
+            _downgrade(url, "0016_notices_visits")
+            assert "case_facts" not in inspect(engine).get_table_names()
+            upgrade_database(url)
+            with make_session_factory(engine)() as session:
+                assert _fact_rows(session) == kept
+                assert _figures(session, now, recount=False) == _figures(session, now,
+                                                                           recount=True)
+        finally:
+            engine.dispose()

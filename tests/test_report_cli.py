@@ -89,3 +89,11 @@ def test_bench_reports_prints_numbers(tmp_path):
     assert body["timings"]["year_summary"]["rows"] == 20
     assert body["timings"]["bulletin_month"]["bytes"] > 0
     assert body["database_mib"] > 0 and body["timings"]["page_year"]["p95_s"] > 0
+
+
+def test_bench_reports_prints_a_line_for_each_timing(tmp_path):
+    answer = CliRunner().invoke(main, ["bench", "reports", "--cases", "300", "--repeat", "1"])
+    assert answer.exit_code == 0, answer.output
+    lines = {line.split()[0]: line for line in answer.output.splitlines()
+             if line.startswith("  ") and " p95 " in line}
+    assert {"year_per_unit", "page_year", "bulletin_month", "year_summary"} <= set(lines)

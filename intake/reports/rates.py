@@ -33,6 +33,8 @@ decision gave to two units counts once for each, and in the overall figure twice
 The figures are sums over the kept per-case facts (intake.store.case_facts: `case_facts`
 for the total and the trend, `case_unit_facts` for the rows), found by their receipt index and
 rewritten in the same transaction as every case action, so a report never recounts history.
+The overall participation adds the decisions' implementations of those cases from their own
+rows: nothing ends an implementation, so each row is already its whole fact.
 The database sums each figure per received day (and per unit or kind); the working days from
 receipt to answer are then the answered cases counted per answered day and per received day,
 weighed by each day's number of working days before it (one subtraction per day, not per case).
@@ -465,6 +467,7 @@ class _FactSums:
                    or_(facts.current_result_in == 1, facts.current_due_at < self.now))
         figures = Figures()
         self._fill(facts, None, due, facts.current_on_time, {None: figures})
+        self.implementations({None: figures})
         return figures
 
     def fill_units(self, by_unit: dict, unit_id: int | None) -> None:
@@ -491,6 +494,42 @@ class _FactSums:
         due = and_(facts.transferred == 1,
                    or_(facts.current_result_in == 1, facts.current_due_at < self.now))
         self._fill(facts, None, due, facts.current_on_time, by_month, by_month_of_day=True)
+        self.implementations(by_month, by_month_of_day=True)
+
+    def implementations(self, by_key: dict, by_month_of_day: bool = False) -> None:
+        """Add the decisions' implementations of the period's cases to the overall participation.
+
+        Each counts beside the case's current transfer (`case_facts` keeps that one); a case
+        has any number of them, each with its own deadline, and nothing later ends one, so
+        its row is its whole fact.
+        """
+        impl = CaseAssignment
+        # Implementations are few (escalated cases only): start from them, by the decision_id
+        # index, and look each case's receipt up by its key, rather than probe the
+        # assignments of every case of the period. `> 0` (ids are positive) is a range both
+        # databases read from that index; SQLite's planner scans the table for IS NOT NULL.
+        received = (select(CaseFacts.received_at)
+                    .where(CaseFacts.case_id == impl.case_id, *self._in_period(CaseFacts))
+                    .scalar_subquery())
+        rows = (select(impl.due_at, impl.result_at, impl.implementation_status,
+                       received.label("received_at"))
+                .where(impl.decision_id > 0).subquery("implementations"))
+        # Back at (or still at) ASSIGNED: its result is awaited (returned for redo).
+        result_in = and_(rows.c.result_at.is_not(None),
+                         or_(rows.c.implementation_status.is_(None),
+                             rows.c.implementation_status != ImplementationStatus.ASSIGNED))
+        due = or_(result_in, rows.c.due_at < self.now)
+        on_time = and_(result_in, rows.c.due_at.is_not(None), rows.c.result_at <= rows.c.due_at)
+        keys = [_local_day(self.session, rows.c.received_at, self.tz).label("day")] \
+            if by_month_of_day else []
+        query = (select(*keys, _count(due).label("transferred_due"),
+                        _count(on_time).label("on_time"))
+                 .where(rows.c.received_at.is_not(None)).group_by(*keys))
+        for found in self.session.execute(query):
+            figures = by_key.get(str(found.day)[:7]) if by_month_of_day else by_key.get(None)
+            if figures is not None:
+                figures.transferred_due += int(found.transferred_due or 0)
+                figures.on_time += int(found.on_time or 0)
 
     def _unit_due(self):
         facts = CaseUnitFacts

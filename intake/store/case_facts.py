@@ -16,6 +16,16 @@ none). Writers that bypass the ORM (the benches' bulk seed, the migration) call
 What a fact means is the definition in intake.reports.rates' docstring; the one figure that
 depends on the moment of the report, whether a deadline with no result has passed, is kept
 as the deadline (`current_due_at`, `due_at`) and compared with the report's `now` in SQL.
+
+A decision's implementations (CaseAssignment rows with `decision_id`) are assignments of
+their units that run side by side: none ends another, and one is waiting for a result while
+its `implementation_status` is ASSIGNED (returned for redo, or not yet filed). In a unit's
+row and a kind's they count as a transfer does. The overall figure counts every one of them
+beside the case's current transfer, so a case a decision gave to two units counts twice; a
+case has a variable number of them, each with its own deadline, so `case_facts` keeps only
+the current transfer, and the report sums the implementations from their own rows (each
+already holds its whole fact: nothing later ends it), found through the facts' receipt
+index (intake.reports.rates._FactSums.implementations).
 tests/test_case_facts.py checks on random histories that the kept facts give exactly what
 recounting the history gives.
 """
@@ -28,7 +38,7 @@ from sqlalchemy import delete, event, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, attributes, sessionmaker
 
-from intake.statuses import CaseStatus, DeadlineKind, Satisfaction
+from intake.statuses import CaseStatus, DeadlineKind, ImplementationStatus, Satisfaction
 from intake.store.models import (Case, CaseAssignment, CaseFacts, CaseUnitFacts, DeadlineChange,
                                  Unit)
 
@@ -103,7 +113,8 @@ def _write(connection: Connection, ids: list[int], *, replace: bool) -> int:
     for row in connection.execute(
             select(CaseAssignment.case_id, CaseAssignment.unit_id, CaseAssignment.assigned_at,
                    CaseAssignment.due_at, CaseAssignment.result_at, CaseAssignment.returns,
-                   CaseAssignment.dissatisfied_redos, Unit.kind)
+                   CaseAssignment.dissatisfied_redos, CaseAssignment.decision_id,
+                   CaseAssignment.implementation_status, Unit.kind)
             .join(Unit, Unit.id == CaseAssignment.unit_id)
             .where(CaseAssignment.case_id.in_(ids)).order_by(CaseAssignment.id)):
         spans[row.case_id].append(row)
@@ -117,8 +128,10 @@ def _write(connection: Connection, ids: list[int], *, replace: bool) -> int:
     for case in cases:
         own = _case_flags(case, case.id in late_set)
         assignments = spans.get(case.id, [])
+        # The current transfer: the latest assignment, unless it is a decision's
+        # implementation (the implementations ended the transfer before them).
         current = None
-        if assignments:
+        if assignments and assignments[-1].decision_id is None:
             current = _span(case, assignments, len(assignments) - 1)
         case_rows.append({"case_id": case.id, "received_at": case.created_at,
                           "answered_at": case.answered_at, **own,
@@ -152,10 +165,16 @@ def _case_flags(case, deadline_set_late: bool) -> dict:
 def _span(case, assignments, index: int) -> dict:
     """One assignment as the participation rate reads it (intake.reports.rates)."""
     row = assignments[index]
-    ended_at = assignments[index + 1].assigned_at if index + 1 < len(assignments) else None
+    # A transfer ends when the case goes to another assignment; a decision's implementation
+    # is never ended by another.
+    ended_at = None
+    if row.decision_id is None and index + 1 < len(assignments):
+        ended_at = assignments[index + 1].assigned_at
     # A result returned for redo is not in: the current assignment of a TRANSFERRED case is
-    # waiting for a (new) result.
-    awaiting = ended_at is None and case.status == CaseStatus.TRANSFERRED
+    # waiting for a (new) result, and so is an implementation back at (or still at) ASSIGNED.
+    awaiting = (ended_at is None and row.implementation_status is None
+                and case.status == CaseStatus.TRANSFERRED) or \
+        row.implementation_status == ImplementationStatus.ASSIGNED
     result_in = row.result_at is not None and not awaiting
     return {"due_at": row.due_at, "current": int(ended_at is None),
             "result_in": int(result_in),

@@ -458,7 +458,9 @@ class CaseFacts(Base):
     satisfied: Mapped[int] = mapped_column(Integer, default=0)
     answered_on_time: Mapped[int] = mapped_column(Integer, default=0)
     fed_back_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    # The current assignment (none: never transferred): participation overall.
+    # The current transfer (none: never transferred, or a decision's implementations came
+    # after it): participation overall. The implementations count beside it from their own
+    # rows (intake.store.case_facts).
     transferred: Mapped[int] = mapped_column(Integer, default=0)
     current_due_at: Mapped[datetime | None]
     current_result_in: Mapped[int] = mapped_column(Integer, default=0)
