@@ -167,3 +167,37 @@ def test_deleting_a_case_drops_its_facts(db_session):
     db_session.delete(case)
     db_session.flush()
     assert db_session.scalar(select(CaseFacts).where(CaseFacts.case_id == case.id)) is None
+
+
+def test_the_migration_builds_the_facts_of_the_cases_on_file(tmp_path):
+    from sqlalchemy.orm import Session as PlainSession
+
+    from intake.store.database import make_engine, upgrade_database
+    from tests.test_migration_0002 import _empty_database
+
+    with _empty_database(tmp_path) as url:
+        upgrade_database(url, "0012_feedback_deadline")
+        engine = make_engine(url)
+        try:
+            received = datetime(2026, 4, 1, 2, tzinfo=timezone.utc)
+            with PlainSession(engine) as session:  # no facts hook: the table is not there yet
+                unit = Unit(name="单位", kind=UnitKind.COUNTY)
+                case = Case(number="2026-000001", caller_name="x", status=CaseStatus.CLOSED,
+                            created_at=received, answered_at=received + timedelta(hours=5),
+                            deadline_at=received + timedelta(days=1),
+                            satisfaction=Satisfaction.SATISFIED)
+                session.add_all([unit, case])
+                session.flush()
+                session.add(CaseAssignment(case_id=case.id, unit_id=unit.id, assigned_at=received,
+                                           due_at=received + timedelta(days=1),
+                                           result_at=received + timedelta(hours=3)))
+                session.commit()
+            upgrade_database(url)
+            with PlainSession(engine) as session:
+                facts = session.scalars(select(CaseFacts)).one()
+                assert (facts.completed, facts.fed_back, facts.satisfied, facts.answered_on_time,
+                        facts.transferred, facts.current_on_time) == (1, 1, 1, 1, 1, 1)
+                unit_facts = session.scalars(select(CaseUnitFacts)).one()
+                assert unit_facts.kind == UnitKind.COUNTY and unit_facts.on_time == 1
+        finally:
+            engine.dispose()
