@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, exists, func, or_, select, union
+from sqlalchemy import and_, exists, func, or_, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from intake.rules.access import visible, visible_cases_clause
@@ -20,8 +20,8 @@ INBOX_STATES = (
     CallStatus.DRAFT, CallStatus.FAILED, CallStatus.NO_MESSAGE,
 )
 STAFF_ROLES = (Role.ADMIN, Role.DUTY, Role.SUPERVISOR)
-# A search whose matches are at least this many walks the newest-first index instead of
-# sorting its matches: at 500,000 calls, 2,000 matches are one in 250, a page 13,000 rows in.
+# A search with at least this many candidates walks the newest-first index instead of
+# sorting them: at 500,000 calls, 2,000 matches are one in 250, a page 13,000 rows in.
 MANY_CALLS = 2000
 # States a duty officer reviews and may confirm, in the order "next draft" walks them.
 REVIEWABLE_STATES = (CallStatus.DRAFT, CallStatus.FAILED, CallStatus.NO_MESSAGE)
@@ -56,17 +56,20 @@ def list_inbox(session: Session, *, state: str | None = None, query: str = "",
     urgent_first = Call.urgent.desc()
     if query.strip():
         query = query.strip()
-        if _indexable(query) and not _names_many_calls(session, query):
-            stmt = stmt.where(Call.id.in_(_candidates(session, query)), _matches_query(query))
+        candidates = _candidates(session, query) if _indexable(query) else None
+        if candidates is not None:
+            # The ids go in as a list: given the index's subquery instead, PostgreSQL plans
+            # a scan of calls testing every row and joins the index's answer afterwards.
+            stmt = stmt.where(Call.id.in_(candidates), _matches_query(query))
             # The index narrows a search to few rows: sorting them beats walking the order
             # index across the whole table, which both planners otherwise pick. Sorting on
             # an expression keeps them off that index.
             urgent_first = func.coalesce(Call.urgent, False).desc()
         else:
-            # One or two characters (no trigram to look up), or the name of liaisons with
-            # thousands of calls: such a query matches many calls, so walking the order index
-            # newest first meets a page of them early, where sorting them all would not.
-            # The conditions are the same exact ones as the indexed path's.
+            # One or two characters (no trigram to look up), or MANY_CALLS candidates (a
+            # name of liaisons with thousands of calls): such a query matches many calls, so
+            # walking the order index newest first meets a page of them early, where sorting
+            # them all would not. The conditions are the same exact ones as the indexed path's.
             stmt = stmt.where(_matches_query(query))
     stmt = stmt.order_by(urgent_first, Call.started_at.desc(), Call.id.desc())
     page = max(page, 1)
@@ -78,16 +81,9 @@ def _indexable(query: str) -> bool:
     return len(query.replace(" ", "")) >= MIN_INDEXED_CHARS
 
 
-def _names_many_calls(session: Session, query: str) -> bool:
-    """Whether liaisons named like `query` have MANY_CALLS calls or more (counted on the index,
-    and only that far)."""
-    named = select(Call.id).where(Call.liaison_id.in_(select(Liaison.id).where(
-        Liaison.name.ilike(contains_pattern(query), escape=LIKE_ESCAPE)))).limit(MANY_CALLS)
-    return session.scalar(select(func.count()).select_from(named.subquery())) >= MANY_CALLS
-
-
-def _candidates(session: Session, query: str):
+def _candidates(session: Session, query: str) -> list[int] | None:
     """The ids of calls that may match `query`, found through indexes; _matches_query decides.
+    None when there are MANY_CALLS or more (the caller walks the newest-first index).
 
     Each branch finds a superset of the calls its condition in _matches_query matches: the
     trigram index for the transcript (spaced and unspaced), the correction and the number,
@@ -98,12 +94,14 @@ def _candidates(session: Session, query: str):
     if len(digits) >= MIN_INDEXED_CHARS:
         needles.add(digits)
     dialect = session.get_bind().dialect.name
-    return union(
+    # UNION ALL with a limit stops reading at MANY_CALLS (a repeated id only counts early).
+    found = list(session.scalars(union_all(
         indexed_text_matching(dialect, sorted(needles)),
         select(Call.id).where(Call.liaison_id.in_(
             select(Liaison.id).where(Liaison.name.ilike(contains_pattern(query),
                                                         escape=LIKE_ESCAPE)))),
-        select(Call.id).where(Call.reference == query))
+        select(Call.id).where(Call.reference == query)).limit(MANY_CALLS)))
+    return None if len(found) >= MANY_CALLS else sorted(set(found))
 
 
 def _matches_query(query: str):
