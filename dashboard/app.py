@@ -107,7 +107,6 @@ def create_app(config: dict | None = None) -> Flask:
     from dashboard import reports
     from dashboard.ratelimit import SignInLimiter
     from dashboard.sessions import SessionRevocations
-    from ivr.stream import bp as ivr_stream_bp
     from ivr.views import bp as ivr_bp
 
     signin_redis = connect_redis(settings.effective_redis_url, timeout=1)
@@ -133,7 +132,6 @@ def create_app(config: dict | None = None) -> Flask:
     # The API checks CSRF itself, only for cookie-authenticated writes (dashboard/api.py).
     csrf.exempt(api.bp)
     app.register_blueprint(ivr_bp)
-    app.register_blueprint(ivr_stream_bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(casework.bp)

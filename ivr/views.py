@@ -29,11 +29,13 @@ from intake.store.write_lock import write_transaction
 from web.services import get_db, get_job_queue, get_settings, get_sms_context, services
 from ivr.prompts import spell_digits
 from ivr.stream import STREAM_PATH
+from ivr.stream import bp as stream_bp
 from ivr.signature import public_url_for, verify_twilio_signature, websocket_url
 from ivr.twiml import add_prompt, fallback_response, twiml
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ivr", __name__)
+bp.register_blueprint(stream_bp)  # its endpoint is ivr.ivr_stream.stream, signed like the rest
 
 RECORDING_EVENTS = "completed absent"
 MENU_TIMEOUT_SECONDS = 4
