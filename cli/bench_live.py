@@ -12,7 +12,8 @@ real WebSocket, all at once. It prints, per N:
                        (the decoder's own measure: wall time since the first frame minus the
                        audio decoded; jobs.streams keeps it per call)
     cpu                CPU seconds of the worker's process tree per wall second during the run
-    live/batch         calls decoded live, and calls left to their recording (over capacity)
+    live/batch         calls drafted live, and calls left to their recording (over capacity)
+    pending            calls still decoding live when the wait (DRAFT_TIMEOUT_SECONDS) ran out
 
 It only measures and prints; targets are in docs/scaling.md.
 """
@@ -124,6 +125,7 @@ def run_level(streams: int, wav: Path, base: str, env: dict, session_factory, re
     latencies = [drafted[sid] - stopped[sid] for sid in drafted]
     lags = [float(v) for v in redis_conn.hmget(LAG_KEY, sids) if v is not None]
     return {"streams": streams, "live": len(drafted), "batch": batch,
+            "pending": streams - len(drafted) - batch,
             "draft_p50_s": _percentile(latencies, 0.5), "draft_p99_s": _percentile(latencies, 0.99),
             "lag_p50_s": _percentile(lags, 0.5), "lag_max_s": max(lags) if lags else None,
             "cpu_cores": round(cpu, 2)}
@@ -215,9 +217,10 @@ def bench_live(streams: str, seconds: float, capacity: int | None, database_url:
         return
     click.echo(f"{seconds:g} s messages, live capacity {report['capacity']}, "
                f"{report['cores']} cores, model {report['model']}")
-    click.echo("streams  live  batch  draft p50 s  draft p99 s  lag p50 s  lag max s  cpu cores")
+    click.echo("streams  live  batch  pending  draft p50 s  draft p99 s  lag p50 s  lag max s"
+               "  cpu cores")
     for r in report["runs"]:
-        click.echo(f"{r['streams']:>7}  {r['live']:>4}  {r['batch']:>5}  "
+        click.echo(f"{r['streams']:>7}  {r['live']:>4}  {r['batch']:>5}  {r['pending']:>7}  "
                    f"{_fmt(r['draft_p50_s']):>11}  {_fmt(r['draft_p99_s']):>11}  "
                    f"{_fmt(r['lag_p50_s']):>9}  {_fmt(r['lag_max_s']):>9}  {r['cpu_cores']:>9}")
 
