@@ -100,7 +100,7 @@ def calls_show(call_sid: str, as_json: bool) -> None:
         return
     for key in ("call_sid", "reference", "status", "from", "liaison", "urgent",
                 "recording_duration", "recording_path", "failure_code", "failure_reason",
-                "model_name", "transcript_display", "case_number"):
+                "model_name", "drafted_by", "live_state", "transcript_display", "case_number"):
         value = record[key] if record[key] is not None else ""
         if key == "transcript_display" and record["no_speech"] and record["status"] == "draft":
             value = "(no speech detected)"
@@ -280,6 +280,7 @@ def health_command(as_json: bool) -> None:
 def _register_optional_commands() -> None:
     # Command groups owned by other modules register themselves here.
     from cli import bench_creates, bench_dashboard, bench_ivr, bench_transcription, duty, speech, users
+    from cli import bench_live
     from cli import calendar as working_calendar
     from cli import directory as directory_commands
     from cli import eval as evaluation
@@ -293,6 +294,7 @@ def _register_optional_commands() -> None:
     users.register(main)
     bench_dashboard.register(main)
     bench_transcription.register(main)
+    bench_live.register(main)
     evaluation.register(main)
     working_calendar.register(main)
     directory_commands.register(main)

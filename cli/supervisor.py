@@ -23,6 +23,9 @@ STOP_GRACE_SECONDS = 10
 RESTART_BACKOFF_SECONDS = 2
 
 
+WEB_THREADS = 4
+
+
 def _detach_and_die_with_parent() -> None:
     # Own process group: Ctrl-C reaches only the supervisor, which then stops the children
     # in order (Redis last), instead of every process dying at once mid-job. Not Linux:
@@ -94,8 +97,11 @@ def run_service(host: str, port: int, web_workers: int, seed: bool) -> int:
         redis_process = _start_redis(settings)
         env["REDIS_URL"] = settings.effective_redis_url
     commands = {
+        # gthread: a live Media Stream (ivr.stream) holds one thread for the length of its
+        # call, so each web worker gets one per live stream on top of the usual four.
         "web": [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
-                str(web_workers), "--threads", "4", "--access-logfile", "-",
+                str(web_workers), "--worker-class", "gthread",
+                "--threads", str(WEB_THREADS + settings.live_streams), "--access-logfile", "-",
                 "dashboard.app:create_app()"],
         "worker": [sys.executable, "-m", "cli", "worker"],
     }

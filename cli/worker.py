@@ -82,12 +82,20 @@ def run_worker(burst: bool = False, name: str | None = None, with_model: bool = 
     cron = None if burst else CronSupervisor(lambda: _start_cron(settings))
     if cron is not None:
         cron.start()
+    # The live decoder (issue 22) needs the model and a long life: not in burst mode.
+    live = None
+    if model is not None and settings.live_streams > 0 and not burst:
+        live = CronSupervisor(lambda: _start_live_decoder(settings, model, f"{base}-live"),
+                              label="the live decoder")
+        live.start()
     try:
         if processes == 1:
             _serve(base, model, burst)
             return
         _serve_in_children(base, model, burst, processes)
     finally:
+        if live is not None:
+            live.stop()
         if cron is not None:
             cron.stop()
 
@@ -108,8 +116,10 @@ class CronSupervisor:
     ends, so the thread lives until stop(), which then stops the child too.
     """
 
-    def __init__(self, start_child: Callable[[], multiprocessing.Process]):
+    def __init__(self, start_child: Callable[[], multiprocessing.Process],
+                 label: str = "the cron scheduler"):
         self._start_child = start_child
+        self._label = label
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.process: multiprocessing.Process | None = None
@@ -149,8 +159,8 @@ class CronSupervisor:
             lived = time.monotonic() - started
             if lived >= CRON_STEADY_SECONDS:
                 delay = CRON_RESTART_MIN_SECONDS
-            log.error("the cron scheduler (pid %s) exited with %s after %.0f s; starting it "
-                      "again in %.0f s", process.pid, process.exitcode, lived, delay)
+            log.error("%s (pid %s) exited with %s after %.0f s; starting it again in %.0f s",
+                      self._label, process.pid, process.exitcode, lived, delay)
             if self._stopping.wait(delay):
                 return
             delay = min(delay * 2, CRON_RESTART_MAX_SECONDS)
@@ -171,6 +181,26 @@ def _serve_cron(redis_url: str, interval_seconds: int, parent_pid: int) -> None:
     # SIGTERM, not SIGKILL: the scheduler then unregisters itself from Redis.
     die_with_parent(signal.SIGTERM, parent_pid)
     run_cron_scheduler(redis_url, interval_seconds)
+
+
+def _start_live_decoder(settings, model, name: str) -> multiprocessing.Process:
+    """Fork the live decoder, which shares the parent's model pages (copy-on-write)."""
+    process = multiprocessing.get_context("fork").Process(
+        target=_serve_live, args=(settings.effective_redis_url, model, name, os.getpid()),
+        name="dutyline-live", daemon=True)
+    process.start()
+    return process
+
+
+def _serve_live(redis_url: str, model, name: str, parent_pid: int) -> None:
+    die_with_parent(signal.SIGTERM, parent_pid)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
+    runtime = get_runtime()
+    from transcription.live import run_live_decoder
+
+    run_live_decoder(model, runtime.settings, runtime.session_factory,
+                     connect_redis(redis_url), name, stopping)
 
 
 def _serve_in_children(base: str, model, burst: bool, processes: int) -> None:

@@ -13,7 +13,11 @@ from intake.store.database import make_engine, make_session_factory
 from intake.store.settings import Settings, load_settings
 from jobs.queue import (WEB_ENQUEUE_BUDGET_SECONDS, JobQueue, connect_redis,
                         connect_redis_for_requests)
+from jobs.streams import LiveStreams
 from web.services import Services, install_services
+
+# A live audio frame waits for Redis at most this long; then that call goes to its recording.
+LIVE_FRAME_BUDGET_SECONDS = 1.0
 
 # No inline script or style anywhere, so the policy can forbid both: an injected <script>
 # would not run even if a template forgot to escape it.
@@ -88,6 +92,10 @@ def create_app(config: dict | None = None) -> Flask:
         settings=settings,
         session_factory=make_session_factory(engine),
         job_queue_factory=lambda: JobQueue(redis_client, budget=WEB_ENQUEUE_BUDGET_SECONDS),
+        # Its own client: a live frame waits for Redis at most a second (jobs.streams).
+        live_streams=LiveStreams(connect_redis_for_requests(settings.effective_redis_url,
+                                                            budget=LIVE_FRAME_BUDGET_SECONDS))
+        if settings.live_streams > 0 else None,
     ))
 
     from dashboard import admin, api, auth, casework, duties, health, views

@@ -28,6 +28,7 @@ from intake.store.settings import Settings
 from intake.statuses import Role
 from jobs.queue import connect_redis
 from jobs.schedule import judge_sweeps, last_sweep
+from jobs.streams import LiveStreams
 from web.services import get_db, get_settings
 
 bp = Blueprint("health", __name__)
@@ -54,6 +55,10 @@ def build_report(settings: Settings, session: Session, now: datetime | None = No
         last = last_sweep(connection)
         report["sweep"] = {**judge_sweeps(last, now, settings.sweep_interval_seconds),
                            "last": last, "manual": last_sweep(connection, manual=True)}
+        # Live streams in use of the workers' capacity (issue 22): a detail, judged by nobody;
+        # calls beyond the capacity are drafted from their recording.
+        report["live_streams"] = {**LiveStreams(connection).load(),
+                                  "per_worker": settings.live_streams}
     except redis.RedisError as exc:
         report["redis"] = {"ok": False, "error": str(exc)}
         report["sweep"] = {"ok": False, "last": None, "manual": None,

@@ -40,7 +40,8 @@ from intake.store.models import is_unspaced, join_tokens, utcnow
 from intake.outbox.notifications import (count_segments, get_notification, list_case_notifications,
                                          list_failed_notifications, list_recent_notifications,
                                          preview_case_sms, resend_notification)
-from intake.statuses import GROUNDS_BY_KIND, CaseStatus, CensureKind, CensureStatus, Role
+from intake.statuses import GROUNDS_BY_KIND, CaseStatus, CensureKind, CensureStatus, LiveState, Role
+from intake.calls.live import LIVE_DRAFTABLE
 from intake.rules.transitions import expect_version
 from web.services import get_db, get_job_queue, get_settings
 
@@ -176,11 +177,20 @@ def seconds_text(seconds: int | None) -> str:
     return _("%(n)s s", n=seconds) if seconds else ""
 
 
+def _is_on_the_line(call) -> bool:
+    """Tell whether the caller is still speaking and a worker transcribes them live."""
+    return call.live_state == LiveState.STREAMING.value and call.status in LIVE_DRAFTABLE
+
+
 def _call_row(call) -> dict:
     status = call.status.value
     state_label = labels.label(labels.CALL_STATES, status)
     if status == "transcribing":
         state_label += f" {round(call.progress * 100)}%"
+    excerpt = call.transcript_for_display[:EXCERPT_CHARS]
+    if _is_on_the_line(call):
+        state_label = _("On the line")
+        excerpt = join_tokens(call.live_text or "")[-EXCERPT_CHARS:]
     return {
         "id": call.id, "reference": call.reference, "status": status,
         "state_label": state_label, "urgent": call.urgent,
@@ -191,7 +201,7 @@ def _call_row(call) -> dict:
         "leader": call.leader.name if call.leader else "",
         "duration": call.recording_duration, "progress": call.progress,
         "duration_text": seconds_text(call.recording_duration),
-        "excerpt": call.transcript_for_display[:EXCERPT_CHARS], "no_speech": call.no_speech,
+        "excerpt": excerpt, "no_speech": call.no_speech, "live": _is_on_the_line(call),
         "failure_reason": call.failure_reason,
         "failure_label": labels.label(labels.FAILURES, call.failure_code),
         "case_number": call.case.number if call.case else None,
@@ -225,6 +235,16 @@ def call_page(call_id: int):
         summary=case_service.default_summary(call),
         confirmable=call.status in REVIEWABLE_STATES, sms_language=get_settings().language,
         events=list_events(db, "calls", call.id))
+
+
+@bp.get("/calls/<int:call_id>/live")
+@login_required()
+def call_live_text(call_id: int):
+    """Return the text heard so far on a call, for the call page to show without a reload."""
+    call = get_visible_call(get_db(), current_user(), call_id)
+    return jsonify({"status": call.status.value, "live_state": call.live_state,
+                    "on_the_line": _is_on_the_line(call),
+                    "text": join_tokens(call.live_text or "")})
 
 
 def _suggestions(call) -> dict:

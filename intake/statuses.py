@@ -9,6 +9,15 @@ Call (one voicemail)::
 
     RECORDED stays put when Redis is down; the reconciler moves it to QUEUED later.
     A TRANSCRIBING call whose worker died goes back to QUEUED (retry).
+    The live transcript (issue 22) drafts a call at hang-up, usually before the recording
+    callback (RINGING ─► DRAFT) and at the latest before the batch decode finishes
+    (RECORDED, QUEUED or TRANSCRIBING ─► DRAFT); whichever path drafts first wins, once.
+
+Live transcript of a call (Call.live_state; none while no worker decodes the call live)::
+
+    (none) ─► STREAMING ─┬─► DRAFTED   the live decode drafted the call at hang-up
+                         └─► BROKEN    the stream broke off (socket, worker, Redis, no speech)
+                                       or the recording drafted it first: the batch path drafts
 
 Case (one confirmed message, from routing to the liaison's rating)::
 
@@ -49,9 +58,11 @@ class CallStatus(str, Enum):
 
 
 CALL_TRANSITIONS: dict[CallStatus, frozenset[CallStatus]] = {
-    CallStatus.RINGING: frozenset({CallStatus.RECORDED, CallStatus.NO_MESSAGE}),
-    CallStatus.RECORDED: frozenset({CallStatus.QUEUED}),
-    CallStatus.QUEUED: frozenset({CallStatus.TRANSCRIBING, CallStatus.FAILED}),
+    CallStatus.RINGING: frozenset(
+        {CallStatus.RECORDED, CallStatus.NO_MESSAGE, CallStatus.DRAFT}
+    ),
+    CallStatus.RECORDED: frozenset({CallStatus.QUEUED, CallStatus.DRAFT}),
+    CallStatus.QUEUED: frozenset({CallStatus.TRANSCRIBING, CallStatus.FAILED, CallStatus.DRAFT}),
     CallStatus.TRANSCRIBING: frozenset(
         {CallStatus.DRAFT, CallStatus.FAILED, CallStatus.QUEUED}
     ),
@@ -60,6 +71,29 @@ CALL_TRANSITIONS: dict[CallStatus, frozenset[CallStatus]] = {
     CallStatus.NO_MESSAGE: frozenset({CallStatus.CONFIRMED, CallStatus.RECORDED}),
     CallStatus.CONFIRMED: frozenset(),
 }
+
+
+class LiveState(str, Enum):
+    """How far a call's live transcript got; see the diagram above."""
+
+    STREAMING = "streaming"
+    DRAFTED = "drafted"
+    BROKEN = "broken"
+
+
+LIVE_TRANSITIONS: dict[LiveState | None, frozenset[LiveState]] = {
+    None: frozenset({LiveState.STREAMING}),
+    LiveState.STREAMING: frozenset({LiveState.DRAFTED, LiveState.BROKEN}),
+    LiveState.DRAFTED: frozenset(),
+    LiveState.BROKEN: frozenset(),
+}
+
+
+class DraftPath(str, Enum):
+    """Which path wrote a call's draft: the live stream or the recording (batch)."""
+
+    LIVE = "live"
+    BATCH = "batch"
 
 
 class FailureCode(str, Enum):

@@ -37,6 +37,21 @@ def public_url() -> str:
     return request.base_url + (f"?{query}" if query else "")
 
 
+def public_url_for(path: str) -> str:
+    """Return the external URL of a path of this app, as Twilio is told it."""
+    settings = get_settings()
+    base = settings.public_base_url or request.host_url.rstrip("/")
+    return base + path
+
+
+def websocket_url(url: str) -> str:
+    """Return the ws:// or wss:// form of an http(s) URL: what Twilio signs for a stream."""
+    for web, socket in (("https://", "wss://"), ("http://", "ws://")):
+        if url.startswith(web):
+            return socket + url[len(web):]
+    return url
+
+
 def candidate_urls(url: str, fragment: str | None) -> list[str]:
     urls = [url]
     if fragment:
@@ -71,3 +86,17 @@ def verify_twilio_signature(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def check_stream_upgrade() -> None:
+    """Refuse a Media Stream upgrade whose signature does not match (403, before the upgrade).
+
+    Twilio signs a WebSocket request like a webhook: the wss:// URL it opened, no parameters.
+    """
+    settings = get_settings()
+    signature = request.headers.get("X-Twilio-Signature", "")
+    url = websocket_url(public_url())
+    if not signature or not is_valid_signature(url, {}, signature, settings.twilio_auth_token):
+        log.warning("refused media stream with a %s signature from %s for %s",
+                    "bad" if signature else "missing", request.remote_addr, url)
+        abort(403)

@@ -28,11 +28,14 @@ from intake.store.change_tokens import VersionedCache
 from intake.store.write_lock import write_transaction
 from web.services import get_db, get_job_queue, get_settings, get_sms_context, services
 from ivr.prompts import spell_digits
-from ivr.signature import verify_twilio_signature
+from ivr.stream import STREAM_PATH
+from ivr.stream import bp as stream_bp
+from ivr.signature import public_url_for, verify_twilio_signature, websocket_url
 from ivr.twiml import add_prompt, fallback_response, twiml
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ivr", __name__)
+bp.register_blueprint(stream_bp)  # its endpoint is ivr.ivr_stream.stream, signed like the rest
 
 RECORDING_EVENTS = "completed absent"
 MENU_TIMEOUT_SECONDS = 4
@@ -126,10 +129,25 @@ def _register_call(language: str) -> RegisteredCall:
                                           callers)
 
 
+def _start_stream(response: VoiceResponse) -> None:
+    """Stream the caller's audio live to /ivr/stream while the message is recorded.
+
+    Only with DUTYLINE_LIVE_STREAMS above 0; the recording is taken either way and stays
+    the source of truth. The CallSid travels as a custom parameter, so the stream is tied
+    to the call the webhooks registered.
+    """
+    if get_settings().live_streams <= 0:
+        return
+    start = response.start()
+    stream = start.stream(url=websocket_url(public_url_for(STREAM_PATH)))
+    stream.parameter(name="CallSid", value=request.form.get("CallSid", ""))
+
+
 def _voicemail(response: VoiceResponse) -> VoiceResponse:
     gather = response.gather(num_digits=1, timeout=MENU_TIMEOUT_SECONDS,
                              action=_callback("ivr.menu"), method="POST")
     _say(gather, "menu")
+    _start_stream(response)
     response.record(**_record_kwargs())
     return response
 
@@ -189,6 +207,7 @@ def menu() -> Response:
         _say(response, "urgent_ack")
     else:
         _say(response, "record")
+    _start_stream(response)
     response.record(**_record_kwargs())
     return twiml(response)
 

@@ -103,14 +103,25 @@ def assert_say(element: ET.Element, language: str, key: str, **values) -> None:
 
 
 def assert_voicemail(root: ET.Element, language: str, start: int) -> None:
-    gather, record = root[start], root[start + 1]
+    gather, stream, record = root[start], root[start + 1], root[start + 2]
     assert gather.tag == "Gather"
     assert gather.attrib == {"numDigits": "1", "timeout": "4", "action": "/ivr/menu",
                              "method": "POST"}
     assert len(gather) == 1
     assert_say(gather[0], language, "menu")
+    assert_live_stream(stream)
     assert record.tag == "Record"
     assert record.attrib == RECORD_ATTRS
+
+
+def assert_live_stream(start: ET.Element) -> None:
+    """The caller's audio streams live to /ivr/stream while the message is recorded."""
+    assert start.tag == "Start" and [child.tag for child in start] == ["Stream"]
+    stream = start[0]
+    assert stream.attrib == {"url": "wss://dutyline.example.gov.cn/ivr/stream"}
+    (parameter,) = stream
+    assert parameter.tag == "Parameter" and parameter.attrib["name"] == "CallSid"
+    assert parameter.attrib["value"].startswith("CA")
 
 
 def spoken_reference(reference: str, language: str) -> str:
@@ -132,7 +143,7 @@ def test_a_known_liaison_is_greeted_by_name_and_linked_from_the_first_request(
         hotline, db_session, language, number):
     root = twiml_of(hotline("/ivr/voice", call_fields(from_number=number)))
 
-    assert verbs(root) == ["Say", "Gather", "Record"]
+    assert verbs(root) == ["Say", "Gather", "Start", "Record"]
     assert_say(root[0], language, "greeting_known")
     assert_voicemail(root, language, 1)
     call = db_session.scalar(select(Call))
@@ -146,7 +157,7 @@ def test_a_known_liaison_is_greeted_by_name_and_linked_from_the_first_request(
 def test_an_unknown_or_withheld_number_is_still_served(hotline, db_session, language, number):
     root = twiml_of(hotline("/ivr/voice", call_fields(from_number=number)))
 
-    assert verbs(root) == ["Say", "Gather", "Record"]
+    assert verbs(root) == ["Say", "Gather", "Start", "Record"]
     assert_say(root[0], language, "greeting")
     call = db_session.scalar(select(Call))
     assert call.liaison_id is None and call.leader_id is None
@@ -185,7 +196,7 @@ def test_a_holiday_sends_callers_to_voicemail_despite_the_weekly_schedule(
 
     root = twiml_of(hotline("/ivr/voice", call_fields()))
 
-    assert verbs(root) == ["Say", "Gather", "Record"]
+    assert verbs(root) == ["Say", "Gather", "Start", "Record"]
 
 
 def test_without_a_duty_phone_calls_go_to_voicemail_even_in_duty_hours(
@@ -195,7 +206,7 @@ def test_without_a_duty_phone_calls_go_to_voicemail_even_in_duty_hours(
 
     root = twiml_of(hotline("/ivr/voice", call_fields(from_number="+8613055550000")))
 
-    assert verbs(root) == ["Say", "Gather", "Record"]
+    assert verbs(root) == ["Say", "Gather", "Start", "Record"]
 
 
 def test_an_answered_duty_call_says_goodbye_and_hangs_up(hotline, db_session, language):
@@ -220,7 +231,7 @@ def test_an_unanswered_duty_call_falls_through_to_voicemail(hotline, db_session,
 
     root = twiml_of(hotline("/ivr/dial-status", call_fields(DialCallStatus=outcome)))
 
-    assert verbs(root) == ["Gather", "Record"]
+    assert verbs(root) == ["Gather", "Start", "Record"]
     assert_voicemail(root, language, 0)
     assert db_session.scalar(select(Call.dial_status)) == outcome
     assert db_session.scalar(select(Call.status)).value == "ringing"  # the voicemail follows
@@ -234,9 +245,10 @@ def test_pressing_1_marks_the_call_urgent(hotline, db_session, language):
 
     root = twiml_of(hotline("/ivr/menu", call_fields(Digits="1", CallStatus="in-progress")))
 
-    assert verbs(root) == ["Say", "Record"]
+    assert verbs(root) == ["Say", "Start", "Record"]
     assert_say(root[0], language, "urgent_ack")
-    assert root[1].attrib == RECORD_ATTRS
+    assert_live_stream(root[1])
+    assert root[2].attrib == RECORD_ATTRS
     call = db_session.scalar(select(Call))
     assert call.urgent is True and call.urgent_source == "keypad"
 
@@ -247,7 +259,7 @@ def test_any_other_key_records_a_normal_message(hotline, db_session, language, d
 
     root = twiml_of(hotline("/ivr/menu", call_fields(Digits=digits)))
 
-    assert verbs(root) == ["Say", "Record"]
+    assert verbs(root) == ["Say", "Start", "Record"]
     assert_say(root[0], language, "record")
     assert db_session.scalar(select(Call.urgent)) is False
 
@@ -349,7 +361,7 @@ def test_an_uploaded_prompt_is_played_instead_of_spoken(hotline, db_session, lan
 
     root = twiml_of(hotline("/ivr/voice", call_fields(from_number="+8613055550000")))
 
-    assert verbs(root) == ["Play", "Gather", "Record"]
+    assert verbs(root) == ["Play", "Gather", "Start", "Record"]
     assert root[0].text == "https://cdn.example.gov.cn/hello.mp3"
     assert_say(root[1][0], language, "menu")  # the other prompts are still spoken
 
@@ -396,5 +408,5 @@ def test_an_unexpected_error_answers_polite_twiml_that_still_records(
 
     root = twiml_of(hotline("/ivr/voice", call_fields()))
 
-    assert verbs(root) == ["Say", "Record"]
+    assert verbs(root) == ["Say", "Record"]  # the fallback takes the message without a live stream
     assert root[1].attrib == RECORD_ATTRS

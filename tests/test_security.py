@@ -37,6 +37,7 @@ ALLOWED = {
     "views.inbox": STAFF,
     "views.inbox_json": STAFF,
     "views.call_page": EVERYONE,
+    "views.call_live_text": EVERYONE,
     "views.next_call": STAFF,
     "views.call_audio": EVERYONE,
     "views.edit_transcript": REVIEWERS,
@@ -171,7 +172,7 @@ ALLOWED = {
 CASE_ACTIONS = {e for e in ALLOWED if e.startswith("casework.") and e != "casework.new_case"}
 # Object routes where the other leader and the unit pass the role check but must not see
 # this particular call or case: they get 404, exactly as for an id that does not exist.
-OBJECT_HIDDEN = {"views.call_page", "views.call_audio", "views.case_page", "views.acknowledge",
+OBJECT_HIDDEN = {"views.call_page", "views.call_live_text", "views.call_audio", "views.case_page", "views.acknowledge",
                  *(e for e in ALLOWED if e.startswith("api.") and e not in (
                      "api.list_cases", "api.directory", "api.create_case", "api.list_visits")),
                  *(CASE_ACTIONS - {"casework.accept", "casework.return_result",
@@ -300,7 +301,10 @@ def test_twilio_webhooks_refuse_unsigned_requests(app):
     ivr_rules = [(r, m) for r, m in _routes(app) if r.endpoint.startswith("ivr.")]
     assert len(ivr_rules) >= 6
     for rule, method in ivr_rules:
-        assert client.open(rule.rule, method=method, data={"CallSid": "CA1"}).status_code == 403
+        # The Media Stream route answers only a WebSocket upgrade (issue 22).
+        upgrade = {"Upgrade": "websocket", "Connection": "Upgrade"} if rule.websocket else {}
+        assert client.open(rule.rule, method=method, data={"CallSid": "CA1"},
+                           headers=upgrade).status_code == 403
 
 
 def test_guessing_another_case_or_call_gives_404(app, world, demo):

@@ -45,8 +45,8 @@ def test_a_disallowed_move_raises_and_writes_nothing(db_session):
     call = Call(call_sid="CA1", reference="123456", status=CallStatus.RINGING)
     db_session.add(call)
     db_session.flush()
-    with pytest.raises(InvalidTransition, match="ringing to draft"):
-        move_status(db_session, call, CallStatus.DRAFT, SYSTEM, "call.drafted")
+    with pytest.raises(InvalidTransition, match="ringing to confirmed"):
+        move_status(db_session, call, CallStatus.CONFIRMED, SYSTEM, "call.confirmed")
     assert call.status == CallStatus.RINGING
     assert db_session.query(AuditEvent).count() == 0
     move_status(db_session, call, CallStatus.RECORDED, SYSTEM, "call.recorded")

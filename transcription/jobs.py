@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import redis
 import requests
 from rq import get_current_job
 from sqlalchemy import select
@@ -39,8 +40,9 @@ from intake.store.database import session_scope
 from intake.calls.dispatch import QueuedWork, alert_urgent_call, commit_and_dispatch
 from intake.store.models import Liaison, Unit
 from intake.store.runtime import get_runtime
-from intake.statuses import CallStatus, FailureCode
+from intake.statuses import CallStatus, DraftPath, FailureCode, LiveState
 from jobs.queue import JobQueue, connect_redis
+from jobs.streams import LiveStreams
 from transcription.audio import is_readable_audio
 from transcription.download import RecordingRefused, download_recording, partial_downloads
 from transcription.engine import transcribe_file
@@ -55,6 +57,8 @@ log = logging.getLogger(__name__)
 PROGRESS_STEP = 0.1
 # Slack over MAX_RECORDING_SECONDS: Twilio's maxLength cuts at about the limit, not below it.
 LENGTH_SLACK_SECONDS = 5
+# How long the batch decode waits for a live decode of the same call to finish first.
+LIVE_WAIT_SECONDS = 30
 
 
 def transcribe_call(call_id: int) -> str:
@@ -64,24 +68,31 @@ def transcribe_call(call_id: int) -> str:
     model = current_model()
     with session_scope(runtime.session_factory) as session:
         call = get_call(session, call_id)
-        if not begin_transcription(session, call, WORKER):
+        begun = begin_transcription(session, call, WORKER)
+        if not begun and not _owes_kept_recording(call):
             return call.status.value
-        recording_url, existing = call.recording_url, call.recording_path
+        recording_url, existing, status = call.recording_url, call.recording_path, call.status
+        call_sid, streaming = call.call_sid, call.live_state == LiveState.STREAMING.value
+    if not begun:
+        # Drafted live: the recording is still fetched and kept (the source of truth), and
+        # nothing is decoded again.
+        _keep_recording(runtime, call_id, recording_url,
+                        _audio_path(settings.recordings_dir, call_id), keep_only=True)
+        return status.value
     audio_path = Path(existing) if existing else _audio_path(settings.recordings_dir, call_id)
     # No stored path means no verified local copy (first attempt, or a retry that asked for
     # a fresh download): fetch it, replacing whatever file is there.
     if existing is None or not audio_path.exists():
-        for stale in partial_downloads(audio_path):
-            stale.unlink(missing_ok=True)  # left by an attempt killed mid-download
-        try:
-            size = download_recording(
-                recording_url, audio_path, allowed_hosts=settings.recording_hosts,
-                auth=(settings.twilio_account_sid or "", settings.twilio_auth_token),
-            )
-        except RecordingRefused as exc:
-            return _fail(runtime, call_id, f"refused: {exc}", FailureCode.DOWNLOAD_REFUSED)
-        with session_scope(runtime.session_factory) as session:
-            store_local_audio(get_call(session, call_id), str(audio_path), size)
+        refused = _keep_recording(runtime, call_id, recording_url, audio_path)
+        if refused is not None:
+            return refused
+    if streaming and not _live_decode_finished(settings, call_sid):
+        log.info("call %s is still decoded live after %s s; decoding its recording", call_id,
+                 LIVE_WAIT_SECONDS)
+    with session_scope(runtime.session_factory) as session:
+        call = get_call(session, call_id)
+        if call.status != CallStatus.TRANSCRIBING:
+            return call.status.value  # the live transcript drafted it meanwhile
     progress = _ProgressWriter(runtime.session_factory, call_id)
     try:
         transcript = transcribe_file(model, audio_path,
@@ -116,6 +127,49 @@ def transcribe_call(call_id: int) -> str:
         # A failed enqueue leaves the SMS pending; the reconciler sends it later.
         commit_and_dispatch(session, work, _job_queue(settings), WORKER)
         return call.status.value
+
+
+def _owes_kept_recording(call) -> bool:
+    """Tell whether a call the live transcript drafted still has its recording to fetch."""
+    return (call.drafted_by == DraftPath.LIVE.value and bool(call.recording_url)
+            and not call.recording_path)
+
+
+def _keep_recording(runtime, call_id: int, recording_url: str, audio_path: Path,
+                    keep_only: bool = False) -> str | None:
+    """Download the recording to `audio_path` and note it on the call; a status if refused."""
+    settings = runtime.settings
+    for stale in partial_downloads(audio_path):
+        stale.unlink(missing_ok=True)  # left by an attempt killed mid-download
+    try:
+        size = download_recording(
+            recording_url, audio_path, allowed_hosts=settings.recording_hosts,
+            auth=(settings.twilio_account_sid or "", settings.twilio_auth_token),
+        )
+    except RecordingRefused as exc:
+        if keep_only:
+            # The draft stands; the refusal is in the log and the audio stays at Twilio.
+            log.warning("recording of live-drafted call %s refused: %s", call_id, exc)
+            return None
+        return _fail(runtime, call_id, f"refused: {exc}", FailureCode.DOWNLOAD_REFUSED)
+    with session_scope(runtime.session_factory) as session:
+        store_local_audio(get_call(session, call_id), str(audio_path), size)
+    return None
+
+
+def _live_decode_finished(settings, call_sid: str) -> bool:
+    """Wait (at most LIVE_WAIT_SECONDS) while a worker still decodes the call live.
+
+    The live decode drafts within a second or two of hang-up; decoding the recording beside
+    it would cost a core for nothing. A live decoder that died loses its claim within
+    jobs.streams.OWNER_SECONDS, so the wait ends soon after.
+    """
+    try:
+        return LiveStreams(_job_queue(settings).connection).wait_until_released(
+            call_sid, LIVE_WAIT_SECONDS)
+    except redis.RedisError as exc:
+        log.warning("cannot tell whether call %s is decoded live: %s", call_sid, exc)
+        return False
 
 
 def _is_verified_copy(audio_path: Path) -> bool:

@@ -25,6 +25,8 @@ class Services:
     job_queue_factory: Callable[[], "object"]
     # Per-process values that may be a few seconds old (see ivr.views.hotline_config).
     cache: dict = field(default_factory=dict)
+    # Where the live call audio goes (a jobs.streams.LiveStreams); None: nowhere.
+    live_streams: "object | None" = None
 
 
 def install_services(app: Flask, services: Services) -> None:
@@ -63,6 +65,11 @@ def get_job_queue():
     if "job_queue" not in g:
         g.job_queue = services().job_queue_factory()
     return g.job_queue
+
+
+def get_live_streams():
+    """Return where the WebSocket view hands live call audio (a jobs.streams.LiveStreams)."""
+    return services().live_streams
 
 
 def _close_db(_exc) -> None:

@@ -240,3 +240,28 @@
     });
   }
 })();
+
+// While the caller is still on the line, show the text heard so far: poll the call's live
+// text every second, and reload once the draft is ready (the form opens then).
+(function () {
+  "use strict";
+  var live = document.getElementById("live-text");
+  if (!live) return;
+  var POLL_MS = 1000, inFlight = false;
+  var timer = window.setInterval(function () {
+    if (inFlight) return;
+    inFlight = true;
+    fetch(live.dataset.poll, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        inFlight = false;
+        if (!data) return;
+        live.textContent = data.text;
+        if (!data.on_the_line) {
+          window.clearInterval(timer);
+          if (data.status === "draft") window.location.reload();
+        }
+      })
+      .catch(function () { inFlight = false; });
+  }, POLL_MS);
+})();

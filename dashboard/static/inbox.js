@@ -62,7 +62,7 @@
     cell(tr, call.leader);
     cell(tr, call.duration_text, "c-num");  // worded on the server, in the page's language
     cell(tr, call.excerpt, "excerpt");
-    var state = cell(tr, call.state_label, "state state-" + call.status);
+    var state = cell(tr, call.state_label, "state state-" + (call.live ? "live" : call.status));
     if (call.case_url) {
       var link = document.createElement("a");
       link.className = "case-link";

@@ -20,7 +20,7 @@ from intake.store.audit import Actor
 from intake.calls.voicemail import RecordingOutcome, get_call, mark_call_enqueued
 from intake.outbox.links import page_link
 from intake.store.models import Call
-from intake.outbox.notifications import raise_urgent_alert
+from intake.outbox.notifications import quote_urgent_alert, raise_urgent_alert
 
 
 class JobQueue(Protocol):
@@ -70,6 +70,16 @@ def alert_urgent_call(session: Session, call: Call, public_base_url: str | None,
     if not call.urgent:
         return QueuedWork()
     alerts = raise_urgent_alert(session, call, page_link(public_base_url, "call", call.id),
+                                call.language, actor)
+    return QueuedWork(sms=[notification.id for notification in alerts])
+
+
+def quote_urgent_call(session: Session, call: Call, public_base_url: str | None,
+                      actor: Actor) -> QueuedWork:
+    """Queue a second alert with the first sentence to leaders alerted before any text."""
+    if not call.urgent:
+        return QueuedWork()
+    alerts = quote_urgent_alert(session, call, page_link(public_base_url, "call", call.id),
                                 call.language, actor)
     return QueuedWork(sms=[notification.id for notification in alerts])
 

@@ -23,7 +23,7 @@ from intake.directory.roster import Caller, find_caller
 from intake.exceptions import InvalidTransition, NotFound
 from intake.store.models import Call, Liaison, utcnow
 from intake.directory.phones import to_e164
-from intake.statuses import CallStatus, FailureCode
+from intake.statuses import CallStatus, DraftPath, FailureCode, LiveState
 from intake.rules.transitions import move_status
 
 REFERENCE_DIGITS = 6
@@ -215,9 +215,39 @@ def attach_recording(
         session.refresh(call)
         return RecordingOutcome(call, is_new=False, needs_transcription=False)
     if not claimed:
+        if call.drafted_by == DraftPath.LIVE.value:
+            return _attach_recording_to_live_draft(session, call, recording_sid, recording_url,
+                                                   duration, actor)
         return RecordingOutcome(call, is_new=False, needs_transcription=False)
     move_status(session, call, CallStatus.RECORDED, actor, "call.recorded",
                 recording_sid=recording_sid, duration=duration)
+    return RecordingOutcome(call, is_new=True, needs_transcription=True)
+
+
+def _attach_recording_to_live_draft(session: Session, call: Call, recording_sid: str,
+                                    recording_url: str, duration: int,
+                                    actor: Actor) -> RecordingOutcome:
+    """Keep the recording of a call the live transcript already drafted, once.
+
+    The recording stays the source of truth: it is stored and its file fetched (the job
+    downloads it and, seeing the draft, decodes nothing), but the status stays as it is.
+    """
+    try:
+        with session.begin_nested():
+            claimed = _claim_call(
+                session, call,
+                (Call.drafted_by == DraftPath.LIVE.value) & Call.recording_sid.is_(None),
+                recording_sid=recording_sid, recording_url=recording_url,
+                recording_duration=duration, recorded_at=utcnow(),
+            )
+    except IntegrityError:
+        session.refresh(call)
+        return RecordingOutcome(call, is_new=False, needs_transcription=False)
+    if not claimed:
+        return RecordingOutcome(call, is_new=False, needs_transcription=False)
+    record_event(session, actor, "call.recorded", call,
+                 after={"recording_sid": recording_sid, "duration": duration,
+                        "drafted_by": DraftPath.LIVE.value})
     return RecordingOutcome(call, is_new=True, needs_transcription=True)
 
 
@@ -295,8 +325,17 @@ def attach_transcript(
     call.extracted = extracted
     call.progress = 1.0
     call.drafted_at = utcnow()
+    call.drafted_by = DraftPath.BATCH.value
     move_status(session, call, CallStatus.DRAFT, actor, "call.drafted",
-                words=len(words), no_speech=call.no_speech, model=model_name)
+                words=len(words), no_speech=call.no_speech, model=model_name,
+                path=DraftPath.BATCH.value)
+    if call.live_state == LiveState.STREAMING.value:
+        # The recording won the race (a live decode that fell behind or died): the live
+        # transcript, if it ever finishes, drafts nothing (intake.calls.live).
+        call.live_state = LiveState.BROKEN.value
+        record_event(session, actor, "call.live_superseded", call,
+                     before={"live_state": LiveState.STREAMING.value},
+                     after={"live_state": LiveState.BROKEN.value, "status": "draft"})
 
 
 def defer_transcription(session: Session, call: Call, reason: str, actor: Actor,
@@ -480,5 +519,8 @@ def describe_call(call: Call) -> dict:
         "started_at": call.started_at.isoformat() if call.started_at else None,
         "recorded_at": call.recorded_at.isoformat() if call.recorded_at else None,
         "drafted_at": call.drafted_at.isoformat() if call.drafted_at else None,
+        "drafted_by": call.drafted_by,
+        "live_state": call.live_state,
+        "live_text": call.live_text,
         "case_number": call.case.number if call.case else None,
     }

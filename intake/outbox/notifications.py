@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from intake.store.audit import Actor, record_event
 from intake.directory.roster import list_on_duty_leaders
 from intake.exceptions import NotFound
+from intake.store.text import first_sentence
 from intake.outbox.links import page_link
 from intake.store.models import (AuditEvent, Call, Case, Leader, Liaison, Notification, Unit, User,
-                                 utcnow)
+                                 join_tokens, utcnow)
 from intake.statuses import (NOTIFICATION_FAILURES, NOTIFICATION_RANK, NotificationKind,
                              NotificationStatus)
 
@@ -39,6 +40,7 @@ MESSAGES = {
     "zh-CN": {
         "case_routed": "【民情联线】案件{number}：{caller}来电，{excerpt}。请查看并回复1确认收到：{link}",
         "urgent_alert": "【民情联线·急】{caller}来电留言（急事），编号{reference}。请立即处理，回复1确认接手：{link}",
+        "urgent_alert_said": "【民情联线·急】{caller}来电留言（急事），编号{reference}：“{said}”。请立即处理，回复1确认接手：{link}",
         "unit_transfer": "【民情联线】案件{number}已转交贵单位办理，请于{due}前提交书面结果：{link}",
         "unit_implementation": "【民情联线】案件{number}：{decided_by}研究决定由贵单位落实，请于{due}前提交书面落实情况：{link}",
         "unit_return": "【民情联线】案件{number}的办理结果被退回重办（{reason}），请于{due}前重新提交：{link}",
@@ -70,6 +72,7 @@ MESSAGES = {
     "en-US": {
         "case_routed": "[Dutyline] Case {number}: {caller} called: {excerpt}. Reply 1 to acknowledge: {link}",
         "urgent_alert": "[Dutyline URGENT] {caller} left an urgent message, ref {reference}. Reply 1 to take it on: {link}",
+        "urgent_alert_said": "[Dutyline URGENT] {caller} left an urgent message, ref {reference}: \"{said}\". Reply 1 to take it on: {link}",
         "unit_transfer": "[Dutyline] Case {number} was transferred to your unit; file the written result by {due}: {link}",
         "unit_implementation": "[Dutyline] Case {number}: your unit is to carry out the decision of {decided_by}; file the written result by {due}: {link}",
         "unit_return": "[Dutyline] The result for case {number} was returned for redo ({reason}); file again by {due}: {link}",
@@ -181,11 +184,23 @@ def preview_case_sms(caller_name: str, caller_unit: str, summary: str, link_base
 
 
 def compose_urgent_sms(call: Call, link: str, language: str) -> str:
-    """Write the alert that an urgent message has just been recorded."""
+    """Write the alert that an urgent message has just been recorded.
+
+    Once there is text (the live transcript while the caller speaks, or the draft), the
+    alert quotes its first sentence or so, so the leader knows what it is about at once.
+    """
     caller = call.liaison.name if call.liaison else (call.from_number or "未知号码")
-    return MESSAGES[language]["urgent_alert"].format(
-        caller=caller, reference=call.reference, link=link
+    said = first_sentence(join_tokens(call.transcript_text or call.live_text or ""))
+    return MESSAGES[language]["urgent_alert_said" if said else "urgent_alert"].format(
+        caller=caller, reference=call.reference, link=link, said=said
     )
+
+
+def compose_urgent_sms_without_text(call: Call, link: str, language: str) -> str:
+    """Write the urgent alert as it reads before anything was transcribed."""
+    caller = call.liaison.name if call.liaison else (call.from_number or "未知号码")
+    return MESSAGES[language]["urgent_alert"].format(caller=caller, reference=call.reference,
+                                                     link=link)
 
 
 def compose_unit_sms(kind: NotificationKind, case: Case, sms: SmsContext, reason: str = "",
@@ -450,6 +465,31 @@ def raise_urgent_alert(session: Session, call: Call, link: str, language: str,
     queued = [queue_sms(session, kind=NotificationKind.URGENT_ALERT, leader=leader, body=body,
                         actor=actor, call=call)
               for leader in leaders.values() if leader.id not in already]
+    return [notification for notification in queued if notification is not None]
+
+
+def quote_urgent_alert(session: Session, call: Call, link: str, language: str,
+                       actor: Actor) -> list[Notification]:
+    """Send the words to leaders whose urgent alert went out before there was any text.
+
+    Each alerted leader gets at most one more alert, the one that quotes the first sentence;
+    a leader whose alert already quoted it gets nothing.
+    """
+    body = compose_urgent_sms(call, link, language)
+    if body == compose_urgent_sms_without_text(call, link, language):
+        return []
+    alerts = session.execute(select(Notification.leader_id, Notification.body).where(
+        Notification.call_id == call.id, Notification.kind == NotificationKind.URGENT_ALERT,
+        Notification.leader_id.is_not(None))).all()
+    bodies: dict[int, list[str]] = {}
+    for leader_id, sent in alerts:
+        bodies.setdefault(leader_id, []).append(sent)
+    blind = [leader_id for leader_id, sent in bodies.items()
+             if all(text == compose_urgent_sms_without_text(call, link, language)
+                    for text in sent)]
+    queued = [queue_sms(session, kind=NotificationKind.URGENT_ALERT,
+                        leader=session.get(Leader, leader_id), body=body, actor=actor, call=call)
+              for leader_id in blind]
     return [notification for notification in queued if notification is not None]
 
 

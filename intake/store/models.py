@@ -200,6 +200,12 @@ class Call(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     twilio_deleted_at: Mapped[datetime | None]
     audio_purged_at: Mapped[datetime | None]
+    # The live transcript (issue 22): a LiveState value, the text so far while the caller
+    # speaks, and which path (a DraftPath value) wrote the draft.
+    live_state: Mapped[str | None] = mapped_column(String(20))
+    live_text: Mapped[str | None] = mapped_column(Text)
+    live_started_at: Mapped[datetime | None]
+    drafted_by: Mapped[str | None] = mapped_column(String(10))
     liaison: Mapped[Liaison | None] = relationship()
     leader: Mapped[Leader | None] = relationship()
     case: Mapped["Case | None"] = relationship(back_populates="call")

@@ -25,6 +25,7 @@ DEFAULT_DIAL_TIMEOUT_SECONDS = 20
 DEFAULT_URGENT_ESCALATION_MINUTES = 10
 DEFAULT_SWEEP_INTERVAL_SECONDS = 60
 DEFAULT_FEEDBACK_WORKING_DAYS = 1
+LIVE_STREAMS_PER_CORE = 2
 DEFAULT_VOICE_ZH = "Polly.Zhiyu"
 DEFAULT_VOICE_EN = "Polly.Joanna"
 # Twilio signs webhooks with the account's auth token. Without an account the service
@@ -92,8 +93,14 @@ class Settings:
     served_base_url: str | None = None
     # A unit's sealed result must carry its scan (DUTYLINE_RESULT_SCAN_REQUIRED, default on).
     result_scan_required: bool = True
+    # Live call streams one worker decodes at once (DUTYLINE_LIVE_STREAMS); 0 turns the live
+    # transcript off, and further calls are drafted from their recording.
+    live_streams: int = 0
 
     def __post_init__(self) -> None:
+        if self.live_streams < 0:
+            raise ConfigurationError(
+                f"DUTYLINE_LIVE_STREAMS must be 0 or more, got {self.live_streams}")
         # An account SID without its token must not fall back to the published development
         # token: every forged webhook signed with it would be accepted, and SMS would
         # silently go to the outbox instead of Twilio.
@@ -144,6 +151,16 @@ def _read_or_create_secret(instance_dir: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+def default_live_streams(cores: int | None = None) -> int:
+    """Return how many live streams a worker takes by default: two per core.
+
+    One stream costs about a fifth of a core with the small model (real-time factor 0.17,
+    transcription.engine), so two per core use about 40 % of the machine and leave the rest
+    to the batch decodes, the web process and the database.
+    """
+    return LIVE_STREAMS_PER_CORE * (cores or os.cpu_count() or 1)
 
 
 def has_twilio_credentials(env: dict) -> bool:
@@ -222,6 +239,7 @@ def load_settings(env: dict | None = None) -> Settings:
         webhook_fragment=(env.get("TWILIO_WEBHOOK_FRAGMENT") or "").lstrip("#") or None,
         served_base_url=(env.get("DUTYLINE_SERVED_URL") or "").rstrip("/") or None,
         result_scan_required=_flag(env.get("DUTYLINE_RESULT_SCAN_REQUIRED"), default=True),
+        live_streams=_int(env, "DUTYLINE_LIVE_STREAMS", default_live_streams()),
         model_site=(env.get("VOSK_MODEL_SITE") or DEFAULT_MODEL_SITE).rstrip("/"),
         urgent_escalation_minutes=_int(env, "DUTYLINE_URGENT_ESCALATION_MINUTES",
                                        DEFAULT_URGENT_ESCALATION_MINUTES),

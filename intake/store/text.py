@@ -63,3 +63,20 @@ def check_row_text(model, values: Mapping) -> None:
             else None
         check_length(field, value, limit)
         check_characters(field, value)
+
+
+# The urgent alert quotes what was said up to the first sentence end, or this many characters.
+FIRST_SENTENCE_CHARS = 40
+_SENTENCE_ENDS = "。！？!?."
+
+
+def first_sentence(text: str | None) -> str:
+    """Return the opening of what was said: up to the first sentence end, or a few words."""
+    text = (text or "").strip()
+    for index, char in enumerate(text[:FIRST_SENTENCE_CHARS]):
+        if char in _SENTENCE_ENDS:
+            return text[: index + 1]
+    if len(text) <= FIRST_SENTENCE_CHARS:
+        return text
+    cut = text[:FIRST_SENTENCE_CHARS]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"

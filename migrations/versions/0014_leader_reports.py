@@ -12,7 +12,7 @@ a scan on a criticism
   all have their case and keep it.
 
 Revision ID: 0014_leader_reports
-Revises: 0012_feedback_deadline
+Revises: 0013_decisions
 """
 from alembic import op
 import sqlalchemy as sa

@@ -6,7 +6,7 @@ files and their SHA-256. Nothing existing moves: bulletins made before this revi
 downloaded, not kept, so the archive starts empty and the sweep keeps the next one.
 
 Revision ID: 0015_bulletins
-Revises: 0012_feedback_deadline
+Revises: 0014_leader_reports
 """
 from alembic import op
 import sqlalchemy as sa

@@ -7,7 +7,7 @@ public_notice_cases (the cases it speaks of: they are 群众普遍关心) and no
 (outlet, day, link). Existing cases have no visit and no notice, so nothing is moved.
 
 Revision ID: 0016_notices_visits
-Revises: 0012_feedback_deadline
+Revises: 0015_bulletins
 """
 from alembic import op
 import sqlalchemy as sa

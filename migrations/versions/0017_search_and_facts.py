@@ -22,7 +22,7 @@ cases on file by the same code. (Should a later revision change what a fact mean
 rebuild them itself: rebuild_case_facts reads only columns that exist at this revision.)
 
 Revision ID: 0017_search_and_facts
-Revises: 0012_feedback_deadline
+Revises: 0016_notices_visits
 """
 from alembic import op
 import sqlalchemy as sa
