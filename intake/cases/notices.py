@@ -26,16 +26,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from intake.clock import Clock
 from intake.reports.documents import Document, Heading, Paragraph, Table
-from intake.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
+from intake.exceptions import InvalidTransition, NotFound, ValidationError
 from intake.rules.access import check
 from intake.rules.lifecycle import note_event
 from intake.statuses import NOTICE_TRANSITIONS, CaseStatus, NoticeStatus
+from intake.store.versions import claim_version
 from intake.store.audit import record_event
 from intake.store.models import (Case, NoticePublication, PublicNotice, PublicNoticeCase, User)
 
@@ -254,14 +254,7 @@ def describe_notice(notice: PublicNotice, tz: str, *, with_texts: bool = True) -
 
 def claim_notice(session: Session, notice: PublicNotice) -> None:
     """Bump the notice's version if it is still the one this request read; else raise Conflict."""
-    table = PublicNotice.__table__
-    seen = notice.version
-    claimed = session.connection().execute(
-        update(table).where(table.c.id == notice.id, table.c.version == seen)
-        .values(version=table.c.version + 1)).rowcount
-    if claimed != 1:
-        raise Conflict("PublicNotice", notice.id, seen)
-    set_committed_value(notice, "version", seen + 1)
+    claim_version(session, notice)
 
 
 def personal_fields(session: Session, cases: list[Case]) -> set[str]:

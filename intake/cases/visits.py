@@ -21,18 +21,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from intake.cases.feedback import send_back_for_redo
 from intake.clock import Clock, WorkingCalendar
-from intake.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
+from intake.exceptions import InvalidTransition, NotFound, ValidationError
 from intake.outbox.notifications import SmsContext
 from intake.rules.access import check, visible_cases_clause
 from intake.rules.lifecycle import Outcome, note_event, parse_choice
 from intake.statuses import (VISIT_TRANSITIONS, CaseStatus, Role, VisitMethod, VisitOutcome,
                              VisitStatus)
+from intake.store.versions import claim_version
 from intake.store.audit import record_event
 from intake.store.models import Case, FollowUpVisit, FollowUpVisitor, User
 
@@ -42,7 +42,6 @@ LIST_LIMIT = 500
 # The reason a reopened case carries (the unit's SMS, the deadline list), in the bureau's language.
 CAME_BACK_REASON = {"zh-CN": "回访发现问题反弹", "en-US": "the follow-up visit found the problem back"}
 
-_VISITS = FollowUpVisit.__table__
 
 
 @dataclass
@@ -214,13 +213,7 @@ def describe_visit(visit: FollowUpVisit, tz: str, today: date | None = None) -> 
 
 def claim_visit(session: Session, visit: FollowUpVisit) -> None:
     """Bump the visit's version if it is still the one this request read; else raise Conflict."""
-    seen = visit.version
-    claimed = session.connection().execute(
-        update(_VISITS).where(_VISITS.c.id == visit.id, _VISITS.c.version == seen)
-        .values(version=_VISITS.c.version + 1)).rowcount
-    if claimed != 1:
-        raise Conflict("FollowUpVisit", visit.id, seen)
-    set_committed_value(visit, "version", seen + 1)
+    claim_version(session, visit)
 
 
 def _move(session: Session, visit: FollowUpVisit, target: VisitStatus) -> None:

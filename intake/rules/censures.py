@@ -23,12 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from intake.rules.access import check
+from intake.store.versions import claim_version
 from intake.store.audit import Actor, record_event
 from intake.clock import Clock
 from intake.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
@@ -218,14 +218,7 @@ def claim_censure(session: Session, censure: Censure, seen_version: int | None =
     decision taken on a stale view is refused even when the other one committed first; the
     UPDATE … WHERE version = :seen settles the two that overlap, on SQLite and PostgreSQL.
     """
-    seen = censure.version if seen_version is None else seen_version
-    table = Censure.__table__
-    claimed = session.connection().execute(
-        update(table).where(table.c.id == censure.id, table.c.version == seen)
-        .values(version=table.c.version + 1)).rowcount
-    if claimed != 1:
-        raise Conflict("Censure", censure.id, seen)
-    set_committed_value(censure, "version", seen + 1)
+    claim_version(session, censure, seen_version)
 
 
 def _decide(session: Session, who, censure: Censure, target: CensureStatus, reason: str,

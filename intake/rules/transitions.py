@@ -23,15 +23,14 @@ and does not depend on which columns an action happens to change.
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlalchemy.orm.attributes import set_committed_value
 
+from intake.store.versions import claim_version
 from intake.store.audit import Actor, record_event
 from intake.exceptions import Conflict, InvalidTransition
 from intake.store.models import Call, Case
 from intake.statuses import (CALL_TRANSITIONS, CASE_TRANSITIONS, IMPLEMENTATION_TRANSITIONS,
                              CallStatus, CaseStatus, ImplementationStatus)
 
-_CASES = Case.__table__
 _CALLS = Call.__table__
 
 
@@ -86,15 +85,7 @@ def claim_case(session, case: Case) -> None:
     """Bump the case's version if it is still the one this request read; else raise Conflict."""
     if case.id is None:
         return  # a case opened in this same transaction: nobody else can have seen it
-    seen = case.version
-    # Core on the session's connection: no autoflush, so nothing of the action is written
-    # before the claim; and the bump is not left for a later flush to forget.
-    claimed = session.connection().execute(
-        update(_CASES).where(_CASES.c.id == case.id, _CASES.c.version == seen)
-        .values(version=_CASES.c.version + 1)).rowcount
-    if claimed != 1:
-        raise Conflict("Case", case.id, seen)
-    set_committed_value(case, "version", seen + 1)
+    claim_version(session, case)
 
 
 def expect_version(case: Case, seen: int | None) -> None:
