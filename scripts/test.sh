@@ -29,7 +29,9 @@ PYTHON="${PYTHON:-python3}"
 
 # --dist loadgroup: tests marked xdist_group("processes") (real service processes killed,
 # frozen and timed) run one after another on one worker; everything else is shared out.
-pytest=(.venv/bin/python -m pytest -q -p no:cacheprovider -n "${TEST_WORKERS:-auto}" --dist loadgroup)
+# --durations: the slowest tests of each pass, so the next person sees where the run's time goes.
+pytest=(.venv/bin/python -m pytest -q -p no:cacheprovider -n "${TEST_WORKERS:-auto}" --dist loadgroup
+        --durations=15)
 # The suites that deal with dates and run in the test process (faketime shifts the clock of
 # the processes it starts, but the PostgreSQL server's clock stays, so this pass is SQLite).
 DATE_SUITES=(deadlines holidays provisional_deadlines sweep schedule reports report_cli report_files
