@@ -19,12 +19,10 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from intake.calls.voicemail import find_call_by_sid
-from intake.exceptions import InvalidTransition
-from intake.rules.transitions import move_status
-from intake.store.audit import Actor, record_event
+from intake.calls.voicemail import file_draft, find_call_by_sid, move_live_state
+from intake.store.audit import Actor
 from intake.store.models import Call, utcnow
-from intake.statuses import LIVE_TRANSITIONS, CallStatus, DraftPath, LiveState
+from intake.statuses import CallStatus, DraftPath, LiveState
 
 # A call the live transcript may still draft: nobody has drafted it, nobody gave up on it.
 LIVE_DRAFTABLE = (CallStatus.RINGING, CallStatus.RECORDED, CallStatus.QUEUED,
@@ -39,7 +37,7 @@ def begin_live_transcript(session: Session, call_sid: str, actor: Actor) -> Call
     session.refresh(call, with_for_update=True)
     if call.status not in LIVE_DRAFTABLE or call.live_state is not None:
         return None
-    _move_live_state(session, call, LiveState.STREAMING, actor, "call.live_started")
+    move_live_state(session, call, LiveState.STREAMING, actor, "call.live_started")
     call.live_started_at = utcnow()
     return call
 
@@ -68,24 +66,15 @@ def attach_live_transcript(
     if call.live_state != LiveState.STREAMING.value:
         return False  # given back to the recording, or superseded by its draft
     if call.status not in LIVE_DRAFTABLE:
-        _move_live_state(session, call, LiveState.BROKEN, actor, "call.live_superseded",
-                         status=call.status.value)
+        move_live_state(session, call, LiveState.BROKEN, actor, "call.live_superseded",
+                        status=call.status.value)
         return False
-    call.transcript_text = text
     call.live_text = text
-    call.words = words
-    call.no_speech = not words
-    call.model_name = model_name
-    call.model_version = model_version
-    call.extracted = extracted
-    call.progress = 1.0
-    call.drafted_at = utcnow()
-    call.drafted_by = DraftPath.LIVE.value
     call.failure_reason = None
     call.failure_code = None
-    move_status(session, call, CallStatus.DRAFT, actor, "call.drafted", words=len(words),
-                no_speech=call.no_speech, model=model_name, path=DraftPath.LIVE.value)
-    _move_live_state(session, call, LiveState.DRAFTED, actor, "call.live_drafted")
+    file_draft(session, call, DraftPath.LIVE, text=text, words=words, model_name=model_name,
+               model_version=model_version, extracted=extracted, actor=actor)
+    move_live_state(session, call, LiveState.DRAFTED, actor, "call.live_drafted")
     return True
 
 
@@ -97,17 +86,5 @@ def abandon_live_transcript(session: Session, call_id: int, reason: str, actor: 
     session.refresh(call, with_for_update=True)
     if call.live_state != LiveState.STREAMING.value:
         return False
-    _move_live_state(session, call, LiveState.BROKEN, actor, "call.live_broken", reason=reason)
+    move_live_state(session, call, LiveState.BROKEN, actor, "call.live_broken", reason=reason)
     return True
-
-
-def _move_live_state(session: Session, call: Call, target: LiveState, actor: Actor,
-                     action: str, **details) -> None:
-    current = LiveState(call.live_state) if call.live_state else None
-    if target not in LIVE_TRANSITIONS[current]:
-        raise InvalidTransition("Call live transcript", current.value if current else "none",
-                                target.value)
-    call.live_state = target.value
-    record_event(session, actor, action, call,
-                 before={"live_state": current.value if current else None},
-                 after={"live_state": target.value, **details})

@@ -23,7 +23,7 @@ from intake.directory.roster import Caller, find_caller
 from intake.exceptions import InvalidTransition, NotFound
 from intake.store.models import Call, Liaison, utcnow
 from intake.directory.phones import to_e164
-from intake.statuses import CallStatus, DraftPath, FailureCode, LiveState
+from intake.statuses import LIVE_TRANSITIONS, CallStatus, DraftPath, FailureCode, LiveState
 from intake.rules.transitions import move_status
 
 REFERENCE_DIGITS = 6
@@ -317,6 +317,28 @@ def attach_transcript(
     actor: Actor,
 ) -> None:
     """File the model's transcript and drafted caller details on the call."""
+    file_draft(session, call, DraftPath.BATCH, text=text, words=words, model_name=model_name,
+               model_version=model_version, extracted=extracted, actor=actor)
+    if call.live_state == LiveState.STREAMING.value:
+        # The recording won the race (a live decode that fell behind or died): the live
+        # transcript, if it ever finishes, drafts nothing (intake.calls.live).
+        move_live_state(session, call, LiveState.BROKEN, actor, "call.live_superseded",
+                        status="draft")
+
+
+def file_draft(
+    session: Session,
+    call: Call,
+    path: DraftPath,
+    *,
+    text: str,
+    words: list[dict],
+    model_name: str,
+    model_version: str,
+    extracted: dict | None,
+    actor: Actor,
+) -> None:
+    """Write a model's transcript on the call and make it a draft, by either path."""
     call.transcript_text = text
     call.words = words
     call.no_speech = not words
@@ -325,17 +347,23 @@ def attach_transcript(
     call.extracted = extracted
     call.progress = 1.0
     call.drafted_at = utcnow()
-    call.drafted_by = DraftPath.BATCH.value
+    call.drafted_by = path.value
     move_status(session, call, CallStatus.DRAFT, actor, "call.drafted",
                 words=len(words), no_speech=call.no_speech, model=model_name,
-                path=DraftPath.BATCH.value)
-    if call.live_state == LiveState.STREAMING.value:
-        # The recording won the race (a live decode that fell behind or died): the live
-        # transcript, if it ever finishes, drafts nothing (intake.calls.live).
-        call.live_state = LiveState.BROKEN.value
-        record_event(session, actor, "call.live_superseded", call,
-                     before={"live_state": LiveState.STREAMING.value},
-                     after={"live_state": LiveState.BROKEN.value, "status": "draft"})
+                path=path.value)
+
+
+def move_live_state(session: Session, call: Call, target: LiveState, actor: Actor,
+                    action: str, **details) -> None:
+    """Move the call's live transcript by LIVE_TRANSITIONS, with its audit row."""
+    current = LiveState(call.live_state) if call.live_state else None
+    if target not in LIVE_TRANSITIONS[current]:
+        raise InvalidTransition("Call live transcript", current.value if current else "none",
+                                target.value)
+    call.live_state = target.value
+    record_event(session, actor, action, call,
+                 before={"live_state": current.value if current else None},
+                 after={"live_state": target.value, **details})
 
 
 def defer_transcription(session: Session, call: Call, reason: str, actor: Actor,
