@@ -262,7 +262,7 @@ def _seed_cases(url: str, n_cases: int) -> int:
     from intake.store.audit import Actor
     from intake.store.database import make_engine, make_session_factory
     from intake.directory.roster import add_leader, add_unit, create_user
-    from intake.store.case_facts import rebuild_case_facts
+    from intake.store.case_facts import rebuild_all_facts
     from intake.store.models import Case, CaseAssignment
     from intake.statuses import CaseStatus, Role, Satisfaction, UnitKind
 
@@ -317,7 +317,7 @@ def _seed_cases(url: str, n_cases: int) -> int:
             conn.execute(insert(CaseAssignment.__table__), assignment_rows)
         # Bulk rows bypass the session hook that keeps the rates' facts: build them, as the
         # migration does for cases already on file.
-        rebuild_case_facts(conn)
+        rebuild_all_facts(conn)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("SELECT setval('cases_id_seq', (SELECT max(id) FROM cases))")

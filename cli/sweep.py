@@ -130,7 +130,7 @@ def _seed(url: str, n_cases: int) -> datetime:
 
     from intake.store.audit import Actor
     from intake.store.database import make_engine, make_session_factory
-    from intake.store.case_facts import rebuild_case_facts
+    from intake.store.case_facts import rebuild_all_facts
     from intake.directory.roster import add_leader, add_unit, create_user
     from intake.store.models import Case, CaseAssignment, utcnow
     from intake.statuses import CaseStatus, Role, UnitKind
@@ -174,7 +174,7 @@ def _seed(url: str, n_cases: int) -> datetime:
                  "assigned_at": utcnow(), "assigned_by": "bench", "returns": 0}
                 for n in assignments])
         # Bulk statements pass the flush hook that keeps the rates' facts: build them here.
-        rebuild_case_facts(session.connection())
+        rebuild_all_facts(session.connection())
     if engine.dialect.name == "postgresql":
         # Autovacuum would analyse the new rows within a minute; do it now, as it would.
         with engine.connect() as conn:

@@ -6,6 +6,8 @@ and they are right the moment after an action, before any commit."""
 from __future__ import annotations
 
 import random
+import threading
+import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -14,10 +16,10 @@ from sqlalchemy import func, inspect, select
 from intake.reports.rates import Grouping, Period, compute_rates, compute_trend
 from intake.statuses import (CaseStatus, DeadlineKind, ImplementationStatus, Satisfaction,
                              UnitKind)
-from intake.store.case_facts import rebuild_case_facts
+from intake.store.case_facts import rebuild_case_facts, rebuild_fact_days
 from intake.store.database import make_engine, make_session_factory, upgrade_database
-from intake.store.models import (Case, CaseAssignment, CaseDecision, CaseFacts, CaseUnitFacts,
-                                 DeadlineChange, Unit)
+from intake.store.models import (Case, CaseAnswerDay, CaseAssignment, CaseDecision, CaseFactDay,
+                                 CaseFacts, CaseUnitFacts, DeadlineChange, Unit)
 from intake.time.calendar import load_calendar
 from tests.test_migration_0002 import _empty_database
 from tests.test_migration_0008 import _downgrade
@@ -217,16 +219,50 @@ def test_kept_facts_give_the_figures_recounting_the_history_gives(db_session, se
     assert len({a.unit_id for c in carried_out for a in c.assignments
                 if a.decision_id is not None}) > 1
     assert any(len({a.unit_id for a in c.implementations}) > 1 for c in carried_out)
+    # A report in a zone other than the bureau's sums the fact rows, not the day sums.
+    elsewhere = {"tz": "Europe/London", "now": moments[1], "calendar": load_calendar(db_session),
+                 "grouping": Grouping.UNIT}
+    assert compute_rates(db_session, PERIOD, **elsewhere).to_json() == compute_rates(
+        db_session, PERIOD, recount=True, **elsewhere).to_json()
     db_session.commit()
-    # And a rebuild from scratch (the migration's, the bench's) writes the same facts.
-    kept = _fact_rows(db_session)
+    # And a rebuild from scratch (the migration's, the bench's) writes the same facts, and the
+    # day sums the hook added up action by action are the sums of those facts.
+    kept, days = _fact_rows(db_session), _day_rows(db_session)
+    assert len(days[0]) > 100 and len(days[1]) > 100
     rebuild_case_facts(db_session.connection())
     assert _fact_rows(db_session) == kept
+    rebuild_fact_days(db_session.connection())
+    assert _day_rows(db_session) == days
 
 
 def _fact_rows(session):
     return (sorted(tuple(r) for r in session.execute(select(CaseFacts.__table__))),
             sorted(tuple(r) for r in session.execute(select(CaseUnitFacts.__table__))))
+
+
+def _day_rows(session):
+    """The day sums, without rows an action took back to nothing (a rebuild writes none)."""
+    return (sorted(tuple(r) for r in session.execute(select(CaseFactDay.__table__))
+                   if any(r[3:])),
+            sorted(tuple(r) for r in session.execute(select(CaseAnswerDay.__table__)) if r[-1]))
+
+
+def test_an_action_undone_by_its_savepoint_leaves_the_day_sums_as_they_were(db_session):
+    """The SMS reply path acts inside a savepoint that can roll back (intake.cases.replies)."""
+    received = datetime(2026, 3, 10, 2, tzinfo=timezone.utc)
+    case = Case(number="2026-000001", caller_name="x", status=CaseStatus.HANDLING,
+                created_at=received, routed_at=received)
+    db_session.add(case)
+    db_session.commit()
+    before = _day_rows(db_session)
+    assert before[0][0][3] == 1  # ("all", "", day, received 1, ...)
+    with pytest.raises(RuntimeError):
+        with db_session.begin_nested():
+            case.status, case.answered_at = CaseStatus.ANSWERED, received + timedelta(hours=3)
+            db_session.flush()
+            assert _day_rows(db_session) != before
+            raise RuntimeError("the other action won")
+    assert _day_rows(db_session) == before
 
 
 def test_deleting_a_case_drops_its_facts(db_session):
@@ -255,12 +291,60 @@ def test_the_migration_builds_the_facts_of_the_cases_on_file_with_their_decision
                 kept = _fact_rows(session)
                 assert session.scalar(select(func.count()).where(
                     CaseAssignment.decision_id.is_not(None))) > 3
+                days = _day_rows(session)
             _downgrade(url, "0016_notices_visits")
             assert "case_facts" not in inspect(engine).get_table_names()
             upgrade_database(url)
             with make_session_factory(engine)() as session:
                 assert _fact_rows(session) == kept
+                assert _day_rows(session) == days
                 assert _figures(session, now, recount=False) == _figures(session, now,
                                                                            recount=True)
         finally:
             engine.dispose()
+
+
+def test_actions_at_the_same_moment_on_cases_of_one_day_all_count(session_factory):
+    """Four clients answer cases received the same day, each in its own transaction, at once:
+    every answer reaches the day's sums (on PostgreSQL each upsert waits for the row another
+    transaction holds and adds to it; SQLite lets one writer in at a time). A lost increment
+    would leave the sums below a rebuild's."""
+    received = datetime(2026, 3, 10, 2, tzinfo=timezone.utc)
+    with session_factory() as session:
+        ids = []
+        for i in range(40):
+            case = Case(number=f"2026-{i + 1:06d}", caller_name="x", status=CaseStatus.HANDLING,
+                        created_at=received + timedelta(minutes=i), routed_at=received)
+            session.add(case)
+            session.flush()
+            ids.append(case.id)
+        session.commit()
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def answer(mine: list[int]) -> None:
+        try:
+            for case_id in mine:
+                barrier.wait(timeout=30)  # the four actions start together
+                with session_factory() as session:
+                    case = session.get(Case, case_id)
+                    case.status, case.answered_at = CaseStatus.ANSWERED, received + timedelta(hours=5)
+                    session.flush()
+                    time.sleep(0.02)  # hold the flushed change while the others flush theirs
+                    session.commit()
+        except Exception as exc:  # reported below, with the thread's traceback lost
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=answer, args=(ids[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    with session_factory() as session:
+        kept = _day_rows(session)
+        assert [row[3:5] for row in kept[0]] == [(40, 40)]  # received 40, completed 40
+        rebuild_fact_days(session.connection())
+        assert _day_rows(session) == kept
+        session.rollback()

@@ -52,14 +52,16 @@ from datetime import date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (Date, Integer, String, and_, case as when, cast, column, func, or_, select,
-                        text)
+from sqlalchemy import (Date, Integer, String, and_, case as when, cast, column, func,
+                        literal_column, or_, select, text)
 from sqlalchemy.orm import Session
 
 from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
 from intake.exceptions import ValidationError
-from intake.store.models import (Case, CaseAssignment, CaseFacts, CaseUnitFacts, Censure,
-                                 DeadlineChange, Leader, Notification, Reminder, Unit)
+from intake.store.case_facts import DAY_COUNTS, FACT_DAY_ZONE, SCOPE_ALL, SCOPE_KIND, SCOPE_UNIT
+from intake.store.models import (Case, CaseAnswerDay, CaseAssignment, CaseFactDay, CaseFacts,
+                                 CaseUnitFacts, Censure, DeadlineChange, Leader, Notification,
+                                 Reminder, Unit)
 from intake.statuses import (CaseStatus, CensureKind, CensureStatus, DeadlineKind,
                              ImplementationStatus, ReminderKind, Satisfaction, UnitKind)
 
@@ -460,29 +462,52 @@ class _FactSums:
         last = max(period.end, now.astimezone(ZoneInfo(tz)).date()) + timedelta(days=1)
         self.answers_from, self.answers_until = Period(period.start, last).bounds(tz)
         self.ordinals = _ordinal_dict(calendar, period.start, last)
+        # The day sums are the bureau's days: a report in another zone sums the fact rows.
+        self.by_day = tz == FACT_DAY_ZONE
+        self.period, self.last_answer_day = period, last
 
     def total(self) -> Figures:
-        facts = CaseFacts
-        due = and_(facts.transferred == 1,
-                   or_(facts.current_result_in == 1, facts.current_due_at < self.now))
         figures = Figures()
-        self._fill(facts, None, due, facts.current_on_time, {None: figures})
+        if self.by_day:
+            self._sum_days(SCOPE_ALL, {None: figures}, lambda key: None)
+            self._add_awaiting(self._awaiting_total(), {None: figures})
+        else:
+            self._fill(CaseFacts, None, self._total_due(), CaseFacts.current_on_time,
+                       {None: figures})
         self.implementations({None: figures})
         return figures
 
     def fill_units(self, by_unit: dict, unit_id: int | None) -> None:
+        if self.by_day:
+            self._sum_days(SCOPE_UNIT, by_unit, int,
+                           only=None if unit_id is None else str(unit_id))
+            awaiting = self._awaiting_units(CaseUnitFacts.unit_id)
+            if unit_id is not None:
+                awaiting = awaiting.where(CaseUnitFacts.unit_id == unit_id)
+            self._add_awaiting(awaiting, by_unit)
+            return
         where = [CaseUnitFacts.unit_id == unit_id] if unit_id is not None else []
         self._fill(CaseUnitFacts, CaseUnitFacts.unit_id, self._unit_due(), CaseUnitFacts.on_time,
                    by_unit, where)
 
     def fill_kinds(self, by_kind: dict) -> None:
+        if self.by_day:
+            self._sum_days(SCOPE_KIND, by_kind, _key)
+            self._add_awaiting(self._awaiting_units(CaseUnitFacts.kind).where(
+                CaseUnitFacts.latest_of_kind == 1), by_kind)
+            return
         self._fill(CaseUnitFacts, CaseUnitFacts.kind, self._unit_due(), CaseUnitFacts.on_time,
                    by_kind, [CaseUnitFacts.latest_of_kind == 1])
 
     def fill_returns(self, by_unit: dict) -> None:
-        query = (select(CaseUnitFacts.unit_id, func.max(CaseUnitFacts.returns_in_row),
-                        func.sum(CaseUnitFacts.dissatisfied_redos))
-                 .where(*self._in_period(CaseUnitFacts)).group_by(CaseUnitFacts.unit_id))
+        facts = CaseUnitFacts
+        # Only rows with a return or a redo count; the same words as the partial index
+        # ix_case_unit_facts_returned, written as literals so SQLite matches it.
+        returned = or_(facts.returns_in_row > literal_column("0"),
+                       facts.dissatisfied_redos > literal_column("0"))
+        query = (select(facts.unit_id, func.max(facts.returns_in_row),
+                        func.sum(facts.dissatisfied_redos))
+                 .where(*self._in_period(facts), returned).group_by(facts.unit_id))
         for unit_id, streak, dissatisfied in self.session.execute(query):
             row = by_unit.get(unit_id)
             if row is not None:
@@ -490,11 +515,90 @@ class _FactSums:
 
     def monthly(self, by_month: dict) -> None:
         """Fill {"2026-11": Figures} with the total figures of the cases received each month."""
-        facts = CaseFacts
-        due = and_(facts.transferred == 1,
-                   or_(facts.current_result_in == 1, facts.current_due_at < self.now))
-        self._fill(facts, None, due, facts.current_on_time, by_month, by_month_of_day=True)
+        if self.by_day:
+            self._sum_days(SCOPE_ALL, by_month, None)
+            day = _local_day(self.session, CaseFacts.received_at, self.tz)
+            self._add_awaiting(self._awaiting_total().add_columns(day.label("day"))
+                               .group_by(day), by_month, by_month_of_day=True)
+        else:
+            self._fill(CaseFacts, None, self._total_due(), CaseFacts.current_on_time, by_month,
+                       by_month_of_day=True)
         self.implementations(by_month, by_month_of_day=True)
+
+    # -------------------------------------------------------- from the day sums
+    def _sum_days(self, scope: str, by_key: dict, key_of, only: str | None = None) -> None:
+        """Add a scope's day sums to by_key[key_of(scope_key)] (key_of None: per month).
+
+        `only`: one scope key (one unit's row).
+        """
+        days, answers = CaseFactDay, CaseAnswerDay
+        per_month = key_of is None
+
+        def target(value):
+            return by_key.get(str(value)[:7] if per_month else key_of(value))
+
+        key = days.received_day if per_month else days.scope_key
+        query = (select(key.label("key"), *(func.sum(getattr(days, name)).label(name)
+                                            for name in DAY_COUNTS))
+                 .where(days.scope == scope, days.received_day >= self.period.start,
+                        days.received_day <= self.period.end,
+                        *([days.scope_key == only] if only is not None else [])).group_by(key))
+        for found in self.session.execute(query):
+            figures = target(found.key)
+            if figures is None:
+                continue
+            for name in ("received", *_FACT_FLAGS, "on_time"):
+                setattr(figures, name, getattr(figures, name) + int(getattr(found, name) or 0))
+            figures.transferred_due += int(found.due_settled or 0)
+        # Working days: the answers counted per day answered, each day weighed by its number,
+        # minus the same per day received, for answers from the period's first day to the
+        # table's last. (Joining a table of the days' numbers instead made SQLite scan every
+        # pair of days.)
+        key = answers.received_day if per_month else answers.scope_key
+        answer_where = [answers.scope == scope, answers.received_day >= self.period.start,
+                        answers.received_day <= self.period.end,
+                        answers.answered_day >= self.period.start,
+                        answers.answered_day <= self.last_answer_day,
+                        *([answers.scope_key == only] if only is not None else [])]
+        for weighed, sign in ((answers.answered_day, 1), (answers.received_day, -1)):
+            group = [key] if weighed is key else [key, weighed]
+            query = (select(key.label("key"), weighed.label("weighed"),
+                            func.sum(answers.answered).label("answered"))
+                     .where(*answer_where).group_by(*group))
+            for found in self.session.execute(query):
+                figures = target(found.key)
+                if figures is not None:
+                    figures.working_days_total += sign * int(found.answered) * self.ordinals.get(
+                        str(found.weighed), 0)
+
+    def _awaiting_total(self):
+        """Overall: current transfers still waiting for their result whose deadline has passed."""
+        facts = CaseFacts
+        # Literal 1 and 0, the words of the partial index ix_case_facts_awaiting (SQLite
+        # matches an index's WHERE by its words; a bound parameter would not match).
+        return select(func.count().label("due")).where(
+            facts.transferred == literal_column("1"), facts.current_result_in == literal_column("0"),
+            *self._in_period(facts), facts.current_due_at < self.now)
+
+    def _awaiting_units(self, key):
+        facts = CaseUnitFacts
+        return (select(key.label("key"), func.count().label("due"))
+                .where(facts.current == literal_column("1"), facts.result_in == literal_column("0"),
+                       *self._in_period(facts), facts.due_at < self.now).group_by(key))
+
+    def _add_awaiting(self, query, by_key: dict, by_month_of_day: bool = False) -> None:
+        for found in self.session.execute(query):
+            if by_month_of_day:
+                figures = by_key.get(str(found.day)[:7])
+            else:
+                figures = by_key.get(_key(found.key) if "key" in found._fields else None)
+            if figures is not None:
+                figures.transferred_due += int(found.due or 0)
+
+    def _total_due(self):
+        facts = CaseFacts
+        return and_(facts.transferred == 1,
+                    or_(facts.current_result_in == 1, facts.current_due_at < self.now))
 
     def implementations(self, by_key: dict, by_month_of_day: bool = False) -> None:
         """Add the decisions' implementations of the period's cases to the overall participation.
@@ -729,16 +833,16 @@ def _ordinal_dict(calendar: WorkingCalendar, first: date, last: date) -> dict[st
 
 def _day_ordinals(session, calendar: WorkingCalendar, first: date, last: date):
     """A table of each day from `first` to `last` and the working days in (first, day]."""
+    return _ordinals_table(session, _ordinal_dict(calendar, first, last))
+
+
+def _ordinals_table(session, ordinals: dict[str, int]):
+    """The days of an _ordinal_dict as a table (day, n) for a query to join."""
     is_pg = session.get_bind().dialect.name == "postgresql"
-    rows, count, day = [], 0, first
-    while day <= last:
-        if day > first and calendar.is_working_day(day):
-            count += 1
-        # Only dates and integers we made go into this text, so it is written as literals:
-        # a VALUES list of bound parameters costs SQLAlchemy ~0.1 s to compile per query.
-        rows.append(f"(DATE '{day.isoformat()}', {count})" if is_pg
-                    else f"('{day.isoformat()}', {count})")
-        day += timedelta(days=1)
+    # Only dates and integers we made go into this text, so it is written as literals:
+    # a VALUES list of bound parameters costs SQLAlchemy ~0.1 s to compile per query.
+    rows = [f"(DATE '{day}', {n})" if is_pg else f"('{day}', {n})"
+            for day, n in ordinals.items()]
     # VALUES columns are column1, column2 on both databases.
     return (text(f"SELECT column1 AS day, column2 AS n FROM (VALUES {', '.join(rows)}) AS v")
             .columns(column("day", Date if is_pg else String), column("n", Integer))

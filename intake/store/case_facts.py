@@ -11,7 +11,7 @@ wrote, and every case of a unit whose kind changed, and rewrites their facts in 
 No case action calls anything: an action added later gets its facts kept for free, as long
 as it writes through the session (a bulk UPDATE on these tables would not be seen; there is
 none). Writers that bypass the ORM (the benches' bulk seed, the migration) call
-`rebuild_case_facts` themselves.
+`rebuild_all_facts` themselves.
 
 What a fact means is the definition in intake.reports.rates' docstring; the one figure that
 depends on the moment of the report, whether a deadline with no result has passed, is kept
@@ -28,25 +28,49 @@ already holds its whole fact: nothing later ends it), found through the facts' r
 index (intake.reports.rates._FactSums.implementations).
 tests/test_case_facts.py checks on random histories that the kept facts give exactly what
 recounting the history gives.
+
+Day sums: a year at province scale is half a million fact rows, too many to read for every
+view. The hook therefore also keeps `case_fact_days` (each day's facts summed, for the bureau,
+each unit and each kind) and `case_answer_days` (each day's answered cases by the day they
+were answered), by adding what each rewrite changed: the old facts' part is taken away, the
+new facts' part added, as one increment per (scope, day) row. An increment is an upsert
+(`INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`), so two transactions changing cases
+of one day both count on PostgreSQL (the second waits for the first's row and adds to it),
+and the rows are written in key order so two flushes never take them crosswise. The
+increments run in the flush that wrote the facts, inside its savepoint if there is one, so
+they are undone with it. `rebuild_fact_days` builds them whole from the facts (the migration
+and the benches' bulk seeds).
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, event, insert, select
+from sqlalchemy import (Date, String, and_, case, cast, delete, event, func, insert, literal, or_,
+                        select)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, attributes, sessionmaker
 
+from intake.clock import BUREAU_TIMEZONE
 from intake.statuses import CaseStatus, DeadlineKind, ImplementationStatus, Satisfaction
-from intake.store.models import (Case, CaseAssignment, CaseFacts, CaseUnitFacts, DeadlineChange,
-                                 Unit)
+from intake.store.models import (Case, CaseAnswerDay, CaseAssignment, CaseFactDay, CaseFacts,
+                                 CaseUnitFacts, DeadlineChange, Unit)
 
 ANSWERED_STATES = (CaseStatus.ANSWERED, CaseStatus.FED_BACK, CaseStatus.CLOSED)
 FED_BACK_STATES = (CaseStatus.FED_BACK, CaseStatus.CLOSED)
 SATISFIED_RATINGS = (Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED)
 CHUNK = 5000
-_PENDING = "dutyline_case_facts_pending"
+# The day sums are the bureau's days; a report in another zone sums the fact rows instead
+# (intake.reports.rates).
+FACT_DAY_ZONE = BUREAU_TIMEZONE
+_ZONE = ZoneInfo(FACT_DAY_ZONE)
+SCOPE_ALL, SCOPE_UNIT, SCOPE_KIND = "all", "unit", "kind"
+DAY_COUNTS = ("received", "completed", "fed_back", "rated", "satisfied", "answered_on_time",
+              "fed_back_on_time", "due_settled", "on_time")
+_FLAGS = ("completed", "fed_back", "rated", "satisfied", "answered_on_time", "fed_back_on_time")
 
 
 def keep_case_facts(factory: sessionmaker) -> None:
@@ -79,10 +103,22 @@ def _after_flush(session: Session, _context) -> None:
         rebuild_case_facts(connection, case_ids)
 
 
+def rebuild_all_facts(connection: Connection) -> int:
+    """Rewrite every case's facts and their day sums; return how many cases.
+
+    For writers that bypass the session (bulk seeds) and for an operator's repair.
+    """
+    done = rebuild_case_facts(connection)
+    rebuild_fact_days(connection)
+    return done
+
+
 def rebuild_case_facts(connection: Connection, case_ids: Iterable[int] | None = None) -> int:
     """Rewrite the facts of these cases (all cases: None) from their rows; return how many.
 
-    Cases that no longer exist lose their facts.
+    Cases that no longer exist lose their facts. Given cases, their days' sums change with
+    them; all cases (revision 0017 builds them so, before the day sums exist) leave the day
+    sums to rebuild_fact_days.
     """
     if case_ids is None:
         connection.execute(delete(CaseUnitFacts))
@@ -103,12 +139,24 @@ def rebuild_case_facts(connection: Connection, case_ids: Iterable[int] | None = 
 
 
 def _write(connection: Connection, ids: list[int], *, replace: bool) -> int:
+    days: dict = defaultdict(lambda: [0] * len(DAY_COUNTS))
+    answers: dict = defaultdict(int)
+
+    def among(column):
+        # A whole rebuild goes through the cases in id order, a chunk at a time: a range
+        # is the same rows as the list and costs no bound parameter per id.
+        return column.in_(ids) if replace else column.between(ids[0], ids[-1])
+
     if replace:
-        connection.execute(delete(CaseUnitFacts).where(CaseUnitFacts.case_id.in_(ids)))
-        connection.execute(delete(CaseFacts).where(CaseFacts.case_id.in_(ids)))
+        # What the old facts added to their days is taken away before they go.
+        old_cases, old_units = _read_facts(connection, among(CaseFacts.case_id),
+                                           among(CaseUnitFacts.case_id))
+        add_fact_days(days, answers, old_cases, old_units, sign=-1)
+        connection.execute(delete(CaseUnitFacts).where(among(CaseUnitFacts.case_id)))
+        connection.execute(delete(CaseFacts).where(among(CaseFacts.case_id)))
     cases = connection.execute(select(
         Case.id, Case.created_at, Case.answered_at, Case.status, Case.satisfaction,
-        Case.deadline_at, Case.feedback_due_at, Case.fed_back_at).where(Case.id.in_(ids))).all()
+        Case.deadline_at, Case.feedback_due_at, Case.fed_back_at).where(among(Case.id))).all()
     spans = defaultdict(list)
     for row in connection.execute(
             select(CaseAssignment.case_id, CaseAssignment.unit_id, CaseAssignment.assigned_at,
@@ -116,12 +164,12 @@ def _write(connection: Connection, ids: list[int], *, replace: bool) -> int:
                    CaseAssignment.dissatisfied_redos, CaseAssignment.decision_id,
                    CaseAssignment.implementation_status, Unit.kind)
             .join(Unit, Unit.id == CaseAssignment.unit_id)
-            .where(CaseAssignment.case_id.in_(ids)).order_by(CaseAssignment.id)):
+            .where(among(CaseAssignment.case_id)).order_by(CaseAssignment.id)):
         spans[row.case_id].append(row)
     # A date the supervision office set after the deadline it replaced had passed: an answer
     # by the new date is not on time (intake.cases.supervision).
     late_set = set(connection.scalars(select(DeadlineChange.case_id).where(
-        DeadlineChange.case_id.in_(ids), DeadlineChange.kind == DeadlineKind.EXTENSION,
+        among(DeadlineChange.case_id), DeadlineChange.kind == DeadlineKind.EXTENSION,
         DeadlineChange.old_deadline.is_not(None),
         DeadlineChange.changed_at > DeadlineChange.old_deadline).distinct()))
     case_rows, unit_rows = [], []
@@ -144,7 +192,140 @@ def _write(connection: Connection, ids: list[int], *, replace: bool) -> int:
         connection.execute(insert(CaseFacts), case_rows)
     if unit_rows:
         connection.execute(insert(CaseUnitFacts), unit_rows)
+    if replace:
+        add_fact_days(days, answers, case_rows, unit_rows, sign=1)
+        _increment_days(connection, days, answers)
     return len(case_rows)
+
+
+# ---------------------------------------------------------------- day sums
+def rebuild_fact_days(connection: Connection) -> int:
+    """Build `case_fact_days` and `case_answer_days` whole from the facts; return their rows.
+
+    Six INSERT … SELECT … GROUP BY statements, so the database does the adding. The day is
+    the bureau's as the hook's `fact_day` reckons it: PostgreSQL converts with the zone's
+    rules; SQLite adds the zone's offset, exact for China, which has kept one offset since
+    1991 (tests/test_case_facts.py checks a rebuild against the hook's sums). Reads only
+    the facts' columns of revision 0019_fact_days (a later revision that changes what a
+    fact means rebuilds these itself).
+    """
+    connection.execute(delete(CaseAnswerDay))
+    connection.execute(delete(CaseFactDay))
+    facts, units = CaseFacts.__table__.c, CaseUnitFacts.__table__.c
+    unit_due = or_(units.result_in == 1, units.missed_before_ended == 1)
+    scopes = (
+        (facts, SCOPE_ALL, None, [], and_(facts.transferred == 1, facts.current_result_in == 1),
+         facts.current_on_time),
+        (units, SCOPE_UNIT, cast(units.unit_id, String), [], unit_due, units.on_time),
+        (units, SCOPE_KIND, cast(units.kind, String), [units.latest_of_kind == 1], unit_due,
+         units.on_time),
+    )
+    for columns, scope, key, where, due_settled, on_time in scopes:
+        keys = [key] if key is not None else []  # the bureau's rows have one key, ""
+        received_day = _local_day_sql(connection, columns.received_at)
+        counts = [func.count(), *(func.sum(columns[name]) for name in _FLAGS),
+                  func.sum(case((due_settled, 1), else_=0)), func.sum(on_time)]
+        connection.execute(insert(CaseFactDay).from_select(
+            ["scope", "scope_key", "received_day", *DAY_COUNTS],
+            select(literal(scope), key if key is not None else literal(""), received_day,
+                   *counts).where(*where).group_by(*keys, received_day)))
+        answered_day = _local_day_sql(connection, columns.answered_at)
+        connection.execute(insert(CaseAnswerDay).from_select(
+            ["scope", "scope_key", "received_day", "answered_day", "answered"],
+            select(literal(scope), key if key is not None else literal(""), received_day,
+                   answered_day, func.count())
+            .where(*where, columns.completed == 1, columns.answered_at.is_not(None))
+            .group_by(*keys, received_day, answered_day)))
+    return sum(connection.scalar(select(func.count()).select_from(model))
+               for model in (CaseFactDay, CaseAnswerDay))
+
+
+def _local_day_sql(connection: Connection, column):
+    if connection.dialect.name == "postgresql":
+        return cast(func.timezone(FACT_DAY_ZONE, column), Date)
+    offset = datetime.now(_ZONE).utcoffset()
+    return func.date(column, f"{int(offset.total_seconds() // 60):+d} minutes")
+
+
+def fact_day(moment: datetime) -> date:
+    """The bureau's day of a UTC moment (naive values are UTC, as SQLite returns them)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(_ZONE).date()
+
+
+def add_fact_days(days: dict, answers: dict, case_facts: Iterable[Mapping],
+                  unit_facts: Iterable[Mapping], *, sign: int) -> None:
+    """Add (sign 1) or take away (-1) what these fact rows count to their days."""
+    for fact in case_facts:
+        _add_fact(days, answers, (SCOPE_ALL, ""), fact, sign,
+                  due_settled=fact["transferred"] and fact["current_result_in"],
+                  on_time=fact["current_on_time"])
+    for fact in unit_facts:
+        due_settled = fact["result_in"] or fact["missed_before_ended"]
+        _add_fact(days, answers, (SCOPE_UNIT, str(fact["unit_id"])), fact, sign,
+                  due_settled=due_settled, on_time=fact["on_time"])
+        if fact["latest_of_kind"]:
+            kind = getattr(fact["kind"], "value", fact["kind"])
+            _add_fact(days, answers, (SCOPE_KIND, kind), fact, sign,
+                      due_settled=due_settled, on_time=fact["on_time"])
+
+
+def _add_fact(days, answers, scope: tuple[str, str], fact: Mapping, sign: int, *,
+              due_settled, on_time) -> None:
+    received = fact_day(fact["received_at"])
+    sums = days[(*scope, received)]
+    sums[0] += sign
+    for index, name in enumerate(_FLAGS, start=1):
+        sums[index] += sign * fact[name]
+    sums[-2] += sign * int(bool(due_settled))
+    sums[-1] += sign * int(on_time)
+    # The working days to an answer count answered cases only (as the rates read them).
+    if fact["completed"] and fact["answered_at"] is not None:
+        answers[(*scope, received, fact_day(fact["answered_at"]))] += sign
+
+
+def _read_facts(connection: Connection, case_where, unit_where) -> tuple[list, list]:
+    cases = connection.execute(select(
+        CaseFacts.received_at, CaseFacts.answered_at,
+        *(getattr(CaseFacts, name) for name in _FLAGS), CaseFacts.transferred,
+        CaseFacts.current_result_in, CaseFacts.current_on_time).where(case_where)).mappings().all()
+    units = connection.execute(select(
+        CaseUnitFacts.unit_id, CaseUnitFacts.kind, CaseUnitFacts.latest_of_kind,
+        CaseUnitFacts.received_at, CaseUnitFacts.answered_at,
+        *(getattr(CaseUnitFacts, name) for name in _FLAGS), CaseUnitFacts.result_in,
+        CaseUnitFacts.missed_before_ended, CaseUnitFacts.on_time)
+        .where(unit_where)).mappings().all()
+    return cases, units
+
+
+def _day_rows(days: dict, answers: dict) -> tuple[list[dict], list[dict]]:
+    # Key order: two transactions incrementing the same rows take them in the same order.
+    day_rows = [{"scope": scope, "scope_key": key, "received_day": day,
+                 **dict(zip(DAY_COUNTS, sums))}
+                for (scope, key, day), sums in sorted(days.items()) if any(sums)]
+    answer_rows = [{"scope": scope, "scope_key": key, "received_day": day,
+                    "answered_day": answered, "answered": count}
+                   for (scope, key, day, answered), count in sorted(answers.items()) if count]
+    return day_rows, answer_rows
+
+
+def _increment_days(connection: Connection, days: dict, answers: dict) -> None:
+    day_rows, answer_rows = _day_rows(days, answers)
+    for model, rows, counts in ((CaseFactDay, day_rows, DAY_COUNTS),
+                                (CaseAnswerDay, answer_rows, ("answered",))):
+        if rows:
+            connection.execute(_upsert_adding(connection, model, counts), rows)
+
+
+def _upsert_adding(connection: Connection, model, counts: tuple[str, ...]):
+    """INSERT … ON CONFLICT (key) DO UPDATE SET n = n + excluded.n, on either database."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    table = model.__table__
+    statement = dialect.insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[column.name for column in table.primary_key.columns],
+        set_={name: table.c[name] + statement.excluded[name] for name in counts})
 
 
 def _case_flags(case, deadline_set_late: bool) -> dict:

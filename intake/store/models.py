@@ -26,6 +26,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -472,6 +473,14 @@ class CaseFacts(Base):
     current_result_in: Mapped[int] = mapped_column(Integer, default=0)
     current_on_time: Mapped[int] = mapped_column(Integer, default=0)
 
+    __table_args__ = (
+        # The current transfer still waiting for its result (see CaseUnitFacts).
+        # Covering (the deadline is in it), so the count reads the index alone.
+        Index("ix_case_facts_awaiting", "received_at", "current_due_at",
+              sqlite_where=text("transferred = 1 AND current_result_in = 0"),
+              postgresql_where=text("transferred = 1 AND current_result_in = 0")),
+    )
+
 
 class CaseUnitFacts(Base):
     """The facts of one case for one unit it was transferred to: its latest assignment there."""
@@ -497,6 +506,61 @@ class CaseUnitFacts(Base):
     missed_before_ended: Mapped[int] = mapped_column(Integer, default=0)
     returns_in_row: Mapped[int] = mapped_column(Integer, default=0)  # longest, any assignment
     dissatisfied_redos: Mapped[int] = mapped_column(Integer, default=0)  # over all of them
+
+    __table_args__ = (
+        # A unit's transfer still waiting for its result: the one figure a report compares
+        # with its own moment (is the deadline past?), read beside the day sums.
+        Index("ix_case_unit_facts_awaiting", "received_at", "due_at", "unit_id", "kind",
+              "latest_of_kind",
+              sqlite_where=text("current = 1 AND result_in = 0"),
+              postgresql_where=text("current = 1 AND result_in = 0")),
+        # The few rows with returns or redos: a unit's line shows their longest and sum.
+        Index("ix_case_unit_facts_returned", "received_at",
+              sqlite_where=text("returns_in_row > 0 OR dissatisfied_redos > 0"),
+              postgresql_where=text("returns_in_row > 0 OR dissatisfied_redos > 0")),
+    )
+
+
+class CaseFactDay(Base):
+    """The facts of the cases received on one local day, summed: for the bureau, a unit or a kind.
+
+    Kept by the same session hook as the facts (intake.store.case_facts), by adding each
+    rewritten fact's change to its day, so a report for a year reads a few thousand rows
+    instead of every case. `scope` is "all" (scope_key ""), "unit" (the unit's id) or "kind"
+    (the kind's value); the day is the bureau's (intake.clock.BUREAU_TIMEZONE).
+    `due_settled` counts transfers whose participation no longer depends on the moment of the
+    report (a result is in, or a later transfer ended it after its deadline); the rest are read
+    from the facts through their "awaiting" indexes.
+    """
+
+    __tablename__ = "case_fact_days"
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String(24), primary_key=True)
+    received_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    fed_back: Mapped[int] = mapped_column(Integer, default=0)
+    rated: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    answered_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    fed_back_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    due_settled: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseAnswerDay(Base):
+    """How many of one day's answered cases were answered on each later day (same scopes).
+
+    The average working days to an answer weighs each pair of days by the working calendar
+    when the report is made, so a change to the calendar needs nothing rebuilt.
+    """
+
+    __tablename__ = "case_answer_days"
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String(24), primary_key=True)
+    received_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    answered_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DeadlineChange(Base):
