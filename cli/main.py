@@ -47,6 +47,24 @@ def db_upgrade() -> None:
     click.echo("database is up to date")
 
 
+@db.command("rebuild-facts")
+@click.option("--json", "as_json", is_flag=True)
+def db_rebuild_facts(as_json: bool) -> None:
+    """Rebuild the rates' kept facts and day sums from the cases (after a bulk edit in SQL)."""
+    from intake.store.case_facts import rebuild_all_facts
+
+    started = time.perf_counter()
+    with session_scope(get_runtime().session_factory) as session:
+        cases, day_rows = rebuild_all_facts(session.connection())
+    result = {"cases": cases, "day_rows": day_rows,
+              "seconds": round(time.perf_counter() - started, 1)}
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(f"rebuilt the facts of {cases} cases and {day_rows} day rows "
+                   f"in {result['seconds']} s")
+
+
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """Create a demo directory and demo accounts (once)."""

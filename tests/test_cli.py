@@ -75,3 +75,28 @@ def test_reconcile_with_redis_away_reports_it_and_keeps_the_call(env, engine, db
     assert run(["reconcile", "--json"], env).returncode == 0
     db_session.refresh(outcome.call)
     assert outcome.call.status.value == "queued"
+
+
+def test_db_rebuild_facts_counts_cases_written_around_the_session(env, engine, db_session):
+    """A case inserted in SQL (as a bulk import would) has no facts until the operator
+    rebuilds them; then the day sums count it."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import func, insert, select
+
+    from intake.store.models import Case, CaseFactDay
+
+    received = datetime(2026, 3, 10, 2, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(insert(Case.__table__), [{
+            "number": "2026-000001", "channel": "voicemail", "caller_name": "联络员",
+            "status": "handling", "created_at": received, "routed_at": received}])
+    received_sum = select(func.coalesce(func.sum(CaseFactDay.received), 0)).where(
+        CaseFactDay.scope == "all")
+    assert db_session.scalar(received_sum) == 0
+    result = run(["db", "rebuild-facts", "--json"], env)
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["cases"] == 1 and printed["day_rows"] == 1
+    db_session.rollback()
+    assert db_session.scalar(received_sum) == 1

@@ -30,14 +30,18 @@ case's current assignment. A decision's implementations (intake.cases.decisions)
 assignments of their units, each with its own deadline, and none ends another: a case a
 decision gave to two units counts once for each, and in the overall figure twice.
 
-The figures are sums over the kept per-case facts (intake.store.case_facts: `case_facts`
-for the total and the trend, `case_unit_facts` for the rows), found by their receipt index and
-rewritten in the same transaction as every case action, so a report never recounts history.
+The figures are sums of the kept facts (intake.store.case_facts), rewritten in the same
+transaction as every case action, so a report never recounts history. In the bureau's zone
+they are read from the day sums (`case_fact_days`: each received day's facts for the bureau,
+each unit and each kind; a year is about 9,000 rows per unit scope instead of every case).
+The one figure that depends on the report's moment, a transfer whose deadline has passed with
+no result, is counted from the facts still awaiting a result, through their partial indexes.
+In another zone the fact rows themselves are summed by their receipt index.
 The overall participation adds the decisions' implementations of those cases from their own
 rows: nothing ends an implementation, so each row is already its whole fact.
-The database sums each figure per received day (and per unit or kind); the working days from
-receipt to answer are then the answered cases counted per answered day and per received day,
-weighed by each day's number of working days before it (one subtraction per day, not per case).
+The working days from receipt to answer are the answered cases counted per answered day and
+per received day (`case_answer_days`), weighed by each day's number of working days before it
+(one subtraction per day, not per case), with the calendar as it is when the report is made.
 
 `recount=True` counts the same figures from the history instead (GROUP BY over the cases,
 window functions over their assignments, a VALUES table of working-day numbers): the reference

@@ -103,14 +103,13 @@ def _after_flush(session: Session, _context) -> None:
         rebuild_case_facts(connection, case_ids)
 
 
-def rebuild_all_facts(connection: Connection) -> int:
-    """Rewrite every case's facts and their day sums; return how many cases.
+def rebuild_all_facts(connection: Connection) -> tuple[int, int]:
+    """Rewrite every case's facts and their day sums; return (cases, day rows).
 
-    For writers that bypass the session (bulk seeds) and for an operator's repair.
+    For writers that bypass the session (bulk seeds) and for an operator's repair
+    (`dutyline db rebuild-facts`).
     """
-    done = rebuild_case_facts(connection)
-    rebuild_fact_days(connection)
-    return done
+    return rebuild_case_facts(connection), rebuild_fact_days(connection)
 
 
 def rebuild_case_facts(connection: Connection, case_ids: Iterable[int] | None = None) -> int:
