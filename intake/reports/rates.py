@@ -581,7 +581,8 @@ class _FactSums:
         # Literal 1 and 0, the words of the partial index ix_case_facts_awaiting (SQLite
         # matches an index's WHERE by its words; a bound parameter would not match).
         return select(func.count().label("due")).where(
-            facts.transferred == literal_column("1"), facts.current_result_in == literal_column("0"),
+            facts.transferred == literal_column("1"),
+            facts.current_result_in == literal_column("0"),
             *self._in_period(facts), facts.current_due_at < self.now)
 
     def _awaiting_units(self, key):

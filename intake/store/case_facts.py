@@ -35,11 +35,13 @@ each unit and each kind) and `case_answer_days` (each day's answered cases by th
 were answered), by adding what each rewrite changed: the old facts' part is taken away, the
 new facts' part added, as one increment per (scope, day) row. An increment is an upsert
 (`INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`), so two transactions changing cases
-of one day both count on PostgreSQL (the second waits for the first's row and adds to it),
-and the rows are written in key order so two flushes never take them crosswise. The
-increments run in the flush that wrote the facts, inside its savepoint if there is one, so
-they are undone with it. `rebuild_fact_days` builds them whole from the facts (the migration
-and the benches' bulk seeds).
+of one day both count on PostgreSQL (the second waits for the first's row, held until the
+first commits, and adds to it). A flush writes its rows in key order, the bureau's row of the
+day first, so two one-case actions never take rows crosswise; only two transactions that
+each change cases of several days in several flushes could (PostgreSQL then ends one of them
+with a deadlock error). The increments run in the flush that wrote the facts, inside its
+savepoint if there is one, so they are undone with it. `rebuild_fact_days` builds them whole
+from the facts (the migration, the benches' bulk seeds, `dutyline db rebuild-facts`).
 """
 from __future__ import annotations
 
@@ -150,7 +152,7 @@ def _write(connection: Connection, ids: list[int], *, replace: bool) -> int:
         # What the old facts added to their days is taken away before they go.
         old_cases, old_units = _read_facts(connection, among(CaseFacts.case_id),
                                            among(CaseUnitFacts.case_id))
-        add_fact_days(days, answers, old_cases, old_units, sign=-1)
+        _add_fact_days(days, answers, old_cases, old_units, sign=-1)
         connection.execute(delete(CaseUnitFacts).where(among(CaseUnitFacts.case_id)))
         connection.execute(delete(CaseFacts).where(among(CaseFacts.case_id)))
     cases = connection.execute(select(
@@ -192,7 +194,7 @@ def _write(connection: Connection, ids: list[int], *, replace: bool) -> int:
     if unit_rows:
         connection.execute(insert(CaseUnitFacts), unit_rows)
     if replace:
-        add_fact_days(days, answers, case_rows, unit_rows, sign=1)
+        _add_fact_days(days, answers, case_rows, unit_rows, sign=1)
         _increment_days(connection, days, answers)
     return len(case_rows)
 
@@ -202,7 +204,7 @@ def rebuild_fact_days(connection: Connection) -> int:
     """Build `case_fact_days` and `case_answer_days` whole from the facts; return their rows.
 
     Six INSERT … SELECT … GROUP BY statements, so the database does the adding. The day is
-    the bureau's as the hook's `fact_day` reckons it: PostgreSQL converts with the zone's
+    the bureau's as the hook's `_fact_day` reckons it: PostgreSQL converts with the zone's
     rules; SQLite adds the zone's offset, exact for China, which has kept one offset since
     1991 (tests/test_case_facts.py checks a rebuild against the hook's sums). Reads only
     the facts' columns of revision 0019_fact_days (a later revision that changes what a
@@ -246,14 +248,14 @@ def _local_day_sql(connection: Connection, column):
     return func.date(column, f"{int(offset.total_seconds() // 60):+d} minutes")
 
 
-def fact_day(moment: datetime) -> date:
+def _fact_day(moment: datetime) -> date:
     """The bureau's day of a UTC moment (naive values are UTC, as SQLite returns them)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(_ZONE).date()
 
 
-def add_fact_days(days: dict, answers: dict, case_facts: Iterable[Mapping],
+def _add_fact_days(days: dict, answers: dict, case_facts: Iterable[Mapping],
                   unit_facts: Iterable[Mapping], *, sign: int) -> None:
     """Add (sign 1) or take away (-1) what these fact rows count to their days."""
     for fact in case_facts:
@@ -272,8 +274,8 @@ def add_fact_days(days: dict, answers: dict, case_facts: Iterable[Mapping],
 
 def _add_fact(days, answers, scope: tuple[str, str], fact: Mapping, sign: int, *,
               due_settled, on_time) -> None:
-    received = fact_day(fact["received_at"])
-    sums = days[(*scope, received)]
+    received = _fact_day(fact["received_at"])
+    sums = days[(*scope, received)]  # in DAY_COUNTS order: received, the flags, due, on time
     sums[0] += sign
     for index, name in enumerate(_FLAGS, start=1):
         sums[index] += sign * fact[name]
@@ -281,7 +283,7 @@ def _add_fact(days, answers, scope: tuple[str, str], fact: Mapping, sign: int, *
     sums[-1] += sign * int(on_time)
     # The working days to an answer count answered cases only (as the rates read them).
     if fact["completed"] and fact["answered_at"] is not None:
-        answers[(*scope, received, fact_day(fact["answered_at"]))] += sign
+        answers[(*scope, received, _fact_day(fact["answered_at"]))] += sign
 
 
 def _read_facts(connection: Connection, case_where, unit_where) -> tuple[list, list]:

@@ -446,7 +446,19 @@ class CaseDecision(Base):
         back_populates="decision", order_by="CaseAssignment.id")
 
 
-class CaseFacts(Base):
+class FactFlags:
+    """What the rates count of a case (0/1 integers: both databases sum them as they are), or
+    of a day's cases summed. Kept by intake.store.case_facts."""
+
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    fed_back: Mapped[int] = mapped_column(Integer, default=0)
+    rated: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    answered_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    fed_back_on_time: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseFacts(FactFlags, Base):
     """What the rates count about one case, kept beside it (intake.store.case_facts).
 
     Rewritten in the same flush as any change to the case, its assignments or its deadline
@@ -459,12 +471,6 @@ class CaseFacts(Base):
                                          primary_key=True)
     received_at: Mapped[datetime] = mapped_column(index=True)
     answered_at: Mapped[datetime | None]
-    completed: Mapped[int] = mapped_column(Integer, default=0)
-    fed_back: Mapped[int] = mapped_column(Integer, default=0)
-    rated: Mapped[int] = mapped_column(Integer, default=0)
-    satisfied: Mapped[int] = mapped_column(Integer, default=0)
-    answered_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    fed_back_on_time: Mapped[int] = mapped_column(Integer, default=0)
     # The current transfer (none: never transferred, or a decision's implementations came
     # after it): participation overall. The implementations count beside it from their own
     # rows (intake.store.case_facts).
@@ -482,7 +488,7 @@ class CaseFacts(Base):
     )
 
 
-class CaseUnitFacts(Base):
+class CaseUnitFacts(FactFlags, Base):
     """The facts of one case for one unit it was transferred to: its latest assignment there."""
 
     __tablename__ = "case_unit_facts"
@@ -493,12 +499,6 @@ class CaseUnitFacts(Base):
     latest_of_kind: Mapped[int] = mapped_column(Integer, default=0)  # counts for the kind row
     received_at: Mapped[datetime] = mapped_column(index=True)
     answered_at: Mapped[datetime | None]
-    completed: Mapped[int] = mapped_column(Integer, default=0)
-    fed_back: Mapped[int] = mapped_column(Integer, default=0)
-    rated: Mapped[int] = mapped_column(Integer, default=0)
-    satisfied: Mapped[int] = mapped_column(Integer, default=0)
-    answered_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    fed_back_on_time: Mapped[int] = mapped_column(Integer, default=0)
     current: Mapped[int] = mapped_column(Integer, default=0)  # no later assignment ended it
     due_at: Mapped[datetime | None]
     result_in: Mapped[int] = mapped_column(Integer, default=0)
@@ -521,7 +521,7 @@ class CaseUnitFacts(Base):
     )
 
 
-class CaseFactDay(Base):
+class CaseFactDay(FactFlags, Base):
     """The facts of the cases received on one local day, summed: for the bureau, a unit or a kind.
 
     Kept by the same session hook as the facts (intake.store.case_facts), by adding each
@@ -538,12 +538,6 @@ class CaseFactDay(Base):
     scope_key: Mapped[str] = mapped_column(String(24), primary_key=True)
     received_day: Mapped[date] = mapped_column(Date, primary_key=True)
     received: Mapped[int] = mapped_column(Integer, default=0)
-    completed: Mapped[int] = mapped_column(Integer, default=0)
-    fed_back: Mapped[int] = mapped_column(Integer, default=0)
-    rated: Mapped[int] = mapped_column(Integer, default=0)
-    satisfied: Mapped[int] = mapped_column(Integer, default=0)
-    answered_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    fed_back_on_time: Mapped[int] = mapped_column(Integer, default=0)
     due_settled: Mapped[int] = mapped_column(Integer, default=0)
     on_time: Mapped[int] = mapped_column(Integer, default=0)
 
