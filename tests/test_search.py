@@ -19,6 +19,7 @@ from intake.store.database import (LIKE_ESCAPE, MIGRATIONS_DIR, contains_pattern
                                    make_session_factory, upgrade_database)
 from intake.store.models import Call, Liaison
 from tests.test_migration_0002 import _empty_database
+from tests.test_migration_0008 import _downgrade
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 WORDS = ["药 店", "没有", "降压药", "饮用 水", "有 异味", "医保", "报销", "太 慢", "卫生室", "医生",
@@ -35,7 +36,13 @@ QUERIES = [
     "13812340042", "0042", "1234", "138 1234 0042", "1000017", "12", "号楼",
     # nothing
     "无此内容", "zzz",
+    # one or two characters (revision 0020): rare and common Chinese, spaced as Vosk writes,
+    # only in a correction, Latin in both cases, digits, LIKE's own characters
+    "霉", "斑", "霉斑", "霉 斑", "锅", "锅炉", "炉", "异", "有 异", "医", "县医", "药店",
+    "Q", "q", "Qz", "qZ", "v", "V", "Va", "aN", "7", "12", "42", "%", "_", "a_", "无此",
 ]
+RARE = "霉 斑"  # in one call in 50, spaced as Vosk writes
+CORRECTION_ONLY = "锅炉Qz"  # only ever typed by a person
 
 
 def _old_search(query: str):
@@ -80,12 +87,15 @@ def _seed(session, n_calls: int, seed: int) -> None:
             call_sid=f"CA{i:032x}", reference=f"{1000000 + i}", from_number=number,
             liaison_id=liaison.id if liaison else None, urgent=rng.random() < 0.1,
             status=rng.choice([CallStatus.CONFIRMED, CallStatus.DRAFT, CallStatus.FAILED]),
-            transcript_text=" ".join(rng.sample(WORDS, 3)) if rng.random() < 0.95 else None,
+            transcript_text=(" ".join(rng.sample(WORDS, 3)) + (f" {RARE}" if i % 50 == 0 else "")
+                             if rng.random() < 0.95 else None),
             started_at=START + timedelta(minutes=7 * i + rng.randrange(5))))
     session.flush()
     calls = list(session.scalars(select(Call).order_by(Call.id)))
     for call in rng.sample(calls, n_calls // 5):  # a person corrects the transcript
         call.transcript_corrected = " ".join(rng.sample(WORDS, 2)).replace(" ", "")
+        if call.id % 7 == 0:
+            call.transcript_corrected += CORRECTION_ONLY
     for call in rng.sample(calls, n_calls // 20):
         session.delete(call)
     session.commit()
@@ -103,6 +113,39 @@ def test_the_indexed_search_finds_exactly_what_the_like_scan_found(db_session, m
     assert len(_all_pages(db_session, "药")) > PAGE_SIZE
     assert _all_pages(db_session, "降压药") and _all_pages(db_session, "0042")
     assert _all_pages(db_session, "联络员7") and _all_pages(db_session, "vaccine")
+    assert _all_pages(db_session, "霉") and _all_pages(db_session, "炉")
+    assert _all_pages(db_session, "qZ")
+
+
+def test_a_short_search_reads_the_index_of_short_text(db_session, monkeypatch):
+    _seed(db_session, 200, seed=5)
+    # The walk newest first, which reads back to the first call for a rare query, is what
+    # the index replaces: the rare queries must get their candidates from it.
+    answers = {}
+    candidates = inbox._candidates
+    monkeypatch.setattr(inbox, "_candidates", lambda session, query: answers.setdefault(
+        query, candidates(session, query)))
+    for query in ("霉", "霉斑", "霉 斑", "炉", "锅炉", "qz"):
+        assert _all_pages(db_session, query) == list(db_session.scalars(_old_search(query)))
+        assert answers[query], query
+    statement = select(Call.id).where(Call.id.in_(search_index.short_text_matching(
+        db_session.get_bind().dialect.name, "霉斑")[0]))
+    compiled = statement.compile(db_session.get_bind(), compile_kwargs={"literal_binds": True})
+    if db_session.get_bind().dialect.name == "sqlite":
+        plan = " ".join(str(row[-1]) for row in db_session.execute(
+            text(f"EXPLAIN QUERY PLAN {compiled}")))
+        # INDEX 0 would be a scan of the whole vocabulary; a term range is a seek.
+        assert "calls_search_instance VIRTUAL TABLE INDEX" in plan and "INDEX 0:" not in plan
+        # The calls without a number, for one character, through their partial index.
+        lone = search_index.short_text_matching("sqlite", "锅")[1].compile(
+            db_session.get_bind(), compile_kwargs={"literal_binds": True})
+        plan = " ".join(str(row[-1]) for row in db_session.execute(
+            text(f"EXPLAIN QUERY PLAN {lone}")))
+        assert "ix_calls_search_no_number" in plan
+    else:
+        db_session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = " ".join(row[0] for row in db_session.execute(text(f"EXPLAIN {compiled}")))
+        assert "ix_calls_search_chars" in plan
 
 
 def test_a_search_without_a_state_searches_every_state(db_session):
@@ -184,3 +227,52 @@ def test_the_migration_indexes_the_calls_already_on_file(tmp_path):
 
 def _pages(session, query):
     return list_inbox(session, query=query, state="all").calls
+
+
+def test_the_short_search_migration_carries_the_same_statements_as_the_module():
+    path = MIGRATIONS_DIR / "versions" / "0020_short_search.py"
+    spec = importlib.util.spec_from_file_location("migration_0020", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert migration.SQLITE == search_index.short_sqlite_statements()
+    assert migration.POSTGRESQL == search_index.short_postgresql_statements()
+
+
+def test_the_short_search_migration_indexes_the_calls_already_on_file(tmp_path):
+    with _empty_database(tmp_path) as url:
+        upgrade_database(url, "0019_fact_days")
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(
+                    "INSERT INTO calls (call_sid, reference, from_number, to_number, language, "
+                    "urgent, status, transcript_text, transcript_corrected, no_speech, progress, "
+                    "attempts, started_at, updated_at) VALUES ('CA9', '3000001', "
+                    "'+8613812345678', '', 'zh-CN', false, 'confirmed', '药 店 没有 霉 斑', "
+                    "'锅炉坏了', false, 1.0, 1, :at, :at)"), {"at": START})
+            upgrade_database(url)
+            with make_session_factory(engine)() as session:
+                for query in ("霉斑", "霉 斑", "锅", "坏了", "药店没有霉"):
+                    assert inbox._candidates(session, query), query
+                    assert [c.reference for c in _pages(session, query)] == ["3000001"], query
+            _downgrade(url, "0019_fact_days")
+            with engine.connect() as conn:
+                if engine.dialect.name == "sqlite":
+                    assert not conn.scalar(text("SELECT count(*) FROM sqlite_master "
+                                                "WHERE name = 'calls_search_instance'"))
+                else:
+                    assert not conn.scalar(text("SELECT to_regclass('ix_calls_search_chars')"))
+            upgrade_database(url)
+        finally:
+            engine.dispose()
+
+
+def test_a_character_ending_the_correction_of_a_call_without_a_number_is_found(db_session):
+    # The indexed text then ends with the correction and one space: no trigram starts at its
+    # last character.
+    call = Call(call_sid="CA2", reference="2000002", from_number="", transcript_text="药 店",
+                transcript_corrected="药店的锅", status=CallStatus.DRAFT)
+    db_session.add(call)
+    db_session.flush()
+    for query in ("锅", "的锅", "店的锅"):
+        assert [c.id for c in list_inbox(db_session, query=query).calls] == [call.id], query

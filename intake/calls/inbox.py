@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from intake.rules.access import visible, visible_cases_clause
 from intake.store.database import LIKE_ESCAPE, contains_pattern
-from intake.store.search_index import MIN_INDEXED_CHARS, indexed_text_matching
+from intake.store.search_index import (MIN_INDEXED_CHARS, indexed_text_matching,
+                                       short_text_matching)
 from intake.exceptions import NotFound
 from intake.store.models import Call, Case, CaseAssignment, Liaison, Notification
 from intake.statuses import WORKING_STATES, CallStatus, CaseStatus, ImplementationStatus, Role
@@ -56,7 +57,7 @@ def list_inbox(session: Session, *, state: str | None = None, query: str = "",
     urgent_first = Call.urgent.desc()
     if query.strip():
         query = query.strip()
-        candidates = _candidates(session, query) if _indexable(query) else None
+        candidates = _candidates(session, query)
         if candidates is not None:
             # The ids go in as a list: given the index's subquery instead, PostgreSQL plans
             # a scan of calls testing every row and joins the index's answer afterwards.
@@ -66,10 +67,10 @@ def list_inbox(session: Session, *, state: str | None = None, query: str = "",
             # an expression keeps them off that index.
             urgent_first = func.coalesce(Call.urgent, False).desc()
         else:
-            # One or two characters (no trigram to look up), or MANY_CALLS candidates (a
-            # name of liaisons with thousands of calls): such a query matches many calls, so
-            # walking the order index newest first meets a page of them early, where sorting
-            # them all would not. The conditions are the same exact ones as the indexed path's.
+            # MANY_CALLS candidates (a common character, a name of liaisons with thousands of
+            # calls): such a query matches many calls, so walking the order index newest
+            # first meets a page of them early, where sorting them all would not. The
+            # conditions are the same exact ones as the indexed path's.
             stmt = stmt.where(_matches_query(query))
     stmt = stmt.order_by(urgent_first, Call.started_at.desc(), Call.id.desc())
     page = max(page, 1)
@@ -86,17 +87,18 @@ def _candidates(session: Session, query: str) -> list[int] | None:
     None when there are MANY_CALLS or more (the caller walks the newest-first index).
 
     Each branch finds a superset of the calls its condition in _matches_query matches: the
-    trigram index for the transcript (spaced and unspaced), the correction and the number,
-    the small liaisons table and ix_calls_liaison_started for a name, the unique reference.
+    trigram index for the transcript (spaced and unspaced), the correction and the number (a
+    query of one or two characters: the index of short text, for the transcript and the
+    correction; a number needs three digits), the small liaisons table and
+    ix_calls_liaison_started for a name, the unique reference.
     """
-    digits = "".join(ch for ch in query if ch.isdigit())
-    needles = {query, query.replace(" ", "")}
-    if len(digits) >= MIN_INDEXED_CHARS:
-        needles.add(digits)
     dialect = session.get_bind().dialect.name
+    text_ids = _text_candidates(dialect, query)
+    if text_ids is None:
+        return None
     # UNION ALL with a limit stops reading at MANY_CALLS (a repeated id only counts early).
     found = list(session.scalars(union_all(
-        indexed_text_matching(dialect, sorted(needles)),
+        *text_ids,
         select(Call.id).where(Call.liaison_id.in_(
             select(Liaison.id).where(Liaison.name.ilike(contains_pattern(query),
                                                         escape=LIKE_ESCAPE)))),
@@ -104,21 +106,40 @@ def _candidates(session: Session, query: str) -> list[int] | None:
     return None if len(found) >= MANY_CALLS else sorted(set(found))
 
 
+def _text_candidates(dialect: str, query: str):
+    """SELECTs of ids whose text may match `query`, or None when no index can tell."""
+    if not _indexable(query):
+        # PostgreSQL's index of characters cannot tell order: the exact text conditions go
+        # with it, so that a pair of common characters apart counts as few candidates.
+        return short_text_matching(dialect, query, exact=_matches_text(query))
+    digits = "".join(ch for ch in query if ch.isdigit())
+    needles = {query, query.replace(" ", "")}
+    if len(digits) >= MIN_INDEXED_CHARS:
+        needles.add(digits)
+    return [indexed_text_matching(dialect, sorted(needles))]
+
+
 def _matches_query(query: str):
     """Match a phone number, a liaison's name, a reference or any words of the transcript."""
     like = contains_pattern(query)
-    unspaced = contains_pattern(query.replace(" ", ""))
     digits = "".join(ch for ch in query if ch.isdigit())
-    matches = [Call.transcript_text.ilike(like, escape=LIKE_ESCAPE),
-               Call.transcript_corrected.ilike(like, escape=LIKE_ESCAPE),
+    matches = [_matches_text(query),
                Call.reference == query,
                Call.liaison_id.in_(select(Liaison.id).where(Liaison.name.ilike(like, escape=LIKE_ESCAPE)))]
     if len(digits) >= 3:
         matches.append(Call.from_number.like(f"%{digits}%"))
+    return or_(*matches)
+
+
+def _matches_text(query: str):
+    """Match the transcript or the correction."""
+    like = contains_pattern(query)
+    unspaced = contains_pattern(query.replace(" ", ""))
     # Vosk writes Mandarin with spaces between words ("药 店 没 有 药"); a person types
     # "药店没有药", so the unspaced transcript is searched too.
-    matches.append(func.replace(Call.transcript_text, " ", "").ilike(unspaced, escape=LIKE_ESCAPE))
-    return or_(*matches)
+    return or_(Call.transcript_text.ilike(like, escape=LIKE_ESCAPE),
+               Call.transcript_corrected.ilike(like, escape=LIKE_ESCAPE),
+               func.replace(Call.transcript_text, " ", "").ilike(unspaced, escape=LIKE_ESCAPE))
 
 
 def next_call_to_review(session: Session, after_call_id: int | None = None) -> Call | None:
