@@ -284,8 +284,10 @@ def test_a_worker_killed_mid_stream_leaves_the_call_to_its_recording(
         killed = []
 
         def kill(seconds):
-            if seconds >= 1.5 and not killed:
-                assert _call(demo, call_sid).live_state == "streaming"
+            # Mid-stream: once the worker has claimed the stream (on a loaded machine that
+            # can take longer than the first second and a half of the message).
+            if seconds >= 1.5 and not killed and int(seconds * 50) % 5 == 0 and \
+                    _call(demo, call_sid).live_state == "streaming":
                 os.killpg(worker.pid, signal.SIGKILL)
                 killed.append(True)
 
