@@ -12,7 +12,7 @@ import time
 import wave
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -22,6 +22,7 @@ from intake.store.settings import load_settings
 from jobs.queue import SMS_QUEUE, TRANSCRIPTION_QUEUE
 from tests.audio_fixtures import espeak_wav
 from tests.twilio_standin import TwilioStandIn, post_status_callback
+from tests.rq_support import SimpleWorker
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ACCOUNT_SID = "AC" + "3" * 32

@@ -2,13 +2,14 @@
 the SMS preview shows the real next case number, and search finds calls in every state."""
 from __future__ import annotations
 
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from intake.store.audit import Actor
 from intake.calls.voicemail import correct_transcript, draft_is_current, refresh_draft
 from intake.cases.handling import Confirmation, confirm_and_route
 from jobs.queue import SMS_QUEUE
 from tests.dashboard_support import audit_actions, make_call, sign_in
+from tests.rq_support import SimpleWorker
 
 TEST = Actor("test")
 # What the recogniser heard: no name, no number.

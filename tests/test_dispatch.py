@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import func, select
 
 from intake.store.audit import Actor
@@ -23,6 +23,7 @@ from intake.statuses import CallStatus, NotificationStatus
 from jobs.queue import SMS_QUEUE, TRANSCRIPTION_QUEUE, JobQueue, connect_redis, sms_job_id
 from tests import audio_fixtures as af
 from tests.test_jobs import KOREAN_TEXT, RecordingHost
+from tests.rq_support import SimpleWorker
 from transcription.worker import install_model
 
 TEST = Actor("test")

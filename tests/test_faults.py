@@ -71,7 +71,7 @@ def long_wav(tmp_path):
 # ---------------------------------------------------------------- Redis down
 def test_a_recording_callback_while_redis_is_down_is_kept_and_reconciled_later(
         client, demo, redis, redis_server, queue, speech_model, short_wav, env):
-    from rq import SimpleWorker
+    from tests.rq_support import SimpleWorker
 
     from intake.store.runtime import get_runtime
     from jobs.reconciler import reconcile

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job, JobStatus
 from sqlalchemy import event
 
@@ -24,6 +24,7 @@ from jobs.queue import (RECORDING_DELETION_RETRY, SMS_QUEUE, TRANSCRIPTION_QUEUE
                           TRANSCRIPTION_RETRY, JobQueue, delete_recording_job_id,
                           transcription_job_id)
 from tests import audio_fixtures as af
+from tests.rq_support import SimpleWorker
 from transcription import download
 from transcription.worker import install_model
 

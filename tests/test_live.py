@@ -20,7 +20,6 @@ import wave
 import jiwer
 import numpy as np
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
@@ -33,6 +32,7 @@ from intake.statuses import CallStatus
 from jobs.streams import LOAD_KEY, OFFERS_KEY, LiveStreams
 from tests.audio_fixtures import SOX, espeak_wav
 from tests.conftest import PUBLIC_BASE_URL
+from tests.rq_support import SimpleWorker
 from transcription.engine import transcribe_file
 from transcription.live import MULAW_TO_PCM, LiveDecoder, mulaw_to_pcm16, pcm16_to_mulaw
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import func, select
 
 from intake.store.audit import Actor
@@ -23,6 +23,7 @@ from intake.store.runtime import get_runtime
 from jobs.schedule import (LAST_SWEEP_KEY, SCHEDULE_QUEUE, SWEEP_LOCK_KEY, last_sweep,
                            make_cron_scheduler, sweep_once)
 from tests.dashboard_support import make_call
+from tests.rq_support import SimpleWorker
 
 TZ = ZoneInfo("Asia/Shanghai")
 

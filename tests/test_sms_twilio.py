@@ -3,7 +3,7 @@ RQ job, with Twilio's status callbacks and inbound replies signed with the accou
 from __future__ import annotations
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 from twilio.request_validator import RequestValidator
 
 from intake.store.models import Case, Notification
@@ -13,6 +13,7 @@ from jobs.queue import SMS_QUEUE
 from tests.conftest import PUBLIC_BASE_URL
 from tests.dashboard_support import audit_actions, make_call, sign_in
 from tests.twilio_standin import TwilioStandIn
+from tests.rq_support import SimpleWorker
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "standin-auth-token"
