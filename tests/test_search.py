@@ -192,11 +192,28 @@ def test_the_search_reads_the_index(db_session):
         assert "ix_calls_search_trgm" in plan
 
 
-def test_the_migration_carries_the_same_statements_as_the_module():
-    path = MIGRATIONS_DIR / "versions" / "0017_search_and_facts.py"
-    spec = importlib.util.spec_from_file_location("migration_0017", path)
+def _migration(name: str):
+    path = MIGRATIONS_DIR / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"migration_{name}", path)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
+    return migration
+
+
+def _insert_confirmed_call(engine, transcript: str, correction: str | None) -> None:
+    """One call written in SQL, as it stood before a revision (the models are the head's)."""
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO calls (call_sid, reference, from_number, to_number, language, "
+            "urgent, status, transcript_text, transcript_corrected, no_speech, progress, "
+            "attempts, started_at, updated_at) VALUES ('CA9', '3000001', "
+            "'+8613812345678', '', 'zh-CN', false, 'confirmed', :transcript, "
+            ":correction, false, 1.0, 1, :at, :at)"),
+            {"transcript": transcript, "correction": correction, "at": START})
+
+
+def test_the_migration_carries_the_same_statements_as_the_module():
+    migration = _migration("0017_search_and_facts")
     assert migration.SQLITE == search_index.sqlite_statements()
     assert migration.POSTGRESQL == search_index.postgresql_statements()
 
@@ -206,13 +223,7 @@ def test_the_migration_indexes_the_calls_already_on_file(tmp_path):
         upgrade_database(url, "0016_notices_visits")
         engine = make_engine(url)
         try:
-            with engine.begin() as conn:
-                conn.execute(text(
-                    "INSERT INTO calls (call_sid, reference, from_number, to_number, language, "
-                    "urgent, status, transcript_text, transcript_corrected, no_speech, progress, "
-                    "attempts, started_at, updated_at) VALUES ('CA9', '3000001', "
-                    "'+8613812345678', '', 'zh-CN', false, 'confirmed', '药 店 没有 降压药', "
-                    "NULL, false, 1.0, 1, :at, :at)"), {"at": START})
+            _insert_confirmed_call(engine, "药 店 没有 降压药", None)
             upgrade_database(url)
             with make_session_factory(engine)() as session:
                 for query in ("药店没有降压", "药 店 没有", "2345678"):
@@ -230,10 +241,7 @@ def _pages(session, query):
 
 
 def test_the_short_search_migration_carries_the_same_statements_as_the_module():
-    path = MIGRATIONS_DIR / "versions" / "0020_short_search.py"
-    spec = importlib.util.spec_from_file_location("migration_0020", path)
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    migration = _migration("0020_short_search")
     assert migration.SQLITE == search_index.short_sqlite_statements()
     assert migration.POSTGRESQL == search_index.short_postgresql_statements()
 
@@ -243,13 +251,7 @@ def test_the_short_search_migration_indexes_the_calls_already_on_file(tmp_path):
         upgrade_database(url, "0019_fact_days")
         engine = make_engine(url)
         try:
-            with engine.begin() as conn:
-                conn.execute(text(
-                    "INSERT INTO calls (call_sid, reference, from_number, to_number, language, "
-                    "urgent, status, transcript_text, transcript_corrected, no_speech, progress, "
-                    "attempts, started_at, updated_at) VALUES ('CA9', '3000001', "
-                    "'+8613812345678', '', 'zh-CN', false, 'confirmed', '药 店 没有 霉 斑', "
-                    "'锅炉坏了', false, 1.0, 1, :at, :at)"), {"at": START})
+            _insert_confirmed_call(engine, "药 店 没有 霉 斑", "锅炉坏了")
             upgrade_database(url)
             with make_session_factory(engine)() as session:
                 for query in ("霉斑", "霉 斑", "锅", "坏了", "药店没有霉"):

@@ -56,13 +56,14 @@ from datetime import date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (Date, Integer, String, and_, case as when, cast, column, func,
+from sqlalchemy import (Date, Integer, String, and_, case as when, column, func,
                         literal_column, or_, select, text)
 from sqlalchemy.orm import Session
 
 from intake.clock import BUREAU_TIMEZONE, WorkingCalendar
 from intake.exceptions import ValidationError
-from intake.store.case_facts import DAY_COUNTS, FACT_DAY_ZONE, SCOPE_ALL, SCOPE_KIND, SCOPE_UNIT
+from intake.store.case_facts import (DAY_COUNTS, FACT_DAY_ZONE, SCOPE_ALL, SCOPE_KIND, SCOPE_UNIT,
+                                     local_day_sql)
 from intake.store.models import (Case, CaseAnswerDay, CaseAssignment, CaseFactDay, CaseFacts,
                                  CaseUnitFacts, Censure, DeadlineChange, Leader, Notification,
                                  Reminder, Unit)
@@ -866,13 +867,7 @@ def _key(value):
 
 def _local_day(session: Session, column, tz: str):
     """A SQL expression for a UTC timestamp's day in the bureau's time zone."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.timezone(tz, column), Date)
-    # SQLite keeps naive UTC text. The bureau's zone (China) has had no daylight saving since
-    # 1991, so one fixed offset is exact; a zone with DST would be off by an hour at its edges.
-    offset = datetime.now(ZoneInfo(tz)).utcoffset() or timedelta()
-    minutes = int(offset.total_seconds() // 60)
-    return func.date(column, f"{minutes:+d} minutes")
+    return local_day_sql(session.get_bind().dialect.name, column, tz)
 
 
 # ---------------------------------------------------------------- trend and drill-down

@@ -47,11 +47,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (Date, String, and_, case, cast, delete, event, func, insert, literal, or_,
-                        select)
+from sqlalchemy import (Date, String, and_, case as when, cast, delete, event, func, insert, literal,
+                        or_, select)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, attributes, sessionmaker
@@ -223,14 +223,14 @@ def rebuild_fact_days(connection: Connection) -> int:
     )
     for columns, scope, key, where, due_settled, on_time in scopes:
         keys = [key] if key is not None else []  # the bureau's rows have one key, ""
-        received_day = _local_day_sql(connection, columns.received_at)
+        received_day = local_day_sql(connection.dialect.name, columns.received_at)
         counts = [func.count(), *(func.sum(columns[name]) for name in _FLAGS),
-                  func.sum(case((due_settled, 1), else_=0)), func.sum(on_time)]
+                  func.sum(when((due_settled, 1), else_=0)), func.sum(on_time)]
         connection.execute(insert(CaseFactDay).from_select(
             ["scope", "scope_key", "received_day", *DAY_COUNTS],
             select(literal(scope), key if key is not None else literal(""), received_day,
                    *counts).where(*where).group_by(*keys, received_day)))
-        answered_day = _local_day_sql(connection, columns.answered_at)
+        answered_day = local_day_sql(connection.dialect.name, columns.answered_at)
         connection.execute(insert(CaseAnswerDay).from_select(
             ["scope", "scope_key", "received_day", "answered_day", "answered"],
             select(literal(scope), key if key is not None else literal(""), received_day,
@@ -241,10 +241,13 @@ def rebuild_fact_days(connection: Connection) -> int:
                for model in (CaseFactDay, CaseAnswerDay))
 
 
-def _local_day_sql(connection: Connection, column):
-    if connection.dialect.name == "postgresql":
-        return cast(func.timezone(FACT_DAY_ZONE, column), Date)
-    offset = datetime.now(_ZONE).utcoffset()
+def local_day_sql(dialect: str, column, tz: str = FACT_DAY_ZONE):
+    """A SQL expression for a UTC timestamp's day in the zone `tz`."""
+    if dialect == "postgresql":
+        return cast(func.timezone(tz, column), Date)
+    # SQLite keeps naive UTC text. The bureau's zone (China) has had no daylight saving since
+    # 1991, so one fixed offset is exact; a zone with DST would be off by an hour at its edges.
+    offset = datetime.now(ZoneInfo(tz)).utcoffset() or timedelta()
     return func.date(column, f"{int(offset.total_seconds() // 60):+d} minutes")
 
 
